@@ -1,0 +1,72 @@
+#include "resilience/outlier_detector.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace medgate::resilience {
+
+std::string validate(const OutlierConfig& c) {
+  if (c.consecutive_failures > 0 && c.base_ejection <= Duration::zero())
+    return "base_ejection must be > 0";
+  if (c.max_ejection < c.base_ejection)
+    return "max_ejection must be >= base_ejection";
+  return {};
+}
+
+OutlierDetector::OutlierDetector(OutlierConfig config, const Clock& clock)
+    : config_(config), clock_(clock) {
+  if (auto err = validate(config_); !err.empty())
+    throw std::invalid_argument(err);
+}
+
+void OutlierDetector::decay(TimePoint now) {
+  // One ejection forgiven per base period spent un-ejected since the last one ended.
+  if (multiplier_ == 0 || now < until_)
+    return;
+  const TimePoint from = std::max(until_, last_decay_);
+  const auto periods = (now - from) / config_.base_ejection;
+  if (periods <= 0)
+    return;
+  multiplier_ = periods >= multiplier_ ? 0 : multiplier_ - static_cast<uint32_t>(periods);
+  last_decay_ = from + periods * config_.base_ejection;
+}
+
+bool OutlierDetector::record_failure() {
+  if (config_.consecutive_failures == 0)
+    return false;
+  const TimePoint now = clock_.now();
+  std::lock_guard lock(mu_);
+  if (now < until_)
+    return false;  // already ejected (a late answer from before)
+  decay(now);
+  if (++consecutive_ < config_.consecutive_failures)
+    return false;
+  consecutive_ = 0;
+  ++multiplier_;
+  ++total_;
+  const auto wait = std::min(config_.base_ejection * multiplier_, config_.max_ejection);
+  until_ = now + wait;
+  last_decay_ = until_;
+  return true;
+}
+
+void OutlierDetector::record_success() {
+  const TimePoint now = clock_.now();
+  std::lock_guard lock(mu_);
+  consecutive_ = 0;
+  decay(now);
+}
+
+bool OutlierDetector::ejected() const {
+  const TimePoint now = clock_.now();
+  std::lock_guard lock(mu_);
+  return now < until_;
+}
+
+OutlierSnapshot OutlierDetector::snapshot() const {
+  const TimePoint now = clock_.now();
+  std::lock_guard lock(mu_);
+  return {now < until_, until_, multiplier_, total_, consecutive_};
+}
+
+}  // namespace medgate::resilience

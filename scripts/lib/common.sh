@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/run and scripts/test. Sourced, never executed.
+
+MEDGATE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Debian 12 packages the build needs.
+MEDGATE_BUILD_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config clang-format
+  libboost1.81-dev libboost-json1.81-dev
+  libspdlog-dev libyaml-cpp-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
+  libpq-dev libmariadb-dev
+)
+
+# Servers and tools the local stack and the integration tests start.
+MEDGATE_RUNTIME_PACKAGES=(
+  curl mariadb-server postgresql-15 supervisor
+)
+
+log() { printf '[medgate] %s\n' "$*" >&2; }
+die() { printf '[medgate] error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root (or sudo) to run: $*"
+  fi
+}
+
+# Installs whichever of the given Debian packages are missing. Runs apt-get update only
+# when something is missing, so a provisioned machine pays nothing.
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing missing packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+# Configures and builds one CMake preset (default: "default").
+build_preset() {
+  local preset=${1:-default}
+  cd "$MEDGATE_ROOT"
+  if [ ! -f "build/$preset/build.ninja" ]; then
+    cmake --preset "$preset" >/dev/null
+  fi
+  cmake --build --preset "$preset"
+}

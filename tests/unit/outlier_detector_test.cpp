@@ -1,0 +1,86 @@
+#include "resilience/outlier_detector.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/fake_clock.hpp"
+
+namespace medgate::resilience {
+namespace {
+
+using namespace std::chrono_literals;
+
+class OutlierDetectorTest : public ::testing::Test {
+ protected:
+  testing::FakeClock clock;
+  OutlierDetector d{{.consecutive_failures = 3, .base_ejection = 10s, .max_ejection = 25s}, clock};
+};
+
+TEST_F(OutlierDetectorTest, EjectsAtExactlyNConsecutiveFailures) {
+  EXPECT_FALSE(d.record_failure());
+  EXPECT_FALSE(d.record_failure());
+  EXPECT_FALSE(d.ejected());
+  EXPECT_TRUE(d.record_failure());
+  EXPECT_TRUE(d.ejected());
+  clock.advance(10s - 1ns);
+  EXPECT_TRUE(d.ejected());
+  clock.advance(1ns);
+  EXPECT_FALSE(d.ejected());
+}
+
+TEST_F(OutlierDetectorTest, SuccessResetsTheStreak) {
+  d.record_failure();
+  d.record_failure();
+  d.record_success();
+  d.record_failure();
+  d.record_failure();
+  EXPECT_FALSE(d.ejected());
+}
+
+TEST_F(OutlierDetectorTest, EjectionGrowsWithRepeatsAndIsCapped) {
+  auto eject = [&] {
+    for (int i = 0; i < 3; ++i)
+      d.record_failure();
+    return d.snapshot().ejected_until - clock.now();
+  };
+  EXPECT_EQ(eject(), 10s);
+  clock.advance(10s);
+  EXPECT_EQ(eject(), 20s);
+  clock.advance(20s);
+  EXPECT_EQ(eject(), 25s);  // 30 s capped
+  EXPECT_EQ(d.snapshot().total_ejections, 3u);
+}
+
+TEST_F(OutlierDetectorTest, HealthyTimeForgivesEjections) {
+  for (int i = 0; i < 3; ++i)
+    d.record_failure();
+  clock.advance(10s);
+  for (int i = 0; i < 3; ++i)
+    d.record_failure();  // multiplier 2 → 20 s
+  clock.advance(20s);
+  clock.advance(20s);  // two healthy base periods
+  d.record_success();
+  EXPECT_EQ(d.snapshot().ejections, 0u);
+  for (int i = 0; i < 3; ++i)
+    d.record_failure();
+  EXPECT_EQ(d.snapshot().ejected_until - clock.now(), 10s);
+}
+
+TEST_F(OutlierDetectorTest, FailuresWhileEjectedDoNotExtend) {
+  for (int i = 0; i < 3; ++i)
+    d.record_failure();
+  const auto until = d.snapshot().ejected_until;
+  for (int i = 0; i < 10; ++i)
+    EXPECT_FALSE(d.record_failure());
+  EXPECT_EQ(d.snapshot().ejected_until, until);
+}
+
+TEST(OutlierDetector, ZeroThresholdNeverEjects) {
+  testing::FakeClock clock;
+  OutlierDetector d({.consecutive_failures = 0}, clock);
+  for (int i = 0; i < 100; ++i)
+    d.record_failure();
+  EXPECT_FALSE(d.ejected());
+}
+
+}  // namespace
+}  // namespace medgate::resilience
