@@ -1,0 +1,115 @@
+// medgate: the gateway binary.
+//   medgate --config FILE           run
+//   medgate --config FILE --check-config   validate the configuration and exit
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "gateway/gateway.hpp"
+#include "gateway/server.hpp"
+
+namespace {
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: medgate --config FILE [--check-config]\n"
+               "  --config FILE     gateway configuration (YAML, see docs/configuration.md)\n"
+               "  --check-config    validate the configuration and exit (0 = valid)\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg == "--check-config") {
+      check_only = true;
+    } else if (arg == "--help" || arg == "-h") {
+      usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "medgate: unknown argument '%s'\n", arg.c_str());
+      return usage();
+    }
+  }
+  if (config_path.empty())
+    return usage();
+
+  medgate::gateway::GatewayConfig cfg;
+  try {
+    cfg = medgate::gateway::load_gateway_config(config_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "medgate: invalid configuration: %s\n", e.what());
+    return 1;
+  }
+  if (check_only) {
+    std::printf("%s: configuration is valid (%zu upstreams, %zu routes)\n", config_path.c_str(),
+                cfg.upstreams.size(), cfg.routes.size());
+    return 0;
+  }
+
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto events = std::make_shared<spdlog::logger>("medgate",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  events->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  events->flush_on(spdlog::level::info);  // failures must reach the log at once
+
+  // The access log is written by a background thread so request threads never wait on I/O.
+  std::shared_ptr<spdlog::logger> access;
+  std::shared_ptr<spdlog::details::thread_pool> log_pool;
+  if (cfg.access_log.enabled) {
+    log_pool = std::make_shared<spdlog::details::thread_pool>(16384, 1);
+    spdlog::sink_ptr sink;
+    if (cfg.access_log.path.empty()) {
+      sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    } else {
+      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(cfg.access_log.path);
+    }
+    access = std::make_shared<spdlog::async_logger>("access", sink, log_pool,
+                                                    spdlog::async_overflow_policy::block);
+    access->set_pattern("%v");
+  }
+
+  medgate::resilience::SteadyClock clock;
+  try {
+    medgate::gateway::Gateway gateway(cfg, clock, events);
+    medgate::gateway::Server server(gateway, access);
+    server.start();
+    events->info("medgate listening on {}:{} with {} threads, {} upstreams, {} routes",
+                 cfg.listen.address, server.port(), cfg.threads, cfg.upstreams.size(),
+                 cfg.routes.size());
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    events->info("signal {} received: draining (up to {} ms)", sig,
+                 cfg.limits.drain_timeout.count());
+    server.drain();
+    server.wait();
+    events->info("medgate stopped");
+  } catch (const std::exception& e) {
+    events->critical("medgate failed: {}", e.what());
+    return 1;
+  }
+  if (access)
+    access->flush();
+  return 0;
+}

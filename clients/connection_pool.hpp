@@ -1,0 +1,79 @@
+// Keep-alive HTTP/1.1 connections to one upstream endpoint, for one io_context thread.
+// Not thread-safe by design: every gateway thread owns its pools, so the hot path takes no
+// lock. `send` is a coroutine; it never blocks the thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "clients/http_url.hpp"
+
+namespace medgate::clients {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+struct PoolOptions {
+  std::chrono::milliseconds connect_timeout{500};
+  std::chrono::milliseconds idle_timeout{30'000};  // below the upstream's keep-alive timeout
+  uint32_t max_idle = 64;
+  uint64_t max_response_body = 8 * 1024 * 1024;
+};
+
+enum class SendError : uint8_t {
+  none,
+  connect_failed,  // nothing was sent
+  reset,           // the connection failed after (part of) the request may have been sent
+  timeout,         // no complete response in time
+  bad_response,    // not HTTP, or over the size limit
+};
+
+struct SendResult {
+  SendError error = SendError::none;
+  Response response;
+  bool reused_connection = false;
+};
+
+class ConnectionPool {
+ public:
+  ConnectionPool(boost::asio::any_io_executor executor, HttpEndpoint endpoint, PoolOptions options);
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // Sends `request` and reads the response within `timeout` (connect included). When a reused
+  // keep-alive connection turns out to be closed before any response byte arrives, the
+  // request is re-sent once on a fresh connection if `resend_on_stale` (idempotent requests).
+  [[nodiscard]] boost::asio::awaitable<SendResult> send(const Request& request,
+                                                        std::chrono::nanoseconds timeout,
+                                                        bool resend_on_stale);
+
+  [[nodiscard]] const HttpEndpoint& endpoint() const { return endpoint_; }
+  [[nodiscard]] size_t idle_connections() const { return idle_.size(); }
+  void close_idle();
+
+ private:
+  struct Connection;
+  [[nodiscard]] std::unique_ptr<Connection> take_idle();
+  [[nodiscard]] boost::asio::awaitable<SendResult> send_once(std::unique_ptr<Connection>& conn,
+                                                             const Request& request,
+                                                             std::chrono::nanoseconds timeout,
+                                                             bool& stale);
+
+  boost::asio::any_io_executor executor_;
+  const HttpEndpoint endpoint_;
+  const PoolOptions options_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+}  // namespace medgate::clients

@@ -1,0 +1,324 @@
+#include "gateway/gateway.hpp"
+
+#include <charconv>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "gateway/http_util.hpp"
+
+namespace medgate::gateway {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+ThreadContext::ThreadContext(asio::io_context& io_ctx, const GatewayConfig& cfg, uint64_t seed)
+    : io(io_ctx), rng(seed) {
+  for (const auto& u : cfg.upstreams) {
+    clients::PoolOptions opts;
+    opts.connect_timeout = u.connect_timeout;
+    opts.idle_timeout = u.idle_timeout;
+    opts.max_idle = u.max_idle_per_thread;
+    opts.max_response_body = u.max_response_bytes;
+    auto& row = pools.emplace_back();
+    for (const auto& ep : u.endpoints)
+      row.push_back(std::make_unique<clients::ConnectionPool>(io.get_executor(), ep, opts));
+  }
+}
+
+double ThreadContext::unit_random() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+namespace {
+
+std::vector<std::string> make_route_labels(const GatewayConfig& cfg) {
+  std::vector<std::string> labels = {"unmatched",    "/health",       "/status",
+                                     "/metrics",     "/admin",        "/api/medical-history",
+                                     "/api/doctors", "/api/payments", "/api/patient"};
+  for (const auto& r : cfg.routes)
+    labels.push_back(r.prefix);
+  return labels;
+}
+
+json::string iso_age(resilience::TimePoint at, resilience::TimePoint now) {
+  // Monotonic instants have no calendar meaning: report how long ago, in seconds.
+  const double secs = std::chrono::duration<double>(now - at).count();
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.3fs ago", secs);
+  return json::string(buf);
+}
+
+json::object breaker_json(resilience::CircuitBreaker& b, resilience::TimePoint now) {
+  const auto s = b.snapshot();
+  json::object o{{"state", to_string(s.state)},
+                 {"failure_rate", s.failure_rate},
+                 {"slow_call_rate", s.slow_call_rate},
+                 {"calls_in_window", s.window.calls},
+                 {"failures_in_window", s.window.failures},
+                 {"consecutive_failures", s.consecutive_failures},
+                 {"half_open_in_flight", s.half_open_in_flight},
+                 {"not_permitted", s.not_permitted}};
+  o["open_since"] = s.open_since ? json::value(iso_age(*s.open_since, now)) : json::value(nullptr);
+  o["next_probe_in_seconds"] =
+      s.next_probe_at ? json::value(std::chrono::duration<double>(*s.next_probe_at - now).count())
+                      : json::value(nullptr);
+  json::array transitions;
+  for (const auto& t : s.recent) {
+    transitions.push_back(json::object{{"from", to_string(t.from)},
+                                       {"to", to_string(t.to)},
+                                       {"reason", t.reason},
+                                       {"at", iso_age(t.at, now)}});
+  }
+  o["transitions"] = std::move(transitions);
+  return o;
+}
+
+}  // namespace
+
+Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
+                 std::shared_ptr<spdlog::logger> events)
+    : cfg_(std::move(cfg)),
+      clock_(clock),
+      events_(std::move(events)),
+      route_labels_(make_route_labels(cfg_)),
+      metrics_(cfg_, route_labels_),
+      upstreams_(cfg_, clock, &metrics_),
+      start_time_(clock.now()) {
+  // Every breaker transition is logged the moment it happens.
+  for (auto& up : upstreams_.all()) {
+    auto log_transition = [ev = events_, name = up->name()](const std::string& endpoint) {
+      return [ev, name, endpoint](const resilience::BreakerTransition& t) {
+        const auto level =
+            t.to == resilience::BreakerState::closed ? spdlog::level::info : spdlog::level::warn;
+        ev->log(level, "breaker {}{}{}: {} -> {} ({})", name, endpoint.empty() ? "" : " endpoint ",
+                endpoint, to_string(t.from), to_string(t.to), t.reason);
+      };
+    };
+    up->breaker.add_listener(log_transition(""));
+    for (size_t i = 0; i < up->size(); ++i)
+      up->endpoint(i).breaker.add_listener(log_transition(up->endpoint(i).endpoint.url));
+  }
+}
+
+asio::awaitable<Response> Gateway::handle(Request req, ThreadContext& tc, RequestInfo& info) {
+  const std::string_view target = req.target();
+  const std::string_view path = path_of(target);
+  const unsigned version = req.version();
+  const bool keep_alive = req.keep_alive() && !draining();
+
+  auto simple = [&](unsigned status, std::string_view state) {
+    return json_response(status, {{"status", state}}, version, keep_alive);
+  };
+
+  if (path == "/health" || path.starts_with("/health/")) {
+    info.route = kHealth;
+    if (path == "/health")
+      co_return health_report(req);
+    if (path == "/health/liveness")
+      co_return simple(200, "alive");
+    if (path == "/health/startup")
+      co_return started_ ? simple(200, "started") : simple(503, "starting");
+    if (path == "/health/readiness") {
+      if (draining())
+        co_return simple(503, "draining");
+      co_return started_ ? simple(200, "ready") : simple(503, "starting");
+    }
+    co_return error_response(404, "not_found", "no such health endpoint", version, keep_alive);
+  }
+  if (path == "/status") {
+    info.route = kStatus;
+    co_return status_report(req);
+  }
+  if (path == "/metrics") {
+    info.route = kMetrics;
+    co_return text_response(200, metrics_.render(upstreams_),
+                            "text/plain; version=0.0.4; charset=utf-8", version, keep_alive);
+  }
+  if (path.starts_with("/admin/")) {
+    info.route = kAdmin;
+    co_return admin(req, path);
+  }
+  if (path.starts_with("/api/medical-history/") || path == "/api/doctors" ||
+      path.starts_with("/api/payments/") || path.starts_with("/api/patient/")) {
+    co_return co_await portal_api(std::move(req), path, tc, info);
+  }
+  for (size_t i = 0; i < cfg_.routes.size(); ++i) {
+    const RouteConfig& route = cfg_.routes[i];
+    if (!target.starts_with(route.prefix))
+      continue;
+    info.route = kFirstConfigured + i;
+    Upstream* up = upstreams_.find(route.upstream);
+    std::string rewritten =
+        route.add_prefix + std::string(target.substr(route.strip_prefix.size()));
+    if (rewritten.empty() || rewritten.front() != '/')
+      rewritten.insert(0, "/");
+    req.target(rewritten);
+    UpstreamReply reply = co_await call_upstream(*up, std::move(req), tc, info);
+    reply.response.keep_alive(keep_alive);
+    co_return std::move(reply.response);
+  }
+  info.route = kUnmatched;
+  co_return error_response(404, "not_found", "no route for this path", version, keep_alive);
+}
+
+Response Gateway::health_report(const Request& req) {
+  const auto now = clock_.now();
+  json::object upstreams;
+  size_t down = 0;
+  size_t degraded = 0;
+  for (auto& up : upstreams_.all()) {
+    json::object u = breaker_json(up->breaker, now);
+    json::array endpoints;
+    size_t routable = 0;
+    for (size_t i = 0; i < up->size(); ++i) {
+      EndpointState& ep = up->endpoint(i);
+      const Routability r = up->routability(i);
+      routable += r == Routability::routable ? 1 : 0;
+      const auto o = ep.outlier.snapshot();
+      json::object e{{"url", ep.endpoint.url},
+                     {"routable", r == Routability::routable},
+                     {"reason", to_string(r)},
+                     {"weight", up->weight(i)},
+                     {"in_flight", ep.in_flight.load()},
+                     {"health_check", up->config().health_check.enabled
+                                          ? (ep.health_ok.load() ? "passing" : "failing")
+                                          : "off"},
+                     {"ejected", o.ejected},
+                     {"ejections", o.total_ejections},
+                     {"breaker", breaker_json(ep.breaker, now)}};
+      if (o.ejected)
+        e["ejected_for_seconds"] = std::chrono::duration<double>(o.ejected_until - now).count();
+      endpoints.push_back(std::move(e));
+    }
+    const auto st = up->breaker.state();
+    const bool up_down = routable == 0 || st == resilience::BreakerState::open ||
+                         st == resilience::BreakerState::forced_open;
+    const char* verdict = up_down ? "down"
+                          : (routable < up->size() || st == resilience::BreakerState::half_open)
+                              ? "degraded"
+                              : "ok";
+    down += up_down ? 1 : 0;
+    degraded += std::string_view(verdict) == "degraded" ? 1 : 0;
+    const auto budget = up->budget.snapshot();
+    u["status"] = verdict;
+    u["endpoints"] = std::move(endpoints);
+    u["retry_budget"] = json::object{{"requests_in_window", budget.requests},
+                                     {"retries_in_window", budget.retries},
+                                     {"allowed", budget.allowed},
+                                     {"exhausted_total", budget.exhausted}};
+    u["bulkhead"] = json::object{{"in_flight", up->bulkhead.in_flight()},
+                                 {"max", up->bulkhead.max_concurrent()},
+                                 {"rejected", up->bulkhead.rejected()}};
+    upstreams[up->name()] = std::move(u);
+  }
+  const size_t total = upstreams_.all().size();
+  const char* overall = total > 0 && down == total   ? "down"
+                        : (down > 0 || degraded > 0) ? "degraded"
+                                                     : "ok";
+  json::object body{
+      {"status", overall}, {"draining", draining()}, {"upstreams", std::move(upstreams)}};
+  const unsigned status = std::string_view(overall) == "down" ? 503 : 200;
+  return json_response(status, body, req.version(), req.keep_alive() && !draining());
+}
+
+Response Gateway::status_report(const Request& req) {
+  const auto uptime = std::chrono::duration<double>(clock_.now() - start_time_).count();
+  json::array ups;
+  for (const auto& u : cfg_.upstreams) {
+    json::array eps;
+    for (const auto& e : u.endpoints)
+      eps.push_back(json::string(e.url));
+    ups.push_back(json::object{{"name", u.name},
+                               {"endpoints", std::move(eps)},
+                               {"selection", to_string(u.selection)},
+                               {"timeout_ms", u.timeout.count()},
+                               {"retry_attempts", u.retry.attempts},
+                               {"breaker_consecutive_failures", u.breaker.consecutive_failures},
+                               {"health_check", u.health_check.enabled}});
+  }
+  json::array routes;
+  for (const auto& r : cfg_.routes)
+    routes.push_back(json::object{{"prefix", r.prefix}, {"upstream", r.upstream}});
+  json::object body{{"service", "medgate"},
+                    {"version", "0.1.0"},
+                    {"config", cfg_.source},
+                    {"uptime_seconds", uptime},
+                    {"threads", cfg_.threads},
+                    {"listen", cfg_.listen.address + ":" + std::to_string(cfg_.listen.port)},
+                    {"upstreams", std::move(ups)},
+                    {"routes", std::move(routes)}};
+  return json_response(200, body, req.version(), req.keep_alive() && !draining());
+}
+
+Response Gateway::admin(const Request& req, std::string_view path) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive() && !draining();
+  // Authorization: Bearer <token>. With no token configured, admin is closed.
+  std::string_view given;
+  if (auto it = req.find(http::field::authorization); it != req.end()) {
+    std::string_view h = it->value();
+    if (h.starts_with("Bearer "))
+      given = h.substr(7);
+  }
+  if (cfg_.admin_token.empty() || !secure_equals(given, cfg_.admin_token)) {
+    auto res = error_response(401, "unauthorized", "admin token required", v, ka);
+    res.set(http::field::www_authenticate, "Bearer realm=\"medgate-admin\"");
+    return res;
+  }
+  if (req.method() != http::verb::post)
+    return error_response(405, "method_not_allowed", "use POST", v, ka);
+  // /admin/breakers/{upstream}/{action} or /admin/breakers/{upstream}/endpoints/{i}/{action}
+  constexpr std::string_view kPrefix = "/admin/breakers/";
+  if (!path.starts_with(kPrefix))
+    return error_response(404, "not_found", "no such admin endpoint", v, ka);
+  std::vector<std::string_view> parts;
+  std::string_view rest = path.substr(kPrefix.size());
+  while (!rest.empty()) {
+    const size_t slash = rest.find('/');
+    parts.push_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos)
+      break;
+    rest.remove_prefix(slash + 1);
+  }
+  if (parts.size() != 2 && parts.size() != 4)
+    return error_response(404, "not_found", "expected /admin/breakers/{upstream}/{action}", v, ka);
+  Upstream* up = upstreams_.find(parts[0]);
+  if (!up)
+    return error_response(404, "unknown_upstream", "no such upstream", v, ka);
+  resilience::CircuitBreaker* breaker = &up->breaker;
+  std::string target = up->name();
+  if (parts.size() == 4) {
+    size_t idx = 0;
+    const auto r = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), idx);
+    if (parts[1] != "endpoints" || r.ec != std::errc{} || idx >= up->size())
+      return error_response(404, "unknown_endpoint", "no such endpoint index", v, ka);
+    breaker = &up->endpoint(idx).breaker;
+    target += " endpoint " + up->endpoint(idx).endpoint.url;
+  }
+  const std::string_view action = parts.back();
+  if (action == "force-open") {
+    breaker->force_open("admin API");
+  } else if (action == "force-closed") {
+    breaker->force_closed("admin API");
+  } else if (action == "disable") {
+    breaker->disable("admin API");
+  } else if (action == "reset") {
+    breaker->reset("admin API");
+  } else {
+    return error_response(400, "unknown_action",
+                          "action must be force-open, force-closed, disable or reset", v, ka);
+  }
+  events_->warn("admin: breaker {} {}", target, action);
+  return json_response(200,
+                       {{"upstream", up->name()},
+                        {"target", target},
+                        {"action", action},
+                        {"state", to_string(breaker->state())}},
+                       v, ka);
+}
+
+}  // namespace medgate::gateway

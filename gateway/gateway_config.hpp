@@ -1,0 +1,110 @@
+// The gateway's configuration: YAML (through config/) into typed, validated settings.
+// Every key and default is documented in docs/configuration.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clients/http_url.hpp"
+#include "config/yaml_reader.hpp"
+#include "resilience/circuit_breaker.hpp"
+#include "resilience/endpoint_selector.hpp"
+#include "resilience/outlier_detector.hpp"
+#include "resilience/retry.hpp"
+#include "resilience/retry_budget.hpp"
+
+namespace medgate::gateway {
+
+using std::chrono::milliseconds;
+
+struct ListenConfig {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8000;
+};
+
+struct LimitsConfig {
+  uint32_t max_header_bytes = 8 * 1024;
+  uint64_t max_body_bytes = 1024 * 1024;
+  milliseconds header_timeout{10'000};  // whole header, also the keep-alive idle limit
+  milliseconds body_timeout{30'000};
+  milliseconds write_timeout{30'000};
+  uint32_t max_connections = 10'000;
+  milliseconds drain_timeout{10'000};
+};
+
+struct HealthCheckConfig {
+  bool enabled = false;
+  std::string path = "/health";
+  milliseconds interval{2'000};
+  milliseconds timeout{1'000};
+  uint32_t healthy_threshold = 2;
+  uint32_t unhealthy_threshold = 3;
+  unsigned expect_status = 200;
+};
+
+struct StaleConfig {
+  milliseconds max_age{0};  // 0: never answer from the last-good copy
+  uint32_t max_entries = 1024;
+};
+
+struct UpstreamConfig {
+  std::string name;
+  std::vector<clients::HttpEndpoint> endpoints;
+  resilience::SelectionPolicy selection = resilience::SelectionPolicy::ordered;
+  resilience::PanicMode panic = resilience::PanicMode::fail;
+  milliseconds timeout{2'000};  // overall, all attempts and back-offs included
+  milliseconds per_try_timeout{1'000};
+  milliseconds connect_timeout{250};
+  milliseconds idle_timeout{30'000};
+  uint32_t max_idle_per_thread = 64;
+  uint64_t max_response_bytes = 8 * 1024 * 1024;
+  resilience::RetryConfig retry;
+  resilience::RetryBudgetConfig budget;
+  resilience::CircuitBreakerConfig breaker;           // whole upstream
+  resilience::CircuitBreakerConfig endpoint_breaker;  // each endpoint
+  resilience::OutlierConfig outlier;
+  HealthCheckConfig health_check;
+  milliseconds slow_start{10'000};  // ramp-in of an endpoint that comes back
+  uint32_t max_concurrent = 1000;   // bulkhead
+  double rate_limit = 0.0;          // requests/s, 0 = off
+  double rate_burst = 0.0;
+  StaleConfig stale;
+};
+
+struct RouteConfig {
+  std::string prefix;
+  std::string upstream;
+  std::string strip_prefix;
+  std::string add_prefix;
+};
+
+struct AccessLogConfig {
+  bool enabled = true;
+  std::string path;  // empty: standard output
+};
+
+struct GatewayConfig {
+  std::string source;  // file it came from
+  ListenConfig listen;
+  uint32_t threads = 0;  // 0: one per core
+  LimitsConfig limits;
+  std::string admin_token;  // empty: admin endpoints always answer 401
+  AccessLogConfig access_log;
+  std::vector<UpstreamConfig> upstreams;
+  std::vector<RouteConfig> routes;
+  // Names of the upstreams behind the portal API (/api/medical-history, ...).
+  std::string medical_upstream = "medical";
+  std::string admin_upstream = "administrative";
+
+  [[nodiscard]] const UpstreamConfig* find_upstream(std::string_view name) const;
+};
+
+// Throws config::ConfigError naming file, line, column and key.
+[[nodiscard]] GatewayConfig load_gateway_config(const std::string& path,
+                                                config::EnvLookup env = config::process_env);
+[[nodiscard]] GatewayConfig parse_gateway_config(const config::Document& doc);
+
+}  // namespace medgate::gateway

@@ -1,0 +1,85 @@
+#include "gateway/http_util.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace medgate::gateway {
+
+namespace http = boost::beast::http;
+
+clients::Response text_response(unsigned status, std::string body, std::string_view content_type,
+                                unsigned version, bool keep_alive) {
+  clients::Response res{static_cast<http::status>(status), version};
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+clients::Response json_response(unsigned status, const boost::json::object& body, unsigned version,
+                                bool keep_alive) {
+  return text_response(status, boost::json::serialize(body), "application/json", version,
+                       keep_alive);
+}
+
+clients::Response error_response(unsigned status, std::string_view code, std::string_view message,
+                                 unsigned version, bool keep_alive) {
+  return json_response(status, {{"error", code}, {"message", message}}, version, keep_alive);
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+std::string_view query_of(std::string_view target) {
+  const size_t q = target.find('?');
+  return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+}
+
+bool secure_equals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const char x = i < a.size() ? a[i] : 0;
+    const char y = i < b.size() ? b[i] : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+}  // namespace medgate::gateway

@@ -1,0 +1,40 @@
+// Small HTTP helpers shared by the gateway's handlers.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "clients/connection_pool.hpp"
+
+namespace medgate::gateway {
+
+// A JSON response with the given status; `keep_alive` follows the request.
+[[nodiscard]] clients::Response json_response(unsigned status, const boost::json::object& body,
+                                              unsigned version, bool keep_alive);
+[[nodiscard]] clients::Response text_response(unsigned status, std::string body,
+                                              std::string_view content_type, unsigned version,
+                                              bool keep_alive);
+// {"error": code, "message": message} with the status.
+[[nodiscard]] clients::Response error_response(unsigned status, std::string_view code,
+                                               std::string_view message, unsigned version,
+                                               bool keep_alive);
+
+// Appends `s` as a JSON string literal (quotes included).
+void append_json_string(std::string& out, std::string_view s);
+
+// Path without the query string, and the query string alone.
+[[nodiscard]] std::string_view path_of(std::string_view target);
+[[nodiscard]] std::string_view query_of(std::string_view target);
+
+// Constant-time comparison for secrets.
+[[nodiscard]] bool secure_equals(std::string_view a, std::string_view b);
+
+// Removes hop-by-hop headers (RFC 9110 §7.6.1), including those named in Connection.
+template <typename Message>
+void strip_hop_by_hop(Message& m);
+
+}  // namespace medgate::gateway
+
+#include "gateway/http_util_impl.hpp"

@@ -1,0 +1,202 @@
+#include "gateway/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include "gateway/upstream.hpp"
+
+namespace medgate::gateway {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+std::string_view to_string(AttemptOutcome o) {
+  static constexpr std::array<std::string_view, 6> kNames = {
+      "success", "http_5xx", "connect_failed", "reset", "timeout", "bad_response"};
+  return kNames[static_cast<size_t>(o)];
+}
+
+std::string_view to_string(Rejection r) {
+  static constexpr std::array<std::string_view, 5> kNames = {
+      "breaker_open", "bulkhead_full", "rate_limited", "no_endpoint", "budget_exhausted"};
+  return kNames[static_cast<size_t>(r)];
+}
+
+namespace {
+constexpr std::array<resilience::BreakerState, 5> kStates = {
+    resilience::BreakerState::closed, resilience::BreakerState::open,
+    resilience::BreakerState::half_open, resilience::BreakerState::forced_open,
+    resilience::BreakerState::disabled};
+}
+
+Metrics::Metrics(const GatewayConfig& cfg, const std::vector<std::string>& route_labels)
+    : registry_(std::make_shared<prometheus::Registry>()) {
+  auto& requests = BuildCounter()
+                       .Name("medgate_requests_total")
+                       .Help("Downstream requests answered, by route and status class")
+                       .Register(*registry_);
+  auto& latency = BuildHistogram()
+                      .Name("medgate_request_duration_seconds")
+                      .Help("Time from request read to response written, by route")
+                      .Register(*registry_);
+  const prometheus::Histogram::BucketBoundaries buckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  static constexpr std::array<const char*, 6> kClasses = {"1xx", "2xx", "3xx",
+                                                          "4xx", "5xx", "other"};
+  for (const auto& label : route_labels) {
+    RouteHandles h;
+    for (size_t c = 0; c < kClasses.size(); ++c)
+      h.by_class[c] = &requests.Add({{"route", label}, {"code", kClasses[c]}});
+    h.latency = &latency.Add({{"route", label}}, buckets);
+    routes_.push_back(h);
+  }
+
+  auto& up_requests = BuildCounter()
+                          .Name("medgate_upstream_requests_total")
+                          .Help("Downstream requests sent to an upstream (before retries)")
+                          .Register(*registry_);
+  auto& attempts = BuildCounter()
+                       .Name("medgate_upstream_attempts_total")
+                       .Help("Attempts sent to upstream endpoints, by outcome")
+                       .Register(*registry_);
+  auto& retries = BuildCounter()
+                      .Name("medgate_upstream_retries_total")
+                      .Help("Retries granted (attempts beyond the first)")
+                      .Register(*registry_);
+  auto& rejected = BuildCounter()
+                       .Name("medgate_upstream_rejected_total")
+                       .Help("Requests or retries refused by a policy, by reason")
+                       .Register(*registry_);
+  auto& stale = BuildCounter()
+                    .Name("medgate_stale_responses_total")
+                    .Help("Last-good responses served, marked stale, while unavailable")
+                    .Register(*registry_);
+  auto& ejections = BuildCounter()
+                        .Name("medgate_endpoint_ejections_total")
+                        .Help("Outlier ejections of an endpoint")
+                        .Register(*registry_);
+  auto& state = BuildGauge()
+                    .Name("medgate_breaker_state")
+                    .Help("1 for the breaker's current state; endpoint=\"\" is the upstream's")
+                    .Register(*registry_);
+  auto& in_flight = BuildGauge()
+                        .Name("medgate_endpoint_in_flight")
+                        .Help("Attempts in flight to an endpoint")
+                        .Register(*registry_);
+  auto& amplification = BuildGauge()
+                            .Name("medgate_upstream_amplification_ratio")
+                            .Help("Upstream attempts per downstream request since start")
+                            .Register(*registry_);
+  auto& budget = BuildGauge()
+                     .Name("medgate_retry_budget_allowed")
+                     .Help("Retries the budget allows in its current window")
+                     .Register(*registry_);
+  transitions_ = &BuildCounter()
+                      .Name("medgate_breaker_transitions_total")
+                      .Help("Breaker state transitions, by target state")
+                      .Register(*registry_);
+  connections_ = &BuildGauge()
+                      .Name("medgate_connections_active")
+                      .Help("Open downstream connections")
+                      .Register(*registry_)
+                      .Add({});
+
+  for (const auto& u : cfg.upstreams) {
+    UpstreamHandles h;
+    const prometheus::Labels up{{"upstream", u.name}};
+    h.requests = &up_requests.Add(up);
+    h.retries = &retries.Add(up);
+    h.stale = &stale.Add(up);
+    for (size_t r = 0; r < h.rejected.size(); ++r)
+      h.rejected[r] = &rejected.Add(
+          {{"upstream", u.name}, {"reason", std::string(to_string(static_cast<Rejection>(r)))}});
+    for (size_t s = 0; s < kStates.size(); ++s)
+      h.state[s] = &state.Add(
+          {{"upstream", u.name}, {"endpoint", ""}, {"state", std::string(to_string(kStates[s]))}});
+    h.amplification = &amplification.Add(up);
+    h.budget_allowed = &budget.Add(up);
+    for (const auto& ep : u.endpoints) {
+      EndpointHandles e;
+      for (size_t o = 0; o < e.attempts.size(); ++o)
+        e.attempts[o] =
+            &attempts.Add({{"upstream", u.name},
+                           {"endpoint", ep.url},
+                           {"outcome", std::string(to_string(static_cast<AttemptOutcome>(o)))}});
+      e.ejections = &ejections.Add({{"upstream", u.name}, {"endpoint", ep.url}});
+      for (size_t s = 0; s < kStates.size(); ++s)
+        e.state[s] = &state.Add({{"upstream", u.name},
+                                 {"endpoint", ep.url},
+                                 {"state", std::string(to_string(kStates[s]))}});
+      e.in_flight = &in_flight.Add({{"upstream", u.name}, {"endpoint", ep.url}});
+      h.endpoints.push_back(e);
+    }
+    upstreams_.push_back(std::move(h));
+  }
+}
+
+void Metrics::request(size_t route, unsigned status, double seconds) {
+  if (route >= routes_.size())
+    return;
+  const size_t cls = status >= 100 && status < 600 ? status / 100 - 1 : 5;
+  routes_[route].by_class[cls]->Increment();
+  routes_[route].latency->Observe(seconds);
+}
+
+void Metrics::downstream_request(size_t upstream) {
+  upstreams_[upstream].requests->Increment();
+}
+
+void Metrics::attempt(size_t upstream, size_t endpoint, AttemptOutcome outcome) {
+  upstreams_[upstream].endpoints[endpoint].attempts[static_cast<size_t>(outcome)]->Increment();
+}
+
+void Metrics::retry(size_t upstream) {
+  upstreams_[upstream].retries->Increment();
+}
+
+void Metrics::rejected(size_t upstream, Rejection why) {
+  upstreams_[upstream].rejected[static_cast<size_t>(why)]->Increment();
+}
+
+void Metrics::stale_served(size_t upstream) {
+  upstreams_[upstream].stale->Increment();
+}
+
+void Metrics::ejection(size_t upstream, size_t endpoint) {
+  upstreams_[upstream].endpoints[endpoint].ejections->Increment();
+}
+
+void Metrics::on_transition(const std::string& upstream, const std::string& endpoint,
+                            const resilience::BreakerTransition& t) {
+  // Rare (state changes only), so the label lookup is acceptable here.
+  transitions_
+      ->Add({{"upstream", upstream}, {"endpoint", endpoint}, {"to", std::string(to_string(t.to))}})
+      .Increment();
+}
+
+std::string Metrics::render(UpstreamSet& upstreams) {
+  auto& all = upstreams.all();
+  for (size_t u = 0; u < all.size() && u < upstreams_.size(); ++u) {
+    Upstream& up = *all[u];
+    UpstreamHandles& h = upstreams_[u];
+    const auto current = up.breaker.state();
+    for (size_t s = 0; s < kStates.size(); ++s)
+      h.state[s]->Set(current == kStates[s] ? 1 : 0);
+    double attempts = 0;
+    for (size_t e = 0; e < up.size(); ++e) {
+      EndpointHandles& eh = h.endpoints[e];
+      const auto es = up.endpoint(e).breaker.state();
+      for (size_t s = 0; s < kStates.size(); ++s)
+        eh.state[s]->Set(es == kStates[s] ? 1 : 0);
+      eh.in_flight->Set(up.endpoint(e).in_flight.load(std::memory_order_relaxed));
+      for (auto* c : eh.attempts)
+        attempts += c->Value();
+    }
+    const double requests = h.requests->Value();
+    h.amplification->Set(requests > 0 ? attempts / requests : 0.0);
+    h.budget_allowed->Set(up.budget.snapshot().allowed);
+  }
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace medgate::gateway

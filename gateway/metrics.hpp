@@ -1,0 +1,96 @@
+// Prometheus metrics (prometheus-cpp core, text exposition served on /metrics).
+// Hot-path handles are created at start-up so a request never looks up a label set.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/gateway_config.hpp"
+#include "resilience/circuit_breaker.hpp"
+
+namespace medgate::gateway {
+
+class UpstreamSet;
+
+enum class AttemptOutcome : uint8_t {
+  success,
+  http_5xx,
+  connect_failed,
+  reset,
+  timeout,
+  bad_response,
+  kCount
+};
+[[nodiscard]] std::string_view to_string(AttemptOutcome o);
+
+enum class Rejection : uint8_t {
+  breaker_open,
+  bulkhead_full,
+  rate_limited,
+  no_endpoint,
+  budget_exhausted,
+  kCount
+};
+[[nodiscard]] std::string_view to_string(Rejection r);
+
+class Metrics {
+ public:
+  // `route_labels`: every route label the gateway will report.
+  Metrics(const GatewayConfig& cfg, const std::vector<std::string>& route_labels);
+
+  void request(size_t route, unsigned status, double seconds);
+  void downstream_request(size_t upstream);
+  void attempt(size_t upstream, size_t endpoint, AttemptOutcome outcome);
+  void retry(size_t upstream);
+  void rejected(size_t upstream, Rejection why);
+  void stale_served(size_t upstream);
+  void ejection(size_t upstream, size_t endpoint);
+  void on_transition(const std::string& upstream, const std::string& endpoint,
+                     const resilience::BreakerTransition& t);
+  void connection_opened() { connections_->Increment(); }
+  void connection_closed() { connections_->Decrement(); }
+
+  // Refreshes the state gauges from `upstreams` and renders the text exposition format.
+  [[nodiscard]] std::string render(UpstreamSet& upstreams);
+
+ private:
+  struct RouteHandles {
+    std::array<prometheus::Counter*, 6> by_class{};  // 1xx..5xx, other
+    prometheus::Histogram* latency = nullptr;
+  };
+  struct EndpointHandles {
+    std::array<prometheus::Counter*, static_cast<size_t>(AttemptOutcome::kCount)> attempts{};
+    prometheus::Counter* ejections = nullptr;
+    std::array<prometheus::Gauge*, 5> state{};
+    prometheus::Gauge* in_flight = nullptr;
+  };
+  struct UpstreamHandles {
+    prometheus::Counter* requests = nullptr;
+    prometheus::Counter* retries = nullptr;
+    prometheus::Counter* stale = nullptr;
+    std::array<prometheus::Counter*, static_cast<size_t>(Rejection::kCount)> rejected{};
+    std::array<prometheus::Gauge*, 5> state{};
+    prometheus::Gauge* amplification = nullptr;
+    prometheus::Gauge* budget_allowed = nullptr;
+    std::vector<EndpointHandles> endpoints;
+  };
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* transitions_;
+  prometheus::Gauge* connections_;
+  std::vector<RouteHandles> routes_;
+  std::vector<UpstreamHandles> upstreams_;
+};
+
+}  // namespace medgate::gateway

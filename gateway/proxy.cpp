@@ -1,0 +1,259 @@
+// The policy chain for one upstream call:
+//   rate limit -> bulkhead -> upstream breaker -> [select endpoint -> endpoint breaker ->
+//   send -> record -> retry decision (safety, attempts, deadline, budget) -> back-off]
+// A failed attempt moves to an endpoint not yet tried without waiting (failover); back-off
+// applies only when an endpoint is tried again.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include "gateway/gateway.hpp"
+#include "gateway/http_util.hpp"
+
+namespace medgate::gateway {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using resilience::CallResult;
+using resilience::FailureKind;
+
+namespace {
+
+struct Classified {
+  AttemptOutcome outcome;
+  resilience::AttemptOutcome retry_view;
+  bool endpoint_failure;  // counts against the endpoint's breaker and outlier detector
+};
+
+Classified classify(const clients::SendResult& r) {
+  switch (r.error) {
+    case clients::SendError::none: {
+      const unsigned status = r.response.result_int();
+      const bool fail = status >= 500;
+      return {fail ? AttemptOutcome::http_5xx : AttemptOutcome::success,
+              {FailureKind::none, status},
+              fail};
+    }
+    case clients::SendError::connect_failed:
+      return {AttemptOutcome::connect_failed, {FailureKind::connect_failed, 0}, true};
+    case clients::SendError::reset:
+      return {AttemptOutcome::reset, {FailureKind::reset, 0}, true};
+    case clients::SendError::timeout:
+      return {AttemptOutcome::timeout, {FailureKind::timeout, 0}, true};
+    case clients::SendError::bad_response:
+      return {AttemptOutcome::bad_response, {FailureKind::reset, 0}, true};
+  }
+  return {AttemptOutcome::reset, {FailureKind::reset, 0}, true};
+}
+
+// The status and words for a request that got no usable upstream response.
+struct Unavailable {
+  unsigned status;
+  std::string reason;
+};
+
+Unavailable unavailable_for(AttemptOutcome last) {
+  switch (last) {
+    case AttemptOutcome::timeout:
+      return {504, "upstream timed out"};
+    case AttemptOutcome::reset:
+      return {502, "upstream connection reset"};
+    case AttemptOutcome::bad_response:
+      return {502, "upstream sent an invalid response"};
+    case AttemptOutcome::connect_failed:
+      return {503, "upstream refused or unreachable"};
+    default:
+      return {502, "upstream failed"};
+  }
+}
+
+}  // namespace
+
+asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req, ThreadContext& tc,
+                                                      RequestInfo& info) {
+  const size_t ui = upstreams_.index_of(&up);
+  const auto& cfg = up.config();
+  const unsigned version = req.version();
+  const bool keep_alive = req.keep_alive();
+  const bool idempotent = resilience::is_idempotent_method(req.method_string()) ||
+                          req.find("Idempotency-Key") != req.end();
+  const std::string stale_key =
+      req.method() == http::verb::get ? std::string(req.target()) : std::string();
+  info.upstream = cfg.name;
+  metrics_.downstream_request(ui);
+  up.budget.record_request();
+
+  UpstreamReply reply;
+  // Answers without a usable upstream response: a fresh-enough last-good copy when
+  // configured, else an explicit error naming the upstream and its breaker state.
+  auto degrade = [&](unsigned status, std::string_view reason, Rejection why,
+                     bool count) -> UpstreamReply {
+    if (count)
+      metrics_.rejected(ui, why);
+    if (!stale_key.empty()) {
+      if (auto copy = up.stale.get(stale_key, clock_.now())) {
+        metrics_.stale_served(ui);
+        UpstreamReply r;
+        r.response = std::move(copy->first);
+        const auto age = std::chrono::duration_cast<std::chrono::seconds>(copy->second);
+        r.response.set("X-Medgate-Stale", "true");
+        r.response.set(http::field::age, std::to_string(age.count()));
+        r.response.version(version);
+        r.response.keep_alive(keep_alive);
+        r.ok = true;
+        r.stale = true;
+        info.stale = true;
+        return r;
+      }
+    }
+    const auto snap = up.breaker.snapshot();
+    boost::json::object body{{"error", "upstream_unavailable"},
+                             {"upstream", cfg.name},
+                             {"reason", reason},
+                             {"breaker", to_string(snap.state)},
+                             {"request_id", info.request_id}};
+    int64_t retry_after = 1;
+    if (snap.next_probe_at) {
+      const auto left = *snap.next_probe_at - clock_.now();
+      retry_after = std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(left).count());
+    }
+    body["retry_after_seconds"] = retry_after;
+    UpstreamReply r;
+    r.response = json_response(status, body, version, keep_alive);
+    r.response.set(http::field::retry_after, std::to_string(retry_after));
+    return r;
+  };
+
+  if (up.limiter && !up.limiter->try_acquire()) {
+    auto r = degrade(429, "rate limit reached", Rejection::rate_limited, true);
+    co_return r;
+  }
+  auto bulkhead = up.bulkhead.try_acquire();
+  if (!bulkhead)
+    co_return degrade(503, "too many concurrent requests", Rejection::bulkhead_full, true);
+  auto upstream_permit = up.breaker.try_acquire();
+  if (!upstream_permit)
+    co_return degrade(503, "circuit breaker open", Rejection::breaker_open, true);
+
+  // Prepare the request once; only Host changes per endpoint.
+  strip_hop_by_hop(req);
+  req.keep_alive(true);
+  req.prepare_payload();
+  const std::string base_target(req.target());
+
+  const auto start = clock_.now();
+  const auto deadline = start + cfg.timeout;
+  uint64_t tried = 0;
+  size_t last_endpoint = SIZE_MAX;
+  std::optional<AttemptOutcome> last_outcome;
+  std::string no_endpoint_reason = "no routable endpoint";
+
+  for (;;) {
+    up.views(tc.views);
+    auto pick = up.selector.pick(tc.views, tried, tc.unit_random());
+    if (!pick && tried != 0) {
+      // Every endpoint tried once: retries may go back, preferring not the last one.
+      const uint64_t last_bit = last_endpoint < 64 ? (uint64_t{1} << last_endpoint) : 0;
+      pick = up.selector.pick(tc.views, last_bit, tc.unit_random());
+      if (!pick)
+        pick = up.selector.pick(tc.views, 0, tc.unit_random());
+    }
+    if (!pick) {
+      if (!last_outcome)
+        metrics_.rejected(ui, Rejection::no_endpoint);
+      break;
+    }
+    const size_t ei = pick->index;
+    EndpointState& ep = up.endpoint(ei);
+    auto ep_permit = ep.breaker.try_acquire();
+    if (!ep_permit) {
+      // Half-open with its probes taken, or opened since the views were built.
+      tried |= uint64_t{1} << ei;
+      if ((tried & ((uint64_t{1} << up.size()) - 1)) == ((uint64_t{1} << up.size()) - 1) ||
+          up.size() >= 64) {
+        no_endpoint_reason = "every endpoint's breaker is open";
+        if (!last_outcome)
+          metrics_.rejected(ui, Rejection::no_endpoint);
+        break;
+      }
+      continue;
+    }
+    const auto now = clock_.now();
+    if (now >= deadline)
+      break;
+    const auto per_try = std::min<std::chrono::nanoseconds>(cfg.per_try_timeout, deadline - now);
+
+    std::string target = ep.endpoint.base_path + base_target;
+    req.target(target);
+    req.set(http::field::host, ep.endpoint.host_header);
+    ++info.attempts;
+    if (info.attempts > 1)
+      metrics_.retry(ui);
+    ep.in_flight.fetch_add(1, std::memory_order_relaxed);
+    clients::SendResult result = co_await tc.pools[ui][ei]->send(req, per_try, idempotent);
+    ep.in_flight.fetch_sub(1, std::memory_order_relaxed);
+
+    const Classified c = classify(result);
+    metrics_.attempt(ui, ei, c.outcome);
+    ep_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
+    if (c.endpoint_failure) {
+      if (ep.outlier.record_failure()) {
+        metrics_.ejection(ui, ei);
+        events_->warn("endpoint ejected: upstream={} endpoint={} after {} consecutive failures",
+                      cfg.name, ep.endpoint.url, cfg.outlier.consecutive_failures);
+      }
+    } else {
+      ep.outlier.record_success();
+    }
+    tried |= uint64_t{1} << ei;
+    last_endpoint = ei;
+    last_outcome = c.outcome;
+    info.endpoint = ep.endpoint.url;
+
+    resilience::RetryRequest rr;
+    rr.idempotent = idempotent;
+    rr.attempts_made = info.attempts;
+    rr.now = clock_.now();
+    rr.deadline = deadline;
+    rr.unit_random = tc.unit_random();
+    const auto decision = resilience::decide_retry(cfg.retry, c.retry_view, rr, &up.budget);
+    if (!decision.retry()) {
+      if (decision.verdict == resilience::RetryVerdict::budget_exhausted)
+        metrics_.rejected(ui, Rejection::budget_exhausted);
+      if (result.error == clients::SendError::none) {
+        upstream_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
+        reply.response = std::move(result.response);
+        reply.ok = true;
+        reply.endpoint = ep.endpoint.url;
+        reply.attempts = info.attempts;
+        if (!stale_key.empty() && reply.response.result_int() < 300)
+          up.stale.put(stale_key, reply.response, clock_.now());
+        // A retried 5xx that still failed is passed on as the upstream said it.
+        co_return reply;
+      }
+      break;
+    }
+    // Failover to an untried endpoint goes at once; the same endpoint again waits.
+    const bool untried_left =
+        (tried & ((uint64_t{1} << up.size()) - 1)) != ((uint64_t{1} << up.size()) - 1);
+    if (!untried_left && decision.backoff.count() > 0) {
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      timer.expires_after(decision.backoff);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }
+
+  // No usable response: whether every attempt failed or no endpoint could be tried at all,
+  // the upstream could not serve, and its breaker should know.
+  upstream_permit.record(CallResult::failure);
+  if (!last_outcome) {
+    co_return degrade(503, no_endpoint_reason, Rejection::no_endpoint, false);
+  }
+  const Unavailable u = unavailable_for(*last_outcome);
+  UpstreamReply r = degrade(u.status, u.reason, Rejection::no_endpoint, false);
+  r.attempts = info.attempts;
+  co_return r;
+}
+
+}  // namespace medgate::gateway

@@ -1,0 +1,366 @@
+#include "gateway/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <list>
+
+#include "gateway/http_util.hpp"
+
+namespace medgate::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct Server::Worker {
+  Worker(const GatewayConfig& cfg, uint64_t seed)
+      : io(1), acceptor(io), ctx(io, cfg, seed), drain_timer(io) {}
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  ThreadContext ctx;
+  asio::steady_timer drain_timer;
+  // Sessions waiting for a request (idle keep-alive); closed at once on drain.
+  std::list<beast::tcp_stream*> idle;
+  uint32_t sessions = 0;
+};
+
+namespace {
+
+std::string make_request_id(std::mt19937_64& rng) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 16; ++i) {
+    id[i] = kHex[(a >> (i * 4)) & 0xf];
+    id[16 + i] = kHex[(b >> (i * 4)) & 0xf];
+  }
+  return id;
+}
+
+// A client's X-Request-Id is kept only when it is short and plain (it ends up in logs).
+bool acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
+  return true;
+}
+
+void write_access_log(spdlog::logger& log, const RequestInfo& info, std::string_view method,
+                      std::string_view target, unsigned status, double seconds,
+                      const std::string& route) {
+  std::string line;
+  line.reserve(256);
+  line += "{\"request_id\":";
+  append_json_string(line, info.request_id);
+  line += ",\"method\":";
+  append_json_string(line, method);
+  line += ",\"path\":";
+  append_json_string(line, target.substr(0, 512));
+  line += ",\"route\":";
+  append_json_string(line, route);
+  line += ",\"status\":" + std::to_string(status);
+  line += ",\"upstream\":";
+  append_json_string(line, info.upstream);
+  line += ",\"endpoint\":";
+  append_json_string(line, info.endpoint);
+  line += ",\"attempts\":" + std::to_string(info.attempts);
+  if (info.stale)
+    line += ",\"stale\":true";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, ",\"duration_ms\":%.3f}", seconds * 1e3);
+  line += buf;
+  log.info(line);
+}
+
+}  // namespace
+
+Server::Server(Gateway& gateway, std::shared_ptr<spdlog::logger> access_log)
+    : gateway_(gateway), access_log_(std::move(access_log)) {}
+
+Server::~Server() {
+  drain();
+  wait();
+}
+
+void Server::start() {
+  const GatewayConfig& cfg = gateway_.config();
+  std::random_device rd;
+  for (uint32_t i = 0; i < cfg.threads; ++i)
+    workers_.push_back(std::make_unique<Worker>(cfg, (uint64_t{rd()} << 32) ^ rd() ^ i));
+
+  // The first acceptor picks the port (maybe ephemeral); the others share it.
+  const auto address = asio::ip::make_address(cfg.listen.address);
+  port_ = cfg.listen.port;
+  for (auto& w : workers_) {
+    tcp::endpoint ep(address, port_);
+    w->acceptor.open(ep.protocol());
+    w->acceptor.set_option(asio::socket_base::reuse_address(true));
+    const int one = 1;
+    ::setsockopt(w->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    w->acceptor.bind(ep);
+    w->acceptor.listen(asio::socket_base::max_listen_connections);
+    port_ = w->acceptor.local_endpoint().port();
+  }
+
+  const LimitsConfig limits = cfg.limits;
+  for (auto& wp : workers_) {
+    Worker* w = wp.get();
+    // Accept loop.
+    asio::co_spawn(
+        w->io,
+        [this, w, limits]() -> asio::awaitable<void> {
+          for (;;) {
+            beast::error_code ec;
+            tcp::socket socket =
+                co_await w->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) {
+              if (!w->acceptor.is_open())
+                co_return;
+              if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+                // Out of file descriptors: back off instead of spinning.
+                asio::steady_timer t(w->io, std::chrono::milliseconds(50));
+                co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+              }
+              continue;
+            }
+            if (connections_.load() >= limits.max_connections) {
+              socket.close(ec);  // over the cap: refuse cheaply
+              continue;
+            }
+            socket.set_option(tcp::no_delay(true), ec);
+            ++connections_;
+            ++w->sessions;
+            gateway_.metrics().connection_opened();
+            asio::co_spawn(
+                w->io,
+                [this, w, limits, s = std::move(socket)]() mutable -> asio::awaitable<void> {
+                  // Counts the session out however the coroutine ends.
+                  struct SessionGuard {
+                    Server* server;
+                    Worker* worker;
+                    ~SessionGuard() {
+                      --server->connections_;
+                      --worker->sessions;
+                      server->gateway_.metrics().connection_closed();
+                    }
+                  } guard{this, w};
+                  beast::tcp_stream stream(std::move(s));
+                  beast::flat_buffer buffer(8192);
+                  for (;;) {
+                    beast::error_code ec;
+                    http::request_parser<http::string_body> parser;
+                    parser.header_limit(limits.max_header_bytes);
+                    parser.body_limit(limits.max_body_bytes);
+                    // The whole header must arrive within header_timeout, which is also how
+                    // long an idle keep-alive connection is kept.
+                    stream.expires_after(limits.header_timeout);
+                    auto idle_it = w->idle.insert(w->idle.end(), &stream);
+                    co_await http::async_read_header(stream, buffer, parser,
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+                    w->idle.erase(idle_it);
+                    if (!ec && !parser.is_done()) {
+                      stream.expires_after(limits.body_timeout);
+                      co_await http::async_read(stream, buffer, parser,
+                                                asio::redirect_error(asio::use_awaitable, ec));
+                    }
+                    if (ec) {
+                      // Answer what deserves an answer; silently close the rest (timeouts,
+                      // resets, clean EOF between requests).
+                      std::optional<Response> err;
+                      if (ec == http::error::header_limit)
+                        err = error_response(431, "header_too_large",
+                                             "request header exceeds the limit", 11, false);
+                      else if (ec == http::error::body_limit)
+                        err = error_response(413, "body_too_large",
+                                             "request body exceeds the limit", 11, false);
+                      else if (ec.category() ==
+                                   http::make_error_code(http::error::bad_target).category() &&
+                               ec != http::error::end_of_stream &&
+                               ec != http::error::partial_message)
+                        err = error_response(400, "bad_request", ec.message(), 11, false);
+                      if (err) {
+                        stream.expires_after(std::chrono::seconds(2));
+                        co_await http::async_write(stream, *err,
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+                      }
+                      break;
+                    }
+                    Request req = parser.release();
+                    const auto started = std::chrono::steady_clock::now();
+                    RequestInfo info;
+                    if (auto it = req.find("X-Request-Id");
+                        it != req.end() && acceptable_request_id(it->value())) {
+                      info.request_id = std::string(it->value());
+                    } else {
+                      info.request_id = make_request_id(w->ctx.rng);
+                      req.set("X-Request-Id", info.request_id);
+                    }
+                    const std::string method(req.method_string());
+                    const std::string target(req.target());
+                    stream.expires_never();  // the handler bounds upstream time itself
+                    Response res;
+                    try {
+                      res = co_await gateway_.handle(std::move(req), w->ctx, info);
+                    } catch (const std::exception& e) {
+                      gateway_.events().error("request {} failed: {}", info.request_id, e.what());
+                      res = error_response(500, "internal_error",
+                                           "the gateway failed to handle this request", 11, false);
+                    }
+                    if (draining_.load())
+                      res.keep_alive(false);
+                    res.set("X-Request-Id", info.request_id);
+                    if (!info.upstream.empty()) {
+                      res.set("X-Medgate-Upstream", info.upstream);
+                      res.set("X-Medgate-Attempts", std::to_string(info.attempts));
+                    }
+                    const bool keep = res.keep_alive();
+                    stream.expires_after(limits.write_timeout);
+                    co_await http::async_write(stream, res,
+                                               asio::redirect_error(asio::use_awaitable, ec));
+                    const double secs =
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                            .count();
+                    gateway_.metrics().request(info.route, res.result_int(), secs);
+                    if (access_log_)
+                      write_access_log(*access_log_, info, method, target, res.result_int(), secs,
+                                       gateway_.route_labels()[info.route]);
+                    if (ec || !keep)
+                      break;
+                  }
+                  beast::error_code ignored;
+                  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                  stream.close();
+                },
+                asio::detached);
+          }
+        },
+        asio::detached);
+  }
+  run_health_checks(*workers_.front());
+  for (auto& wp : workers_) {
+    threads_.emplace_back([w = wp.get()] {
+      for (;;) {
+        try {
+          w->io.run();
+          return;
+        } catch (const std::exception&) {
+          // A handler must never take the thread down: keep serving.
+        }
+      }
+    });
+  }
+  gateway_.set_started();
+}
+
+void Server::run_health_checks(Worker& w) {
+  for (size_t ui = 0; ui < gateway_.upstreams().all().size(); ++ui) {
+    Upstream& up = *gateway_.upstreams().all()[ui];
+    const HealthCheckConfig hc = up.config().health_check;
+    if (!hc.enabled)
+      continue;
+    for (size_t ei = 0; ei < up.size(); ++ei) {
+      asio::co_spawn(
+          w.io,
+          [this, &w, &up, ei, hc]() -> asio::awaitable<void> {
+            EndpointState& ep = up.endpoint(ei);
+            clients::PoolOptions opts;
+            opts.connect_timeout = hc.timeout;
+            opts.max_idle = 1;
+            opts.max_response_body = 64 * 1024;
+            clients::ConnectionPool pool(w.io.get_executor(), ep.endpoint, opts);
+            asio::steady_timer timer(w.io);
+            uint32_t ok_streak = 0, fail_streak = 0;
+            while (!draining_.load()) {
+              Request req{http::verb::get, ep.endpoint.base_path + hc.path, 11};
+              req.set(http::field::host, ep.endpoint.host_header);
+              req.set(http::field::user_agent, "medgate-health-check");
+              req.keep_alive(true);
+              auto r = co_await pool.send(req, hc.timeout, true);
+              const bool ok = r.error == clients::SendError::none &&
+                              r.response.result_int() == hc.expect_status;
+              if (ok) {
+                fail_streak = 0;
+                if (++ok_streak >= hc.healthy_threshold && !ep.health_ok.load()) {
+                  ep.health_ok.store(true);
+                  gateway_.events().info("health check: upstream={} endpoint={} passing again",
+                                         up.name(), ep.endpoint.url);
+                }
+              } else {
+                ok_streak = 0;
+                if (++fail_streak >= hc.unhealthy_threshold && ep.health_ok.load()) {
+                  ep.health_ok.store(false);
+                  gateway_.events().warn(
+                      "health check: upstream={} endpoint={} failing ({} in a row, last: {})",
+                      up.name(), ep.endpoint.url, fail_streak,
+                      r.error == clients::SendError::none
+                          ? "status " + std::to_string(r.response.result_int())
+                          : std::string(r.error == clients::SendError::connect_failed
+                                            ? "connect failed"
+                                        : r.error == clients::SendError::timeout ? "timeout"
+                                                                                 : "reset"));
+                }
+              }
+              timer.expires_after(hc.interval);
+              beast::error_code ec;
+              co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
+          },
+          asio::detached);
+    }
+  }
+}
+
+void Server::drain() {
+  if (draining_.exchange(true))
+    return;
+  gateway_.set_draining();
+  const auto deadline = gateway_.config().limits.drain_timeout;
+  for (auto& wp : workers_) {
+    Worker* w = wp.get();
+    asio::post(w->io, [w, deadline] {
+      beast::error_code ec;
+      w->acceptor.close(ec);
+      // Idle keep-alive connections have no request in flight: close them now.
+      for (auto* s : w->idle)
+        s->socket().cancel(ec);
+      // Stop once the sessions are gone, or at the deadline whatever remains.
+      const auto until = std::chrono::steady_clock::now() + deadline;
+      asio::co_spawn(
+          w->io,
+          [w, until]() -> asio::awaitable<void> {
+            while (w->sessions > 0 && std::chrono::steady_clock::now() < until) {
+              w->drain_timer.expires_after(std::chrono::milliseconds(20));
+              beast::error_code e;
+              co_await w->drain_timer.async_wait(asio::redirect_error(asio::use_awaitable, e));
+              for (auto* s : w->idle)
+                s->socket().cancel(e);
+            }
+            w->io.stop();
+          },
+          asio::detached);
+    });
+  }
+}
+
+void Server::wait() {
+  for (auto& t : threads_)
+    if (t.joinable())
+      t.join();
+  threads_.clear();
+}
+
+}  // namespace medgate::gateway

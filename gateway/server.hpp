@@ -1,0 +1,47 @@
+// The HTTP/1.1 server: one io_context and one SO_REUSEPORT acceptor per thread (the
+// kernel spreads connections; no cross-thread hand-off), keep-alive sessions with bounded
+// header/body size and read/write timeouts, a connection cap, and a graceful drain.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "gateway/gateway.hpp"
+
+namespace medgate::gateway {
+
+class Server {
+ public:
+  Server(Gateway& gateway, std::shared_ptr<spdlog::logger> access_log);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds (throws on failure) and starts the threads. Returns once listening.
+  void start();
+  // The bound port (useful with port 0).
+  [[nodiscard]] uint16_t port() const { return port_; }
+  // Stops accepting, lets in-flight requests finish (up to drain_timeout), then stops.
+  // Thread-safe; idempotent.
+  void drain();
+  // Blocks until every thread has ended.
+  void wait();
+
+ private:
+  struct Worker;
+  void run_health_checks(Worker& w);
+
+  Gateway& gateway_;
+  std::shared_ptr<spdlog::logger> access_log_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  std::atomic<uint32_t> connections_{0};
+  std::atomic<bool> draining_{false};
+  uint16_t port_ = 0;
+};
+
+}  // namespace medgate::gateway

@@ -1,0 +1,105 @@
+// Runtime state of one upstream, shared by every gateway thread: its breakers, outlier
+// detectors, active-health verdicts, retry budget, bulkhead, rate limiter and last-good
+// copies. Everything here is thread-safe; the per-thread connection pools live elsewhere.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "clients/connection_pool.hpp"
+#include "gateway/gateway_config.hpp"
+#include "resilience/bulkhead.hpp"
+#include "resilience/circuit_breaker.hpp"
+#include "resilience/endpoint_selector.hpp"
+#include "resilience/outlier_detector.hpp"
+#include "resilience/rate_limiter.hpp"
+#include "resilience/retry_budget.hpp"
+
+namespace medgate::gateway {
+
+class Metrics;
+
+// Why an endpoint may or may not take traffic.
+enum class Routability : uint8_t { routable, breaker_open, ejected, health_check_failed };
+[[nodiscard]] std::string_view to_string(Routability r);
+
+struct EndpointState {
+  EndpointState(const clients::HttpEndpoint& ep, const UpstreamConfig& cfg,
+                const resilience::Clock& clock);
+
+  const clients::HttpEndpoint endpoint;
+  resilience::CircuitBreaker breaker;
+  resilience::OutlierDetector outlier;
+  std::atomic<uint32_t> in_flight{0};
+  std::atomic<bool> health_ok{true};  // active check verdict; true when checks are off
+  std::atomic<uint32_t> health_streak{0};
+  std::atomic<int64_t> last_unroutable_ns{0};  // drives the ramp-in after a recovery
+};
+
+// Last good responses to GETs, served (marked stale) while the upstream is unavailable.
+class StaleStore {
+ public:
+  explicit StaleStore(StaleConfig cfg) : cfg_(cfg) {}
+  [[nodiscard]] bool enabled() const { return cfg_.max_age.count() > 0; }
+  void put(const std::string& key, const clients::Response& res, resilience::TimePoint now);
+  // The copy and its age, when one exists that is young enough.
+  [[nodiscard]] std::optional<std::pair<clients::Response, resilience::Duration>> get(
+      const std::string& key, resilience::TimePoint now);
+
+ private:
+  struct Entry {
+    clients::Response response;
+    resilience::TimePoint stored;
+  };
+  const StaleConfig cfg_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+class Upstream {
+ public:
+  Upstream(const UpstreamConfig& cfg, const resilience::Clock& clock, Metrics* metrics);
+
+  [[nodiscard]] const UpstreamConfig& config() const { return cfg_; }
+  [[nodiscard]] const std::string& name() const { return cfg_.name; }
+  [[nodiscard]] size_t size() const { return endpoints_.size(); }
+  [[nodiscard]] EndpointState& endpoint(size_t i) { return *endpoints_[i]; }
+
+  [[nodiscard]] Routability routability(size_t i);
+  // 1..100: below 100 while an endpoint ramps back in after being unroutable.
+  [[nodiscard]] uint32_t weight(size_t i);
+  // Fills `views` for the selector.
+  void views(std::vector<resilience::EndpointView>& out);
+
+  resilience::CircuitBreaker breaker;
+  resilience::RetryBudget budget;
+  resilience::Bulkhead bulkhead;
+  std::optional<resilience::TokenBucket> limiter;
+  resilience::EndpointSelector selector;
+  StaleStore stale;
+
+ private:
+  const UpstreamConfig& cfg_;
+  const resilience::Clock& clock_;
+  std::vector<std::unique_ptr<EndpointState>> endpoints_;
+};
+
+// Every upstream, by name. Built once at start-up; never resized.
+class UpstreamSet {
+ public:
+  UpstreamSet(const GatewayConfig& cfg, const resilience::Clock& clock, Metrics* metrics);
+  [[nodiscard]] Upstream* find(std::string_view name);
+  [[nodiscard]] std::vector<std::unique_ptr<Upstream>>& all() { return upstreams_; }
+  [[nodiscard]] size_t index_of(const Upstream* u) const;
+
+ private:
+  std::vector<std::unique_ptr<Upstream>> upstreams_;
+};
+
+}  // namespace medgate::gateway
