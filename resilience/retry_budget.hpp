@@ -15,7 +15,7 @@ namespace medgate::resilience {
 
 struct RetryBudgetConfig {
   double ratio = 0.2;
-  uint32_t min_retries = 3;  // per window
+  uint32_t min_retries = 10;  // per window (about one retry a second on a quiet upstream)
   Duration window = std::chrono::seconds(10);
 };
 

@@ -1,0 +1,142 @@
+// Starts two real test upstreams ("primary", "replica") and a real medgate in front of them
+// on free loopback ports, with a config the test can adjust.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "clients/curl_client.hpp"
+#include "tests/support/process.hpp"
+
+namespace medgate::testing {
+
+inline std::string json_get_raw(const std::string& body, const std::string& key) {
+  // Minimal lookup for flat test assertions: "key":value
+  const std::string needle = "\"" + key + "\":";
+  const size_t at = body.find(needle);
+  if (at == std::string::npos)
+    return {};
+  size_t start = at + needle.size();
+  size_t end = start;
+  if (body[start] == '"') {
+    end = body.find('"', start + 1);
+    return body.substr(start + 1, end - start - 1);
+  }
+  while (end < body.size() && body[end] != ',' && body[end] != '}')
+    ++end;
+  return body.substr(start, end - start);
+}
+
+class GatewayFixture : public ::testing::Test {
+ protected:
+  static constexpr const char* kToken = "test-admin-token-0123456789";
+
+  void SetUp() override {
+    dir_ = make_temp_dir("medgate-it-");
+    primary_port_ = free_port();
+    replica_port_ = free_port();
+    primary_ = start_upstream("primary", primary_port_);
+    replica_ = start_upstream("replica", replica_port_);
+  }
+
+  void TearDown() override {
+    gateway_.reset();
+    primary_.reset();
+    replica_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::unique_ptr<ChildProcess> start_upstream(const std::string& name, uint16_t port,
+                                               const std::string& docs = "") {
+    std::vector<std::string> argv = {binary_dir() + "/apps/test-upstream", "--port",
+                                     std::to_string(port), "--name", name};
+    if (!docs.empty()) {
+      argv.push_back("--docs");
+      argv.push_back(docs);
+    }
+    auto p = std::make_unique<ChildProcess>(argv, dir_ + "/" + name + ".log");
+    EXPECT_TRUE(wait_for_http(upstream_url(port) + "/__stats", std::chrono::seconds(5)))
+        << p->log();
+    return p;
+  }
+
+  static std::string upstream_url(uint16_t port) {
+    return "http://127.0.0.1:" + std::to_string(port);
+  }
+
+  // `medical` is the YAML body of the medical upstream after its endpoints line.
+  void start_gateway(const std::string& medical = "", const std::string& extra = "") {
+    gateway_port_ = free_port();
+    std::ofstream cfg(dir_ + "/medgate.yaml");
+    cfg << "listen: { address: 127.0.0.1, port: " << gateway_port_ << " }\n"
+        << "threads: 2\n"
+        << "admin: { token: " << kToken << " }\n"
+        << "access_log: { path: " << dir_ << "/access.log }\n"
+        << "limits: { max_header_bytes: 4096, max_body_bytes: 65536, header_timeout: 1s }\n"
+        << extra << "upstreams:\n"
+        << "  medical:\n"
+        << "    endpoints: [ \"" << upstream_url(primary_port_) << "\", \""
+        << upstream_url(replica_port_) << "\" ]\n"
+        << (medical.empty()
+                ? "    selection: ordered\n"
+                  "    timeout: 2s\n"
+                  "    per_try_timeout: 300ms\n"
+                  "    retry: { attempts: 3, backoff: 10ms, max_backoff: 50ms, budget: 1.0, "
+                  "budget_min: 100 }\n"
+                  "    breaker: { consecutive_failures: 5, failure_rate: 0, open_for: 500ms, "
+                  "half_open_calls: 2 }\n"
+                  "    endpoint_breaker: { consecutive_failures: 50, failure_rate: 0 }\n"
+                  "    outlier: { consecutive_failures: 0 }\n"
+                : medical)
+        << "routes:\n"
+        << "  - { prefix: /api/medical/, upstream: medical, strip_prefix: /api/medical }\n";
+    cfg.close();
+    gateway_ =
+        std::make_unique<ChildProcess>(std::vector<std::string>{binary_dir() + "/apps/medgate",
+                                                                "--config", dir_ + "/medgate.yaml"},
+                                       dir_ + "/medgate.log");
+    ASSERT_TRUE(wait_for_http(gw("/health/liveness"), std::chrono::seconds(5))) << gateway_->log();
+  }
+
+  [[nodiscard]] std::string gw(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(gateway_port_) + path;
+  }
+
+  clients::CurlResponse get(const std::string& path,
+                            std::vector<std::pair<std::string, std::string>> headers = {}) {
+    return clients::curl_perform({.url = gw(path), .headers = std::move(headers)});
+  }
+
+  clients::CurlResponse post(const std::string& path, const std::string& body,
+                             std::vector<std::pair<std::string, std::string>> headers = {}) {
+    return clients::curl_perform(
+        {.method = "POST", .url = gw(path), .body = body, .headers = std::move(headers)});
+  }
+
+  // Sets a fault on an upstream (see apps/test-upstream).
+  void fault(uint16_t port, const std::string& mode, int count = -1) {
+    std::string url = upstream_url(port) + "/__fault?mode=" + mode;
+    if (count >= 0)
+      url += "&count=" + std::to_string(count);
+    ASSERT_EQ(clients::curl_perform({.method = "POST", .url = url}).status, 200);
+  }
+
+  long upstream_requests(uint16_t port) {
+    auto r = clients::curl_perform({.url = upstream_url(port) + "/__stats"});
+    return std::stol(json_get_raw(r.body, "requests"));
+  }
+
+  std::string dir_;
+  uint16_t primary_port_ = 0;
+  uint16_t replica_port_ = 0;
+  uint16_t gateway_port_ = 0;
+  std::unique_ptr<ChildProcess> primary_;
+  std::unique_ptr<ChildProcess> replica_;
+  std::unique_ptr<ChildProcess> gateway_;
+};
+
+}  // namespace medgate::testing

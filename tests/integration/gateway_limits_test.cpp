@@ -1,0 +1,89 @@
+// Bounded inputs: oversized header/body, slow header, malformed requests, bad RUTs.
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/integration/gateway_fixture.hpp"
+
+namespace medgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+// Raw socket exchange: sends `data`, returns whatever comes back until close or timeout.
+std::string raw_exchange(uint16_t port, const std::string& data, int timeout_ms = 3000) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (!data.empty())
+    (void)::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+using GatewayLimits = GatewayFixture;
+
+TEST_F(GatewayLimits, OversizedHeaderGets431) {
+  start_gateway();
+  auto r = get("/api/medical/ok", {{"X-Big", std::string(8000, 'a')}});
+  EXPECT_EQ(r.status, 431);
+  EXPECT_THAT(r.body, HasSubstr("header_too_large"));
+}
+
+TEST_F(GatewayLimits, OversizedBodyGets413) {
+  start_gateway();
+  auto r = post("/api/medical/consultations", std::string(100'000, 'x'));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(upstream_requests(primary_port_), 0);
+}
+
+TEST_F(GatewayLimits, SlowHeaderIsClosed) {
+  start_gateway();
+  const auto t0 = std::chrono::steady_clock::now();
+  // Half a request line and then nothing: the 1 s header timeout closes the connection.
+  const std::string got = raw_exchange(gateway_port_, "GET /api/medical/ok HT", 5000);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(got, "");
+  EXPECT_GE(took, 900ms);
+  EXPECT_LT(took, 3s);
+}
+
+TEST_F(GatewayLimits, GarbageGets400AndGatewayKeepsServing) {
+  start_gateway();
+  const std::string got = raw_exchange(gateway_port_, "\x01\x02 nonsense\r\n\r\n");
+  EXPECT_THAT(got, HasSubstr("400 Bad Request"));
+  EXPECT_EQ(get("/api/medical/ok").status, 200);
+}
+
+TEST_F(GatewayLimits, MalformedRutIs400BeforeAnyUpstreamCall) {
+  start_gateway();
+  for (const char* bad : {"11111111-2", "abc", "11111111", "0-0", "111111111111-1"}) {
+    auto r = get(std::string("/api/medical-history/") + bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_EQ(json_get_raw(r.body, "field"), "rut") << bad;
+  }
+  EXPECT_EQ(upstream_requests(primary_port_) + upstream_requests(replica_port_), 0);
+}
+
+}  // namespace
+}  // namespace medgate::testing

@@ -1,0 +1,41 @@
+// Real child processes for integration tests: started with fork/exec, output captured to
+// a file, always stopped (by PID) when the handle goes away.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace medgate::testing {
+
+class ChildProcess {
+ public:
+  ChildProcess(std::vector<std::string> argv, std::string log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  [[nodiscard]] int pid() const { return pid_; }
+  void signal(int sig) const;
+  // Sends SIGKILL and reaps.
+  void kill();
+  // Sends `sig` and waits up to `timeout` for the exit; returns the exit status or -1.
+  int stop(int sig, std::chrono::milliseconds timeout);
+  [[nodiscard]] bool running();
+  [[nodiscard]] std::string log() const;
+
+ private:
+  int pid_ = -1;
+  std::string log_path_;
+};
+
+// A TCP port that was free a moment ago on 127.0.0.1.
+[[nodiscard]] uint16_t free_port();
+// Polls GET url until it answers (any status) or `timeout` passes.
+[[nodiscard]] bool wait_for_http(const std::string& url, std::chrono::milliseconds timeout);
+// Directory of the built binaries (set by CMake).
+[[nodiscard]] std::string binary_dir();
+// A fresh temporary directory, removed by the caller.
+[[nodiscard]] std::string make_temp_dir(const std::string& prefix);
+
+}  // namespace medgate::testing
