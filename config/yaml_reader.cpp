@@ -16,15 +16,13 @@ int one_based(int v) {
 
 std::string location_text(const std::string& file, int line, int column, const std::string& key,
                           const std::string& detail) {
+  // Built with append: GCC 12 at -O3 misreports `"lit" + std::string&&` (-Wrestrict).
   std::string s = file;
-  if (line > 0)
-    s += ":" + std::to_string(line);
-  if (column > 0)
-    s += ":" + std::to_string(column);
-  s += ": ";
-  if (!key.empty())
-    s += key + ": ";
-  return s + detail;
+  if (line > 0) s.append(":").append(std::to_string(line));
+  if (column > 0) s.append(":").append(std::to_string(column));
+  s.append(": ");
+  if (!key.empty()) s.append(key).append(": ");
+  return s.append(detail);
 }
 
 // Levenshtein distance, for "did you mean" hints on unknown keys.

@@ -37,7 +37,7 @@ Metrics::Metrics(const GatewayConfig& cfg, const std::vector<std::string>& route
                        .Register(*registry_);
   auto& latency = BuildHistogram()
                       .Name("medgate_request_duration_seconds")
-                      .Help("Time from request read to response written, by route")
+                      .Help("Time from request read to response ready, by route")
                       .Register(*registry_);
   const prometheus::Histogram::BucketBoundaries buckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};

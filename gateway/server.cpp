@@ -228,15 +228,18 @@ void Server::start() {
                       res.set("X-Medgate-Attempts", std::to_string(info.attempts));
                     }
                     const bool keep = res.keep_alive();
-                    stream.expires_after(limits.write_timeout);
-                    co_await http::async_write(stream, res,
-                                               asio::redirect_error(asio::use_awaitable, ec));
+                    // Counted before the write, so /metrics never lags what a client has
+                    // already received; the duration is request read -> response ready.
                     const double secs =
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                             .count();
-                    gateway_.metrics().request(info.route, res.result_int(), secs);
+                    const unsigned status = res.result_int();
+                    gateway_.metrics().request(info.route, status, secs);
+                    stream.expires_after(limits.write_timeout);
+                    co_await http::async_write(stream, res,
+                                               asio::redirect_error(asio::use_awaitable, ec));
                     if (access_log_)
-                      write_access_log(*access_log_, info, method, target, res.result_int(), secs,
+                      write_access_log(*access_log_, info, method, target, status, secs,
                                        gateway_.route_labels()[info.route]);
                     if (ec || !keep)
                       break;
