@@ -18,10 +18,13 @@ std::string location_text(const std::string& file, int line, int column, const s
                           const std::string& detail) {
   // Built with append: GCC 12 at -O3 misreports `"lit" + std::string&&` (-Wrestrict).
   std::string s = file;
-  if (line > 0) s.append(":").append(std::to_string(line));
-  if (column > 0) s.append(":").append(std::to_string(column));
+  if (line > 0)
+    s.append(":").append(std::to_string(line));
+  if (column > 0)
+    s.append(":").append(std::to_string(column));
   s.append(": ");
-  if (!key.empty()) s.append(key).append(": ");
+  if (!key.empty())
+    s.append(key).append(": ");
   return s.append(detail);
 }
 

@@ -23,8 +23,8 @@ TEST(Rut, AcceptsValidFormsAndNormalizes) {
 }
 
 TEST(Rut, RejectsMalformed) {
-  for (const char* bad : {"", "1-", "-1", "11111111-2", "11111111", "abc-1", "0-0",
-                          "123456789-1", "11111111-11", "11 111 111-1", "1111111a-1"})
+  for (const char* bad : {"", "1-", "-1", "11111111-2", "11111111", "abc-1", "0-0", "123456789-1",
+                          "11111111-11", "11 111 111-1", "1111111a-1"})
     EXPECT_FALSE(normalize_rut(bad).has_value()) << bad;
 }
 
@@ -112,8 +112,9 @@ TEST(GatewayConfigSchema, ErrorsNameTheKey) {
     }
     return "no error";
   };
-  EXPECT_THAT(error_of("upstreams:\n  a:\n    endpoints: [\"ftp://x\"]\n"),
-              HasSubstr("gw.yaml:3:17: upstreams.a.endpoints[0]: endpoint must start with http://"));
+  EXPECT_THAT(
+      error_of("upstreams:\n  a:\n    endpoints: [\"ftp://x\"]\n"),
+      HasSubstr("gw.yaml:3:17: upstreams.a.endpoints[0]: endpoint must start with http://"));
   EXPECT_THAT(error_of("upstreams:\n  a:\n    endpoints: [\"http://127.0.0.1:1\"]\n"
                        "routes:\n  - { prefix: /x, upstream: b }\n"),
               HasSubstr("routes[0].upstream: no upstream named 'b'"));
