@@ -26,6 +26,11 @@ struct Classified {
   bool endpoint_failure;  // counts against the endpoint's breaker and outlier detector
 };
 
+// Bitmask with the low `n` bits set; n may be 64 (a plain shift would be undefined there).
+uint64_t all_endpoints_mask(size_t n) {
+  return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+}
+
 Classified classify(const clients::SendResult& r) {
   switch (r.error) {
     case clients::SendError::none: {
@@ -170,8 +175,7 @@ asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req,
     if (!ep_permit) {
       // Half-open with its probes taken, or opened since the views were built.
       tried |= uint64_t{1} << ei;
-      if ((tried & ((uint64_t{1} << up.size()) - 1)) == ((uint64_t{1} << up.size()) - 1) ||
-          up.size() >= 64) {
+      if ((tried & all_endpoints_mask(up.size())) == all_endpoints_mask(up.size())) {
         no_endpoint_reason = "every endpoint's breaker is open";
         if (!last_outcome)
           metrics_.rejected(ui, Rejection::no_endpoint);
@@ -236,7 +240,7 @@ asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req,
     }
     // Failover to an untried endpoint goes at once; the same endpoint again waits.
     const bool untried_left =
-        (tried & ((uint64_t{1} << up.size()) - 1)) != ((uint64_t{1} << up.size()) - 1);
+        (tried & all_endpoints_mask(up.size())) != all_endpoints_mask(up.size());
     if (!untried_left && decision.backoff.count() > 0) {
       asio::steady_timer timer(co_await asio::this_coro::executor);
       timer.expires_after(decision.backoff);
