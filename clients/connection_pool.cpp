@@ -1,5 +1,8 @@
 #include "clients/connection_pool.hpp"
 
+#include "clients/deadline_stream.hpp"
+#include "clients/http_wire.hpp"
+
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
@@ -16,8 +19,9 @@ using Clock = std::chrono::steady_clock;
 
 struct ConnectionPool::Connection {
   explicit Connection(const asio::any_io_executor& ex) : stream(ex) {}
-  beast::tcp_stream stream;
+  DeadlineStream stream;
   beast::flat_buffer buffer;
+  std::string header_scratch;  // reused by every request written on this connection
   Clock::time_point idle_since{};
 };
 
@@ -82,8 +86,8 @@ asio::awaitable<SendResult> ConnectionPool::send_once(std::unique_ptr<Connection
     conn = std::make_unique<Connection>(executor_);
     conn->stream.expires_after(
         std::min<std::chrono::nanoseconds>(options_.connect_timeout, timeout));
-    co_await conn->stream.async_connect(endpoint_.address,
-                                        asio::redirect_error(asio::use_awaitable, ec));
+    co_await conn->stream.socket().async_connect(endpoint_.address,
+                                                 asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       conn.reset();
       result.error = SendError::connect_failed;
@@ -99,11 +103,12 @@ asio::awaitable<SendResult> ConnectionPool::send_once(std::unique_ptr<Connection
   }
   conn->stream.expires_after(left);
 
-  co_await http::async_write(conn->stream, request, asio::redirect_error(asio::use_awaitable, ec));
+  ec = co_await write_message(conn->stream, request, conn->header_scratch);
   if (ec) {
-    stale = true;  // nothing read yet: the peer closed the idle connection
+    const bool timed_out = conn->stream.timed_out();
+    stale = !timed_out;  // nothing read yet: the peer closed the idle connection
     conn.reset();
-    result.error = ec == beast::error::timeout ? SendError::timeout : SendError::reset;
+    result.error = timed_out ? SendError::timeout : SendError::reset;
     co_return result;
   }
 
@@ -114,8 +119,9 @@ asio::awaitable<SendResult> ConnectionPool::send_once(std::unique_ptr<Connection
                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     const bool nothing_received = !parser.got_some();
+    const bool timed_out = conn->stream.timed_out();
     conn.reset();
-    if (ec == beast::error::timeout) {
+    if (timed_out) {
       result.error = SendError::timeout;
     } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
                ec != http::error::end_of_stream && ec != http::error::partial_message) {
@@ -128,6 +134,11 @@ asio::awaitable<SendResult> ConnectionPool::send_once(std::unique_ptr<Connection
     co_return result;
   }
   result.response = parser.release();
+  if (result.response.chunked()) {
+    // The body is complete in memory now: pass it on with a plain length.
+    result.response.chunked(false);
+    result.response.content_length(result.response.body().size());
+  }
   co_return result;
 }
 

@@ -39,8 +39,9 @@ struct ThreadContext {
 struct RequestInfo {
   std::string request_id;
   size_t route = 0;  // index into Gateway::route_labels()
-  std::string upstream;
-  std::string endpoint;
+  // Views into the configuration, which outlives every request.
+  std::string_view upstream;
+  std::string_view endpoint;
   uint32_t attempts = 0;
   bool stale = false;
 };
@@ -50,7 +51,7 @@ struct UpstreamReply {
   Response response;
   bool ok = false;  // a response from the upstream (any status) or a stale copy
   bool stale = false;
-  std::string endpoint;
+  std::string_view endpoint;  // into the configuration
   uint32_t attempts = 0;
 };
 

@@ -11,6 +11,23 @@ namespace medgate::gateway {
 template <typename Message>
 void strip_hop_by_hop(Message& m) {
   namespace http = boost::beast::http;
+  static constexpr std::array kFields = {http::field::connection,
+                                         http::field::keep_alive,
+                                         http::field::proxy_authenticate,
+                                         http::field::proxy_authorization,
+                                         http::field::proxy_connection,
+                                         http::field::te,
+                                         http::field::trailer,
+                                         http::field::transfer_encoding,
+                                         http::field::upgrade};
+  // One pass first: most messages carry none, and each erase is a tree lookup.
+  bool any = false;
+  for (const auto& f : m) {
+    for (auto hop : kFields)
+      any = any || f.name() == hop;
+  }
+  if (!any)
+    return;
   // Headers listed in Connection are hop-by-hop too.
   std::vector<std::string> listed;
   if (auto it = m.find(http::field::connection); it != m.end()) {
@@ -31,15 +48,6 @@ void strip_hop_by_hop(Message& m) {
   }
   for (const auto& name : listed)
     m.erase(name);
-  static constexpr std::array kFields = {http::field::connection,
-                                         http::field::keep_alive,
-                                         http::field::proxy_authenticate,
-                                         http::field::proxy_authorization,
-                                         http::field::proxy_connection,
-                                         http::field::te,
-                                         http::field::trailer,
-                                         http::field::transfer_encoding,
-                                         http::field::upgrade};
   for (auto f : kFields)
     m.erase(f);
 }

@@ -83,8 +83,9 @@ asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req,
   const bool keep_alive = req.keep_alive();
   const bool idempotent = resilience::is_idempotent_method(req.method_string()) ||
                           req.find("Idempotency-Key") != req.end();
-  const std::string stale_key =
-      req.method() == http::verb::get ? std::string(req.target()) : std::string();
+  const std::string stale_key = req.method() == http::verb::get && up.stale.enabled()
+                                    ? std::string(req.target())
+                                    : std::string();
   info.upstream = cfg.name;
   metrics_.downstream_request(ui);
   up.budget.record_request();

@@ -8,13 +8,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <list>
 
+#include "clients/deadline_stream.hpp"
+#include "clients/http_wire.hpp"
 #include "gateway/http_util.hpp"
 
 namespace medgate::gateway {
@@ -24,6 +25,12 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+// A connection's entry in its worker's session list.
+struct SessionState {
+  clients::DeadlineStream* stream;
+  bool idle = false;  // waiting for the next request's header
+};
+
 struct Server::Worker {
   Worker(const GatewayConfig& cfg, uint64_t seed)
       : io(1), acceptor(io), ctx(io, cfg, seed), drain_timer(io) {}
@@ -31,12 +38,21 @@ struct Server::Worker {
   tcp::acceptor acceptor;
   ThreadContext ctx;
   asio::steady_timer drain_timer;
-  // Sessions waiting for a request (idle keep-alive); closed at once on drain.
-  std::list<beast::tcp_stream*> idle;
+  // Every session of this worker; on drain, those waiting for a request (idle keep-alive)
+  // are closed at once. Registered once per connection, not per request.
+  std::list<SessionState*> sessions_list;
   uint32_t sessions = 0;
 };
 
 namespace {
+
+// Idle keep-alive connections have no request in flight: drain closes them at once.
+void close_idle_sessions(const std::list<SessionState*>& sessions) {
+  boost::system::error_code ignored;
+  for (SessionState* s : sessions)
+    if (s->idle)
+      s->stream->socket().cancel(ignored);
+}
 
 std::string make_request_id(std::mt19937_64& rng) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -158,8 +174,17 @@ void Server::start() {
                       server->gateway_.metrics().connection_closed();
                     }
                   } guard{this, w};
-                  beast::tcp_stream stream(std::move(s));
+                  clients::DeadlineStream stream(std::move(s));
+                  SessionState state{&stream};
+                  // Listed for drain while the session lives, however it ends.
+                  struct Registration {
+                    std::list<SessionState*>& list;
+                    std::list<SessionState*>::iterator it;
+                    ~Registration() { list.erase(it); }
+                  } registration{w->sessions_list,
+                                 w->sessions_list.insert(w->sessions_list.end(), &state)};
                   beast::flat_buffer buffer(8192);
+                  std::string header_scratch;
                   for (;;) {
                     beast::error_code ec;
                     http::request_parser<http::string_body> parser;
@@ -168,10 +193,10 @@ void Server::start() {
                     // The whole header must arrive within header_timeout, which is also how
                     // long an idle keep-alive connection is kept.
                     stream.expires_after(limits.header_timeout);
-                    auto idle_it = w->idle.insert(w->idle.end(), &stream);
+                    state.idle = true;
                     co_await http::async_read_header(stream, buffer, parser,
                                                      asio::redirect_error(asio::use_awaitable, ec));
-                    w->idle.erase(idle_it);
+                    state.idle = false;
                     if (!ec && !parser.is_done()) {
                       stream.expires_after(limits.body_timeout);
                       co_await http::async_read(stream, buffer, parser,
@@ -209,8 +234,13 @@ void Server::start() {
                       info.request_id = make_request_id(w->ctx.rng);
                       req.set("X-Request-Id", info.request_id);
                     }
-                    const std::string method(req.method_string());
-                    const std::string target(req.target());
+                    // Kept for the access log only: the request moves into the handler.
+                    std::string method;
+                    std::string target;
+                    if (access_log_) {
+                      method.assign(req.method_string());
+                      target.assign(req.target());
+                    }
                     stream.expires_never();  // the handler bounds upstream time itself
                     Response res;
                     try {
@@ -236,8 +266,7 @@ void Server::start() {
                     const unsigned status = res.result_int();
                     gateway_.metrics().request(info.route, status, secs);
                     stream.expires_after(limits.write_timeout);
-                    co_await http::async_write(stream, res,
-                                               asio::redirect_error(asio::use_awaitable, ec));
+                    ec = co_await clients::write_message(stream, res, header_scratch);
                     if (access_log_)
                       write_access_log(*access_log_, info, method, target, status, secs,
                                        gateway_.route_labels()[info.route]);
@@ -246,7 +275,6 @@ void Server::start() {
                   }
                   beast::error_code ignored;
                   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                  stream.close();
                 },
                 asio::detached);
           }
@@ -338,8 +366,7 @@ void Server::drain() {
       beast::error_code ec;
       w->acceptor.close(ec);
       // Idle keep-alive connections have no request in flight: close them now.
-      for (auto* s : w->idle)
-        s->socket().cancel(ec);
+      close_idle_sessions(w->sessions_list);
       // Stop once the sessions are gone, or at the deadline whatever remains.
       const auto until = std::chrono::steady_clock::now() + deadline;
       asio::co_spawn(
@@ -349,8 +376,7 @@ void Server::drain() {
               w->drain_timer.expires_after(std::chrono::milliseconds(20));
               beast::error_code e;
               co_await w->drain_timer.async_wait(asio::redirect_error(asio::use_awaitable, e));
-              for (auto* s : w->idle)
-                s->socket().cancel(e);
+              close_idle_sessions(w->sessions_list);
             }
             w->io.stop();
           },

@@ -1,0 +1,152 @@
+// The wire writer's output and DeadlineStream's lazy deadline, on real loopback sockets.
+#include <chrono>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "clients/deadline_stream.hpp"
+#include "clients/http_wire.hpp"
+
+namespace medgate::clients {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+TEST(HttpWire, RequestHeaderIsWrittenInOrder) {
+  http::request<http::string_body> req{http::verb::post, "/a?b=1", 11};
+  req.set(http::field::host, "x");
+  req.set("X-Custom", "v");
+  std::string out;
+  append_header(out, req.base());
+  EXPECT_EQ(out, "POST /a?b=1 HTTP/1.1\r\nHost: x\r\nX-Custom: v\r\n\r\n");
+}
+
+TEST(HttpWire, ResponseHeaderHasStatusReasonAndVersion) {
+  http::response<http::string_body> res{http::status::service_unavailable, 10};
+  res.set(http::field::retry_after, "3");
+  std::string out;
+  append_header(out, res.base());
+  EXPECT_EQ(out, "HTTP/1.0 503 Service Unavailable\r\nRetry-After: 3\r\n\r\n");
+}
+
+// A connected pair: `stream` on one end, `peer` on the other.
+struct Pair {
+  asio::io_context io;
+  tcp::socket peer{io};
+  std::unique_ptr<DeadlineStream> stream;
+  Pair() {
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::socket client(io);
+    client.connect(acceptor.local_endpoint());
+    peer = acceptor.accept();
+    stream = std::make_unique<DeadlineStream>(std::move(client));
+  }
+};
+
+struct ReadResult {
+  boost::system::error_code ec;
+  std::chrono::steady_clock::duration took{};
+  bool done = false;
+};
+
+// Reads one byte on the stream; the peer writes one after `peer_delay` (never if zero).
+ReadResult read_one(Pair& p, std::chrono::milliseconds peer_delay) {
+  ReadResult r;
+  const auto start = std::chrono::steady_clock::now();
+  asio::co_spawn(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        char c;
+        co_await asio::async_read(*p.stream, asio::buffer(&c, 1),
+                                  asio::redirect_error(asio::use_awaitable, r.ec));
+        r.took = std::chrono::steady_clock::now() - start;
+        r.done = true;
+        p.io.stop();  // the deadline keeps running on an idle stream: look no further
+      },
+      asio::detached);
+  asio::steady_timer peer_timer(p.io);
+  if (peer_delay.count() > 0) {
+    peer_timer.expires_after(peer_delay);
+    peer_timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec)
+        asio::write(p.peer, asio::buffer("x", 1));
+    });
+  }
+  p.io.run_for(3s);
+  return r;
+}
+
+TEST(DeadlineStream, ClosesTheSocketAtTheDeadline) {
+  Pair p;
+  p.stream->expires_after(50ms);
+  const ReadResult r = read_one(p, 0ms);
+  ASSERT_TRUE(r.done);
+  EXPECT_TRUE(r.ec);
+  EXPECT_TRUE(p.stream->timed_out());
+  EXPECT_GE(r.took, 45ms);
+  EXPECT_LT(r.took, 1s);
+}
+
+TEST(DeadlineStream, MovingTheDeadlineLaterIsHonouredWhenTheEarlierWaitFires) {
+  Pair p;
+  p.stream->expires_after(30ms);   // arms the timer
+  p.stream->expires_after(500ms);  // only a store: the 30 ms wait re-arms itself
+  const ReadResult r = read_one(p, 150ms);
+  ASSERT_TRUE(r.done);
+  EXPECT_FALSE(r.ec) << r.ec.message();
+  EXPECT_FALSE(p.stream->timed_out());
+}
+
+TEST(DeadlineStream, MovingTheDeadlineEarlierReArmsAtOnce) {
+  Pair p;
+  p.stream->expires_after(10s);
+  p.stream->expires_after(40ms);
+  const ReadResult r = read_one(p, 0ms);
+  ASSERT_TRUE(r.done);
+  EXPECT_TRUE(p.stream->timed_out());
+  EXPECT_LT(r.took, 1s);
+}
+
+TEST(DeadlineStream, NeverDisarmsAPendingDeadline) {
+  Pair p;
+  p.stream->expires_after(30ms);
+  p.stream->expires_never();
+  const ReadResult r = read_one(p, 150ms);
+  ASSERT_TRUE(r.done);
+  EXPECT_FALSE(r.ec) << r.ec.message();
+  EXPECT_FALSE(p.stream->timed_out());
+}
+
+TEST(DeadlineStream, WriteMessageSendsHeaderAndBody) {
+  Pair p;
+  http::response<http::string_body> res{http::status::ok, 11};
+  res.body() = "hello";
+  res.prepare_payload();
+  std::string scratch;
+  boost::system::error_code ec;
+  asio::co_spawn(
+      p.io,
+      [&]() -> asio::awaitable<void> { ec = co_await write_message(*p.stream, res, scratch); },
+      asio::detached);
+  p.io.run_for(1s);
+  ASSERT_FALSE(ec) << ec.message();
+  const std::string expected = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+  std::string got(expected.size(), '\0');
+  asio::read(p.peer, asio::buffer(got));
+  EXPECT_EQ(got, expected);
+}
+
+}  // namespace
+}  // namespace medgate::clients
