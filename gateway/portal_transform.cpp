@@ -126,7 +126,10 @@ std::optional<json::object> to_payments(std::string_view rut, std::string_view p
   if (!ilist)
     return std::nullopt;
   json::array pending;
+  // Amounts are usually whole pesos: keep them integers (a double would print as 2E4).
+  int64_t debt_int = 0;
   double debt = 0.0;
+  bool integral = true;
   for (const auto& item : *ilist) {
     if (!item.is_object())
       return std::nullopt;
@@ -137,14 +140,24 @@ std::optional<json::object> to_payments(std::string_view rut, std::string_view p
     const auto amount = number(field(i, "amount"));
     if (!amount)
       return std::nullopt;  // a debt we cannot add up is not a debt we report
+    const json::value raw = field(i, "amount");
     debt += *amount;
+    if (integral && raw.is_int64() &&
+        !__builtin_add_overflow(debt_int, raw.as_int64(), &debt_int)) {
+      // still exact
+    } else {
+      integral = false;
+    }
     pending.push_back(json::object{{"id", field(i, "id")},
                                    {"issued", field(i, "issued")},
                                    {"due", field(i, "due")},
-                                   {"amount", *amount}});
+                                   {"amount", raw}});
   }
   out["pending_invoices"] = std::move(pending);
-  out["total_debt"] = debt;
+  if (integral)
+    out["total_debt"] = debt_int;
+  else
+    out["total_debt"] = debt;
   return out;
 }
 

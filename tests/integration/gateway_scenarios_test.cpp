@@ -1,0 +1,194 @@
+// Longer scenarios through a real medgate: a flapping endpoint, the slow-call breaker rule,
+// and the portal API end to end against upstreams serving canned service JSON.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "tests/integration/gateway_fixture.hpp"
+
+namespace medgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+using GatewayScenarios = GatewayFixture;
+
+// The value of one series in a Prometheus text exposition (-1 when absent).
+double metric_value(const std::string& exposition, const std::string& series) {
+  const size_t at = exposition.find("\n" + series + " ");
+  if (at == std::string::npos)
+    return -1;
+  return std::stod(exposition.substr(at + series.size() + 2));
+}
+
+TEST_F(GatewayScenarios, FlappingPrimaryIsCutOffWhileBadAndTakenBackWhileGood) {
+  start_gateway(
+      "    selection: ordered\n"
+      "    retry: { attempts: 2, backoff: 1ms, budget: 1.0, budget_min: 1000 }\n"
+      "    breaker: { consecutive_failures: 0, failure_rate: 0 }\n"
+      "    endpoint_breaker: { consecutive_failures: 2, failure_rate: 0, open_for: 300ms, "
+      "half_open_calls: 1 }\n"
+      "    outlier: { consecutive_failures: 0 }\n"
+      // Ramp-in would share the first seconds with the replica; the point here is the cut.
+      "    slow_start: 0s\n");
+  int requests = 0;
+  for (int cycle = 0; cycle < 3; ++cycle) {
+    // Bad phase: every answer still 200 (the replica serves the retry), and the primary
+    // sees only the two failures that open its breaker.
+    fault(primary_port_, cycle % 2 == 0 ? "status:503" : "reset");
+    const long primary_before = upstream_requests(primary_port_);
+    for (int i = 0; i < 10; ++i, ++requests) {
+      const auto r = get("/api/medical/ok");
+      EXPECT_EQ(r.status, 200) << "cycle " << cycle << " request " << i;
+      EXPECT_EQ(r.header("x-upstream-name"), "replica");
+    }
+    EXPECT_LE(upstream_requests(primary_port_) - primary_before, 2) << "cycle " << cycle;
+    const std::string health = get("/health").body;
+    EXPECT_THAT(health, HasSubstr("\"state\":\"open\"")) << "cycle " << cycle;
+
+    // Good phase: after open_for, one half-open probe succeeds and the primary is back.
+    fault(primary_port_, "none");
+    std::this_thread::sleep_for(350ms);
+    for (int i = 0; i < 5; ++i, ++requests) {
+      const auto r = get("/api/medical/ok");
+      EXPECT_EQ(r.status, 200);
+      EXPECT_EQ(r.header("x-upstream-name"), "primary") << "cycle " << cycle << " request " << i;
+      EXPECT_EQ(r.header("x-medgate-attempts"), "1");
+    }
+  }
+  // Amplification stayed bounded: a retry only for the two requests per bad phase that met
+  // the primary before its breaker opened.
+  const std::string metrics = get("/metrics").body;
+  EXPECT_EQ(metric_value(metrics, "medgate_upstream_requests_total{upstream=\"medical\"}"),
+            requests);
+  EXPECT_LE(metric_value(metrics, "medgate_upstream_retries_total{upstream=\"medical\"}"), 3 * 2);
+  const std::string health = get("/health").body;
+  EXPECT_THAT(health, HasSubstr("\"reason\":\"2 consecutive failures\""));
+  EXPECT_THAT(health, HasSubstr("half-open probes succeeded"));
+}
+
+TEST_F(GatewayScenarios, SlowCallRateOpensTheBreakerAndItRecoversWhenFastAgain) {
+  start_gateway(
+      "    selection: ordered\n"
+      "    timeout: 2s\n"
+      "    per_try_timeout: 1s\n"
+      "    retry: { attempts: 1 }\n"
+      "    breaker: { consecutive_failures: 0, failure_rate: 0, slow_call_rate: 0.5, "
+      "slow_call_duration: 100ms, window: 4, min_calls: 4, open_for: 400ms, "
+      "half_open_calls: 1 }\n"
+      "    endpoint_breaker: { consecutive_failures: 0, failure_rate: 0 }\n"
+      "    outlier: { consecutive_failures: 0 }\n");
+  fault(primary_port_, "slow:150");
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(get("/api/medical/ok").status, 200);  // slow, but answered
+  const long before = upstream_requests(primary_port_) + upstream_requests(replica_port_);
+  const auto open = get("/api/medical/ok");
+  EXPECT_EQ(open.status, 503);
+  EXPECT_EQ(json_get_raw(open.body, "breaker"), "open");
+  EXPECT_LT(open.elapsed, 100ms);
+  EXPECT_EQ(upstream_requests(primary_port_) + upstream_requests(replica_port_), before)
+      << "nothing goes upstream while open";
+  const std::string health = get("/health").body;
+  EXPECT_THAT(health, HasSubstr("slow-call rate 100.0% >= 50.0% over 4 calls"));
+
+  fault(primary_port_, "none");
+  std::this_thread::sleep_for(450ms);
+  EXPECT_EQ(get("/api/medical/ok").status, 200);  // the probe, fast now
+  EXPECT_EQ(get("/api/medical/ok").status, 200);
+  EXPECT_THAT(get("/health").body, HasSubstr("\"state\":\"closed\""));
+}
+
+class PortalEndToEnd : public GatewayFixture {
+ protected:
+  // The medical service's and the administrative service's answers, as they document them.
+  void start_services() {
+    const std::string medical_docs = dir_ + "/medical.tsv";
+    std::ofstream(medical_docs)
+        << "/patients/11111111-1/consultations\t"
+           R"({"consultations":[{"id":7,"date":"2026-10-01","doctor":"Dra. Soto",)"
+           R"("specialty":"cardiology","diagnosis":"hypertension","treatment":"losartan"}]})"
+           "\n"
+        << "/doctors?specialty=cardiology\t"
+           R"({"doctors":[{"id":3,"name":"Dra. Soto","specialty":"cardiology","available":true}]})"
+           "\n";
+    const std::string admin_docs = dir_ + "/admin.tsv";
+    std::ofstream(admin_docs)
+        << "/patients/11111111-1\t"
+           R"({"rut":"11111111-1","name":"Ana Pérez","birth_date":"1980-02-03",)"
+           R"("email":"ana@example.org","phone":"+56 9 1234 5678","insurance":"FONASA"})"
+           "\n"
+        << "/patients/11111111-1/payments\t"
+           R"({"payments":[{"id":1,"date":"2026-09-01","amount":15000,"concept":"consulta",)"
+           R"("status":"paid"}]})"
+           "\n"
+        << "/patients/11111111-1/invoices\t"
+           R"({"invoices":[{"id":10,"issued":"2026-10-01","due":"2026-11-01","amount":20000,)"
+           R"("status":"pending"},{"id":11,"issued":"2026-08-01","due":"2026-09-01",)"
+           R"("amount":5000,"status":"paid"}]})"
+           "\n";
+    primary_.reset();
+    replica_.reset();
+    primary_ = start_upstream("medical", primary_port_, medical_docs);
+    replica_ = start_upstream("administrative", replica_port_, admin_docs);
+    start_gateway(
+        "    selection: ordered\n"
+        "    retry: { attempts: 1 }\n"
+        "  administrative:\n"
+        "    endpoints: [ \"" +
+        upstream_url(replica_port_) +
+        "\" ]\n"
+        "    retry: { attempts: 1 }\n");
+  }
+};
+
+TEST_F(PortalEndToEnd, MedicalHistoryIsNormalized) {
+  start_services();
+  const auto r = get("/api/medical-history/11.111.111-1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"patient_rut\":\"11111111-1\""));
+  EXPECT_THAT(r.body, HasSubstr("\"count\":1"));
+  EXPECT_THAT(r.body, HasSubstr("\"diagnosis\":\"hypertension\""));
+  EXPECT_EQ(r.header("x-medgate-upstream"), "medical");
+}
+
+TEST_F(PortalEndToEnd, DoctorsBySpecialty) {
+  start_services();
+  const auto r = get("/api/doctors?specialty=cardiology");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"specialty\":\"cardiology\""));
+  EXPECT_THAT(r.body, HasSubstr("\"available\":true"));
+}
+
+TEST_F(PortalEndToEnd, PatientAndPaymentsWithPendingInvoicesAndDebt) {
+  start_services();
+  const auto p = get("/api/patient/11111111-1");
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_THAT(p.body, HasSubstr("\"insurance\":\"FONASA\""));
+  const auto pay = get("/api/payments/11111111-1");
+  ASSERT_EQ(pay.status, 200) << pay.body;
+  EXPECT_THAT(pay.body, HasSubstr("\"patient_rut\":\"11111111-1\""));
+  EXPECT_THAT(pay.body, HasSubstr("\"concept\":\"consulta\""));
+  EXPECT_THAT(pay.body, HasSubstr("\"total_debt\":20000"));
+  EXPECT_THAT(pay.body, HasSubstr("\"id\":10"));
+  EXPECT_THAT(pay.body, Not(HasSubstr("\"id\":11")));  // paid: not pending
+}
+
+TEST_F(PortalEndToEnd, UnknownPatientIs404AndMedicalDownIsAnExplicit503) {
+  start_services();
+  EXPECT_EQ(get("/api/patient/22222222-2").status, 404);
+  primary_.reset();  // the medical service is gone
+  const auto r = get("/api/medical-history/11111111-1");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(json_get_raw(r.body, "error"), "upstream_unavailable");
+  EXPECT_EQ(json_get_raw(r.body, "upstream"), "medical");
+  EXPECT_FALSE(r.header("retry-after").empty());
+  // The administrative side is unaffected.
+  EXPECT_EQ(get("/api/patient/11111111-1").status, 200);
+}
+
+}  // namespace
+}  // namespace medgate::testing
