@@ -1,0 +1,235 @@
+#include "clients/db/db_pool.hpp"
+
+#include <algorithm>
+
+namespace medgate::db {
+
+using Clock = std::chrono::steady_clock;
+
+DbPool::DbPool(std::shared_ptr<DbDriver> driver, DbPoolOptions options,
+               std::function<void(const std::string&)> on_event)
+    : driver_(std::move(driver)),
+      options_(std::move(options)),
+      on_event_(std::move(on_event)),
+      workers_(std::max<size_t>(1, options_.threads)) {
+  if (options_.nodes.empty())
+    throw std::invalid_argument("DbPool needs at least one node");
+  if (options_.max_connections == 0)
+    throw std::invalid_argument("DbPool needs max_connections >= 1");
+}
+
+DbPool::~DbPool() {
+  workers_.join();
+}
+
+DbPool::Lease::~Lease() {
+  if (!conn_)
+    return;
+  bool broken = broken_;
+  if (!broken && conn_->in_transaction()) {
+    // Never hand a connection on inside a transaction (the leak the old system had).
+    try {
+      conn_->rollback();
+    } catch (const DbError&) {
+      broken = true;
+    }
+    broken = broken || conn_->in_transaction();
+  }
+  pool_->give_back(std::move(conn_), node_, broken);
+}
+
+Transaction::~Transaction() {
+  if (done_)
+    return;
+  try {
+    conn_.rollback();
+  } catch (const DbError&) {
+    // The lease sees the transaction still open and discards the connection.
+  }
+}
+
+void DbPool::event(const std::string& line) const {
+  if (on_event_)
+    on_event_(line);
+}
+
+std::optional<DbPool::Lease> DbPool::take_idle(size_t node) {
+  for (;;) {
+    std::unique_ptr<DbConnection> conn;
+    Clock::time_point since;
+    {
+      std::lock_guard lock(mu_);
+      for (size_t i = idle_.size(); i-- > 0;) {  // most recent first
+        if (idle_[i].node == node) {
+          conn = std::move(idle_[i].conn);
+          since = idle_[i].since;
+          idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
+          break;
+        }
+      }
+    }
+    if (!conn)
+      return std::nullopt;
+    if (Clock::now() - since < options_.validate_after_idle || conn->ping())
+      return Lease(this, std::move(conn), node);
+    give_back(std::move(conn), node, true);  // dead while idle: drop it, try the next one
+  }
+}
+
+DbPool::Lease DbPool::open_to(size_t node) {
+  const auto deadline = Clock::now() + options_.acquire_timeout;
+  {
+    std::unique_lock lock(mu_);
+    while (open_ >= options_.max_connections) {
+      // Make room by closing an idle connection to another node (left from before a
+      // failover), else wait for one to be returned.
+      auto other = std::find_if(idle_.begin(), idle_.end(),
+                                [node](const Idle& i) { return i.node != node; });
+      if (other != idle_.end()) {
+        idle_.erase(other);
+        --open_;
+        break;
+      }
+      if (freed_.wait_until(lock, deadline) == std::cv_status::timeout)
+        throw DbError(DbErrorKind::busy, "no database connection free within " +
+                                             std::to_string(options_.acquire_timeout.count()) +
+                                             "ms");
+    }
+    ++open_;  // reserved before connecting, outside the lock
+  }
+  try {
+    return Lease(this, driver_->connect(options_.nodes[node], options_.connect_timeout), node);
+  } catch (...) {
+    std::lock_guard lock(mu_);
+    --open_;
+    freed_.notify_one();
+    throw;
+  }
+}
+
+DbPool::Lease DbPool::discover() {
+  std::string reasons;
+  for (size_t i = 0; i < options_.nodes.size(); ++i) {
+    try {
+      Lease lease = open_to(i);
+      if ((*lease).writable()) {
+        {
+          std::lock_guard lock(mu_);
+          primary_ = i;
+          ++rediscoveries_;
+        }
+        event("primary is " + options_.nodes[i].label());
+        return lease;
+      }
+      {
+        std::lock_guard lock(mu_);
+        replica_ = i;
+      }
+      reasons += options_.nodes[i].label() + " is read-only; ";
+      if (!options_.reads_on_replica)
+        lease.discard();
+    } catch (const DbError& e) {
+      if (e.kind() == DbErrorKind::busy || e.kind() == DbErrorKind::invalid)
+        throw;
+      reasons += std::string(e.what()) + "; ";
+    }
+  }
+  throw DbError(DbErrorKind::unavailable, "no writable database node: " + reasons);
+}
+
+DbPool::Lease DbPool::acquire(Access access) {
+  if (access == Access::read && options_.reads_on_replica) {
+    std::optional<size_t> replica;
+    {
+      std::lock_guard lock(mu_);
+      replica = replica_;
+    }
+    if (replica) {
+      if (auto lease = take_idle(*replica))
+        return std::move(*lease);
+      try {
+        return open_to(*replica);
+      } catch (const DbError& e) {
+        if (e.kind() == DbErrorKind::busy)
+          throw;
+        std::lock_guard lock(mu_);
+        if (replica_ == replica)
+          replica_.reset();  // fall through to the primary
+      }
+    }
+  }
+  std::optional<size_t> primary;
+  {
+    std::lock_guard lock(mu_);
+    primary = primary_;
+  }
+  if (!primary)
+    return discover();
+  if (auto lease = take_idle(*primary))
+    return std::move(*lease);
+  try {
+    return open_to(*primary);
+  } catch (const DbError& e) {
+    if (!e.retryable())
+      throw;
+    lost_primary(*primary, e);
+    return discover();
+  }
+}
+
+void DbPool::give_back(std::unique_ptr<DbConnection> conn, size_t node, bool broken) {
+  std::lock_guard lock(mu_);
+  const bool useful = node == primary_ || (options_.reads_on_replica && node == replica_);
+  if (broken || !useful) {
+    --open_;
+    conn.reset();
+  } else {
+    idle_.push_back({std::move(conn), node, Clock::now()});
+  }
+  freed_.notify_one();
+}
+
+void DbPool::lost_primary(size_t node, const DbError& why) {
+  bool was_primary = false;
+  {
+    std::lock_guard lock(mu_);
+    if (primary_ == node) {
+      primary_.reset();
+      was_primary = true;
+      // Its other connections are as suspect as this one.
+      const auto gone = std::remove_if(idle_.begin(), idle_.end(),
+                                       [node](const Idle& i) { return i.node == node; });
+      open_ -= static_cast<size_t>(idle_.end() - gone);
+      idle_.erase(gone, idle_.end());
+    }
+    if (replica_ == node && why.kind() == DbErrorKind::unavailable)
+      replica_.reset();
+  }
+  if (was_primary)
+    event("lost primary " + options_.nodes[node].label() + ": " + why.what());
+}
+
+std::chrono::milliseconds DbPool::pause_for(uint32_t attempt) const {
+  return std::min<std::chrono::milliseconds>(options_.retry_backoff * (attempt + 1),
+                                             std::chrono::seconds(1));
+}
+
+DbPoolStats DbPool::stats() const {
+  std::lock_guard lock(mu_);
+  DbPoolStats s;
+  s.open = open_;
+  s.idle = idle_.size();
+  if (primary_)
+    s.primary = options_.nodes[*primary_].label();
+  s.rediscoveries = rediscoveries_;
+  return s;
+}
+
+const SqlValue& SqlResult::at(size_t r, std::string_view name) const {
+  for (size_t c = 0; c < columns.size(); ++c)
+    if (columns[c] == name)
+      return rows.at(r).at(c);
+  throw std::out_of_range("no column " + std::string(name));
+}
+
+}  // namespace medgate::db

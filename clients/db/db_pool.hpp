@@ -1,0 +1,205 @@
+// A bounded pool of database connections over several nodes that finds the writable one.
+//
+// - Every blocking call runs on the pool's own worker threads; `run` is the coroutine-facing
+//   entry and resumes the caller on its own executor, so no io_context thread ever blocks.
+// - The pool discovers the primary by asking each node (DbConnection::writable). When a
+//   unit of work fails because its node went away or turned read-only (a failover), the
+//   pool forgets the primary, rediscovers it and runs the work again for up to
+//   `failover_wait`: work must therefore be one transaction, or otherwise safe to run twice
+//   (services make POSTs idempotent with Idempotency-Key for this reason).
+// - A connection never returns to the pool inside a transaction: it is rolled back, or
+//   discarded if the rollback fails.
+// - Connections idle longer than `validate_after_idle` are pinged before reuse.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "clients/db/db.hpp"
+
+namespace medgate::db {
+
+enum class Access : uint8_t {
+  write,  // the primary
+  read,   // a replica when `reads_on_replica`, else the primary
+};
+
+struct DbPoolOptions {
+  std::vector<DbNode> nodes;  // any order: the writable one is found
+  size_t max_connections = 8;
+  size_t threads = 4;  // worker threads for the blocking calls
+  std::chrono::milliseconds connect_timeout{2'000};
+  std::chrono::milliseconds acquire_timeout{3'000};
+  std::chrono::milliseconds validate_after_idle{5'000};
+  bool reads_on_replica = false;
+  // How long a unit of work keeps being retried while no writable node answers (a failover
+  // in progress), with a pause of retry_backoff x attempt, capped at 1 s, between tries.
+  std::chrono::milliseconds failover_wait{10'000};
+  std::chrono::milliseconds retry_backoff{100};
+};
+
+struct DbPoolStats {
+  size_t open = 0;
+  size_t idle = 0;
+  std::optional<std::string> primary;  // label of the last known writable node
+  uint64_t rediscoveries = 0;
+};
+
+class DbPool {
+ public:
+  // `on_event` receives one line per notable event (primary found or lost, retry); may be
+  // empty. It is called from worker threads.
+  DbPool(std::shared_ptr<DbDriver> driver, DbPoolOptions options,
+         std::function<void(const std::string&)> on_event = {});
+  ~DbPool();
+  DbPool(const DbPool&) = delete;
+  DbPool& operator=(const DbPool&) = delete;
+
+  // Blocking: runs `work(conn)` and returns its result (see the header comment for retries).
+  template <typename F>
+  auto with_connection(Access access, F&& work) -> std::invoke_result_t<F&, DbConnection&>;
+
+  // Blocking: `work` inside BEGIN ... COMMIT; rolled back if it throws.
+  template <typename F>
+  auto with_transaction(Access access, F&& work) -> std::invoke_result_t<F&, DbConnection&>;
+
+  // Coroutine: runs with_transaction on a worker thread. R must be default-constructible.
+  template <typename F>
+  auto transaction(Access access, F work)
+      -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>>;
+
+  [[nodiscard]] DbPoolStats stats() const;
+  [[nodiscard]] const DbPoolOptions& options() const { return options_; }
+
+ private:
+  struct Idle {
+    std::unique_ptr<DbConnection> conn;
+    size_t node;
+    std::chrono::steady_clock::time_point since;
+  };
+
+  // A connection checked out of the pool; gives it back (or discards it) on destruction.
+  class Lease {
+   public:
+    Lease(DbPool* pool, std::unique_ptr<DbConnection> conn, size_t node)
+        : pool_(pool), conn_(std::move(conn)), node_(node) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    DbConnection& operator*() { return *conn_; }
+    [[nodiscard]] size_t node() const { return node_; }
+    void discard() { broken_ = true; }
+
+   private:
+    DbPool* pool_;
+    std::unique_ptr<DbConnection> conn_;
+    size_t node_;
+    bool broken_ = false;
+  };
+
+  Lease acquire(Access access);
+  std::optional<Lease> take_idle(size_t node);
+  Lease open_to(size_t node);
+  Lease discover();
+  void give_back(std::unique_ptr<DbConnection> conn, size_t node, bool broken);
+  void lost_primary(size_t node, const DbError& why);
+  [[nodiscard]] std::chrono::milliseconds pause_for(uint32_t attempt) const;
+  void event(const std::string& line) const;
+
+  std::shared_ptr<DbDriver> driver_;
+  const DbPoolOptions options_;
+  std::function<void(const std::string&)> on_event_;
+
+  mutable std::mutex mu_;
+  std::condition_variable freed_;
+  std::vector<Idle> idle_;
+  size_t open_ = 0;
+  std::optional<size_t> primary_;
+  std::optional<size_t> replica_;  // a node last seen alive and read-only
+  uint64_t rediscoveries_ = 0;
+
+  boost::asio::thread_pool workers_;
+};
+
+// Begins on construction; rolls back on destruction unless committed.
+class Transaction {
+ public:
+  explicit Transaction(DbConnection& conn) : conn_(conn) { conn_.begin(); }
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit() {
+    conn_.commit();
+    done_ = true;
+  }
+
+ private:
+  DbConnection& conn_;
+  bool done_ = false;
+};
+
+template <typename F>
+auto DbPool::with_connection(Access access, F&& work) -> std::invoke_result_t<F&, DbConnection&> {
+  const auto give_up = std::chrono::steady_clock::now() + options_.failover_wait;
+  for (uint32_t attempt = 0;; ++attempt) {
+    try {
+      Lease lease = acquire(access);
+      try {
+        return work(*lease);
+      } catch (const DbError& e) {
+        if (e.retryable()) {
+          lease.discard();
+          lost_primary(lease.node(), e);
+        }
+        throw;
+      }
+    } catch (const DbError& e) {
+      if (!e.retryable() || std::chrono::steady_clock::now() + pause_for(attempt) > give_up)
+        throw;
+      event(std::string("retrying after: ") + e.what());
+    }
+    std::this_thread::sleep_for(pause_for(attempt));
+  }
+}
+
+template <typename F>
+auto DbPool::with_transaction(Access access, F&& work) -> std::invoke_result_t<F&, DbConnection&> {
+  return with_connection(access, [&work](DbConnection& conn) {
+    Transaction tx(conn);
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, DbConnection&>>) {
+      work(conn);
+      tx.commit();
+    } else {
+      auto result = work(conn);
+      tx.commit();
+      return result;
+    }
+  });
+}
+
+template <typename F>
+auto DbPool::transaction(Access access, F work)
+    -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>> {
+  using R = std::invoke_result_t<F&, DbConnection&>;
+  co_return co_await boost::asio::co_spawn(
+      workers_.get_executor(),
+      [this, access, work = std::move(work)]() mutable -> boost::asio::awaitable<R> {
+        co_return with_transaction(access, work);
+      },
+      boost::asio::use_awaitable);
+}
+
+}  // namespace medgate::db

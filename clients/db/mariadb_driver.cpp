@@ -1,0 +1,167 @@
+#include "clients/db/mariadb_driver.hpp"
+
+#include <mysql.h>
+
+#include <errmsg.h>
+
+namespace medgate::db {
+
+namespace {
+
+struct MysqlDeleter {
+  void operator()(MYSQL* m) const { mysql_close(m); }
+};
+using Mysql = std::unique_ptr<MYSQL, MysqlDeleter>;
+
+struct MysqlResultDeleter {
+  void operator()(MYSQL_RES* r) const { mysql_free_result(r); }
+};
+using MysqlResult = std::unique_ptr<MYSQL_RES, MysqlResultDeleter>;
+
+class MariadbConnection final : public DbConnection {
+ public:
+  MariadbConnection(Mysql conn, DbNode node, MysqlDialect dialect)
+      : conn_(std::move(conn)), node_(std::move(node)), dialect_(dialect) {}
+
+  SqlResult execute(std::string_view sql, const SqlParams& params) override {
+    const std::string text =
+        params.empty()
+            ? std::string(sql)
+            : bind_placeholders(sql, params, [this](const std::string& v) { return quote(v); });
+    if (mysql_real_query(conn_.get(), text.data(), text.size()) != 0)
+      fail();
+    SqlResult out;
+    MysqlResult res(mysql_store_result(conn_.get()));
+    if (!res) {
+      if (mysql_field_count(conn_.get()) != 0)
+        fail();  // a result was expected but could not be read
+      out.affected_rows = mysql_affected_rows(conn_.get());
+      out.insert_id = mysql_insert_id(conn_.get());
+      return out;
+    }
+    const unsigned cols = mysql_num_fields(res.get());
+    const MYSQL_FIELD* fields = mysql_fetch_fields(res.get());
+    for (unsigned c = 0; c < cols; ++c)
+      out.columns.emplace_back(fields[c].name, fields[c].name_length);
+    while (MYSQL_ROW row = mysql_fetch_row(res.get())) {
+      const unsigned long* lengths = mysql_fetch_lengths(res.get());
+      std::vector<SqlValue> values;
+      values.reserve(cols);
+      for (unsigned c = 0; c < cols; ++c) {
+        if (row[c] == nullptr)
+          values.emplace_back(std::nullopt);
+        else
+          values.emplace_back(std::string(row[c], lengths[c]));
+      }
+      out.rows.push_back(std::move(values));
+    }
+    out.affected_rows = out.rows.size();
+    return out;
+  }
+
+  void begin() override { (void)execute("START TRANSACTION", {}); }
+  void commit() override { (void)execute("COMMIT", {}); }
+  void rollback() override { (void)execute("ROLLBACK", {}); }
+
+  bool in_transaction() const override {
+    unsigned int status = 0;
+    if (mariadb_get_infov(conn_.get(), MARIADB_CONNECTION_SERVER_STATUS, &status) != 0)
+      return true;  // unknown: assume the worst, the pool will roll back or discard
+    return (status & SERVER_STATUS_IN_TRANS) != 0;
+  }
+
+  bool writable() override {
+    const SqlResult r = execute(writable_query(dialect_), {});
+    return !r.rows.empty() && r.rows[0][0] == "1";
+  }
+
+  bool ping() override { return mysql_ping(conn_.get()) == 0; }
+
+  const DbNode& node() const override { return node_; }
+
+ private:
+  std::string quote(const std::string& v) {
+    std::string out(v.size() * 2 + 3, '\0');
+    out[0] = '\'';
+    const unsigned long n =
+        mysql_real_escape_string(conn_.get(), out.data() + 1, v.data(), v.size());
+    out.resize(n + 1);
+    out += '\'';
+    return out;
+  }
+
+  [[noreturn]] void fail() {
+    const unsigned err = mysql_errno(conn_.get());
+    throw DbError(
+        classify_mysql_errno(err),
+        "mariadb " + node_.label() + ": " + std::to_string(err) + " " + mysql_error(conn_.get()));
+  }
+
+  Mysql conn_;
+  DbNode node_;
+  MysqlDialect dialect_;
+};
+
+}  // namespace
+
+DbErrorKind classify_mysql_errno(unsigned err) {
+  switch (err) {
+    case 1290:  // ER_OPTION_PREVENTS_STATEMENT: --read-only / super_read_only
+    case 1836:  // ER_READ_ONLY_MODE
+    case 1792:  // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+      return DbErrorKind::read_only;
+    case 1062:  // ER_DUP_ENTRY
+    case 1586:  // ER_DUP_ENTRY_WITH_KEY_NAME
+      return DbErrorKind::conflict;
+    case 1040:  // ER_CON_COUNT_ERROR
+    case 1053:  // ER_SERVER_SHUTDOWN
+    case 1927:  // ER_CONNECTION_KILLED
+    case 2002:  // CR_CONNECTION_ERROR
+    case 2003:  // CR_CONN_HOST_ERROR
+    case 2006:  // CR_SERVER_GONE_ERROR
+    case 2013:  // CR_SERVER_LOST
+    case 2055:  // CR_SERVER_LOST_EXTENDED
+    case 4031:  // ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8)
+      return DbErrorKind::unavailable;
+    default:
+      return DbErrorKind::invalid;
+  }
+}
+
+std::string_view writable_query(MysqlDialect dialect) {
+  return dialect == MysqlDialect::mysql8
+             ? "SELECT IF(@@global.read_only = 0 AND @@global.super_read_only = 0, 1, 0)"
+             : "SELECT IF(@@global.read_only = 0, 1, 0)";
+}
+
+std::unique_ptr<DbConnection> MariadbDriver::connect(const DbNode& node,
+                                                     std::chrono::milliseconds timeout) {
+  Mysql conn(mysql_init(nullptr));
+  if (!conn)
+    throw DbError(DbErrorKind::unavailable, "mariadb: out of memory");
+  const unsigned secs = static_cast<unsigned>(
+      std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(timeout).count()));
+  // Reads and writes are bounded too, so a hung server cannot hold a worker thread forever.
+  const unsigned io_secs = 10;
+  mysql_optionsv(conn.get(), MYSQL_OPT_CONNECT_TIMEOUT, &secs);
+  mysql_optionsv(conn.get(), MYSQL_OPT_READ_TIMEOUT, &io_secs);
+  mysql_optionsv(conn.get(), MYSQL_OPT_WRITE_TIMEOUT, &io_secs);
+  mysql_optionsv(conn.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (!mysql_real_connect(conn.get(), node.host.c_str(), node.user.c_str(), node.password.c_str(),
+                          node.database.empty() ? nullptr : node.database.c_str(), node.port,
+                          nullptr, 0)) {
+    const unsigned err = mysql_errno(conn.get());
+    // Client-side errors (>= 2000) mean unreachable; a server that answers "access denied"
+    // or fails the TLS/auth exchange is alive and misconfigured, which retrying won't fix.
+    const DbErrorKind kind = err >= 2000 || classify_mysql_errno(err) == DbErrorKind::unavailable
+                                 ? DbErrorKind::unavailable
+                                 : DbErrorKind::invalid;
+    throw DbError(kind, "mariadb " + node.label() + ": " + std::to_string(err) + " " +
+                            mysql_error(conn.get()));
+  }
+  // Autocommit on: statements outside begin()/commit() stand alone.
+  mysql_autocommit(conn.get(), 1);
+  return std::make_unique<MariadbConnection>(std::move(conn), node, dialect_);
+}
+
+}  // namespace medgate::db

@@ -1,0 +1,258 @@
+// DbPool against GMock connections: primary discovery, reuse, transactions always ended,
+// failover retries, bounds.
+#include <atomic>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "clients/db/db_pool.hpp"
+#include "tests/support/db_mocks.hpp"
+
+namespace medgate::testing {
+namespace {
+
+using db::Access;
+using db::DbConnection;
+using db::DbError;
+using db::DbErrorKind;
+using ::testing::NiceMock;
+using ::testing::Return;
+using namespace std::chrono_literals;
+
+// Per-node behaviour the fake cluster can change between calls (a failover).
+struct FakeNode {
+  std::atomic<bool> reachable{true};
+  std::atomic<bool> writable{false};
+  std::atomic<int> connects{0};
+  std::atomic<int> rollbacks{0};
+  std::atomic<bool> rollback_fails{false};
+};
+
+class DbPoolTest : public ::testing::Test {
+ protected:
+  DbPoolTest() {
+    nodes_[0].writable = true;
+    ON_CALL(*driver_, connect).WillByDefault([this](const db::DbNode& n, auto) {
+      const size_t i = n.port == 1 ? 0 : 1;
+      FakeNode& node = nodes_[i];
+      ++node.connects;
+      if (!node.reachable)
+        throw DbError(DbErrorKind::unavailable, "refused");
+      return make_connection(i);
+    });
+  }
+
+  std::unique_ptr<DbConnection> make_connection(size_t i) {
+    auto conn = std::make_unique<NiceMock<MockDbConnection>>();
+    auto in_tx = std::make_shared<bool>(false);
+    FakeNode& node = nodes_[i];
+    ON_CALL(*conn, writable).WillByDefault([&node] {
+      if (!node.reachable)
+        throw DbError(DbErrorKind::unavailable, "gone");
+      return node.writable.load();
+    });
+    ON_CALL(*conn, ping).WillByDefault([&node] { return node.reachable.load(); });
+    ON_CALL(*conn, begin).WillByDefault([in_tx] { *in_tx = true; });
+    ON_CALL(*conn, commit).WillByDefault([in_tx] { *in_tx = false; });
+    ON_CALL(*conn, rollback).WillByDefault([in_tx, &node] {
+      ++node.rollbacks;
+      if (node.rollback_fails)
+        throw DbError(DbErrorKind::unavailable, "rollback failed");
+      *in_tx = false;
+    });
+    ON_CALL(*conn, in_transaction).WillByDefault([in_tx] { return *in_tx; });
+    ON_CALL(*conn, execute).WillByDefault([&node, i](std::string_view sql, const db::SqlParams&) {
+      if (!node.reachable)
+        throw DbError(DbErrorKind::unavailable, "connection lost");
+      if (sql.starts_with("INSERT") && !node.writable)
+        throw DbError(DbErrorKind::read_only, "read-only");
+      db::SqlResult r;
+      r.columns = {"node"};
+      r.rows = {{std::to_string(i)}};
+      return r;
+    });
+    return conn;
+  }
+
+  db::DbPoolOptions options(size_t max = 4) {
+    db::DbPoolOptions o;
+    o.nodes = {db::DbNode{.port = 1}, db::DbNode{.port = 2}};
+    o.max_connections = max;
+    o.threads = 2;
+    o.acquire_timeout = 200ms;
+    o.failover_wait = 500ms;
+    o.retry_backoff = 10ms;
+    return o;
+  }
+
+  static std::string which_node(DbConnection& c) {
+    return *c.execute("INSERT INTO t VALUES (1)", {}).rows[0][0];
+  }
+
+  FakeNode nodes_[2];
+  std::shared_ptr<NiceMock<MockDbDriver>> driver_ = std::make_shared<NiceMock<MockDbDriver>>();
+};
+
+TEST_F(DbPoolTest, FindsTheWritableNodeWhicheverOrderTheyAreListed) {
+  nodes_[0].writable = false;
+  nodes_[1].writable = true;
+  db::DbPool pool(driver_, options());
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "1");
+  EXPECT_EQ(pool.stats().primary, "127.0.0.1:2");
+}
+
+TEST_F(DbPoolTest, ReusesAnIdleConnection) {
+  db::DbPool pool(driver_, options());
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(pool.with_connection(Access::write, which_node), "0");
+  EXPECT_EQ(nodes_[0].connects, 1);
+  EXPECT_EQ(pool.stats().open, 1u);
+  EXPECT_EQ(pool.stats().idle, 1u);
+}
+
+TEST_F(DbPoolTest, AConnectionLeftInATransactionIsRolledBackBeforeReuse) {
+  db::DbPool pool(driver_, options());
+  pool.with_connection(Access::write, [](DbConnection& c) {
+    c.begin();  // and forgets to end it
+    return 0;
+  });
+  EXPECT_EQ(nodes_[0].rollbacks, 1);
+  const bool in_tx =
+      pool.with_connection(Access::write, [](DbConnection& c) { return c.in_transaction(); });
+  EXPECT_FALSE(in_tx);
+  EXPECT_EQ(nodes_[0].connects, 1);  // rolled back cleanly, so it was kept
+}
+
+TEST_F(DbPoolTest, AConnectionWhoseRollbackFailsIsDiscarded) {
+  db::DbPool pool(driver_, options());
+  nodes_[0].rollback_fails = true;
+  pool.with_connection(Access::write, [](DbConnection& c) {
+    c.begin();
+    return 0;
+  });
+  EXPECT_EQ(pool.stats().open, 0u);
+  nodes_[0].rollback_fails = false;
+  (void)pool.with_connection(Access::write, which_node);
+  EXPECT_EQ(nodes_[0].connects, 2);
+}
+
+TEST_F(DbPoolTest, TransactionCommitsOrRollsBack) {
+  db::DbPool pool(driver_, options());
+  EXPECT_EQ(pool.with_transaction(Access::write, which_node), "0");
+  EXPECT_EQ(nodes_[0].rollbacks, 0);
+  EXPECT_THROW(pool.with_transaction(
+                   Access::write,
+                   [](DbConnection&) -> int { throw DbError(DbErrorKind::conflict, "duplicate"); }),
+               DbError);
+  EXPECT_EQ(nodes_[0].rollbacks, 1);
+}
+
+TEST_F(DbPoolTest, AfterAFailoverTheWorkIsRetriedOnTheNewPrimary) {
+  db::DbPool pool(driver_, options());
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "0");
+  // The old primary is fenced (read-only) and the replica promoted.
+  nodes_[0].writable = false;
+  nodes_[1].writable = true;
+  EXPECT_EQ(pool.with_transaction(Access::write, which_node), "1");
+  EXPECT_EQ(pool.stats().primary, "127.0.0.1:2");
+}
+
+TEST_F(DbPoolTest, APrimaryThatDiesIsReplacedWithoutRestart) {
+  db::DbPool pool(driver_, options());
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "0");
+  nodes_[0].reachable = false;
+  // The promotion lands a little later: the pool keeps trying within failover_wait.
+  std::thread promote([this] {
+    std::this_thread::sleep_for(60ms);
+    nodes_[1].writable = true;
+  });
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "1");
+  promote.join();
+}
+
+TEST_F(DbPoolTest, GivesUpWhenNoNodeTakesWritesWithinTheFailoverWait) {
+  nodes_[0].writable = false;
+  db::DbPool pool(driver_, options());
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    (void)pool.with_connection(Access::write, which_node);
+    FAIL() << "expected DbError";
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.kind(), DbErrorKind::unavailable);
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("no writable database node"));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST_F(DbPoolTest, NonRetryableErrorsAreNotRetried) {
+  db::DbPool pool(driver_, options());
+  int runs = 0;
+  EXPECT_THROW(pool.with_connection(Access::write,
+                                    [&](DbConnection&) -> int {
+                                      ++runs;
+                                      throw DbError(DbErrorKind::invalid, "syntax");
+                                    }),
+               DbError);
+  EXPECT_EQ(runs, 1);
+}
+
+TEST_F(DbPoolTest, TheSizeIsBoundedAndAWaiterTimesOutAsBusy) {
+  db::DbPool pool(driver_, options(1));
+  std::atomic<bool> holding{false};
+  std::atomic<bool> release{false};
+  std::thread holder([&] {
+    pool.with_connection(Access::write, [&](DbConnection&) {
+      holding = true;
+      while (!release)
+        std::this_thread::sleep_for(1ms);
+      return 0;
+    });
+  });
+  while (!holding)
+    std::this_thread::sleep_for(1ms);
+  try {
+    (void)pool.with_connection(Access::write, which_node);
+    FAIL() << "expected busy";
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.kind(), DbErrorKind::busy);
+  }
+  release = true;
+  holder.join();
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "0");
+}
+
+TEST_F(DbPoolTest, ReadsGoToTheReplicaWhenAllowed) {
+  auto o = options();
+  o.reads_on_replica = true;
+  db::DbPool pool(driver_, o);
+  nodes_[0].writable = false;  // discovery meets node 0 read-only first
+  nodes_[1].writable = true;
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "1");
+  const std::string read_node = pool.with_connection(
+      Access::read, [](DbConnection& c) { return *c.execute("SELECT 1", {}).rows[0][0]; });
+  EXPECT_EQ(read_node, "0");
+}
+
+TEST_F(DbPoolTest, TheCoroutineEntryRunsOffTheCallingThread) {
+  db::DbPool pool(driver_, options());
+  boost::asio::io_context io;
+  const auto io_thread = std::this_thread::get_id();
+  auto fut = boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<bool> {
+        const auto worker = co_await pool.transaction(
+            Access::write, [](DbConnection&) { return std::this_thread::get_id(); });
+        // Resumed back here, on the io_context's thread.
+        co_return worker != io_thread&& std::this_thread::get_id() == io_thread;
+      },
+      boost::asio::use_future);
+  io.run();
+  EXPECT_TRUE(fut.get());
+}
+
+}  // namespace
+}  // namespace medgate::testing
