@@ -82,6 +82,7 @@ bool ChildProcess::running() {
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) == pid_) {
     pid_ = -1;
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return false;
   }
   return true;
@@ -121,6 +122,18 @@ bool wait_for_http(const std::string& url, std::chrono::milliseconds timeout) {
 std::string binary_dir() {
   const char* d = std::getenv("MEDGATE_BINARY_DIR");
   return d ? d : MEDGATE_DEFAULT_BINARY_DIR;
+}
+
+int run_command(const std::vector<std::string>& argv, const std::string& log_path,
+                std::chrono::milliseconds timeout) {
+  ChildProcess p(argv, log_path);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (!p.running())
+      return p.exit_status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return -1;  // the destructor kills it
 }
 
 std::string make_temp_dir(const std::string& prefix) {

@@ -22,10 +22,13 @@ class ChildProcess {
   // Sends `sig` and waits up to `timeout` for the exit; returns the exit status or -1.
   int stop(int sig, std::chrono::milliseconds timeout);
   [[nodiscard]] bool running();
+  // The exit status once running() has returned false (-1 before).
+  [[nodiscard]] int exit_status() const { return exit_status_; }
   [[nodiscard]] std::string log() const;
 
  private:
   int pid_ = -1;
+  int exit_status_ = -1;
   std::string log_path_;
 };
 
@@ -35,6 +38,9 @@ class ChildProcess {
 [[nodiscard]] bool wait_for_http(const std::string& url, std::chrono::milliseconds timeout);
 // Directory of the built binaries (set by CMake).
 [[nodiscard]] std::string binary_dir();
+// Runs a command to completion (output to `log_path`); its exit status, -1 on timeout.
+int run_command(const std::vector<std::string>& argv, const std::string& log_path,
+                std::chrono::milliseconds timeout);
 // A fresh temporary directory, removed by the caller.
 [[nodiscard]] std::string make_temp_dir(const std::string& prefix);
 
