@@ -12,7 +12,7 @@
 #include "gateway/gateway.hpp"
 #include "gateway/http_util.hpp"
 #include "gateway/portal_transform.hpp"
-#include "gateway/rut.hpp"
+#include "domain/rut.hpp"
 
 namespace medgate::gateway {
 
@@ -144,7 +144,7 @@ asio::awaitable<Response> Gateway::portal_api(Request req, std::string_view path
   };
 
   auto need_rut = [&](std::string_view prefix) -> std::optional<std::string> {
-    return normalize_rut(path.substr(prefix.size()));
+    return domain::normalize_rut(path.substr(prefix.size()));
   };
   auto bad_rut = [&] {
     return json_response(400,

@@ -81,6 +81,11 @@ class DbPool {
   auto transaction(Access access, F work)
       -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>>;
 
+  // Coroutine: runs any blocking `fn()` (typically several with_* calls) on a worker thread
+  // and resumes the caller on its own executor. Exceptions propagate to the caller.
+  template <typename F>
+  auto run(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>>;
+
   [[nodiscard]] DbPoolStats stats() const;
   [[nodiscard]] const DbPoolOptions& options() const { return options_; }
 
@@ -191,15 +196,19 @@ auto DbPool::with_transaction(Access access, F&& work) -> std::invoke_result_t<F
 }
 
 template <typename F>
-auto DbPool::transaction(Access access, F work)
-    -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>> {
-  using R = std::invoke_result_t<F&, DbConnection&>;
+auto DbPool::run(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
+  using R = std::invoke_result_t<F&>;
   co_return co_await boost::asio::co_spawn(
       workers_.get_executor(),
-      [this, access, work = std::move(work)]() mutable -> boost::asio::awaitable<R> {
-        co_return with_transaction(access, work);
-      },
+      [fn = std::move(fn)]() mutable -> boost::asio::awaitable<R> { co_return fn(); },
       boost::asio::use_awaitable);
+}
+
+template <typename F>
+auto DbPool::transaction(Access access, F work)
+    -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>> {
+  co_return co_await run(
+      [this, access, work = std::move(work)]() mutable { return with_transaction(access, work); });
 }
 
 }  // namespace medgate::db

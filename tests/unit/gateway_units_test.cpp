@@ -6,9 +6,11 @@
 
 #include "gateway/gateway_config.hpp"
 #include "gateway/portal_transform.hpp"
-#include "gateway/rut.hpp"
+#include "domain/rut.hpp"
 
 namespace medgate::gateway {
+using domain::normalize_rut;
+using domain::rut_check_digit;
 namespace {
 
 using ::testing::HasSubstr;

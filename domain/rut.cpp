@@ -1,8 +1,8 @@
-#include "gateway/rut.hpp"
+#include "domain/rut.hpp"
 
 #include <cctype>
 
-namespace medgate::gateway {
+namespace medgate::domain {
 
 char rut_check_digit(std::string_view body) {
   int sum = 0;
@@ -42,4 +42,4 @@ std::optional<std::string> normalize_rut(std::string_view text) {
   return body + "-" + given;
 }
 
-}  // namespace medgate::gateway
+}  // namespace medgate::domain

@@ -1,0 +1,339 @@
+#include "apps/service-kit/http_service.hpp"
+
+#include <random>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "apps/service-kit/json_input.hpp"
+#include "clients/db/db.hpp"
+#include "clients/deadline_stream.hpp"
+#include "clients/http_wire.hpp"
+
+namespace medgate::service {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const size_t slash = path.find('/');
+    out.emplace_back(path.substr(0, slash));
+    if (slash == std::string_view::npos)
+      break;
+    path.remove_prefix(slash);
+  }
+  return out;
+}
+
+std::optional<std::string> percent_decode(std::string_view raw) {
+  std::string out;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '+') {
+      out += ' ';
+    } else if (raw[i] == '%') {
+      if (i + 2 >= raw.size())
+        return std::nullopt;
+      int v = 0;
+      for (int k = 1; k <= 2; ++k) {
+        const char c = raw[i + static_cast<size_t>(k)];
+        const int d = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                             : -1;
+        if (d < 0)
+          return std::nullopt;
+        v = v * 16 + d;
+      }
+      out += static_cast<char>(v);
+      i += 2;
+    } else {
+      out += raw[i];
+    }
+  }
+  return out;
+}
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+bool plain_id(std::string_view id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+const std::string& RequestContext::param(std::string_view name) const {
+  for (const auto& [k, v] : params)
+    if (k == name)
+      return v;
+  throw std::out_of_range("no route parameter " + std::string(name));
+}
+
+std::optional<std::string> RequestContext::query_param(std::string_view name) const {
+  std::string_view q = query;
+  while (!q.empty()) {
+    const size_t amp = q.find('&');
+    const std::string_view pair = q.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name)
+      return percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (amp == std::string_view::npos)
+      break;
+    q.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::string_view RequestContext::header(std::string_view name) const {
+  const auto it = request.find(name);
+  return it == request.end() ? std::string_view() : std::string_view(it->value());
+}
+
+void Router::add(http::verb method, std::string pattern, Handler handler) {
+  routes_.push_back({method, split_path(pattern), std::move(handler)});
+}
+
+Router::Match Router::match(http::verb method, std::string_view path) const {
+  const std::vector<std::string> parts = split_path(path);
+  Match m;
+  for (const auto& r : routes_) {
+    if (r.segments.size() != parts.size())
+      continue;
+    std::vector<std::pair<std::string, std::string>> params;
+    bool ok = true;
+    for (size_t i = 0; i < parts.size() && ok; ++i) {
+      const std::string& s = r.segments[i];
+      if (s.size() > 2 && s.front() == '{' && s.back() == '}') {
+        auto decoded = percent_decode(parts[i]);
+        ok = decoded.has_value();
+        if (ok)
+          params.emplace_back(s.substr(1, s.size() - 2), std::move(*decoded));
+      } else {
+        ok = s == parts[i];
+      }
+    }
+    if (!ok)
+      continue;
+    m.path_known = true;
+    if (r.method == method || (method == http::verb::head && r.method == http::verb::get)) {
+      m.handler = &r.handler;
+      m.params = std::move(params);
+      return m;
+    }
+  }
+  return m;
+}
+
+Response json_reply(const Request& req, unsigned status, const std::string& body) {
+  Response res{static_cast<http::status>(status), req.version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = body;
+  res.prepare_payload();
+  return res;
+}
+
+Response error_reply(const Request& req, unsigned status, std::string_view code,
+                     std::string_view message, std::string_view field) {
+  json::object o{{"error", code}, {"message", message}};
+  if (!field.empty())
+    o["field"] = field;
+  return json_reply(req, status, json::serialize(o));
+}
+
+HttpService::HttpService(std::string name, ListenOptions listen, ServiceLimits limits,
+                         Router router, std::shared_ptr<spdlog::logger> log)
+    : name_(std::move(name)),
+      listen_(std::move(listen)),
+      limits_(limits),
+      router_(std::move(router)),
+      log_(std::move(log)),
+      io_(static_cast<int>(std::max<size_t>(1, listen_.threads))),
+      acceptor_(io_) {}
+
+HttpService::~HttpService() {
+  stop();
+}
+
+void HttpService::start() {
+  const tcp::endpoint ep(asio::ip::make_address(listen_.address), listen_.port);
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  bound_port_ = acceptor_.local_endpoint().port();
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  for (size_t i = 0; i < std::max<size_t>(1, listen_.threads); ++i)
+    threads_.emplace_back([this] { io_.run(); });
+}
+
+void HttpService::stop() {
+  if (threads_.empty())
+    return;
+  asio::post(io_, [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  io_.stop();
+  for (auto& t : threads_)
+    t.join();
+  threads_.clear();
+}
+
+asio::awaitable<void> HttpService::accept_loop() {
+  for (;;) {
+    boost::system::error_code ec;
+    tcp::socket socket =
+        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (!acceptor_.is_open())
+        co_return;
+      continue;
+    }
+    if (connections_.load() >= limits_.max_connections) {
+      socket.close(ec);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(io_, session(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> HttpService::session(tcp::socket socket) {
+  ++connections_;
+  struct Count {
+    std::atomic<size_t>& n;
+    ~Count() { --n; }
+  } count{connections_};
+  clients::DeadlineStream stream(std::move(socket));
+  beast::flat_buffer buffer(8192);
+  std::string scratch;
+  for (;;) {
+    beast::error_code ec;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
+    parser.body_limit(limits_.max_body_bytes);
+    stream.expires_after(limits_.header_timeout);
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && !parser.is_done()) {
+      stream.expires_after(limits_.body_timeout);
+      co_await http::async_read(stream, buffer, parser,
+                                asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec) {
+      Request dummy{http::verb::get, "/", 11};
+      dummy.keep_alive(false);
+      std::optional<Response> err;
+      if (ec == http::error::header_limit)
+        err = error_reply(dummy, 431, "header_too_large", "request header exceeds the limit");
+      else if (ec == http::error::body_limit)
+        err = error_reply(dummy, 413, "body_too_large", "request body exceeds the limit");
+      else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message)
+        err = error_reply(dummy, 400, "bad_request", ec.message());
+      if (err) {
+        stream.expires_after(std::chrono::seconds(2));
+        (void)co_await clients::write_message(stream, *err, scratch);
+      }
+      co_return;
+    }
+    Request req = parser.release();
+    const auto started = std::chrono::steady_clock::now();
+    std::string request_id;
+    if (auto it = req.find("X-Request-Id"); it != req.end() && plain_id(it->value()))
+      request_id = std::string(it->value());
+    else
+      request_id = new_request_id();
+    stream.expires_never();
+    Response res = co_await dispatch(req, request_id);
+    res.set("X-Request-Id", request_id);
+    const bool keep = res.keep_alive();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    log_->info(
+        "{{\"service\":\"{}\",\"request_id\":\"{}\",\"method\":\"{}\",\"path\":{},"
+        "\"status\":{},\"duration_ms\":{:.3f}}}",
+        name_, request_id, std::string(req.method_string()),
+        json::serialize(json::value(std::string(req.target().substr(0, 256)))), res.result_int(),
+        ms);
+    stream.expires_after(limits_.write_timeout);
+    ec = co_await clients::write_message(stream, res, scratch);
+    if (ec || !keep)
+      break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string& request_id) {
+  const std::string_view target = req.target();
+  const size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const auto m = router_.match(req.method(), path);
+  if (!m.handler) {
+    if (m.path_known)
+      co_return error_reply(req, 405, "method_not_allowed", "method not allowed on this path");
+    co_return error_reply(req, 404, "not_found", "no such resource");
+  }
+  RequestContext ctx{req, m.params,
+                     q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
+                     request_id};
+  std::optional<Response> failed;
+  try {
+    co_return co_await (*m.handler)(ctx);
+  } catch (const InputError& e) {
+    failed = error_reply(req, e.status(), e.code(), e.what(), e.field());
+  } catch (const db::DbError& e) {
+    log_->error("{} {}: database: {}", std::string(req.method_string()), std::string(path),
+                e.what());
+    switch (e.kind()) {
+      case db::DbErrorKind::conflict:
+        failed = error_reply(req, 409, "conflict", "the resource already exists");
+        break;
+      case db::DbErrorKind::invalid:
+        break;  // a bug: 500 below
+      default:
+        failed = error_reply(req, 503, "database_unavailable",
+                             "the database is unavailable; retry shortly");
+        failed->set(http::field::retry_after, "2");
+    }
+  } catch (const std::exception& e) {
+    log_->error("{} {} failed: {}", std::string(req.method_string()), std::string(path), e.what());
+  }
+  if (failed)
+    co_return std::move(*failed);
+  co_return error_reply(req, 500, "internal_error", "the service failed to handle the request");
+}
+
+}  // namespace medgate::service

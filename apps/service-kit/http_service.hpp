@@ -1,0 +1,116 @@
+// A small HTTP/1.1 JSON service host for the hospital's services: bounded inputs
+// (header/body size, read/write timeouts, connection cap), a path-pattern router, JSON
+// errors, X-Request-Id, and a JSON access log. Handlers are coroutines; database work goes
+// through db::DbPool, which keeps blocking calls off these threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <spdlog/logger.h>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+
+namespace medgate::service {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+struct ServiceLimits {
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 256 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};  // also the keep-alive idle limit
+  std::chrono::milliseconds body_timeout{10'000};
+  std::chrono::milliseconds write_timeout{10'000};
+  size_t max_connections = 1024;
+};
+
+struct RequestContext {
+  const Request& request;
+  std::vector<std::pair<std::string, std::string>> params;  // {name} segments of the pattern
+  std::string_view query;
+  std::string request_id;
+
+  [[nodiscard]] const std::string& param(std::string_view name) const;
+  // A query parameter, percent-decoded; nullopt when absent or malformed.
+  [[nodiscard]] std::optional<std::string> query_param(std::string_view name) const;
+  [[nodiscard]] std::string_view header(std::string_view name) const;
+};
+
+using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
+
+// Patterns are literal segments and {name} captures: "/patients/{rut}/payments".
+class Router {
+ public:
+  void add(http::verb method, std::string pattern, Handler handler);
+
+  struct Match {
+    const Handler* handler = nullptr;
+    std::vector<std::pair<std::string, std::string>> params;
+    bool path_known = false;  // some route has this path, maybe with another method
+  };
+  [[nodiscard]] Match match(http::verb method, std::string_view path) const;
+
+ private:
+  struct Route {
+    http::verb method;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+struct ListenOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;
+  size_t threads = 2;
+};
+
+class HttpService {
+ public:
+  HttpService(std::string name, ListenOptions listen, ServiceLimits limits, Router router,
+              std::shared_ptr<spdlog::logger> log);
+  ~HttpService();
+  HttpService(const HttpService&) = delete;
+  HttpService& operator=(const HttpService&) = delete;
+
+  // Binds (throws on failure) and starts serving on background threads.
+  void start();
+  // Stops accepting and closes connections; returns when the threads are done.
+  void stop();
+  [[nodiscard]] uint16_t port() const { return bound_port_; }
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket);
+  boost::asio::awaitable<Response> dispatch(Request& req, const std::string& request_id);
+
+  std::string name_;
+  ListenOptions listen_;
+  ServiceLimits limits_;
+  Router router_;
+  std::shared_ptr<spdlog::logger> log_;
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> connections_{0};
+  uint16_t bound_port_ = 0;
+};
+
+// JSON replies, with keep-alive following the request.
+[[nodiscard]] Response json_reply(const Request& req, unsigned status, const std::string& body);
+// {"error": code, "message": message[, "field": field]}.
+[[nodiscard]] Response error_reply(const Request& req, unsigned status, std::string_view code,
+                                   std::string_view message, std::string_view field = {});
+
+}  // namespace medgate::service

@@ -1,0 +1,107 @@
+#include "apps/service-kit/service_config.hpp"
+
+#include "clients/db/postgres_driver.hpp"
+
+namespace medgate::service {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::chrono::milliseconds ms(config::MapReader& m, std::string_view key,
+                             std::chrono::milliseconds def, config::Duration min,
+                             config::Duration max) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(m.get_duration(key, def, min, max));
+}
+
+db::DbNode parse_node(const config::Node& n) {
+  const std::string s = n.as_nonempty_string();
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    n.fail("must be host:port (got '" + s + "')");
+  db::DbNode node;
+  node.host = s.substr(0, colon);
+  try {
+    const int port = std::stoi(s.substr(colon + 1));
+    if (port < 1 || port > 65535)
+      throw std::out_of_range("port");
+    node.port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    n.fail("port must be 1-65535 (got '" + s.substr(colon + 1) + "')");
+  }
+  return node;
+}
+
+}  // namespace
+
+std::shared_ptr<db::DbDriver> ServiceConfig::make_driver() const {
+  switch (driver) {
+    case DbDriverKind::postgresql:
+      return std::make_shared<db::PostgresDriver>();
+    case DbDriverKind::mysql8:
+      return std::make_shared<db::MariadbDriver>(db::MysqlDialect::mysql8);
+    case DbDriverKind::mariadb:
+      break;
+  }
+  return std::make_shared<db::MariadbDriver>(db::MysqlDialect::mariadb);
+}
+
+ServiceConfig load_service_config(const std::string& path, uint16_t default_port,
+                                  const std::function<void(config::MapReader&)>& extra,
+                                  config::EnvLookup env) {
+  const auto doc = config::Document::from_file(path, std::move(env));
+  auto root = doc.root().map();
+  ServiceConfig c;
+  c.listen.port = static_cast<uint16_t>(default_port);
+  if (auto l = root.optional("listen")) {
+    auto m = l->map();
+    c.listen.address = m.get_string("address", c.listen.address);
+    c.listen.port = static_cast<uint16_t>(m.get_int("port", default_port, 0, 65535));
+    m.finish();
+  }
+  c.listen.threads = static_cast<size_t>(root.get_int("threads", 2, 1, 64));
+  if (auto l = root.optional("limits")) {
+    auto m = l->map();
+    c.limits.max_header_bytes =
+        static_cast<size_t>(m.get_int("max_header_bytes", 16 * 1024, 1024, 1 << 20));
+    c.limits.max_body_bytes =
+        static_cast<size_t>(m.get_int("max_body_bytes", 256 * 1024, 1024, 64 << 20));
+    c.limits.header_timeout = ms(m, "header_timeout", c.limits.header_timeout, 100ms, 10min);
+    c.limits.body_timeout = ms(m, "body_timeout", c.limits.body_timeout, 100ms, 10min);
+    c.limits.write_timeout = ms(m, "write_timeout", c.limits.write_timeout, 100ms, 10min);
+    c.limits.max_connections =
+        static_cast<size_t>(m.get_int("max_connections", 1024, 1, 1'000'000));
+    m.finish();
+  }
+  auto dbn = root.required("database");
+  auto d = dbn.map();
+  c.driver = d.required("driver").as_enum<DbDriverKind>({{"mariadb", DbDriverKind::mariadb},
+                                                         {"mysql8", DbDriverKind::mysql8},
+                                                         {"postgresql", DbDriverKind::postgresql}});
+  const auto nodes = d.required("nodes");
+  if (!nodes.is_sequence() || nodes.items().empty())
+    nodes.fail("must be a non-empty list of host:port");
+  const std::string user = d.required("user").as_nonempty_string();
+  const std::string password = d.get_string("password", "");
+  const std::string name = d.required("name").as_nonempty_string();
+  for (const auto& n : nodes.items()) {
+    db::DbNode node = parse_node(n);
+    node.user = user;
+    node.password = password;
+    node.database = name;
+    c.pool.nodes.push_back(std::move(node));
+  }
+  c.pool.max_connections = static_cast<size_t>(d.get_int("max_connections", 8, 1, 1000));
+  c.pool.threads = static_cast<size_t>(d.get_int("threads", 4, 1, 256));
+  c.pool.connect_timeout = ms(d, "connect_timeout", c.pool.connect_timeout, 100ms, 1min);
+  c.pool.acquire_timeout = ms(d, "acquire_timeout", c.pool.acquire_timeout, 10ms, 1min);
+  c.pool.failover_wait = ms(d, "failover_wait", c.pool.failover_wait, 0ms, 10min);
+  c.pool.reads_on_replica = d.get_bool("reads_on_replica", false);
+  d.finish();
+  if (extra)
+    extra(root);
+  root.finish();
+  return c;
+}
+
+}  // namespace medgate::service

@@ -1,0 +1,52 @@
+// A service's configuration (YAML through config/, so errors name file, line and key):
+//
+//   listen: { address: 127.0.0.1, port: 5001 }
+//   threads: 2
+//   limits: { max_header_bytes: 16384, max_body_bytes: 262144, header_timeout: 10s }
+//   database:
+//     driver: mariadb            # mariadb | mysql8 | postgresql
+//     nodes: [ "127.0.0.1:3306", "127.0.0.1:3307" ]   # any order: the writable one is found
+//     user: medical_app
+//     password: ${MEDICAL_DB_PASSWORD}
+//     name: medical
+//     max_connections: 8
+//     threads: 4
+//     connect_timeout: 2s
+//     acquire_timeout: 3s
+//     failover_wait: 10s
+//     reads_on_replica: false
+//   <service-specific keys>     # read by the `extra` callback
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "apps/service-kit/http_service.hpp"
+#include "apps/service-kit/sql_dialect.hpp"
+#include "clients/db/db_pool.hpp"
+#include "clients/db/mariadb_driver.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace medgate::service {
+
+enum class DbDriverKind : uint8_t { mariadb, mysql8, postgresql };
+
+struct ServiceConfig {
+  ListenOptions listen;
+  ServiceLimits limits;
+  DbDriverKind driver = DbDriverKind::mariadb;
+  db::DbPoolOptions pool;
+
+  [[nodiscard]] SqlDialect dialect() const {
+    return driver == DbDriverKind::postgresql ? SqlDialect::postgres : SqlDialect::mysql;
+  }
+  [[nodiscard]] std::shared_ptr<db::DbDriver> make_driver() const;
+};
+
+// `extra` reads the service's own top-level keys (may be empty); unknown keys are errors.
+[[nodiscard]] ServiceConfig load_service_config(
+    const std::string& path, uint16_t default_port,
+    const std::function<void(config::MapReader&)>& extra = {},
+    config::EnvLookup env = config::process_env);
+
+}  // namespace medgate::service
