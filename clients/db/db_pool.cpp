@@ -214,6 +214,23 @@ std::chrono::milliseconds DbPool::pause_for(uint32_t attempt) const {
                                              std::chrono::seconds(1));
 }
 
+std::optional<std::string> DbPool::check() {
+  try {
+    Lease lease = acquire(Access::write);
+    try {
+      (void)(*lease).execute("SELECT 1", {});
+    } catch (const DbError& e) {
+      lease.discard();
+      if (e.retryable())
+        lost_primary(lease.node(), e);
+      throw;
+    }
+    return std::nullopt;
+  } catch (const DbError& e) {
+    return std::string(e.what());
+  }
+}
+
 DbPoolStats DbPool::stats() const {
   std::lock_guard lock(mu_);
   DbPoolStats s;

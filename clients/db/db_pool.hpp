@@ -86,6 +86,10 @@ class DbPool {
   template <typename F>
   auto run(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>>;
 
+  // Blocking, one try and no failover wait: reaches the primary and runs SELECT 1. Returns
+  // the error, or nullopt when the database answers. For health endpoints.
+  [[nodiscard]] std::optional<std::string> check();
+
   [[nodiscard]] DbPoolStats stats() const;
   [[nodiscard]] const DbPoolOptions& options() const { return options_; }
 

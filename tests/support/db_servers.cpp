@@ -101,7 +101,10 @@ MariadbServer::MariadbServer(Options options)
     throw std::runtime_error("mariadb-install-db failed:\n" + read_file(dir_ + "/install.log"));
   start();
   // install-db leaves anonymous users behind; they would match before real ones.
-  sql("DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES;");
+  // Not binlogged, and the binlog reset: a fresh server has no GTIDs of its own, so it can
+  // become a replica of another without conflicting sequence numbers.
+  sql("SET SESSION sql_log_bin = 0; DELETE FROM mysql.global_priv WHERE User = '';"
+      "FLUSH PRIVILEGES; RESET MASTER;");
 }
 
 MariadbServer::~MariadbServer() {

@@ -1,0 +1,166 @@
+#include "apps/medical-service/medical_api.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "apps/service-kit/idempotency.hpp"
+#include "apps/service-kit/json_input.hpp"
+#include "apps/service-kit/service_main.hpp"
+#include "domain/rut.hpp"
+
+namespace medgate::service {
+
+namespace json = boost::json;
+using boost::asio::awaitable;
+using db::Access;
+using db::DbConnection;
+
+namespace {
+
+int64_t as_int(const db::SqlValue& v) {
+  return v ? std::stoll(*v) : 0;
+}
+
+json::value as_text(const db::SqlValue& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+
+std::string rut_param(const RequestContext& ctx) {
+  auto rut = domain::normalize_rut(ctx.param("rut"));
+  if (!rut)
+    throw InputError(400, "invalid_rut", "rut",
+                     "RUT must look like 12345678-5 with a valid check digit");
+  return *rut;
+}
+
+int64_t id_param(const RequestContext& ctx, std::string_view name) {
+  const std::string& s = ctx.param(name);
+  if (s.empty() || s.size() > 12 || s.find_first_not_of("0123456789") != std::string::npos)
+    throw InputError(400, "invalid_parameter", std::string(name), "must be a positive integer");
+  return std::stoll(s);
+}
+
+json::object consultation_json(const db::SqlResult& r, size_t i) {
+  return {{"id", as_int(r.at(i, "id"))},
+          {"date", as_text(r.at(i, "date"))},
+          {"doctor", as_text(r.at(i, "doctor"))},
+          {"doctor_id", as_int(r.at(i, "doctor_id"))},
+          {"specialty", as_text(r.at(i, "specialty"))},
+          {"diagnosis", as_text(r.at(i, "diagnosis"))},
+          {"treatment", as_text(r.at(i, "treatment"))}};
+}
+
+constexpr const char* kConsultationColumns =
+    "SELECT c.id, DATE_FORMAT(c.date, '%Y-%m-%d') AS date, d.name AS doctor, d.id AS doctor_id, "
+    "d.specialty, c.diagnosis, c.treatment FROM consultations c "
+    "JOIN doctors d ON d.id = c.doctor_id ";
+
+}  // namespace
+
+Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
+  Router r;
+  const SqlDialect dialect = cfg.dialect();
+
+  r.add(http::verb::get, "/health", [&pool](RequestContext& ctx) -> awaitable<Response> {
+    co_return co_await health_reply(pool, "medical", ctx);
+  });
+
+  r.add(http::verb::get, "/patients/{rut}/consultations",
+        [&pool](RequestContext& ctx) -> awaitable<Response> {
+          const std::string rut = rut_param(ctx);
+          const db::SqlResult rows =
+              co_await pool.transaction(Access::read, [&rut](DbConnection& c) {
+                return c.execute(std::string(kConsultationColumns) +
+                                     "WHERE c.patient_rut = ? ORDER BY c.date DESC, c.id DESC "
+                                     "LIMIT 500",
+                                 {rut});
+              });
+          json::array list;
+          for (size_t i = 0; i < rows.rows.size(); ++i)
+            list.push_back(consultation_json(rows, i));
+          co_return json_reply(
+              ctx.request, 200,
+              json::serialize(json::object{{"patient_rut", rut}, {"consultations", list}}));
+        });
+
+  r.add(
+      http::verb::post, "/consultations",
+      [&pool, dialect](RequestContext& ctx) -> awaitable<Response> {
+        JsonInput in(ctx.request.body());
+        const std::string rut = in.rut("patient_rut");
+        const int64_t doctor = in.integer("doctor_id", 1, INT32_MAX);
+        const std::string date = in.date("date");
+        const std::string diagnosis = in.text("diagnosis", 500);
+        const std::string treatment = in.text("treatment", 500);
+        co_return co_await idempotent_write(pool, dialect, ctx, [&](DbConnection& c) -> Reply {
+          if (c.execute("SELECT id FROM doctors WHERE id = ?", {std::to_string(doctor)})
+                  .rows.empty())
+            throw InputError(422, "invalid_field", "doctor_id", "doctor_id: no such doctor");
+          const auto ins = c.execute(
+              "INSERT INTO consultations (patient_rut, doctor_id, date, diagnosis, treatment) "
+              "VALUES (?, ?, ?, ?, ?)",
+              {rut, std::to_string(doctor), date, diagnosis, treatment});
+          const auto row = c.execute(std::string(kConsultationColumns) + "WHERE c.id = ?",
+                                     {std::to_string(ins.insert_id)});
+          return {201, json::serialize(json::object{{"consultation", consultation_json(row, 0)}})};
+        });
+      });
+
+  r.add(http::verb::get, "/doctors", [&pool](RequestContext& ctx) -> awaitable<Response> {
+    const auto specialty = ctx.query_param("specialty");
+    if (specialty && specialty->size() > 64)
+      throw InputError(400, "invalid_parameter", "specialty", "at most 64 characters");
+    const bool filter = specialty && !specialty->empty();
+    const db::SqlResult rows = co_await pool.transaction(Access::read, [&](DbConnection& c) {
+      const std::string sql =
+          "SELECT d.id, d.name, d.specialty, EXISTS (SELECT 1 FROM availability a WHERE "
+          "a.doctor_id = d.id AND a.booked = 0 AND a.starts_at >= NOW()) AS available "
+          "FROM doctors d " +
+          std::string(filter ? "WHERE d.specialty = ? " : "") + "ORDER BY d.name";
+      return c.execute(sql, filter ? db::SqlParams{*specialty} : db::SqlParams{});
+    });
+    json::array list;
+    for (size_t i = 0; i < rows.rows.size(); ++i)
+      list.push_back(json::object{{"id", as_int(rows.at(i, "id"))},
+                                  {"name", as_text(rows.at(i, "name"))},
+                                  {"specialty", as_text(rows.at(i, "specialty"))},
+                                  {"available", rows.at(i, "available") == "1"}});
+    co_return json_reply(ctx.request, 200, json::serialize(json::object{{"doctors", list}}));
+  });
+
+  r.add(
+      http::verb::get, "/doctors/{id}/availability",
+      [&pool](RequestContext& ctx) -> awaitable<Response> {
+        const int64_t id = id_param(ctx, "id");
+        struct Result {
+          bool found = false;
+          db::SqlResult slots;
+        };
+        const Result res = co_await pool.transaction(Access::read, [id](DbConnection& c) {
+          Result out;
+          out.found =
+              !c.execute("SELECT id FROM doctors WHERE id = ?", {std::to_string(id)}).rows.empty();
+          if (out.found)
+            out.slots = c.execute(
+                "SELECT id, DATE_FORMAT(starts_at, '%Y-%m-%d %H:%i') AS starts_at, "
+                "DATE_FORMAT(ends_at, '%Y-%m-%d %H:%i') AS ends_at, booked FROM availability "
+                "WHERE doctor_id = ? AND starts_at >= NOW() ORDER BY starts_at LIMIT 200",
+                {std::to_string(id)});
+          return out;
+        });
+        if (!res.found)
+          co_return error_reply(ctx.request, 404, "not_found", "no such doctor");
+        json::array slots;
+        for (size_t i = 0; i < res.slots.rows.size(); ++i)
+          slots.push_back(json::object{{"id", as_int(res.slots.at(i, "id"))},
+                                       {"starts_at", as_text(res.slots.at(i, "starts_at"))},
+                                       {"ends_at", as_text(res.slots.at(i, "ends_at"))},
+                                       {"booked", res.slots.at(i, "booked") == "1"}});
+        co_return json_reply(ctx.request, 200,
+                             json::serialize(json::object{{"doctor_id", id}, {"slots", slots}}));
+      });
+  return r;
+}
+
+}  // namespace medgate::service

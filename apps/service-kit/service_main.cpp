@@ -1,0 +1,113 @@
+#include "apps/service-kit/service_main.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace medgate::service {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> make_log(const std::string& name) {
+  auto log =
+      std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  log->flush_on(spdlog::level::info);
+  return log;
+}
+
+}  // namespace
+
+boost::asio::awaitable<Response> health_reply(db::DbPool& pool, const std::string& service,
+                                              const RequestContext& ctx) {
+  const auto error = co_await pool.run([&pool] { return pool.check(); });
+  const auto stats = pool.stats();
+  boost::json::object database{{"status", error ? "unavailable" : "ok"},
+                               {"open_connections", stats.open}};
+  if (stats.primary)
+    database["primary"] = *stats.primary;
+  if (error)
+    database["error"] = *error;
+  const boost::json::object body{
+      {"status", error ? "down" : "ok"}, {"service", service}, {"database", database}};
+  co_return json_reply(ctx.request, error ? 503 : 200, boost::json::serialize(body));
+}
+
+int service_main(int argc, char** argv, const ServiceDefinition& def) {
+  const std::string prog = def.name + "-service";
+  std::string path;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc)
+      path = argv[++i];
+    else if (a == "--check-config")
+      check_only = true;
+    else {
+      std::fprintf(stderr, "usage: %s --config FILE [--check-config]\n", prog.c_str());
+      return 2;
+    }
+  }
+  if (path.empty()) {
+    std::fprintf(stderr, "usage: %s --config FILE [--check-config]\n", prog.c_str());
+    return 2;
+  }
+  ServiceConfig cfg;
+  try {
+    cfg = load_service_config(path, def.default_port, def.read_extra);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: invalid configuration: %s\n", prog.c_str(), e.what());
+    return 1;
+  }
+  if (check_only) {
+    std::printf("%s: configuration is valid\n", path.c_str());
+    return 0;
+  }
+
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto log = make_log(def.name);
+  db::DbPool pool(cfg.make_driver(), cfg.pool,
+                  [log](const std::string& line) { log->warn("database: {}", line); });
+  // The database may still be starting (or failing over): keep trying for a minute.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  for (;;) {
+    try {
+      const auto applied = apply_migrations(pool, cfg.dialect(), def.migrations);
+      for (int v : applied)
+        log->info("applied migration {}", v);
+      break;
+    } catch (const std::exception& e) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        log->error("migrations failed, giving up: {}", e.what());
+        return 1;
+      }
+      log->warn("migrations not applied yet: {}", e.what());
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+  HttpService http(def.name, cfg.listen, cfg.limits, def.routes(pool, cfg), log);
+  try {
+    http.start();
+  } catch (const std::exception& e) {
+    log->error("cannot listen on {}:{}: {}", cfg.listen.address, cfg.listen.port, e.what());
+    return 1;
+  }
+  log->info("{} service listening on {}:{}", def.name, cfg.listen.address, http.port());
+  int sig = 0;
+  sigwait(&stop, &sig);
+  log->info("signal {}: stopping", sig);
+  http.stop();
+  return 0;
+}
+
+}  // namespace medgate::service

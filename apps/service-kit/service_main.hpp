@@ -1,0 +1,34 @@
+// The common main() of the hospital services:
+//   <service> --config FILE [--check-config]
+// Loads the configuration, opens the database pool, applies the embedded migrations (waiting
+// for the database while it comes up), serves until SIGINT/SIGTERM.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+
+#include "apps/service-kit/http_service.hpp"
+#include "apps/service-kit/migrations.hpp"
+#include "apps/service-kit/service_config.hpp"
+
+namespace medgate::service {
+
+struct ServiceDefinition {
+  std::string name;  // "medical", "administrative", "portal"
+  uint16_t default_port = 0;
+  std::span<const Migration> migrations;
+  // Reads the service's own configuration keys (may be empty).
+  std::function<void(config::MapReader&)> read_extra;
+  // Builds the routes once the pool is ready.
+  std::function<Router(db::DbPool& pool, const ServiceConfig& cfg)> routes;
+};
+
+int service_main(int argc, char** argv, const ServiceDefinition& def);
+
+// The /health answer every service gives: database reachable through the pool, or 503.
+[[nodiscard]] boost::asio::awaitable<Response> health_reply(db::DbPool& pool,
+                                                            const std::string& service,
+                                                            const RequestContext& ctx);
+
+}  // namespace medgate::service

@@ -1,0 +1,171 @@
+// medical-service against a real MariaDB: every endpoint, bad input, idempotent POSTs,
+// fencing, and a failover under the running service.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/integration/service_fixture.hpp"
+
+namespace medgate::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+
+class MedicalService : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<MariadbServer>(MariadbServer::Options{});
+    create_app_database(*db_, "medical", "medical_app");
+    svc_ = std::make_unique<ServiceProcess>(
+        "medical-service", mariadb_service_yaml({db_->port()}, "medical", "medical_app", "1s"));
+  }
+  std::unique_ptr<MariadbServer> db_;
+  std::unique_ptr<ServiceProcess> svc_;
+};
+
+const char* kNewConsultation = R"({"patient_rut":"11.111.111-1","doctor_id":2,"date":"2026-11-20",)"
+                               R"("diagnosis":"Sinusitis","treatment":"Saline rinses"})";
+
+TEST_F(MedicalService, HealthAndHistoryOfTheDemoPatient) {
+  const auto h = svc_->get("/health");
+  EXPECT_EQ(h.status, 200) << h.body;
+  EXPECT_THAT(h.body, HasSubstr("\"status\":\"ok\""));
+  const auto r = svc_->get("/patients/11111111-1/consultations");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("\"patient_rut\":\"11111111-1\""));
+  // Newest first.
+  const size_t sept = r.body.find("2026-09-28");
+  const size_t march = r.body.find("2026-03-10");
+  ASSERT_NE(sept, std::string::npos);
+  ASSERT_NE(march, std::string::npos);
+  EXPECT_LT(sept, march);
+  EXPECT_THAT(r.body, HasSubstr("\"doctor\":\"Dra. Camila Soto\""));
+  EXPECT_THAT(r.body, Not(HasSubstr("Otitis")));  // another patient's
+  EXPECT_EQ(svc_->get("/patients/33333333-3/consultations").body,
+            R"({"patient_rut":"33333333-3","consultations":[]})");
+}
+
+TEST_F(MedicalService, BadRutIs400NamingTheField) {
+  const auto r = svc_->get("/patients/11111111-2/consultations");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("\"field\":\"rut\""));
+  EXPECT_EQ(svc_->get("/nope").status, 404);
+  EXPECT_EQ(svc_->post("/doctors", "{}").status, 405);
+}
+
+TEST_F(MedicalService, DoctorsBySpecialtyWithAvailability) {
+  const auto all = svc_->get("/doctors");
+  ASSERT_EQ(all.status, 200);
+  EXPECT_THAT(all.body, HasSubstr("\"name\":\"Dr. Benjamín Díaz\",\"specialty\":\"dermatology\","
+                                  "\"available\":false"));
+  const auto cardio = svc_->get("/doctors?specialty=cardiology");
+  EXPECT_THAT(cardio.body, HasSubstr("\"available\":true"));
+  EXPECT_THAT(cardio.body, Not(HasSubstr("pediatrics")));
+  const auto slots = svc_->get("/doctors/1/availability");
+  ASSERT_EQ(slots.status, 200);
+  EXPECT_THAT(slots.body, HasSubstr("\"doctor_id\":1"));
+  EXPECT_THAT(slots.body, HasSubstr("\"booked\":false"));
+  EXPECT_EQ(svc_->get("/doctors/99/availability").status, 404);
+  const auto bad = svc_->get("/doctors/x1/availability");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("\"field\":\"id\""));
+}
+
+TEST_F(MedicalService, PostConsultationValidatesEveryField) {
+  auto expect_field = [&](const std::string& body, const std::string& field) {
+    const auto r = svc_->post("/consultations", body);
+    EXPECT_EQ(r.status, 422) << body << " -> " << r.body;
+    EXPECT_THAT(r.body, HasSubstr("\"field\":\"" + field + "\"")) << body;
+  };
+  expect_field(R"({"doctor_id":2,"date":"2026-11-20","diagnosis":"x","treatment":"y"})",
+               "patient_rut");
+  expect_field(R"({"patient_rut":"11111111-1","doctor_id":2,"date":"2026-02-30",)"
+               R"("diagnosis":"x","treatment":"y"})",
+               "date");
+  expect_field(R"({"patient_rut":"11111111-1","doctor_id":99,"date":"2026-11-20",)"
+               R"("diagnosis":"x","treatment":"y"})",
+               "doctor_id");
+  expect_field(R"({"patient_rut":"11111111-1","doctor_id":2,"date":"2026-11-20",)"
+               R"("diagnosis":")" +
+                   std::string(501, 'a') + R"(","treatment":"y"})",
+               "diagnosis");
+  expect_field(R"({"patient_rut":"11111111-1","doctor_id":"2","date":"2026-11-20",)"
+               R"("diagnosis":"x","treatment":"y"})",
+               "doctor_id");
+  EXPECT_EQ(svc_->post("/consultations", "not json").status, 400);
+  // Nothing was half-written.
+  EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.consultations"), "4\n");
+}
+
+TEST_F(MedicalService, RetriedPostWithTheSameKeyWritesOnce) {
+  const auto first = svc_->post("/consultations", kNewConsultation, "key-1");
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_THAT(first.body, HasSubstr("\"diagnosis\":\"Sinusitis\""));
+  const auto again = svc_->post("/consultations", kNewConsultation, "key-1");
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.header("idempotent-replayed"), "true");
+  EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.consultations WHERE diagnosis = "
+                       "'Sinusitis'"),
+            "1\n");
+  const auto reused = svc_->post("/consultations",
+                                 std::string(kNewConsultation).replace(1, 0, R"("x":1,)"), "key-1");
+  EXPECT_EQ(reused.status, 422);
+  EXPECT_EQ(svc_->post("/consultations", kNewConsultation, "bad key!").status, 400);
+  // Without a key, each POST is a new consultation.
+  EXPECT_EQ(svc_->post("/consultations", kNewConsultation).status, 201);
+  EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.consultations WHERE diagnosis = "
+                       "'Sinusitis'"),
+            "2\n");
+}
+
+TEST_F(MedicalService, MigrationsAndSeedsAreAppliedOnce) {
+  svc_->restart();
+  EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.doctors"), "4\n");
+  EXPECT_EQ(db_->query("SELECT GROUP_CONCAT(version ORDER BY version) FROM "
+                       "medical.schema_migrations"),
+            "1,2\n");
+}
+
+TEST_F(MedicalService, AFencedDatabaseRefusesWritesWithA503AndKeepsServingReads) {
+  db_->sql("SET GLOBAL read_only = ON");
+  const auto w = svc_->post("/consultations", kNewConsultation);
+  EXPECT_EQ(w.status, 503) << w.body;
+  EXPECT_FALSE(w.header("retry-after").empty());
+  EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.consultations"), "4\n");
+  EXPECT_EQ(svc_->get("/patients/11111111-1/consultations").status, 200);
+}
+
+TEST(MedicalServiceFailover, WritesResumeOnThePromotedReplicaWithoutRestart) {
+  MariadbServer a({.server_id = 1});
+  MariadbServer b({.server_id = 2, .read_only = true});
+  a.sql(
+      "CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'repl';"
+      "GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO "
+      "'repl'@'127.0.0.1';");
+  b.sql("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" + std::to_string(a.port()) +
+        ", MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_USE_GTID=slave_pos, "
+        "MASTER_CONNECT_RETRY=1; START SLAVE;");
+  create_app_database(a, "medical", "medical_app");  // replicated to b
+  ServiceProcess svc("medical-service",
+                     mariadb_service_yaml({a.port(), b.port()}, "medical", "medical_app", "10s"));
+  ASSERT_EQ(svc.post("/consultations", kNewConsultation, "before").status, 201) << svc.log();
+  // b has everything a acknowledged, then a dies and b is promoted.
+  const std::string pos = a.query("SELECT @@gtid_binlog_pos");
+  EXPECT_EQ(b.query("SELECT MASTER_GTID_WAIT('" + pos.substr(0, pos.size() - 1) + "', 10)"), "0\n");
+  a.kill();
+  b.sql("STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF;");
+  const auto after =
+      svc.post("/consultations", std::string(kNewConsultation).replace(1, 0, R"("x":2,)"), "after");
+  EXPECT_EQ(after.status, 201) << after.body << "\n" << svc.log();
+  const auto history = svc.get("/patients/11111111-1/consultations");
+  EXPECT_EQ(history.status, 200);
+  EXPECT_EQ(b.query("SELECT COUNT(*) FROM medical.consultations WHERE diagnosis = 'Sinusitis'"),
+            "2\n");
+  EXPECT_THAT(svc.get("/health").body,
+              HasSubstr("\"primary\":\"127.0.0.1:" + std::to_string(b.port()) + "\""));
+}
+
+}  // namespace
+}  // namespace medgate::testing

@@ -1,0 +1,106 @@
+// Starts a hospital service binary against real database servers, with a config the test
+// writes, and talks to it over HTTP.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "clients/curl_client.hpp"
+#include "tests/support/db_servers.hpp"
+#include "tests/support/process.hpp"
+
+namespace medgate::testing {
+
+class ServiceProcess {
+ public:
+  // `yaml` is the whole configuration except `listen`, which is added.
+  ServiceProcess(const std::string& binary, const std::string& yaml) : dir_(make_temp_dir("svc-")) {
+    port_ = free_port();
+    std::ofstream(dir_ + "/service.yaml")
+        << "listen: { address: 127.0.0.1, port: " << port_ << " }\n"
+        << yaml;
+    start(binary);
+  }
+  ~ServiceProcess() {
+    process_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start(const std::string& binary) {
+    binary_ = binary;
+    process_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{binary_dir() + "/apps/" + binary + "/" + binary, "--config",
+                                 dir_ + "/service.yaml"},
+        dir_ + "/service.log");
+    if (!wait_for_http(url("/health"), std::chrono::seconds(30)))
+      ADD_FAILURE() << binary << " did not come up:\n" << process_->log();
+  }
+  void restart() {
+    process_->stop(SIGTERM, std::chrono::seconds(10));
+    start(binary_);
+  }
+
+  [[nodiscard]] std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  clients::CurlResponse get(const std::string& path) {
+    return clients::curl_perform({.url = url(path)});
+  }
+  clients::CurlResponse post(const std::string& path, const std::string& body,
+                             const std::string& idempotency_key = "") {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"Content-Type", "application/json"}};
+    if (!idempotency_key.empty())
+      headers.emplace_back("Idempotency-Key", idempotency_key);
+    return clients::curl_perform({.method = "POST",
+                                  .url = url(path),
+                                  .body = body,
+                                  .headers = headers,
+                                  .timeout = std::chrono::seconds(20)});
+  }
+  [[nodiscard]] std::string log() const { return process_->log(); }
+
+ private:
+  std::string dir_;
+  std::string binary_;
+  uint16_t port_ = 0;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// A MariaDB database and an application user with only what the service needs on it: no
+// global privileges, so no READ ONLY ADMIN (which would bypass read_only fencing).
+inline void create_app_database(const MariadbServer& m, const std::string& db,
+                                const std::string& user) {
+  m.sql("CREATE DATABASE IF NOT EXISTS " + db + " CHARACTER SET utf8mb4;" +
+        "CREATE USER IF NOT EXISTS '" + user + "'@'127.0.0.1' IDENTIFIED BY 'secret';" +
+        "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON " + db +
+        ".* TO '" + user + "'@'127.0.0.1';");
+}
+
+inline std::string mariadb_service_yaml(const std::vector<uint16_t>& ports, const std::string& db,
+                                        const std::string& user,
+                                        const std::string& failover_wait = "10s") {
+  std::string nodes;
+  for (uint16_t p : ports)
+    nodes += std::string(nodes.empty() ? "" : ", ") + "\"127.0.0.1:" + std::to_string(p) + "\"";
+  return "database:\n"
+         "  driver: mariadb\n"
+         "  nodes: [ " +
+         nodes +
+         " ]\n"
+         "  user: " +
+         user +
+         "\n"
+         "  password: secret\n"
+         "  name: " +
+         db +
+         "\n"
+         "  failover_wait: " +
+         failover_wait + "\n";
+}
+
+}  // namespace medgate::testing
