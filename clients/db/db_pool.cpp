@@ -163,8 +163,24 @@ DbPool::Lease DbPool::acquire(Access access) {
     std::lock_guard lock(mu_);
     primary = primary_;
   }
-  if (!primary)
-    return discover();
+  if (!primary) {
+    try {
+      return discover();
+    } catch (const DbError& e) {
+      if (access != Access::read || !e.retryable())
+        throw;
+      // No node takes writes (a failover in progress, or fenced): a replica still answers
+      // reads, which beats failing them.
+      std::optional<size_t> replica;
+      {
+        std::lock_guard lock(mu_);
+        replica = replica_;
+      }
+      if (!replica)
+        throw;
+      return open_to(*replica);
+    }
+  }
   if (auto lease = take_idle(*primary))
     return std::move(*lease);
   try {

@@ -34,7 +34,8 @@ namespace medgate::db {
 
 enum class Access : uint8_t {
   write,  // the primary
-  read,   // a replica when `reads_on_replica`, else the primary
+  read,   // a replica when `reads_on_replica`, else the primary; a replica while none takes
+          // writes
 };
 
 struct DbPoolOptions {

@@ -237,6 +237,17 @@ TEST_F(DbPoolTest, ReadsGoToTheReplicaWhenAllowed) {
   EXPECT_EQ(read_node, "0");
 }
 
+TEST_F(DbPoolTest, ReadsFallBackToAReplicaWhileNoNodeTakesWrites) {
+  nodes_[0].writable = false;  // both fenced: a failover in progress
+  auto o = options();
+  o.failover_wait = 0ms;
+  db::DbPool pool(driver_, o);
+  EXPECT_THROW((void)pool.with_connection(Access::write, which_node), DbError);
+  const std::string node = pool.with_connection(
+      Access::read, [](DbConnection& c) { return *c.execute("SELECT 1", {}).rows[0][0]; });
+  EXPECT_EQ(node, "1");  // the last read-only node discovery met
+}
+
 TEST_F(DbPoolTest, TheCoroutineEntryRunsOffTheCallingThread) {
   db::DbPool pool(driver_, options());
   boost::asio::io_context io;
