@@ -174,14 +174,46 @@ PostgresServer::PostgresServer() : dir_(make_temp_dir("medgate-postgres-")), por
       dir_ + "/initdb.log", 60s);
   if (rc != 0)
     throw std::runtime_error("initdb failed:\n" + read_file(dir_ + "/initdb.log"));
+  append_config();
+  start();
+}
+
+PostgresServer::PostgresServer(NoInit)
+    : dir_(make_temp_dir("medgate-postgres-")), port_(free_port()) {}
+
+void PostgresServer::append_config() const {
   std::ofstream conf(dir_ + "/data/postgresql.conf", std::ios::app);
   conf << "listen_addresses = '127.0.0.1'\n"
        << "port = " << port_ << "\n"
        << "unix_socket_directories = '" << dir_ << "/run'\n"
        << "fsync = off\n"  // test data only: start-up and commits stay fast
        << "shared_buffers = 16MB\n";
-  conf.close();
-  start();
+}
+
+std::unique_ptr<PostgresServer> PostgresServer::standby_of(const PostgresServer& primary) {
+  std::unique_ptr<PostgresServer> s(new PostgresServer(NoInit{}));
+  fs::create_directories(s->dir_ + "/run");
+  chown_tree(s->dir_, "postgres");
+  const int rc = run_command(
+      as_user("postgres", {"/usr/lib/postgresql/15/bin/pg_basebackup", "-h", "127.0.0.1", "-p",
+                           std::to_string(primary.port()), "-U", "postgres", "-D",
+                           s->dir_ + "/data", "-R", "-X", "stream", "-c", "fast"}),
+      s->dir_ + "/basebackup.log", 60s);
+  if (rc != 0)
+    throw std::runtime_error("pg_basebackup failed:\n" + read_file(s->dir_ + "/basebackup.log"));
+  s->append_config();  // later lines win: its own port and socket directory
+  s->start();
+  return s;
+}
+
+void PostgresServer::kill() {
+  if (process_)
+    process_->kill();
+  process_.reset();
+}
+
+void PostgresServer::promote() const {
+  sql("SELECT pg_promote(true, 30)");
 }
 
 PostgresServer::~PostgresServer() {

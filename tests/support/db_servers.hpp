@@ -43,6 +43,8 @@ class MariadbServer {
 class PostgresServer {
  public:
   PostgresServer();
+  // A hot standby streaming from `primary` (pg_basebackup -R), started and ready.
+  [[nodiscard]] static std::unique_ptr<PostgresServer> standby_of(const PostgresServer& primary);
   ~PostgresServer();
 
   [[nodiscard]] uint16_t port() const { return port_; }
@@ -52,8 +54,15 @@ class PostgresServer {
                                 const std::string& database) const;
   void start();
   void stop();
+  void kill();
+  // pg_promote(): a standby becomes a writable primary.
+  void promote() const;
 
  private:
+  struct NoInit {};
+  explicit PostgresServer(NoInit);
+  void append_config() const;
+
   std::string dir_;
   uint16_t port_;
   std::unique_ptr<ChildProcess> process_;

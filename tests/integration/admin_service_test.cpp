@@ -1,0 +1,133 @@
+// admin-service against a real PostgreSQL: every endpoint, bad input, idempotent payments,
+// invoices paid in the same transaction, and a standby promoted under the running service.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/integration/service_fixture.hpp"
+
+namespace medgate::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+
+// The application role owns its database (it runs its migrations) and nothing else.
+void create_admin_database(const PostgresServer& pg) {
+  pg.sql("CREATE ROLE admin_app LOGIN PASSWORD 'secret' NOSUPERUSER NOCREATEDB NOCREATEROLE");
+  pg.sql("CREATE DATABASE administrative OWNER admin_app");
+}
+
+std::string admin_yaml(const std::vector<uint16_t>& ports, const std::string& wait = "10s") {
+  std::string nodes;
+  for (uint16_t p : ports)
+    nodes += std::string(nodes.empty() ? "" : ", ") + "\"127.0.0.1:" + std::to_string(p) + "\"";
+  return "database:\n  driver: postgresql\n  nodes: [ " + nodes +
+         " ]\n  user: admin_app\n  password: secret\n  name: administrative\n"
+         "  failover_wait: " +
+         wait + "\n";
+}
+
+class AdminService : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pg_ = std::make_unique<PostgresServer>();
+    create_admin_database(*pg_);
+    svc_ = std::make_unique<ServiceProcess>("admin-service", admin_yaml({pg_->port()}, "1s"));
+  }
+  std::unique_ptr<PostgresServer> pg_;
+  std::unique_ptr<ServiceProcess> svc_;
+};
+
+TEST_F(AdminService, PatientPaymentsAndInvoicesOfTheDemoPatient) {
+  EXPECT_EQ(svc_->get("/health").status, 200);
+  const auto p = svc_->get("/patients/11.111.111-1");
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_THAT(p.body, HasSubstr("\"name\":\"Ana Pérez\""));
+  EXPECT_THAT(p.body, HasSubstr("\"insurance\":\"FONASA\""));
+  EXPECT_EQ(svc_->get("/patients/33333333-3").status, 404);
+  EXPECT_EQ(svc_->get("/patients/33333333-4").status, 400);
+  const auto pay = svc_->get("/patients/11111111-1/payments");
+  EXPECT_THAT(pay.body, HasSubstr("\"amount\":25000"));
+  EXPECT_THAT(pay.body, Not(HasSubstr("pediatría")));
+  const auto inv = svc_->get("/patients/11111111-1/invoices");
+  EXPECT_THAT(inv.body, HasSubstr("\"id\":3,\"issued\":\"2026-10-15\",\"due\":\"2026-11-15\","
+                                  "\"amount\":42000,\"status\":\"pending\""));
+  EXPECT_EQ(svc_->get("/patients/33333333-3/invoices").status, 404);
+  const auto list = svc_->get("/patients?limit=1");
+  EXPECT_THAT(list.body, HasSubstr("\"limit\":1"));
+  EXPECT_EQ(svc_->get("/patients?limit=abc").status, 400);
+}
+
+TEST_F(AdminService, PaymentsValidateAndPayInvoicesAtomically) {
+  auto field_of = [&](const std::string& body) {
+    const auto r = svc_->post("/payments", body);
+    EXPECT_EQ(r.status, 422) << body << " -> " << r.body;
+    const size_t at = r.body.find("\"field\":\"");
+    return at == std::string::npos ? std::string()
+                                   : r.body.substr(at + 9, r.body.find('"', at + 9) - at - 9);
+  };
+  EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":0,"concept":"x"})"), "amount");
+  EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":100})"), "concept");
+  EXPECT_EQ(field_of(R"({"rut":"33333333-3","amount":100,"concept":"x"})"), "rut");
+  EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":100,"concept":"x","invoice_id":1})"),
+            "invoice_id");  // already paid
+  EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":100,"concept":"x","invoice_id":3})"),
+            "amount");  // not the invoice's amount
+  // Nothing was written by the refused attempts.
+  EXPECT_THAT(svc_->get("/patients/11111111-1/invoices").body,
+              HasSubstr("\"id\":3,\"issued\":\"2026-10-15\",\"due\":\"2026-11-15\","
+                        "\"amount\":42000,\"status\":\"pending\""));
+
+  const std::string pay3 =
+      R"({"rut":"11111111-1","amount":42000,"concept":"Factura 3","invoice_id":3})";
+  const auto ok = svc_->post("/payments", pay3, "pay-invoice-3");
+  ASSERT_EQ(ok.status, 201) << ok.body;
+  EXPECT_THAT(ok.body, HasSubstr("\"invoice_id\":3"));
+  const auto replay = svc_->post("/payments", pay3, "pay-invoice-3");
+  EXPECT_EQ(replay.status, 201);
+  EXPECT_EQ(replay.header("idempotent-replayed"), "true");
+  EXPECT_EQ(replay.body, ok.body);
+  const auto inv = svc_->get("/patients/11111111-1/invoices").body;
+  EXPECT_THAT(inv, HasSubstr("\"amount\":42000,\"status\":\"paid\""));
+  const auto payments = svc_->get("/patients/11111111-1/payments").body;
+  EXPECT_EQ(payments.find("Factura 3"), payments.rfind("Factura 3")) << "paid once";
+}
+
+TEST_F(AdminService, CreatePatientOnceThenConflict) {
+  const std::string body =
+      R"({"rut":"12345678-5","name":"Luis Fuentes","birth_date":"1990-01-31","email":"luis@example.org"})";
+  const auto created = svc_->post("/patients", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_THAT(created.body, HasSubstr("\"rut\":\"12345678-5\""));
+  const auto again = svc_->post("/patients", body);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_THAT(again.body, HasSubstr("\"field\":\"rut\""));
+  const auto bad = svc_->post("/patients", R"({"rut":"12345678-5","name":"X","email":"no"})");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_THAT(bad.body, HasSubstr("\"field\":\"email\""));
+  const auto bad_date =
+      svc_->post("/patients", R"({"rut":"7654321-6","name":"X","birth_date":"1990-13-01"})");
+  EXPECT_EQ(bad_date.status, 422);
+  EXPECT_THAT(bad_date.body, HasSubstr("\"field\":\"birth_date\""));
+}
+
+TEST(AdminServiceFailover, WritesResumeOnThePromotedStandbyWithoutRestart) {
+  PostgresServer primary;
+  create_admin_database(primary);
+  auto standby = PostgresServer::standby_of(primary);
+  ServiceProcess svc("admin-service", admin_yaml({primary.port(), standby->port()}));
+  const std::string pay = R"({"rut":"11111111-1","amount":1000,"concept":"Copago"})";
+  ASSERT_EQ(svc.post("/payments", pay, "copago-1").status, 201) << svc.log();
+  primary.kill();
+  standby->promote();
+  const auto after = svc.post("/payments", pay, "copago-2");
+  EXPECT_EQ(after.status, 201) << after.body << "\n" << svc.log();
+  const auto list = svc.get("/patients/11111111-1/payments").body;
+  EXPECT_NE(list.find("Copago"), list.rfind("Copago")) << "both payments: " << list;
+  EXPECT_THAT(svc.get("/health").body,
+              HasSubstr("\"primary\":\"127.0.0.1:" + std::to_string(standby->port()) + "\""));
+}
+
+}  // namespace
+}  // namespace medgate::testing
