@@ -1,0 +1,57 @@
+#include "apps/patient-portal/gateway_client.hpp"
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/parse.hpp>
+
+#include "clients/connection_pool.hpp"
+
+namespace medgate::service {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+
+boost::asio::awaitable<GatewayAnswer> GatewayClient::get(std::string target,
+                                                         std::string request_id) const {
+  // One short-lived pool per page: the portal's handlers run on several threads and a pool
+  // belongs to one; a page makes a handful of calls, in parallel.
+  clients::ConnectionPool pool(co_await boost::asio::this_coro::executor, gateway_,
+                               clients::PoolOptions{.connect_timeout = timeout_, .max_idle = 0});
+  clients::Request req{http::verb::get, gateway_.base_path + target, 11};
+  req.set(http::field::host, gateway_.host_header);
+  req.set(http::field::accept, "application/json");
+  req.set("X-Request-Id", request_id);
+  const clients::SendResult r = co_await pool.send(req, timeout_, true);
+  GatewayAnswer a;
+  if (r.error != clients::SendError::none) {
+    a.reason = "the gateway did not answer";
+    co_return a;
+  }
+  boost::system::error_code ec;
+  json::value body = json::parse(r.response.body(), ec);
+  const unsigned status = r.response.result_int();
+  if (status == 200 && !ec) {
+    a.body = std::move(body);
+    const bool stale = r.response.find("X-Medgate-Stale") != r.response.end();
+    a.kind = stale ? GatewayAnswer::Kind::stale : GatewayAnswer::Kind::ok;
+    if (auto it = r.response.find(http::field::age); it != r.response.end())
+      a.stale_age_seconds = std::atol(std::string(it->value()).c_str());
+    co_return a;
+  }
+  if (status == 404) {
+    a.kind = GatewayAnswer::Kind::not_found;
+    co_return a;
+  }
+  a.reason = "the gateway answered " + std::to_string(status);
+  if (!ec && body.is_object()) {
+    const auto& o = body.as_object();
+    if (const auto* v = o.if_contains("reason"); v && v->is_string())
+      a.reason = std::string(v->as_string());
+    if (const auto* v = o.if_contains("upstream"); v && v->is_string())
+      a.upstream = std::string(v->as_string());
+    if (const auto* v = o.if_contains("retry_after_seconds"); v && v->is_int64())
+      a.retry_after_seconds = static_cast<long>(v->as_int64());
+  }
+  co_return a;
+}
+
+}  // namespace medgate::service

@@ -1,0 +1,34 @@
+// patient-portal: the patients' web app (port 3003). Appointments live in its own MySQL
+// database; history and payments come only through medgate (`gateway.url`).
+#include <cstdio>
+
+#include "apps/patient-portal/portal_api.hpp"
+#include "apps/service-kit/service_main.hpp"
+
+int main(int argc, char** argv) {
+  using namespace medgate::service;
+  std::shared_ptr<const GatewayClient> gateway;
+  return service_main(
+      argc, argv,
+      {.name = "portal",
+       .default_port = 3003,
+       .migrations = portal_migrations(),
+       .read_extra =
+           [&gateway](medgate::config::MapReader& root) {
+             auto node = root.required("gateway");
+             auto m = node.map();
+             const auto url_node = m.required("url");
+             std::string error;
+             auto endpoint = medgate::clients::parse_http_url(url_node.as_nonempty_string(), error);
+             if (!endpoint)
+               url_node.fail(error);
+             const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 m.get_duration("timeout", std::chrono::seconds(3), std::chrono::milliseconds(50),
+                                std::chrono::minutes(1)));
+             m.finish();
+             gateway = std::make_shared<GatewayClient>(*endpoint, timeout);
+           },
+       .routes = [&gateway](
+                     medgate::db::DbPool& pool,
+                     const ServiceConfig& cfg) { return portal_routes(pool, cfg, gateway); }});
+}

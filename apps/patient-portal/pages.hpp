@@ -1,0 +1,30 @@
+// Server-rendered HTML for the portal: the sign-in form and a patient's page. Everything
+// from outside is escaped; every section says plainly when its data is missing or stale.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apps/patient-portal/gateway_client.hpp"
+#include "clients/db/db.hpp"
+
+namespace medgate::service {
+
+[[nodiscard]] std::string html_escape(std::string_view s);
+
+[[nodiscard]] std::string render_sign_in(std::string_view error, std::string_view rut_typed);
+
+struct PatientPage {
+  std::string rut;
+  GatewayAnswer patient;
+  GatewayAnswer history;
+  GatewayAnswer payments;
+  GatewayAnswer doctors;
+  db::SqlResult appointments;  // id, specialty, starts_at, reason, status
+  bool appointments_ok = true;
+};
+
+[[nodiscard]] std::string render_patient(const PatientPage& page);
+
+}  // namespace medgate::service

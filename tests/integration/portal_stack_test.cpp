@@ -1,0 +1,197 @@
+// The whole path a patient takes: Chromium (headless) -> patient-portal -> medgate ->
+// medical-service (MariaDB) and admin-service (PostgreSQL); appointments in the portal's
+// own database. Started once for the suite; screenshots land in <build>/screenshots.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/integration/service_fixture.hpp"
+
+namespace medgate::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+struct Stack {
+  std::unique_ptr<MariadbServer> mariadb;
+  std::unique_ptr<PostgresServer> postgres;
+  std::unique_ptr<ServiceProcess> medical;
+  std::unique_ptr<ServiceProcess> admin;
+  std::unique_ptr<ChildProcess> gateway;
+  std::unique_ptr<ServiceProcess> portal;
+  std::string dir;
+  uint16_t gateway_port = 0;
+
+  Stack() {
+    dir = make_temp_dir("portal-stack-");
+    mariadb = std::make_unique<MariadbServer>(MariadbServer::Options{});
+    create_app_database(*mariadb, "medical", "medical_app");
+    create_app_database(*mariadb, "portal", "portal_app");
+    postgres = std::make_unique<PostgresServer>();
+    postgres->sql("CREATE ROLE admin_app LOGIN PASSWORD 'secret'");
+    postgres->sql("CREATE DATABASE administrative OWNER admin_app");
+    medical = std::make_unique<ServiceProcess>(
+        "medical-service", mariadb_service_yaml({mariadb->port()}, "medical", "medical_app"));
+    admin = std::make_unique<ServiceProcess>(
+        "admin-service", "database:\n  driver: postgresql\n  nodes: [ \"127.0.0.1:" +
+                             std::to_string(postgres->port()) +
+                             "\" ]\n  user: admin_app\n  password: secret\n"
+                             "  name: administrative\n");
+    gateway_port = free_port();
+    std::ofstream(dir + "/medgate.yaml")
+        << "listen: { address: 127.0.0.1, port: " << gateway_port << " }\n"
+        << "threads: 1\n"
+        << "access_log: { enabled: false }\n"
+        << "upstreams:\n"
+        << "  medical:\n"
+        << "    endpoints: [ \"" << medical->url("") << "\" ]\n"
+        << "    retry: { attempts: 2, backoff: 10ms }\n"
+        << "    breaker: { consecutive_failures: 3, open_for: 5s }\n"
+        << "  administrative:\n"
+        << "    endpoints: [ \"" << admin->url("") << "\" ]\n"
+        << "routes:\n"
+        << "  - { prefix: /api/medical/, upstream: medical, strip_prefix: /api/medical }\n";
+    gateway = std::make_unique<ChildProcess>(
+        std::vector<std::string>{binary_dir() + "/apps/medgate", "--config", dir + "/medgate.yaml"},
+        dir + "/medgate.log");
+    EXPECT_TRUE(wait_for_http(gateway_url("/health/liveness"), 10s)) << gateway->log();
+    portal = std::make_unique<ServiceProcess>(
+        "patient-portal", mariadb_service_yaml({mariadb->port()}, "portal", "portal_app") +
+                              "gateway: { url: \"" + gateway_url("") + "\", timeout: 3s }\n");
+  }
+  ~Stack() {
+    portal.reset();
+    gateway.reset();
+    fs::remove_all(dir);
+  }
+  [[nodiscard]] std::string gateway_url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(gateway_port) + path;
+  }
+};
+
+// Headless Chromium on `url`: the DOM after scripts ran, and a screenshot saved as `name`.
+struct Browser {
+  static bool available() { return fs::exists("/usr/lib/chromium/chromium"); }
+
+  static std::string dom(const std::string& url, const std::string& name) {
+    const std::string shots = binary_dir() + "/screenshots";
+    fs::create_directories(shots);
+    const std::string work = make_temp_dir("chromium-");
+    auto run = [&](const std::vector<std::string>& extra, const std::string& out) {
+      std::vector<std::string> argv = {"/usr/bin/env",
+                                       "XDG_CONFIG_HOME=" + work + "/xdg",
+                                       "XDG_CACHE_HOME=" + work + "/xdg/cache",
+                                       "/usr/lib/chromium/chromium",
+                                       "--headless",
+                                       "--no-sandbox",
+                                       "--disable-gpu",
+                                       "--disable-background-networking",
+                                       "--disable-component-update",
+                                       "--disable-sync",
+                                       "--no-first-run",
+                                       "--user-data-dir=" + work + "/profile",
+                                       "--virtual-time-budget=5000",
+                                       "--window-size=1200,1600"};
+      argv.insert(argv.end(), extra.begin(), extra.end());
+      argv.push_back(url);
+      return run_command(argv, out, 60s);
+    };
+    EXPECT_EQ(run({"--screenshot=" + shots + "/" + name + ".png"}, work + "/shot.log"), 0);
+    EXPECT_EQ(run({"--dump-dom"}, work + "/dom.html"), 0);
+    std::ifstream in(work + "/dom.html");
+    std::string html{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    fs::remove_all(work);
+    return html;
+  }
+};
+
+class PortalStack : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { stack_ = new Stack(); }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  static Stack* stack_;
+};
+Stack* PortalStack::stack_ = nullptr;
+
+TEST_F(PortalStack, AppointmentsApiBooksOnceListsAndCancels) {
+  auto& portal = *stack_->portal;
+  const std::string body =
+      R"({"rut":"11111111-1","specialty":"cardiology","starts_at":"2099-05-04 10:30",)"
+      R"("reason":"Control presión"})";
+  const auto booked = portal.post("/api/appointments", body, "book-1");
+  ASSERT_EQ(booked.status, 201) << booked.body;
+  EXPECT_THAT(booked.body, HasSubstr("\"starts_at\":\"2099-05-04 10:30\""));
+  EXPECT_EQ(portal.post("/api/appointments", body, "book-1").header("idempotent-replayed"), "true");
+  const auto list = portal.get("/api/appointments?rut=11111111-1");
+  EXPECT_EQ(list.body.find("2099-05-04 10:30"), list.body.rfind("2099-05-04 10:30"))
+      << "booked once: " << list.body;
+  const auto past = portal.post(
+      "/api/appointments",
+      R"({"rut":"11111111-1","specialty":"cardiology","starts_at":"2001-01-01 10:00"})");
+  EXPECT_EQ(past.status, 422);
+  EXPECT_THAT(past.body, HasSubstr("\"field\":\"starts_at\""));
+  EXPECT_EQ(portal.get("/api/appointments?rut=1-1").status, 400);
+  const std::string id = booked.body.substr(
+      booked.body.find("\"id\":") + 5, booked.body.find(',') - booked.body.find("\"id\":") - 5);
+  const auto cancelled = clients::curl_perform(
+      {.method = "DELETE", .url = portal.url("/api/appointments/" + id + "?rut=11111111-1")});
+  EXPECT_EQ(cancelled.status, 200) << cancelled.body;
+  EXPECT_THAT(cancelled.body, HasSubstr("\"status\":\"cancelled\""));
+  const auto other = clients::curl_perform(
+      {.method = "DELETE", .url = portal.url("/api/appointments/" + id + "?rut=22222222-2")});
+  EXPECT_EQ(other.status, 404) << "another patient's appointment";
+}
+
+TEST_F(PortalStack, SignInShowsHistoryAndPaymentsThroughMedgate) {
+  auto& portal = *stack_->portal;
+  const auto sign_in = portal.get("/");
+  EXPECT_THAT(sign_in.body, HasSubstr("<form action=\"/patient\""));
+  const auto bad = portal.get("/patient?rut=11111111-2");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("no es válido"));
+  const auto page = portal.get("/patient?rut=11111111-1");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_THAT(page.body, HasSubstr("Ana Pérez"));
+  EXPECT_THAT(page.body, HasSubstr("Stage 1 hypertension"));
+  EXPECT_THAT(page.body, HasSubstr("Consulta cardiología"));
+  EXPECT_THAT(page.body, HasSubstr("Deuda total: $60.000"));
+  EXPECT_THAT(page.body, Not(HasSubstr("degraded-banner")));
+}
+
+TEST_F(PortalStack, ChromiumSeesThePagesAndTheDegradedBannerWhenMedicalIsDown) {
+  if (!Browser::available())
+    GTEST_SKIP() << "chromium is not installed (scripts/test installs it)";
+  auto& portal = *stack_->portal;
+  // The booking the page's form sends (same JSON API and Idempotency-Key as its script).
+  ASSERT_EQ(
+      portal
+          .post("/api/appointments",
+                R"({"rut":"11111111-1","specialty":"general","starts_at":"2099-06-01 09:00"})",
+                "browser-book")
+          .status,
+      201);
+  const std::string dom = Browser::dom(portal.url("/patient?rut=11111111-1"), "portal-patient");
+  EXPECT_THAT(dom, HasSubstr("Stage 1 hypertension"));
+  EXPECT_THAT(dom, HasSubstr("Deuda total: $60.000"));
+  EXPECT_THAT(dom, HasSubstr("2099-06-01 09:00"));
+  EXPECT_THAT(dom, Not(HasSubstr("id=\"degraded-banner\"")));
+
+  stack_->medical.reset();  // the medical service stops
+  const std::string degraded =
+      Browser::dom(portal.url("/patient?rut=11111111-1"), "portal-medical-down");
+  EXPECT_THAT(degraded, HasSubstr("id=\"degraded-banner\""));
+  EXPECT_THAT(degraded, HasSubstr("Historial médico no disponible en este momento"));
+  EXPECT_THAT(degraded, HasSubstr("Deuda total: $60.000")) << "payments still shown";
+  EXPECT_THAT(degraded, Not(HasSubstr("Stage 1 hypertension")));
+}
+
+}  // namespace
+}  // namespace medgate::testing
