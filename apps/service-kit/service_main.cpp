@@ -38,7 +38,9 @@ boost::asio::awaitable<Response> health_reply(db::DbPool& pool, const std::strin
 }
 
 int service_main(int argc, char** argv, const ServiceDefinition& def) {
-  const std::string prog = def.name + "-service";
+  std::string prog = argc > 0 ? argv[0] : def.name;
+  if (const auto slash = prog.rfind('/'); slash != std::string::npos)
+    prog = prog.substr(slash + 1);
   std::string path;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
