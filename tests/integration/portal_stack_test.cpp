@@ -112,7 +112,14 @@ struct Browser {
 
 class PortalStack : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { stack_ = new Stack(); }
+  // Started by the first test and shared (ctest runs each test in its own process anyway).
+  // In SetUp, not SetUpTestSuite: a stack that fails to start must fail the test, and
+  // gtest reports failures in SetUpTestSuite as skipped tests.
+  void SetUp() override {
+    if (!stack_)
+      stack_ = new Stack();
+    ASSERT_FALSE(::testing::Test::HasFailure()) << "the stack did not start";
+  }
   static void TearDownTestSuite() {
     delete stack_;
     stack_ = nullptr;
