@@ -1,0 +1,290 @@
+# shellcheck shell=bash
+# The local stack (scripts/run): MariaDB, "MySQL" (MariaDB locally) and PostgreSQL
+# primary/replica pairs, two medical and two administrative service instances, the patient
+# portal and medgate, all on 127.0.0.1 under one supervisord. Sourced after common.sh.
+
+STACK_DIR=${MEDGATE_STACK_DIR:-/var/tmp/medgate-stack}
+PG_BIN=/usr/lib/postgresql/15/bin
+BIN="$MEDGATE_ROOT/build/default/apps"
+
+# name port server_id role database app_user app_password
+MARIADB_NODES=(
+  "medical-db-primary 3306 1 primary medical medical_app medical-dev-password"
+  "medical-db-replica 3316 2 replica medical medical_app medical-dev-password"
+  "portal-db-primary 3307 11 primary portal portal_app portal-dev-password"
+  "portal-db-replica 3308 12 replica portal portal_app portal-dev-password"
+)
+PG_PRIMARY_PORT=5433
+PG_STANDBY_PORT=5434
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+run_as() {  # run_as USER CMD...: as USER when we are root (the servers refuse root)
+  local user=$1; shift
+  if is_root; then runuser -u "$user" -- "$@"; else "$@"; fi
+}
+
+ctl() { supervisorctl -c "$STACK_DIR/supervisord.conf" "$@"; }
+
+mariadb_cnf() {  # name port server_id role
+  local name=$1 port=$2 id=$3 role=$4 dir="$STACK_DIR/$1"
+  cat <<CNF
+[mariadbd]
+datadir=$dir/data
+port=$port
+bind-address=127.0.0.1
+socket=$dir/run/mysqld.sock
+pid-file=$dir/run/mysqld.pid
+log-error=$dir/run/error.log
+$(is_root && echo "user=mysql")
+server_id=$id
+log_bin=$dir/data/binlog
+binlog_format=ROW
+gtid_strict_mode=ON
+gtid_domain_id=0
+log_slave_updates=ON
+relay_log=relay-bin
+skip-name-resolve
+skip_slave_start=OFF
+# Replicas are fenced in their file, so a restart never makes one writable. The primary is
+# writable until a monitor (db-monitors/) takes over fencing and promotion.
+read_only=$([ "$role" = primary ] && echo OFF || echo ON)
+rpl_semi_sync_slave_enabled=ON
+rpl_semi_sync_master_enabled=$([ "$role" = primary ] && echo ON || echo OFF)
+# Lossless: the default AFTER_COMMIT is not.
+rpl_semi_sync_master_wait_point=AFTER_SYNC
+rpl_semi_sync_master_timeout=10000
+innodb_buffer_pool_size=64M
+innodb_log_file_size=16M
+[client]
+socket=$dir/run/mysqld.sock
+user=root
+CNF
+}
+
+init_mariadb() {  # name port server_id role
+  local dir="$STACK_DIR/$1"
+  [ -d "$dir/data/mysql" ] && return 0
+  log "initializing $1 (MariaDB, port $2)"
+  mkdir -p "$dir/run" "$dir/data"
+  mariadb_cnf "$@" >"$dir/my.cnf"
+  is_root && chown -R mysql:mysql "$dir"
+  mariadb-install-db --defaults-file="$dir/my.cnf" --auth-root-authentication-method=normal \
+    --skip-test-db >"$dir/install.log" 2>&1 || die "mariadb-install-db failed: see $dir/install.log"
+}
+
+init_postgres_primary() {
+  local dir="$STACK_DIR/admin-db-primary"
+  [ -f "$dir/data/PG_VERSION" ] && return 0
+  log "initializing admin-db-primary (PostgreSQL, port $PG_PRIMARY_PORT)"
+  mkdir -p "$dir/run"
+  is_root && chown -R postgres:postgres "$dir"
+  run_as postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 \
+    --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || die "initdb failed: see $dir/initdb.log"
+  cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PRIMARY_PORT
+unix_socket_directories = '$dir/run'
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+wal_log_hints = on
+hot_standby = on
+CONF
+}
+
+write_supervisord_conf() {
+  local conf="$STACK_DIR/supervisord.conf" pg_user=""
+  is_root && pg_user="user=postgres"
+  {
+    cat <<CONF
+[unix_http_server]
+file=$STACK_DIR/supervisor.sock
+
+[supervisord]
+logfile=$STACK_DIR/supervisord.log
+pidfile=$STACK_DIR/supervisord.pid
+childlogdir=$STACK_DIR/logs
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://$STACK_DIR/supervisor.sock
+
+CONF
+    local node name
+    for node in "${MARIADB_NODES[@]}"; do
+      read -r name _ <<<"$node"
+      cat <<CONF
+[program:$name]
+command=/usr/sbin/mariadbd --defaults-file=$STACK_DIR/$name/my.cnf
+autostart=true
+autorestart=true
+stopwaitsecs=120
+priority=10
+
+CONF
+    done
+    cat <<CONF
+[program:admin-db-primary]
+command=$PG_BIN/postgres -D $STACK_DIR/admin-db-primary/data
+$pg_user
+autostart=true
+autorestart=false
+stopsignal=INT
+stopwaitsecs=60
+priority=10
+
+[program:admin-db-standby]
+command=$PG_BIN/postgres -D $STACK_DIR/admin-db-standby/data
+$pg_user
+autostart=false
+autorestart=false
+stopsignal=INT
+stopwaitsecs=60
+priority=10
+
+CONF
+    service_program medical-1 "MEDICAL_PORT=5001" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
+    service_program medical-2 "MEDICAL_PORT=5002" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
+    service_program admin-1 "ADMIN_PORT=3012" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
+    service_program admin-2 "ADMIN_PORT=3013" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
+    service_program portal "PORTAL_PORT=3003" "$BIN/patient-portal/patient-portal --config $MEDGATE_ROOT/config/patient-portal.example.yaml"
+    service_program medgate "MEDGATE_ADMIN_TOKEN=\"${MEDGATE_ADMIN_TOKEN:-}\"" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
+  } >"$conf"
+}
+
+service_program() {  # name env command
+  cat <<CONF
+[program:$1]
+command=$3
+environment=$2
+autostart=false
+autorestart=true
+startsecs=1
+stopsignal=TERM
+stopwaitsecs=15
+priority=50
+
+CONF
+}
+
+wait_mariadb() {  # name
+  local i
+  for i in $(seq 1 150); do
+    mariadb-admin --defaults-file="$STACK_DIR/$1/my.cnf" ping >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  die "$1 did not become ready: see $STACK_DIR/$1/run/error.log"
+}
+
+wait_postgres() {  # port
+  local i
+  for i in $(seq 1 150); do
+    "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$1" && return 0
+    sleep 0.2
+  done
+  die "PostgreSQL on $1 did not become ready"
+}
+
+bootstrap_mariadb_pairs() {
+  local node name port id role db user pass primary_port=""
+  for node in "${MARIADB_NODES[@]}"; do
+    read -r name port id role db user pass <<<"$node"
+    wait_mariadb "$name"
+    [ -f "$STACK_DIR/$name/bootstrapped" ] && { [ "$role" = primary ] && primary_port=$port; continue; }
+    local sqlc=(mariadb --defaults-file="$STACK_DIR/$name/my.cnf")
+    if [ "$role" = primary ]; then
+      primary_port=$port
+      "${sqlc[@]}" -e "SET SESSION sql_log_bin=0; DELETE FROM mysql.global_priv WHERE User='';
+        FLUSH PRIVILEGES; RESET MASTER;" || die "bootstrap of $name failed"
+      # Application users get their own database only: no global privilege, so no READ ONLY
+      # ADMIN, and read_only fencing holds for them.
+      "${sqlc[@]}" -e "CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY 'repl-dev-password';
+        GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO 'repl'@'127.0.0.1';
+        CREATE DATABASE IF NOT EXISTS $db CHARACTER SET utf8mb4;
+        CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$pass';
+        GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON $db.* TO '$user'@'127.0.0.1';" \
+        || die "bootstrap of $name failed"
+    else
+      "${sqlc[@]}" -e "SET SESSION sql_log_bin=0; DELETE FROM mysql.global_priv WHERE User='';
+        FLUSH PRIVILEGES; RESET MASTER;
+        CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$primary_port, MASTER_USER='repl',
+          MASTER_PASSWORD='repl-dev-password', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
+        START SLAVE;" || die "bootstrap of $name failed"
+    fi
+    touch "$STACK_DIR/$name/bootstrapped"
+  done
+}
+
+bootstrap_postgres() {
+  local primary="$STACK_DIR/admin-db-primary" standby="$STACK_DIR/admin-db-standby"
+  wait_postgres "$PG_PRIMARY_PORT"
+  if [ ! -f "$primary/bootstrapped" ]; then
+    local psql=("$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -v ON_ERROR_STOP=1)
+    "${psql[@]}" -c "CREATE ROLE admin_app LOGIN PASSWORD 'admin-dev-password'" || die "bootstrap failed"
+    "${psql[@]}" -c "CREATE DATABASE administrative OWNER admin_app" || die "bootstrap failed"
+    touch "$primary/bootstrapped"
+  fi
+  if [ ! -f "$standby/data/PG_VERSION" ]; then
+    log "cloning admin-db-standby from the primary (pg_basebackup)"
+    mkdir -p "$standby/run"
+    is_root && chown -R postgres:postgres "$standby"
+    run_as postgres "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres \
+      -D "$standby/data" -R -X stream -C -S admin_standby -d "application_name=admin_standby" \
+      -c fast >"$standby/basebackup.log" 2>&1 || die "pg_basebackup failed: see $standby/basebackup.log"
+    run_as postgres tee -a "$standby/data/postgresql.conf" >/dev/null <<CONF
+port = $PG_STANDBY_PORT
+unix_socket_directories = '$standby/run'
+CONF
+  fi
+  ctl start admin-db-standby >/dev/null || die "admin-db-standby did not start"
+  wait_postgres "$PG_STANDBY_PORT"
+}
+
+wait_http() {  # url name
+  local i
+  for i in $(seq 1 150); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  die "$2 did not answer on $1: see $STACK_DIR/logs"
+}
+
+stack_start() {
+  mkdir -p "$STACK_DIR/logs"
+  chmod 755 "$STACK_DIR"
+  local node
+  for node in "${MARIADB_NODES[@]}"; do
+    # shellcheck disable=SC2086
+    init_mariadb $node
+  done
+  init_postgres_primary
+  write_supervisord_conf
+  if [ -S "$STACK_DIR/supervisor.sock" ] && ctl pid >/dev/null 2>&1; then
+    ctl update >/dev/null
+  else
+    supervisord -c "$STACK_DIR/supervisord.conf" || die "supervisord did not start"
+  fi
+  bootstrap_mariadb_pairs
+  bootstrap_postgres
+  local svc
+  for svc in medical-1 medical-2 admin-1 admin-2; do ctl start "$svc" >/dev/null || true; done
+  wait_http http://127.0.0.1:5001/health medical-1
+  wait_http http://127.0.0.1:5002/health medical-2
+  wait_http http://127.0.0.1:3012/health admin-1
+  wait_http http://127.0.0.1:3013/health admin-2
+  ctl start medgate portal >/dev/null || true
+  wait_http http://127.0.0.1:8000/health/liveness medgate
+  wait_http http://127.0.0.1:3003/health portal
+}
+
+stack_stop() {
+  if [ -S "$STACK_DIR/supervisor.sock" ] && ctl pid >/dev/null 2>&1; then
+    ctl stop all >/dev/null || true
+    ctl shutdown >/dev/null || true
+    log "stack stopped (data kept in $STACK_DIR; 'scripts/run reset' deletes it)"
+  else
+    log "stack is not running"
+  fi
+}
