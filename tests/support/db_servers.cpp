@@ -98,7 +98,8 @@ MariadbServer::MariadbServer(Options options)
                               "--auth-root-authentication-method=normal", "--skip-test-db"},
                              dir_ + "/install.log", 60s);
   if (rc != 0)
-    throw std::runtime_error("mariadb-install-db failed:\n" + read_file(dir_ + "/install.log"));
+    throw std::runtime_error("mariadb-install-db failed:\n" + read_file(dir_ + "/install.log") +
+                             "\nerror.log:\n" + read_file(dir_ + "/run/error.log"));
   start();
   // install-db leaves anonymous users behind; they would match before real ones.
   // Not binlogged, and the binlog reset: a fresh server has no GTIDs of its own, so it can

@@ -135,14 +135,19 @@ TEST(CircuitBreakerProperty, ConcurrentCallersNeverExceedHalfOpenLimit) {
       }
     });
   }
-  threads.emplace_back([&] {
-    for (int i = 0; i < 5000; ++i) {
+  // Time moves for as long as the callers run, however the scheduler interleaves them
+  // (a fixed number of ticks could all happen before the callers start on a busy machine).
+  std::atomic<bool> callers_done{false};
+  std::thread ticker([&] {
+    while (!callers_done.load()) {
       clock.advance(1ms);
       std::this_thread::yield();
     }
   });
   for (auto& th : threads)
     th.join();
+  callers_done = true;
+  ticker.join();
   EXPECT_LE(worst.load(), c.half_open_calls);
   EXPECT_GT(probes_seen.load(), 0u) << "the test never exercised half-open";
 }
