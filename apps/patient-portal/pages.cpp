@@ -113,9 +113,15 @@ bool has_data(const GatewayAnswer& a) {
 }
 
 constexpr std::string_view kScript = R"(<script>
+// One key per action: a retried request is recognised, a new booking is not mistaken for one.
+// randomUUID exists only in secure contexts (https, localhost): fall back elsewhere.
+function newKey() {
+  return self.crypto && crypto.randomUUID ? crypto.randomUUID()
+    : Date.now().toString(36) + '-' + Math.random().toString(36).slice(2);
+}
 async function send(method, url, body) {
   const r = await fetch(url, {method, headers: {'Content-Type': 'application/json',
-    'Idempotency-Key': crypto.randomUUID()}, body: body ? JSON.stringify(body) : undefined});
+    'Idempotency-Key': newKey()}, body: body ? JSON.stringify(body) : undefined});
   const data = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(data.message || ('error ' + r.status));
   return data;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tests/integration/service_fixture.hpp"
+#include "tests/support/cdp_browser.hpp"
 
 namespace medgate::testing {
 namespace {
@@ -74,42 +75,6 @@ struct Stack {
   }
 };
 
-// Headless Chromium on `url`: the DOM after scripts ran, and a screenshot saved as `name`.
-struct Browser {
-  static bool available() { return fs::exists("/usr/lib/chromium/chromium"); }
-
-  static std::string dom(const std::string& url, const std::string& name) {
-    const std::string shots = binary_dir() + "/screenshots";
-    fs::create_directories(shots);
-    const std::string work = make_temp_dir("chromium-");
-    auto run = [&](const std::vector<std::string>& extra, const std::string& out) {
-      std::vector<std::string> argv = {"/usr/bin/env",
-                                       "XDG_CONFIG_HOME=" + work + "/xdg",
-                                       "XDG_CACHE_HOME=" + work + "/xdg/cache",
-                                       "/usr/lib/chromium/chromium",
-                                       "--headless",
-                                       "--no-sandbox",
-                                       "--disable-gpu",
-                                       "--disable-background-networking",
-                                       "--disable-component-update",
-                                       "--disable-sync",
-                                       "--no-first-run",
-                                       "--user-data-dir=" + work + "/profile",
-                                       "--virtual-time-budget=5000",
-                                       "--window-size=1200,1600"};
-      argv.insert(argv.end(), extra.begin(), extra.end());
-      argv.push_back(url);
-      return run_command(argv, out, 60s);
-    };
-    EXPECT_EQ(run({"--screenshot=" + shots + "/" + name + ".png"}, work + "/shot.log"), 0);
-    EXPECT_EQ(run({"--dump-dom"}, work + "/dom.html"), 0);
-    std::ifstream in(work + "/dom.html");
-    std::string html{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    fs::remove_all(work);
-    return html;
-  }
-};
-
 class PortalStack : public ::testing::Test {
  protected:
   // Started by the first test and shared (ctest runs each test in its own process anyway).
@@ -173,31 +138,57 @@ TEST_F(PortalStack, SignInShowsHistoryAndPaymentsThroughMedgate) {
   EXPECT_THAT(page.body, Not(HasSubstr("degraded-banner")));
 }
 
-TEST_F(PortalStack, ChromiumSeesThePagesAndTheDegradedBannerWhenMedicalIsDown) {
-  if (!Browser::available())
+TEST_F(PortalStack, InChromiumAPatientSignsInSeesHistoryBooksAndSeesTheDegradedBanner) {
+  if (!CdpBrowser::available())
     GTEST_SKIP() << "chromium is not installed (scripts/test installs it)";
+  const std::string shots = binary_dir() + "/screenshots";
+  fs::create_directories(shots);
   auto& portal = *stack_->portal;
-  // The booking the page's form sends (same JSON API and Idempotency-Key as its script).
-  ASSERT_EQ(
-      portal
-          .post("/api/appointments",
-                R"({"rut":"11111111-1","specialty":"general","starts_at":"2099-06-01 09:00"})",
-                "browser-book")
-          .status,
-      201);
-  const std::string dom = Browser::dom(portal.url("/patient?rut=11111111-1"), "portal-patient");
-  EXPECT_THAT(dom, HasSubstr("Stage 1 hypertension"));
-  EXPECT_THAT(dom, HasSubstr("Deuda total: $60.000"));
-  EXPECT_THAT(dom, HasSubstr("2099-06-01 09:00"));
-  EXPECT_THAT(dom, Not(HasSubstr("id=\"degraded-banner\"")));
+  CdpBrowser browser;
 
-  stack_->medical.reset();  // the medical service stops
-  const std::string degraded =
-      Browser::dom(portal.url("/patient?rut=11111111-1"), "portal-medical-down");
-  EXPECT_THAT(degraded, HasSubstr("id=\"degraded-banner\""));
-  EXPECT_THAT(degraded, HasSubstr("Historial médico no disponible en este momento"));
-  EXPECT_THAT(degraded, HasSubstr("Deuda total: $60.000")) << "payments still shown";
-  EXPECT_THAT(degraded, Not(HasSubstr("Stage 1 hypertension")));
+  // Sign in: type the RUT into the form and submit it.
+  browser.navigate(portal.url("/"));
+  (void)browser.eval(
+      "document.getElementById('rut').value = '11.111.111-1';"
+      "document.querySelector('form').requestSubmit(); true");
+  ASSERT_TRUE(browser.wait_for("document.querySelector('#history table')")) << portal.log();
+  const auto page_text = [&] {
+    return std::string(browser.eval("document.body.innerText").as_string());
+  };
+  EXPECT_THAT(page_text(), HasSubstr("Stage 1 hypertension"));
+  EXPECT_THAT(page_text(), HasSubstr("Deuda total: $60.000"));
+  EXPECT_THAT(page_text(), Not(HasSubstr("Parte de su información")));
+
+  // Book: pick a specialty and a time, submit; the page reloads with the appointment.
+  (void)browser.eval(
+      "document.getElementById('specialty').value = 'cardiology';"
+      "document.getElementById('starts_at').value = '2099-07-01T10:00';"
+      "document.getElementById('reason').value = 'Control anual';"
+      "document.getElementById('book').requestSubmit(); true");
+  ASSERT_TRUE(browser.wait_for(
+      "document.querySelector('#appointments').innerText.includes('2099-07-01 10:00')"))
+      << page_text();
+  EXPECT_THAT(page_text(), HasSubstr("Control anual"));
+  browser.screenshot(shots + "/portal-booked.png");
+  const auto list = portal.get("/api/appointments?rut=11111111-1").body;
+  EXPECT_EQ(list.find("2099-07-01 10:00"), list.rfind("2099-07-01 10:00")) << "booked once";
+
+  // Cancel it with its button.
+  (void)browser.eval(
+      "[...document.querySelectorAll('#appointments li')].find(li => "
+      "li.innerText.includes('2099-07-01 10:00')).querySelector('button').click(); true");
+  ASSERT_TRUE(browser.wait_for(
+      "[...document.querySelectorAll('#appointments li')].some(li => "
+      "li.innerText.includes('2099-07-01 10:00') && li.innerText.includes('anulada'))"));
+
+  // The medical service stops: the page says so and still shows payments.
+  stack_->medical.reset();
+  browser.navigate(portal.url("/patient?rut=11111111-1"));
+  ASSERT_TRUE(browser.wait_for("document.getElementById('degraded-banner')"));
+  EXPECT_THAT(page_text(), HasSubstr("Historial médico no disponible en este momento"));
+  EXPECT_THAT(page_text(), HasSubstr("Deuda total: $60.000")) << "payments still shown";
+  EXPECT_THAT(page_text(), Not(HasSubstr("Stage 1 hypertension")));
+  browser.screenshot(shots + "/portal-medical-down.png");
 }
 
 }  // namespace
