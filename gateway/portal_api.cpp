@@ -9,10 +9,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "domain/rut.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/http_util.hpp"
 #include "gateway/portal_transform.hpp"
-#include "domain/rut.hpp"
 
 namespace medgate::gateway {
 

@@ -16,6 +16,7 @@
 
 #include "clients/deadline_stream.hpp"
 #include "clients/http_wire.hpp"
+#include "clients/request_id.hpp"
 #include "gateway/http_util.hpp"
 
 namespace medgate::gateway {
@@ -52,27 +53,6 @@ void close_idle_sessions(const std::list<SessionState*>& sessions) {
   for (SessionState* s : sessions)
     if (s->idle)
       s->stream->socket().cancel(ignored);
-}
-
-std::string make_request_id(std::mt19937_64& rng) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(32, '0');
-  uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 16; ++i) {
-    id[i] = kHex[(a >> (i * 4)) & 0xf];
-    id[16 + i] = kHex[(b >> (i * 4)) & 0xf];
-  }
-  return id;
-}
-
-// A client's X-Request-Id is kept only when it is short and plain (it ends up in logs).
-bool acceptable_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128)
-    return false;
-  for (char c : id)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
-      return false;
-  return true;
 }
 
 void write_access_log(spdlog::logger& log, const RequestInfo& info, std::string_view method,
@@ -228,10 +208,10 @@ void Server::start() {
                     const auto started = std::chrono::steady_clock::now();
                     RequestInfo info;
                     if (auto it = req.find("X-Request-Id");
-                        it != req.end() && acceptable_request_id(it->value())) {
+                        it != req.end() && clients::acceptable_request_id(it->value())) {
                       info.request_id = std::string(it->value());
                     } else {
-                      info.request_id = make_request_id(w->ctx.rng);
+                      info.request_id = clients::make_request_id(w->ctx.rng);
                       req.set("X-Request-Id", info.request_id);
                     }
                     // Kept for the access log only: the request moves into the handler.

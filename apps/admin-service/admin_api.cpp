@@ -7,6 +7,7 @@
 #include "apps/service-kit/idempotency.hpp"
 #include "apps/service-kit/json_input.hpp"
 #include "apps/service-kit/service_main.hpp"
+#include "apps/service-kit/sql_json.hpp"
 #include "domain/rut.hpp"
 
 namespace medgate::service {
@@ -18,22 +19,6 @@ using db::DbConnection;
 
 namespace {
 
-int64_t as_int(const db::SqlValue& v) {
-  return v ? std::stoll(*v) : 0;
-}
-
-json::value as_text(const db::SqlValue& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-
-std::string rut_param(const RequestContext& ctx) {
-  auto rut = domain::normalize_rut(ctx.param("rut"));
-  if (!rut)
-    throw InputError(400, "invalid_rut", "rut",
-                     "RUT must look like 12345678-5 with a valid check digit");
-  return *rut;
-}
-
 constexpr const char* kPatientColumns =
     "SELECT rut, name, to_char(birth_date, 'YYYY-MM-DD') AS birth_date, email, phone, insurance "
     "FROM patients ";
@@ -42,21 +27,21 @@ constexpr const char* kPaymentColumns =
     "concept, status, invoice_id FROM payments ";
 
 json::object patient_json(const db::SqlResult& r, size_t i) {
-  return {{"rut", as_text(r.at(i, "rut"))},
-          {"name", as_text(r.at(i, "name"))},
-          {"birth_date", as_text(r.at(i, "birth_date"))},
-          {"email", as_text(r.at(i, "email"))},
-          {"phone", as_text(r.at(i, "phone"))},
-          {"insurance", as_text(r.at(i, "insurance"))}};
+  return {{"rut", sql_text(r.at(i, "rut"))},
+          {"name", sql_text(r.at(i, "name"))},
+          {"birth_date", sql_text(r.at(i, "birth_date"))},
+          {"email", sql_text(r.at(i, "email"))},
+          {"phone", sql_text(r.at(i, "phone"))},
+          {"insurance", sql_text(r.at(i, "insurance"))}};
 }
 
 json::object payment_json(const db::SqlResult& r, size_t i) {
-  json::object o{{"id", as_int(r.at(i, "id"))},
-                 {"date", as_text(r.at(i, "date"))},
-                 {"amount", as_int(r.at(i, "amount"))},
-                 {"concept", as_text(r.at(i, "concept"))},
-                 {"status", as_text(r.at(i, "status"))}};
-  o["invoice_id"] = r.at(i, "invoice_id") ? json::value(as_int(r.at(i, "invoice_id"))) : nullptr;
+  json::object o{{"id", sql_int(r.at(i, "id"))},
+                 {"date", sql_text(r.at(i, "date"))},
+                 {"amount", sql_int(r.at(i, "amount"))},
+                 {"concept", sql_text(r.at(i, "concept"))},
+                 {"status", sql_text(r.at(i, "status"))}};
+  o["invoice_id"] = r.at(i, "invoice_id") ? json::value(sql_int(r.at(i, "invoice_id"))) : nullptr;
   return o;
 }
 
@@ -138,7 +123,7 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
         });
 
   r.add(http::verb::get, "/patients/{rut}", [&pool](RequestContext& ctx) -> awaitable<Response> {
-    const std::string rut = rut_param(ctx);
+    const std::string rut = rut_path_param(ctx);
     const auto rows = co_await pool.transaction(Access::read, [&](DbConnection& c) {
       return c.execute(std::string(kPatientColumns) + "WHERE rut = $1", {rut});
     });
@@ -149,7 +134,7 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
 
   r.add(http::verb::get, "/patients/{rut}/payments",
         [&pool](RequestContext& ctx) -> awaitable<Response> {
-          const std::string rut = rut_param(ctx);
+          const std::string rut = rut_path_param(ctx);
           const auto rows = co_await pool.transaction(Access::read, [&](DbConnection& c) {
             return for_patient(c, rut,
                                std::string(kPaymentColumns) +
@@ -168,7 +153,7 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
 
   r.add(http::verb::get, "/patients/{rut}/invoices",
         [&pool](RequestContext& ctx) -> awaitable<Response> {
-          const std::string rut = rut_param(ctx);
+          const std::string rut = rut_path_param(ctx);
           const auto rows = co_await pool.transaction(Access::read, [&](DbConnection& c) {
             return for_patient(
                 c, rut,
@@ -180,11 +165,11 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
             co_return error_reply(ctx.request, 404, "not_found", "no such patient");
           json::array list;
           for (size_t i = 0; i < rows->rows.size(); ++i)
-            list.push_back(json::object{{"id", as_int(rows->at(i, "id"))},
-                                        {"issued", as_text(rows->at(i, "issued"))},
-                                        {"due", as_text(rows->at(i, "due"))},
-                                        {"amount", as_int(rows->at(i, "amount"))},
-                                        {"status", as_text(rows->at(i, "status"))}});
+            list.push_back(json::object{{"id", sql_int(rows->at(i, "id"))},
+                                        {"issued", sql_text(rows->at(i, "issued"))},
+                                        {"due", sql_text(rows->at(i, "due"))},
+                                        {"amount", sql_int(rows->at(i, "amount"))},
+                                        {"status", sql_text(rows->at(i, "status"))}});
           co_return json_reply(
               ctx.request, 200,
               json::serialize(json::object{{"patient_rut", rut}, {"invoices", list}}));
@@ -211,7 +196,7 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
                                "invoice_id: no such invoice for this patient");
             if (inv.at(0, "status") != "pending")
               throw InputError(422, "invalid_field", "invoice_id", "invoice_id: already paid");
-            if (as_int(inv.at(0, "amount")) != amount)
+            if (sql_int(inv.at(0, "amount")) != amount)
               throw InputError(
                   422, "invalid_field", "amount",
                   "amount: must equal the invoice's amount (" + *inv.at(0, "amount") + ")");

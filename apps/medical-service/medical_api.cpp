@@ -7,6 +7,7 @@
 #include "apps/service-kit/idempotency.hpp"
 #include "apps/service-kit/json_input.hpp"
 #include "apps/service-kit/service_main.hpp"
+#include "apps/service-kit/sql_json.hpp"
 #include "domain/rut.hpp"
 
 namespace medgate::service {
@@ -18,22 +19,6 @@ using db::DbConnection;
 
 namespace {
 
-int64_t as_int(const db::SqlValue& v) {
-  return v ? std::stoll(*v) : 0;
-}
-
-json::value as_text(const db::SqlValue& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-
-std::string rut_param(const RequestContext& ctx) {
-  auto rut = domain::normalize_rut(ctx.param("rut"));
-  if (!rut)
-    throw InputError(400, "invalid_rut", "rut",
-                     "RUT must look like 12345678-5 with a valid check digit");
-  return *rut;
-}
-
 int64_t id_param(const RequestContext& ctx, std::string_view name) {
   const std::string& s = ctx.param(name);
   if (s.empty() || s.size() > 12 || s.find_first_not_of("0123456789") != std::string::npos)
@@ -42,13 +27,13 @@ int64_t id_param(const RequestContext& ctx, std::string_view name) {
 }
 
 json::object consultation_json(const db::SqlResult& r, size_t i) {
-  return {{"id", as_int(r.at(i, "id"))},
-          {"date", as_text(r.at(i, "date"))},
-          {"doctor", as_text(r.at(i, "doctor"))},
-          {"doctor_id", as_int(r.at(i, "doctor_id"))},
-          {"specialty", as_text(r.at(i, "specialty"))},
-          {"diagnosis", as_text(r.at(i, "diagnosis"))},
-          {"treatment", as_text(r.at(i, "treatment"))}};
+  return {{"id", sql_int(r.at(i, "id"))},
+          {"date", sql_text(r.at(i, "date"))},
+          {"doctor", sql_text(r.at(i, "doctor"))},
+          {"doctor_id", sql_int(r.at(i, "doctor_id"))},
+          {"specialty", sql_text(r.at(i, "specialty"))},
+          {"diagnosis", sql_text(r.at(i, "diagnosis"))},
+          {"treatment", sql_text(r.at(i, "treatment"))}};
 }
 
 constexpr const char* kConsultationColumns =
@@ -68,7 +53,7 @@ Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
 
   r.add(http::verb::get, "/patients/{rut}/consultations",
         [&pool](RequestContext& ctx) -> awaitable<Response> {
-          const std::string rut = rut_param(ctx);
+          const std::string rut = rut_path_param(ctx);
           const db::SqlResult rows =
               co_await pool.transaction(Access::read, [&rut](DbConnection& c) {
                 return c.execute(std::string(kConsultationColumns) +
@@ -122,9 +107,9 @@ Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
     });
     json::array list;
     for (size_t i = 0; i < rows.rows.size(); ++i)
-      list.push_back(json::object{{"id", as_int(rows.at(i, "id"))},
-                                  {"name", as_text(rows.at(i, "name"))},
-                                  {"specialty", as_text(rows.at(i, "specialty"))},
+      list.push_back(json::object{{"id", sql_int(rows.at(i, "id"))},
+                                  {"name", sql_text(rows.at(i, "name"))},
+                                  {"specialty", sql_text(rows.at(i, "specialty"))},
                                   {"available", rows.at(i, "available") == "1"}});
     co_return json_reply(ctx.request, 200, json::serialize(json::object{{"doctors", list}}));
   });
@@ -153,9 +138,9 @@ Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
           co_return error_reply(ctx.request, 404, "not_found", "no such doctor");
         json::array slots;
         for (size_t i = 0; i < res.slots.rows.size(); ++i)
-          slots.push_back(json::object{{"id", as_int(res.slots.at(i, "id"))},
-                                       {"starts_at", as_text(res.slots.at(i, "starts_at"))},
-                                       {"ends_at", as_text(res.slots.at(i, "ends_at"))},
+          slots.push_back(json::object{{"id", sql_int(res.slots.at(i, "id"))},
+                                       {"starts_at", sql_text(res.slots.at(i, "starts_at"))},
+                                       {"ends_at", sql_text(res.slots.at(i, "ends_at"))},
                                        {"booked", res.slots.at(i, "booked") == "1"}});
         co_return json_reply(ctx.request, 200,
                              json::serialize(json::object{{"doctor_id", id}, {"slots", slots}}));

@@ -17,6 +17,7 @@
 #include "clients/db/db.hpp"
 #include "clients/deadline_stream.hpp"
 #include "clients/http_wire.hpp"
+#include "clients/request_id.hpp"
 
 namespace medgate::service {
 
@@ -69,23 +70,6 @@ std::optional<std::string> percent_decode(std::string_view raw) {
     }
   }
   return out;
-}
-
-std::string new_request_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
-  return buf;
-}
-
-bool plain_id(std::string_view id) {
-  if (id.empty() || id.size() > 128)
-    return false;
-  for (char c : id)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
-      return false;
-  return true;
 }
 
 }  // namespace
@@ -235,6 +219,7 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     ~Count() { --n; }
   } count{connections_};
   clients::DeadlineStream stream(std::move(socket));
+  thread_local std::mt19937_64 rng{std::random_device{}()};
   beast::flat_buffer buffer(8192);
   std::string scratch;
   for (;;) {
@@ -270,10 +255,11 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     Request req = parser.release();
     const auto started = std::chrono::steady_clock::now();
     std::string request_id;
-    if (auto it = req.find("X-Request-Id"); it != req.end() && plain_id(it->value()))
+    if (auto it = req.find("X-Request-Id");
+        it != req.end() && clients::acceptable_request_id(it->value()))
       request_id = std::string(it->value());
     else
-      request_id = new_request_id();
+      request_id = clients::make_request_id(rng);
     stream.expires_never();
     Response res = co_await dispatch(req, request_id);
     res.set("X-Request-Id", request_id);

@@ -4,9 +4,9 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "domain/rut.hpp"
 #include "gateway/gateway_config.hpp"
 #include "gateway/portal_transform.hpp"
-#include "domain/rut.hpp"
 
 namespace medgate::gateway {
 using domain::normalize_rut;
