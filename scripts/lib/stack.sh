@@ -35,6 +35,7 @@ bind-address=127.0.0.1
 socket=$dir/run/mysqld.sock
 pid-file=$dir/run/mysqld.pid
 log-error=$dir/run/error.log
+tmpdir=$dir/tmp
 $(is_root && echo "user=mysql")
 server_id=$id
 log_bin=$dir/data/binlog
@@ -65,7 +66,7 @@ init_mariadb() {  # name port server_id role
   local dir="$STACK_DIR/$1"
   [ -d "$dir/data/mysql" ] && return 0
   log "initializing $1 (MariaDB, port $2)"
-  mkdir -p "$dir/run" "$dir/data"
+  mkdir -p "$dir/run" "$dir/data" "$dir/tmp"
   mariadb_cnf "$@" >"$dir/my.cnf"
   is_root && chown -R mysql:mysql "$dir"
   mariadb-install-db --defaults-file="$dir/my.cnf" --auth-root-authentication-method=normal \

@@ -70,6 +70,7 @@ MariadbServer::MariadbServer(Options options)
     : dir_(make_temp_dir("medgate-mariadb-")), cnf_(dir_ + "/my.cnf"), port_(free_port()) {
   fs::create_directories(dir_ + "/data");
   fs::create_directories(dir_ + "/run");
+  fs::create_directories(dir_ + "/tmp");
   std::ofstream cnf(cnf_);
   cnf << "[mariadbd]\n"
       << "datadir=" << dir_ << "/data\n"
@@ -78,6 +79,9 @@ MariadbServer::MariadbServer(Options options)
       << "socket=" << dir_ << "/run/mysqld.sock\n"
       << "pid-file=" << dir_ << "/run/mysqld.pid\n"
       << "log-error=" << dir_ << "/run/error.log\n"
+      // Its own temporary directory: servers bootstrapping side by side in /tmp were seen
+      // losing each other's temporary tables.
+      << "tmpdir=" << dir_ << "/tmp\n"
       << (running_as_root() ? "user=mysql\n" : "") << "server_id=" << options.server_id << "\n"
       << "log_bin=" << dir_ << "/data/binlog\n"
       << "binlog_format=ROW\n"
