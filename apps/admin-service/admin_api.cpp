@@ -80,7 +80,7 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
     };
     const int64_t limit = number("limit", 50, 200);
     const int64_t offset = number("offset", 0, 1'000'000);
-    const auto rows = co_await pool.transaction(Access::read, [&](DbConnection& c) {
+    const auto rows = co_await pool.query(Access::read, [&](DbConnection& c) {
       return c.execute(std::string(kPatientColumns) + "ORDER BY name, rut LIMIT $1 OFFSET $2",
                        {std::to_string(limit), std::to_string(offset)});
     });
@@ -124,7 +124,7 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
 
   r.add(http::verb::get, "/patients/{rut}", [&pool](RequestContext& ctx) -> awaitable<Response> {
     const std::string rut = rut_path_param(ctx);
-    const auto rows = co_await pool.transaction(Access::read, [&](DbConnection& c) {
+    const auto rows = co_await pool.query(Access::read, [&](DbConnection& c) {
       return c.execute(std::string(kPatientColumns) + "WHERE rut = $1", {rut});
     });
     if (rows.rows.empty())

@@ -54,13 +54,12 @@ Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
   r.add(http::verb::get, "/patients/{rut}/consultations",
         [&pool](RequestContext& ctx) -> awaitable<Response> {
           const std::string rut = rut_path_param(ctx);
-          const db::SqlResult rows =
-              co_await pool.transaction(Access::read, [&rut](DbConnection& c) {
-                return c.execute(std::string(kConsultationColumns) +
-                                     "WHERE c.patient_rut = ? ORDER BY c.date DESC, c.id DESC "
-                                     "LIMIT 500",
-                                 {rut});
-              });
+          const db::SqlResult rows = co_await pool.query(Access::read, [&rut](DbConnection& c) {
+            return c.execute(std::string(kConsultationColumns) +
+                                 "WHERE c.patient_rut = ? ORDER BY c.date DESC, c.id DESC "
+                                 "LIMIT 500",
+                             {rut});
+          });
           json::array list;
           for (size_t i = 0; i < rows.rows.size(); ++i)
             list.push_back(consultation_json(rows, i));
@@ -97,7 +96,7 @@ Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
     if (specialty && specialty->size() > 64)
       throw InputError(400, "invalid_parameter", "specialty", "at most 64 characters");
     const bool filter = specialty && !specialty->empty();
-    const db::SqlResult rows = co_await pool.transaction(Access::read, [&](DbConnection& c) {
+    const db::SqlResult rows = co_await pool.query(Access::read, [&](DbConnection& c) {
       const std::string sql =
           "SELECT d.id, d.name, d.specialty, EXISTS (SELECT 1 FROM availability a WHERE "
           "a.doctor_id = d.id AND a.booked = 0 AND a.starts_at >= NOW()) AS available "

@@ -85,7 +85,7 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg,
                   gateway->get("/api/medical-history/" + *rut, id) &&
                   gateway->get("/api/payments/" + *rut, id) && gateway->get("/api/doctors", id));
     try {
-      page.appointments = co_await pool.transaction(Access::read, [&](DbConnection& c) {
+      page.appointments = co_await pool.query(Access::read, [&](DbConnection& c) {
         return c.execute(std::string(kAppointmentColumns) +
                              "WHERE patient_rut = ? ORDER BY starts_at DESC LIMIT 100",
                          {*rut});
@@ -98,7 +98,7 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg,
 
   r.add(http::verb::get, "/api/appointments", [&pool](RequestContext& ctx) -> awaitable<Response> {
     const std::string rut = rut_query(ctx);
-    const auto rows = co_await pool.transaction(Access::read, [&](DbConnection& c) {
+    const auto rows = co_await pool.query(Access::read, [&](DbConnection& c) {
       return c.execute(std::string(kAppointmentColumns) +
                            "WHERE patient_rut = ? ORDER BY starts_at DESC LIMIT 100",
                        {rut});

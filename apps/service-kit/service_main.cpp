@@ -24,17 +24,19 @@ std::shared_ptr<spdlog::logger> make_log(const std::string& name) {
 
 boost::asio::awaitable<Response> health_reply(db::DbPool& pool, const std::string& service,
                                               const RequestContext& ctx) {
-  const auto error = co_await pool.run([&pool] { return pool.check(); });
+  const db::DbPool::Health health = co_await pool.run([&pool] { return pool.check(); });
   const auto stats = pool.stats();
-  boost::json::object database{{"status", error ? "unavailable" : "ok"},
-                               {"open_connections", stats.open}};
+  // Reads still served from a read-only node (a failover in progress, a fenced primary):
+  // degraded but alive, so medgate keeps sending reads here.
+  const char* db_status = health.writable ? "ok" : health.readable ? "read_only" : "unavailable";
+  boost::json::object database{{"status", db_status}, {"open_connections", stats.open}};
   if (stats.primary)
     database["primary"] = *stats.primary;
-  if (error)
-    database["error"] = *error;
-  const boost::json::object body{
-      {"status", error ? "down" : "ok"}, {"service", service}, {"database", database}};
-  co_return json_reply(ctx.request, error ? 503 : 200, boost::json::serialize(body));
+  if (!health.writable)
+    database["error"] = health.error;
+  const char* status = health.writable ? "ok" : health.readable ? "degraded" : "down";
+  const boost::json::object body{{"status", status}, {"service", service}, {"database", database}};
+  co_return json_reply(ctx.request, health.readable ? 200 : 503, boost::json::serialize(body));
 }
 
 int service_main(int argc, char** argv, const ServiceDefinition& def) {

@@ -230,21 +230,28 @@ std::chrono::milliseconds DbPool::pause_for(uint32_t attempt) const {
                                              std::chrono::seconds(1));
 }
 
-std::optional<std::string> DbPool::check() {
-  try {
-    Lease lease = acquire(Access::write);
+DbPool::Health DbPool::check() {
+  Health h;
+  for (const Access access : {Access::write, Access::read}) {
     try {
-      (void)(*lease).execute("SELECT 1", {});
+      Lease lease = acquire(access);
+      try {
+        (void)(*lease).execute("SELECT 1", {});
+      } catch (const DbError& e) {
+        lease.discard();
+        if (e.retryable())
+          lost_primary(lease.node(), e);
+        throw;
+      }
+      h.readable = true;
+      h.writable = access == Access::write;
+      return h;
     } catch (const DbError& e) {
-      lease.discard();
-      if (e.retryable())
-        lost_primary(lease.node(), e);
-      throw;
+      if (h.error.empty())
+        h.error = e.what();
     }
-    return std::nullopt;
-  } catch (const DbError& e) {
-    return std::string(e.what());
   }
+  return h;
 }
 
 DbPoolStats DbPool::stats() const {

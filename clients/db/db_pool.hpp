@@ -77,6 +77,11 @@ class DbPool {
   template <typename F>
   auto with_transaction(Access access, F&& work) -> std::invoke_result_t<F&, DbConnection&>;
 
+  // Coroutine: runs with_connection on a worker thread (autocommit: for single statements).
+  template <typename F>
+  auto query(Access access, F work)
+      -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>>;
+
   // Coroutine: runs with_transaction on a worker thread. R must be default-constructible.
   template <typename F>
   auto transaction(Access access, F work)
@@ -87,9 +92,14 @@ class DbPool {
   template <typename F>
   auto run(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>>;
 
-  // Blocking, one try and no failover wait: reaches the primary and runs SELECT 1. Returns
-  // the error, or nullopt when the database answers. For health endpoints.
-  [[nodiscard]] std::optional<std::string> check();
+  // Blocking, one try and no failover wait, for health endpoints: can the primary be
+  // reached (SELECT 1), and if not, can a read-only node still answer reads?
+  struct Health {
+    bool writable = false;
+    bool readable = false;
+    std::string error;  // why not writable
+  };
+  [[nodiscard]] Health check();
 
   [[nodiscard]] DbPoolStats stats() const;
   [[nodiscard]] const DbPoolOptions& options() const { return options_; }
@@ -207,6 +217,13 @@ auto DbPool::run(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
       workers_.get_executor(),
       [fn = std::move(fn)]() mutable -> boost::asio::awaitable<R> { co_return fn(); },
       boost::asio::use_awaitable);
+}
+
+template <typename F>
+auto DbPool::query(Access access, F work)
+    -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>> {
+  co_return co_await run(
+      [this, access, work = std::move(work)]() mutable { return with_connection(access, work); });
 }
 
 template <typename F>

@@ -135,6 +135,13 @@ TEST_F(MedicalService, AFencedDatabaseRefusesWritesWithA503AndKeepsServingReads)
   EXPECT_FALSE(w.header("retry-after").empty());
   EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.consultations"), "4\n");
   EXPECT_EQ(svc_->get("/patients/11111111-1/consultations").status, 200);
+  // Alive for reads: medgate keeps routing them here.
+  const auto health = svc_->get("/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_THAT(health.body, HasSubstr("\"status\":\"degraded\""));
+  EXPECT_THAT(health.body, HasSubstr("\"status\":\"read_only\""));
+  db_->kill();
+  EXPECT_EQ(svc_->get("/health").status, 503);
 }
 
 TEST(MedicalServiceFailover, WritesResumeOnThePromotedReplicaWithoutRestart) {
