@@ -95,6 +95,9 @@ Stack* PortalStack::stack_ = nullptr;
 
 TEST_F(PortalStack, AppointmentsApiBooksOnceListsAndCancels) {
   auto& portal = *stack_->portal;
+  const auto health = portal.get("/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_THAT(health.body, HasSubstr("\"service\":\"portal\""));
   const std::string body =
       R"({"rut":"11111111-1","specialty":"cardiology","starts_at":"2099-05-04 10:30",)"
       R"("reason":"Control presión"})";
