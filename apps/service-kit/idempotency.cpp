@@ -8,8 +8,20 @@ namespace medgate::service {
 
 namespace {
 
-std::string ph(SqlDialect d, int n) {
-  return d == SqlDialect::postgres ? "$" + std::to_string(n) : "?";
+const char* select_key_sql(SqlDialect d) {
+  return d == SqlDialect::postgres
+             ? "SELECT request_hash, status, body FROM idempotency_keys WHERE idem_key = $1 "
+               "FOR UPDATE"
+             : "SELECT request_hash, status, body FROM idempotency_keys WHERE idem_key = ? "
+               "FOR UPDATE";
+}
+
+const char* insert_key_sql(SqlDialect d) {
+  return d == SqlDialect::postgres
+             ? "INSERT INTO idempotency_keys (idem_key, request_hash, status, body) VALUES "
+               "($1, $2, $3, $4)"
+             : "INSERT INTO idempotency_keys (idem_key, request_hash, status, body) VALUES "
+               "(?, ?, ?, ?)";
 }
 
 struct Outcome {
@@ -21,11 +33,7 @@ Outcome run_once(db::DbPool& pool, SqlDialect d, const std::optional<std::string
                  const std::string& hash, const std::function<Reply(db::DbConnection&)>& write) {
   return pool.with_transaction(db::Access::write, [&](db::DbConnection& c) -> Outcome {
     if (key) {
-      const auto found = c.execute(
-          "SELECT request_hash, status, body FROM idempotency_keys "
-          "WHERE idem_key = " +
-              ph(d, 1) + " FOR UPDATE",
-          {*key});
+      const auto found = c.execute(select_key_sql(d), {*key});
       if (!found.rows.empty()) {
         if (found.at(0, "request_hash") != hash)
           throw InputError(422, "idempotency_key_reused", "Idempotency-Key",
@@ -37,11 +45,7 @@ Outcome run_once(db::DbPool& pool, SqlDialect d, const std::optional<std::string
     }
     Reply r = write(c);
     if (key && r.status < 500)
-      (void)c.execute(
-          "INSERT INTO idempotency_keys (idem_key, request_hash, status, body) "
-          "VALUES (" +
-              ph(d, 1) + ", " + ph(d, 2) + ", " + ph(d, 3) + ", " + ph(d, 4) + ")",
-          {*key, hash, std::to_string(r.status), r.body});
+      (void)c.execute(insert_key_sql(d), {*key, hash, std::to_string(r.status), r.body});
     return {std::move(r), false};
   });
 }
