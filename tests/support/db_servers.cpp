@@ -78,7 +78,8 @@ MariadbServer::MariadbServer(Options options)
       << "bind-address=127.0.0.1\n"
       << "socket=" << dir_ << "/run/mysqld.sock\n"
       << "pid-file=" << dir_ << "/run/mysqld.pid\n"
-      << "log-error=" << dir_ << "/run/error.log\n"
+      << "log-error=" << dir_
+      << "/run/error.log\n"
       // Its own temporary directory: servers bootstrapping side by side in /tmp were seen
       // losing each other's temporary tables.
       << "tmpdir=" << dir_ << "/tmp\n"
