@@ -1,5 +1,8 @@
 #include "gateway/http_util.hpp"
 
+#include <charconv>
+#include <cmath>
+
 #include <boost/json/serialize.hpp>
 
 namespace medgate::gateway {
@@ -17,10 +20,69 @@ clients::Response text_response(unsigned status, std::string body, std::string_v
   return res;
 }
 
+void append_readable_json(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, value] : v.get_object()) {
+        if (!first)
+          out += ',';
+        first = false;
+        append_json_string(out, key);
+        out += ':';
+        append_readable_json(out, value);
+      }
+      out += '}';
+      return;
+    }
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first)
+          out += ',';
+        first = false;
+        append_readable_json(out, item);
+      }
+      out += ']';
+      return;
+    }
+    case boost::json::kind::string:
+      append_json_string(out, v.get_string());
+      return;
+    case boost::json::kind::double_: {
+      const double d = v.get_double();
+      if (!std::isfinite(d)) {
+        out += "null";
+        return;
+      }
+      char buf[64];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed, 6);
+      if (ec != std::errc()) {
+        out += boost::json::serialize(v);
+        return;
+      }
+      // Trim "0.500000" to "0.5" and "2.000000" to "2.0".
+      while (end > buf + 1 && *(end - 1) == '0' && *(end - 2) != '.')
+        --end;
+      out.append(buf, end);
+      return;
+    }
+    default:
+      out += boost::json::serialize(v);
+  }
+}
+
+std::string to_readable_json(const boost::json::value& v) {
+  std::string out;
+  append_readable_json(out, v);
+  return out;
+}
+
 clients::Response json_response(unsigned status, const boost::json::object& body, unsigned version,
                                 bool keep_alive) {
-  return text_response(status, boost::json::serialize(body), "application/json", version,
-                       keep_alive);
+  return text_response(status, to_readable_json(body), "application/json", version, keep_alive);
 }
 
 clients::Response error_response(unsigned status, std::string_view code, std::string_view message,

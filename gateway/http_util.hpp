@@ -21,6 +21,10 @@ namespace medgate::gateway {
                                                std::string_view message, unsigned version,
                                                bool keep_alive);
 
+// JSON text with doubles in plain fixed notation ("0.5", not Boost.JSON's "5E-1"): the
+// gateway's JSON is read by people (/health, errors) as much as by programs.
+[[nodiscard]] std::string to_readable_json(const boost::json::value& v);
+
 // Appends `s` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view s);
 

@@ -137,7 +137,7 @@ asio::awaitable<Response> Gateway::portal_api(Request req, std::string_view path
     Response res = json_response(200, *body, v, ka);
     if (reply.stale) {
       mark_stale(*body, res, reply.response);
-      res.body() = json::serialize(*body);
+      res.body() = to_readable_json(*body);
       res.prepare_payload();
     }
     return res;

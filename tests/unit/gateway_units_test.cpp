@@ -2,10 +2,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "domain/rut.hpp"
 #include "gateway/gateway_config.hpp"
+#include "gateway/http_util.hpp"
 #include "gateway/portal_transform.hpp"
 
 namespace medgate::gateway {
@@ -138,6 +140,20 @@ TEST(GatewayConfigSchema, RoutesAreMatchedMostSpecificFirst) {
       "upstreams:\n  a:\n    endpoints: [\"http://127.0.0.1:1\"]\n"
       "routes:\n  - { prefix: /api/, upstream: a }\n  - { prefix: /api/medical/, upstream: a }\n");
   EXPECT_EQ(c.routes[0].prefix, "/api/medical/");
+}
+
+}  // namespace
+}  // namespace medgate::gateway
+
+namespace medgate::gateway {
+namespace {
+
+TEST(ReadableJson, DoublesInFixedNotationEverythingElseAsJson) {
+  const boost::json::value v = boost::json::parse(
+      R"({"rate":0.5,"zero":0.0,"big":1234.25,"tiny":1e-9,"n":3,"s":"a\"é","l":[true,null]})");
+  EXPECT_EQ(to_readable_json(v),
+            R"({"rate":0.5,"zero":0.0,"big":1234.25,"tiny":0.0,"n":3,"s":"a\"é","l":[true,null]})");
+  EXPECT_EQ(boost::json::parse(to_readable_json(v)).at("big").as_double(), 1234.25);
 }
 
 }  // namespace
