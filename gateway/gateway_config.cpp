@@ -139,6 +139,8 @@ UpstreamConfig read_upstream(const std::string& name, const Node& node) {
     u.outlier.base_ejection = o.get_duration("base_ejection", u.outlier.base_ejection, 1ms, 1h);
     u.outlier.max_ejection = o.get_duration(
         "max_ejection", std::max(u.outlier.max_ejection, u.outlier.base_ejection), 1ms, 24h);
+    u.outlier.max_ejection_percent = static_cast<uint32_t>(
+        o.get_int("max_ejection_percent", u.outlier.max_ejection_percent, 0, 100));
     o.finish();
     if (auto err = resilience::validate(u.outlier); !err.empty())
       n->fail(err);

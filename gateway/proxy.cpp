@@ -203,7 +203,7 @@ asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req,
     metrics_.attempt(ui, ei, c.outcome);
     ep_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
     if (c.endpoint_failure) {
-      if (ep.outlier.record_failure()) {
+      if (ep.outlier.record_failure(up.may_eject())) {
         metrics_.ejection(ui, ei);
         events_->warn("endpoint ejected: upstream={} endpoint={} after {} consecutive failures",
                       cfg.name, ep.endpoint.url, cfg.outlier.consecutive_failures);

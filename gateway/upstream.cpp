@@ -137,4 +137,11 @@ size_t UpstreamSet::index_of(const Upstream* u) const {
   return upstreams_.size();
 }
 
+bool Upstream::may_eject() const {
+  size_t ejected = 0;
+  for (const auto& e : endpoints_)
+    ejected += e->outlier.ejected() ? 1 : 0;
+  return ejected < resilience::max_ejected(endpoints_.size(), cfg_.outlier.max_ejection_percent);
+}
+
 }  // namespace medgate::gateway

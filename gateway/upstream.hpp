@@ -69,6 +69,8 @@ class Upstream {
   [[nodiscard]] const UpstreamConfig& config() const { return cfg_; }
   [[nodiscard]] const std::string& name() const { return cfg_.name; }
   [[nodiscard]] size_t size() const { return endpoints_.size(); }
+  // Whether one more endpoint may be ejected now (outlier.max_ejection_percent).
+  [[nodiscard]] bool may_eject() const;
   [[nodiscard]] EndpointState& endpoint(size_t i) { return *endpoints_[i]; }
 
   [[nodiscard]] Routability routability(size_t i);

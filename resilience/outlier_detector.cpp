@@ -10,7 +10,13 @@ std::string validate(const OutlierConfig& c) {
     return "base_ejection must be > 0";
   if (c.max_ejection < c.base_ejection)
     return "max_ejection must be >= base_ejection";
+  if (c.max_ejection_percent > 100)
+    return "max_ejection_percent must be within [0, 100]";
   return {};
+}
+
+size_t max_ejected(size_t endpoints, uint32_t percent) {
+  return std::max<size_t>(1, endpoints * percent / 100);
 }
 
 OutlierDetector::OutlierDetector(OutlierConfig config, const Clock& clock)
@@ -31,7 +37,7 @@ void OutlierDetector::decay(TimePoint now) {
   last_decay_ = from + periods * config_.base_ejection;
 }
 
-bool OutlierDetector::record_failure() {
+bool OutlierDetector::record_failure(bool may_eject) {
   if (config_.consecutive_failures == 0)
     return false;
   const TimePoint now = clock_.now();
@@ -39,7 +45,9 @@ bool OutlierDetector::record_failure() {
   if (now < until_)
     return false;  // already ejected (a late answer from before)
   decay(now);
-  if (++consecutive_ < config_.consecutive_failures)
+  if (consecutive_ < config_.consecutive_failures)
+    ++consecutive_;
+  if (consecutive_ < config_.consecutive_failures || !may_eject)
     return false;
   consecutive_ = 0;
   ++multiplier_;

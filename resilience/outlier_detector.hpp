@@ -1,6 +1,7 @@
 // Passive outlier detection for one endpoint: after N consecutive failures (5xx or
 // connection errors) the endpoint is ejected for base × (number of ejections), capped.
-// Each ejection-free base period afterwards forgives one ejection. Thread-safe.
+// Each ejection-free base period afterwards forgives one ejection. The caller enforces the
+// upstream-wide cap (max_ejection_percent) through record_failure's argument. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,13 @@ struct OutlierConfig {
   uint32_t consecutive_failures = 5;  // 0 turns ejection off
   Duration base_ejection = std::chrono::seconds(30);
   Duration max_ejection = std::chrono::seconds(300);
+  // Of an upstream's endpoints, at most this share is ejected at once (at least one may
+  // always be): ejection must not empty an upstream; whole-upstream failure is the breaker's.
+  uint32_t max_ejection_percent = 10;
 };
+
+// How many of `endpoints` may be ejected at once under `percent` (never less than one).
+[[nodiscard]] size_t max_ejected(size_t endpoints, uint32_t percent);
 
 [[nodiscard]] std::string validate(const OutlierConfig& c);
 
@@ -31,8 +38,9 @@ class OutlierDetector {
  public:
   OutlierDetector(OutlierConfig config, const Clock& clock);
 
-  // Returns true when this failure ejected the endpoint.
-  bool record_failure();
+  // Returns true when this failure ejected the endpoint. With `may_eject` false (the
+  // upstream is at its ejection cap) the endpoint stays in, and the next failure asks again.
+  bool record_failure(bool may_eject = true);
   void record_success();
   [[nodiscard]] bool ejected() const;
   [[nodiscard]] OutlierSnapshot snapshot() const;

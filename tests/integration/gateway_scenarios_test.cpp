@@ -102,6 +102,29 @@ TEST_F(GatewayScenarios, SlowCallRateOpensTheBreakerAndItRecoversWhenFastAgain) 
   EXPECT_THAT(get("/health").body, HasSubstr("\"state\":\"closed\""));
 }
 
+TEST_F(GatewayScenarios, OutlierEjectionNeverEmptiesTheUpstream) {
+  start_gateway(
+      "    selection: round_robin\n"
+      "    retry: { attempts: 1 }\n"
+      "    breaker: { consecutive_failures: 0, failure_rate: 0 }\n"
+      "    endpoint_breaker: { consecutive_failures: 0, failure_rate: 0 }\n"
+      "    outlier: { consecutive_failures: 2, base_ejection: 30s, max_ejection_percent: 10 }\n");
+  fault(primary_port_, "status:503");
+  fault(replica_port_, "status:503");
+  for (int i = 0; i < 12; ++i)
+    EXPECT_EQ(get("/api/medical/ok").status, 503);
+  const std::string health = get("/health").body;
+  size_t ejected = 0;
+  for (size_t at = health.find("\"ejected\":true"); at != std::string::npos;
+       at = health.find("\"ejected\":true", at + 1))
+    ++ejected;
+  EXPECT_EQ(ejected, 1u) << "two endpoints at 10 %: one may be ejected, never both";
+  // Traffic still reaches the endpoint that was kept in.
+  const long before = upstream_requests(primary_port_) + upstream_requests(replica_port_);
+  (void)get("/api/medical/ok");
+  EXPECT_EQ(upstream_requests(primary_port_) + upstream_requests(replica_port_), before + 1);
+}
+
 class PortalEndToEnd : public GatewayFixture {
  protected:
   // The medical service's and the administrative service's answers, as they document them.

@@ -82,5 +82,28 @@ TEST(OutlierDetector, ZeroThresholdNeverEjects) {
   EXPECT_FALSE(d.ejected());
 }
 
+TEST_F(OutlierDetectorTest, AtTheUpstreamCapTheEndpointStaysInUntilRoomFrees) {
+  EXPECT_FALSE(d.record_failure(false));
+  EXPECT_FALSE(d.record_failure(false));
+  EXPECT_FALSE(d.record_failure(false));  // threshold reached, but no room
+  EXPECT_FALSE(d.ejected());
+  EXPECT_FALSE(d.record_failure(false));
+  EXPECT_TRUE(d.record_failure(true));  // room again: the standing streak ejects at once
+  EXPECT_TRUE(d.ejected());
+}
+
+TEST(OutlierDetector, MaxEjectedIsAShareButAlwaysAtLeastOne) {
+  EXPECT_EQ(max_ejected(2, 10), 1u);
+  EXPECT_EQ(max_ejected(20, 10), 2u);
+  EXPECT_EQ(max_ejected(4, 50), 2u);
+  EXPECT_EQ(max_ejected(4, 0), 1u);
+  EXPECT_EQ(max_ejected(3, 100), 3u);
+}
+
+TEST(OutlierDetector, PercentOver100IsInvalid) {
+  EXPECT_FALSE(validate(OutlierConfig{.max_ejection_percent = 101}).empty());
+  EXPECT_TRUE(validate(OutlierConfig{.max_ejection_percent = 100}).empty());
+}
+
 }  // namespace
 }  // namespace medgate::resilience
