@@ -80,20 +80,14 @@ Upstream::Upstream(const UpstreamConfig& cfg, const resilience::Clock& clock, Me
 
 Routability Upstream::routability(size_t i) {
   EndpointState& e = *endpoints_[i];
-  Routability r = Routability::routable;
-  if (!e.health_ok.load(std::memory_order_relaxed)) {
-    r = Routability::health_check_failed;
-  } else if (e.outlier.ejected()) {
-    r = Routability::ejected;
-  } else {
-    const auto s = e.breaker.state();
-    if (s == resilience::BreakerState::open || s == resilience::BreakerState::forced_open)
-      r = Routability::breaker_open;
-  }
-  if (r != Routability::routable) {
-    e.last_unroutable_ns.store(clock_.now().time_since_epoch().count(), std::memory_order_relaxed);
-  }
-  return r;
+  if (!e.health_ok.load(std::memory_order_relaxed))
+    return Routability::health_check_failed;
+  if (e.outlier.ejected())
+    return Routability::ejected;
+  const auto s = e.breaker.state();
+  if (s == resilience::BreakerState::open || s == resilience::BreakerState::forced_open)
+    return Routability::breaker_open;
+  return Routability::routable;
 }
 
 uint32_t Upstream::weight(size_t i) {
@@ -112,6 +106,11 @@ void Upstream::views(std::vector<resilience::EndpointView>& out) {
   out.resize(endpoints_.size());
   for (size_t i = 0; i < endpoints_.size(); ++i) {
     out[i].routable = routability(i) == Routability::routable;
+    if (!out[i].routable) {
+      // Remembered for the ramp-in once it is back (see weight()).
+      endpoints_[i]->last_unroutable_ns.store(clock_.now().time_since_epoch().count(),
+                                              std::memory_order_relaxed);
+    }
     out[i].in_flight = endpoints_[i]->in_flight.load(std::memory_order_relaxed);
     out[i].weight = weight(i);
   }

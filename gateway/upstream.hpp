@@ -73,10 +73,12 @@ class Upstream {
   [[nodiscard]] bool may_eject() const;
   [[nodiscard]] EndpointState& endpoint(size_t i) { return *endpoints_[i]; }
 
+  // The verdict now. Health reports call it too, so it records nothing of its own (the
+  // breaker may still move from open to half-open when its time has come).
   [[nodiscard]] Routability routability(size_t i);
   // 1..100: below 100 while an endpoint ramps back in after being unroutable.
   [[nodiscard]] uint32_t weight(size_t i);
-  // Fills `views` for the selector.
+  // Fills `views` for the selector, and notes unroutable endpoints for the ramp-in.
   void views(std::vector<resilience::EndpointView>& out);
 
   resilience::CircuitBreaker breaker;
