@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -196,8 +197,10 @@ void HttpService::stop() {
 asio::awaitable<void> HttpService::accept_loop() {
   for (;;) {
     boost::system::error_code ec;
-    tcp::socket socket =
-        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    // Several threads run io_: each connection gets a strand, so its coroutine, its socket
+    // and its deadline timer (which may close the socket) never run at the same time.
+    tcp::socket socket = co_await acceptor_.async_accept(
+        asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (!acceptor_.is_open())
         co_return;
@@ -208,7 +211,8 @@ asio::awaitable<void> HttpService::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(io_, session(std::move(socket)), asio::detached);
+    const auto strand = socket.get_executor();
+    asio::co_spawn(strand, session(std::move(socket)), asio::detached);
   }
 }
 

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "tests/integration/service_fixture.hpp"
 
 namespace medgate::testing {
@@ -142,6 +145,39 @@ TEST_F(MedicalService, AFencedDatabaseRefusesWritesWithA503AndKeepsServingReads)
   EXPECT_THAT(health.body, HasSubstr("\"status\":\"read_only\""));
   db_->kill();
   EXPECT_EQ(svc_->get("/health").status, 503);
+}
+
+TEST(MedicalServiceLimits, OversizedAndSlowRequestsAreRefusedAndTheServiceGoesOn) {
+  MariadbServer db({});
+  create_app_database(db, "medical", "medical_app");
+  ServiceProcess svc("medical-service",
+                     mariadb_service_yaml({db.port()}, "medical", "medical_app") +
+                         "threads: 2\n"
+                         "limits: { max_header_bytes: 2048, max_body_bytes: 4096, "
+                         "header_timeout: 300ms }\n");
+  const uint16_t port = static_cast<uint16_t>(std::stoi(svc.url("").substr(17)));
+  const std::string big_header = raw_exchange(
+      port, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
+  EXPECT_THAT(big_header, HasSubstr("431"));
+  const std::string big_body = raw_exchange(
+      port, "POST /consultations HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n" +
+                std::string(10000, '{'));
+  EXPECT_THAT(big_body, HasSubstr("413"));
+  // Half a request line, then nothing: closed after the header timeout, from several
+  // connections at once (each on its own strand; the timer closes the socket).
+  std::vector<std::thread> slow;
+  std::atomic<int> closed{0};
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 6; ++i)
+    slow.emplace_back([&] {
+      if (raw_exchange(port, "GET /health HT", 5000).empty())
+        ++closed;
+    });
+  for (auto& t : slow)
+    t.join();
+  EXPECT_EQ(closed.load(), 6);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_EQ(svc.get("/health").status, 200);
 }
 
 TEST(MedicalServiceFailover, WritesResumeOnThePromotedReplicaWithoutRestart) {

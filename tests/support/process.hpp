@@ -41,6 +41,10 @@ class ChildProcess {
 // Runs a command to completion (output to `log_path`); its exit status, -1 on timeout.
 int run_command(const std::vector<std::string>& argv, const std::string& log_path,
                 std::chrono::milliseconds timeout);
+// Raw TCP exchange with 127.0.0.1:port: sends `data`, returns whatever comes back until the
+// peer closes or `timeout_ms` passes ("connect failed" when it cannot connect).
+[[nodiscard]] std::string raw_exchange(uint16_t port, const std::string& data,
+                                       int timeout_ms = 3000);
 // A fresh temporary directory, removed by the caller.
 [[nodiscard]] std::string make_temp_dir(const std::string& prefix);
 
