@@ -181,13 +181,34 @@ void HttpService::start() {
     threads_.emplace_back([this] { io_.run(); });
 }
 
-void HttpService::stop() {
+struct HttpService::Idle {
+  clients::DeadlineStream* stream = nullptr;  // null once the session has ended
+  asio::any_io_executor strand;
+  bool waiting = false;  // in the header read, no request in flight
+};
+
+void HttpService::stop(std::chrono::milliseconds drain) {
   if (threads_.empty())
     return;
+  draining_ = true;
   asio::post(io_, [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
   });
+  {
+    std::lock_guard lock(idle_mu_);
+    for (const auto& entry : idle_) {
+      asio::post(entry->strand, [entry] {
+        if (entry->stream && entry->waiting) {
+          boost::system::error_code ignored;
+          entry->stream->socket().cancel(ignored);
+        }
+      });
+    }
+  }
+  const auto until = std::chrono::steady_clock::now() + drain;
+  while (connections_.load() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   io_.stop();
   for (auto& t : threads_)
     t.join();
@@ -223,6 +244,22 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     ~Count() { --n; }
   } count{connections_};
   clients::DeadlineStream stream(std::move(socket));
+  auto idle = std::make_shared<Idle>(Idle{&stream, stream.get_executor(), false});
+  std::list<std::shared_ptr<Idle>>::iterator registered;
+  {
+    std::lock_guard lock(idle_mu_);
+    registered = idle_.insert(idle_.end(), idle);
+  }
+  // Listed while the session lives, however it ends.
+  struct Unregister {
+    HttpService& self;
+    std::list<std::shared_ptr<Idle>>::iterator it;
+    ~Unregister() {
+      (*it)->stream = nullptr;
+      std::lock_guard lock(self.idle_mu_);
+      self.idle_.erase(it);
+    }
+  } unregister{*this, registered};
   thread_local std::mt19937_64 rng{std::random_device{}()};
   beast::flat_buffer buffer(8192);
   std::string scratch;
@@ -231,9 +268,13 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
     parser.body_limit(limits_.max_body_bytes);
+    if (draining_.load())
+      break;
     stream.expires_after(limits_.header_timeout);
+    idle->waiting = true;
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
+    idle->waiting = false;
     if (!ec && !parser.is_done()) {
       stream.expires_after(limits_.body_timeout);
       co_await http::async_read(stream, buffer, parser,
@@ -267,6 +308,8 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     stream.expires_never();
     Response res = co_await dispatch(req, request_id);
     res.set("X-Request-Id", request_id);
+    if (draining_.load())
+      res.keep_alive(false);
     const bool keep = res.keep_alive();
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)

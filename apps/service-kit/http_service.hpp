@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,8 +88,10 @@ class HttpService {
 
   // Binds (throws on failure) and starts serving on background threads.
   void start();
-  // Stops accepting and closes connections; returns when the threads are done.
-  void stop();
+  // Graceful stop: no new connections, idle keep-alive connections closed at once, requests
+  // in flight finish (their responses say Connection: close) for up to `drain`; then the
+  // rest is cut. Returns when the threads are done.
+  void stop(std::chrono::milliseconds drain = std::chrono::seconds(10));
   [[nodiscard]] uint16_t port() const { return bound_port_; }
 
  private:
@@ -104,6 +108,12 @@ class HttpService {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> connections_{0};
+  std::atomic<bool> draining_{false};
+  // Connections waiting for a request, so that stop() can close them without waiting for
+  // their keep-alive timeout. Each entry is touched only on its connection's strand.
+  struct Idle;
+  std::mutex idle_mu_;
+  std::list<std::shared_ptr<Idle>> idle_;
   uint16_t bound_port_ = 0;
 };
 

@@ -180,6 +180,23 @@ TEST(MedicalServiceLimits, OversizedAndSlowRequestsAreRefusedAndTheServiceGoesOn
   EXPECT_EQ(svc.get("/health").status, 200);
 }
 
+TEST_F(MedicalService, StopFinishesTheRequestInFlightThenExits) {
+  // Holds the table for a second, so the next read waits in the database.
+  ChildProcess lock(db_->sql_command("LOCK TABLES medical.consultations WRITE; SELECT SLEEP(1);"),
+                    "/dev/null");
+  std::this_thread::sleep_for(200ms);
+  clients::CurlResponse in_flight;
+  std::thread reader([&] { in_flight = svc_->get("/patients/11111111-1/consultations"); });
+  std::this_thread::sleep_for(200ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(svc_->stop(10s), 0) << "exit status after SIGTERM";
+  reader.join();
+  EXPECT_EQ(in_flight.status, 200) << "the request in flight was answered";
+  EXPECT_THAT(in_flight.body, HasSubstr("Stage 1 hypertension"));
+  EXPECT_EQ(in_flight.header("connection"), "close");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
 TEST(MedicalServiceFailover, WritesResumeOnThePromotedReplicaWithoutRestart) {
   MariadbServer a({.server_id = 1});
   MariadbServer b({.server_id = 2, .read_only = true});

@@ -63,6 +63,8 @@ class ServiceProcess {
                                   .timeout = std::chrono::seconds(20)});
   }
   [[nodiscard]] std::string log() const { return process_->log(); }
+  // SIGTERM and wait: the exit status, or -1 if it did not exit within `timeout`.
+  int stop(std::chrono::milliseconds timeout) { return process_->stop(SIGTERM, timeout); }
 
  private:
   std::string dir_;

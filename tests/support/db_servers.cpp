@@ -157,6 +157,10 @@ void MariadbServer::sql(const std::string& statements) const {
     throw std::runtime_error("SQL failed: " + statements + "\n" + read_file(log));
 }
 
+std::vector<std::string> MariadbServer::sql_command(const std::string& statements) const {
+  return {"/usr/bin/mariadb", "--defaults-file=" + cnf_, "-e", statements};
+}
+
 std::string MariadbServer::query(const std::string& statement) const {
   const std::string log = dir_ + "/query.log";
   if (run_command({"/usr/bin/mariadb", "--defaults-file=" + cnf_, "-N", "-B", "-e", statement}, log,

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "clients/db/db.hpp"
 #include "tests/support/process.hpp"
@@ -24,6 +25,8 @@ class MariadbServer {
   [[nodiscard]] uint16_t port() const { return port_; }
   // Runs SQL as root through the server's socket; throws with the client's output on error.
   void sql(const std::string& statements) const;
+  // The client command line that runs `statements` (to start it in the background).
+  [[nodiscard]] std::vector<std::string> sql_command(const std::string& statements) const;
   // The same, returning the client's tab-separated output (no column names).
   [[nodiscard]] std::string query(const std::string& statement) const;
   [[nodiscard]] db::DbNode node(const std::string& user, const std::string& password,
