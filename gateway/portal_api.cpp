@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "clients/url_query.hpp"
 #include "domain/rut.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/http_util.hpp"
@@ -35,47 +36,10 @@ Request upstream_get(const Request& downstream, std::string target) {
   return r;
 }
 
-// Percent-decoding enough for a query value (the specialty), bounded and validated.
+// A query value, decoded: empty when absent, nullopt when malformed.
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) {
-      std::string_view raw = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-      std::string out;
-      for (size_t i = 0; i < raw.size(); ++i) {
-        if (raw[i] == '+') {
-          out += ' ';
-        } else if (raw[i] == '%' && i + 2 < raw.size()) {
-          const auto hex = [](char c) -> int {
-            if (c >= '0' && c <= '9')
-              return c - '0';
-            if (c >= 'a' && c <= 'f')
-              return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F')
-              return c - 'A' + 10;
-            return -1;
-          };
-          const int hi = hex(raw[i + 1]);
-          const int lo = hex(raw[i + 2]);
-          if (hi < 0 || lo < 0)
-            return std::nullopt;
-          out += static_cast<char>(hi * 16 + lo);
-          i += 2;
-        } else if (raw[i] == '%') {
-          return std::nullopt;
-        } else {
-          out += raw[i];
-        }
-      }
-      return out;
-    }
-    if (amp == std::string_view::npos)
-      break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::string();
+  const auto raw = clients::find_query_param(query, name);
+  return raw ? clients::percent_decode(*raw) : std::optional<std::string>(std::string());
 }
 
 std::string encode_query_value(std::string_view v) {

@@ -19,6 +19,7 @@
 #include "clients/deadline_stream.hpp"
 #include "clients/http_wire.hpp"
 #include "clients/request_id.hpp"
+#include "clients/url_query.hpp"
 
 namespace medgate::service {
 
@@ -45,34 +46,6 @@ std::vector<std::string> split_path(std::string_view path) {
   return out;
 }
 
-std::optional<std::string> percent_decode(std::string_view raw) {
-  std::string out;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '+') {
-      out += ' ';
-    } else if (raw[i] == '%') {
-      if (i + 2 >= raw.size())
-        return std::nullopt;
-      int v = 0;
-      for (int k = 1; k <= 2; ++k) {
-        const char c = raw[i + static_cast<size_t>(k)];
-        const int d = c >= '0' && c <= '9'   ? c - '0'
-                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                             : -1;
-        if (d < 0)
-          return std::nullopt;
-        v = v * 16 + d;
-      }
-      out += static_cast<char>(v);
-      i += 2;
-    } else {
-      out += raw[i];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 const std::string& RequestContext::param(std::string_view name) const {
@@ -83,18 +56,8 @@ const std::string& RequestContext::param(std::string_view name) const {
 }
 
 std::optional<std::string> RequestContext::query_param(std::string_view name) const {
-  std::string_view q = query;
-  while (!q.empty()) {
-    const size_t amp = q.find('&');
-    const std::string_view pair = q.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name)
-      return percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-    if (amp == std::string_view::npos)
-      break;
-    q.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
+  const auto raw = clients::find_query_param(query, name);
+  return raw ? clients::percent_decode(*raw) : std::nullopt;
 }
 
 std::string_view RequestContext::header(std::string_view name) const {
@@ -117,7 +80,7 @@ Router::Match Router::match(http::verb method, std::string_view path) const {
     for (size_t i = 0; i < parts.size() && ok; ++i) {
       const std::string& s = r.segments[i];
       if (s.size() > 2 && s.front() == '{' && s.back() == '}') {
-        auto decoded = percent_decode(parts[i]);
+        auto decoded = clients::percent_decode(parts[i], false);
         ok = decoded.has_value();
         if (ok)
           params.emplace_back(s.substr(1, s.size() - 2), std::move(*decoded));

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <thread>
 
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -12,9 +14,13 @@ namespace medgate::service {
 
 namespace {
 
-std::shared_ptr<spdlog::logger> make_log(const std::string& name) {
-  auto log =
-      std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::stderr_sink_mt>());
+// Written by a background thread: request threads only queue lines, never wait on stderr.
+// The pool must outlive the logger (spdlog holds it weakly).
+std::shared_ptr<spdlog::logger> make_log(
+    const std::string& name, const std::shared_ptr<spdlog::details::thread_pool>& pool) {
+  auto log = std::make_shared<spdlog::async_logger>(
+      name, std::make_shared<spdlog::sinks::stderr_sink_mt>(), pool,
+      spdlog::async_overflow_policy::block);
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
   log->flush_on(spdlog::level::info);
   return log;
@@ -79,7 +85,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto log = make_log(def.name);
+  const auto log_pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
+  auto log = make_log(def.name, log_pool);
   db::DbPool pool(cfg.make_driver(), cfg.pool,
                   [log](const std::string& line) { log->warn("database: {}", line); });
   // The database may still be starting (or failing over): keep trying for a minute.

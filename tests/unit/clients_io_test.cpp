@@ -15,6 +15,7 @@
 
 #include "clients/deadline_stream.hpp"
 #include "clients/http_wire.hpp"
+#include "clients/url_query.hpp"
 
 namespace medgate::clients {
 namespace {
@@ -23,6 +24,17 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
+
+TEST(UrlQuery, FindsAndDecodesParameters) {
+  EXPECT_EQ(find_query_param("a=1&specialty=medicina+general&b", "specialty"), "medicina+general");
+  EXPECT_EQ(find_query_param("a=1&b", "b"), "");
+  EXPECT_FALSE(find_query_param("a=1", "specialty"));
+  EXPECT_FALSE(find_query_param("", "a"));
+  EXPECT_EQ(percent_decode("medicina+general%C3%A9"), "medicina general\xC3\xA9");
+  EXPECT_EQ(percent_decode("a+b", false), "a+b");
+  EXPECT_FALSE(percent_decode("%4"));
+  EXPECT_FALSE(percent_decode("%zz"));
+}
 
 TEST(HttpWire, RequestHeaderIsWrittenInOrder) {
   http::request<http::string_body> req{http::verb::post, "/a?b=1", 11};
