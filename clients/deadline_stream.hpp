@@ -17,6 +17,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "clients/draining_read.hpp"
+
 namespace medgate::clients {
 
 class DeadlineStream {
@@ -67,9 +69,12 @@ class DeadlineStream {
   }
 
   // AsyncReadStream / AsyncWriteStream, so Beast and Asio algorithms accept the stream.
+  // Reads skip the speculative recv() after a read that drained the socket
+  // (clients/draining_read.hpp).
   template <typename MutableBuffers, typename Token>
   decltype(auto) async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return state_->socket.async_read_some(buffers, std::forward<Token>(token));
+    return state_->socket.async_read_some(first_draining_buffer(buffers),
+                                          std::forward<Token>(token));
   }
   template <typename ConstBuffers, typename Token>
   decltype(auto) async_write_some(const ConstBuffers& buffers, Token&& token) {
