@@ -9,7 +9,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 namespace medgate::clients {
 
@@ -48,98 +47,80 @@ std::unique_ptr<ConnectionPool::Connection> ConnectionPool::take_idle() {
 
 asio::awaitable<SendResult> ConnectionPool::send(const Request& request,
                                                  std::chrono::nanoseconds timeout,
-                                                 bool resend_on_stale) {
+                                                 bool resend_on_stale, WireEdits edits) {
+  // One coroutine for the whole exchange, second try included: every nested coroutine
+  // costs a frame allocation per request on the hot path.
   const auto deadline = Clock::now() + timeout;
   std::unique_ptr<Connection> conn = take_idle();
-  const bool reused = conn != nullptr;
-  bool stale = false;
-  SendResult result = co_await send_once(conn, request, timeout, stale);
-  result.reused_connection = reused;
-  if (stale && reused && resend_on_stale) {
-    const auto left = deadline - Clock::now();
-    if (left > std::chrono::nanoseconds::zero()) {
-      conn.reset();  // always a fresh connection for the second try
-      result = co_await send_once(conn, request, left, stale);
-      result.reused_connection = false;
+  bool may_resend = resend_on_stale && conn != nullptr;  // only a reused one can be stale
+  for (;;) {
+    SendResult result;
+    result.reused_connection = conn != nullptr;
+    bool stale = false;  // failed before any response byte: the idle peer had closed it
+    beast::error_code ec;
+    if (!conn) {
+      conn = std::make_unique<Connection>(executor_);
+      conn->stream.expires_at(std::min(Clock::now() + options_.connect_timeout, deadline));
+      co_await conn->stream.socket().async_connect(endpoint_.address,
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        result.error = SendError::connect_failed;
+        co_return result;
+      }
+      conn->stream.socket().set_option(asio::ip::tcp::no_delay(true), ec);
     }
-  }
-  if (result.error == SendError::none && conn) {
-    const bool keep = result.response.keep_alive() && !result.response.need_eof();
-    if (keep && idle_.size() < options_.max_idle) {
-      conn->idle_since = Clock::now();
-      conn->stream.expires_never();
-      idle_.push_back(std::move(conn));
-    }
-  }
-  co_return result;
-}
-
-asio::awaitable<SendResult> ConnectionPool::send_once(std::unique_ptr<Connection>& conn,
-                                                      const Request& request,
-                                                      std::chrono::nanoseconds timeout,
-                                                      bool& stale) {
-  SendResult result;
-  stale = false;
-  beast::error_code ec;
-  const auto started = Clock::now();
-  if (!conn) {
-    conn = std::make_unique<Connection>(executor_);
-    conn->stream.expires_after(
-        std::min<std::chrono::nanoseconds>(options_.connect_timeout, timeout));
-    co_await conn->stream.socket().async_connect(endpoint_.address,
-                                                 asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      conn.reset();
-      result.error = SendError::connect_failed;
+    if (Clock::now() >= deadline) {
+      result.error = SendError::timeout;
       co_return result;
     }
-    conn->stream.socket().set_option(asio::ip::tcp::no_delay(true), ec);
-  }
-  const auto left = timeout - (Clock::now() - started);
-  if (left <= std::chrono::nanoseconds::zero()) {
-    conn.reset();
-    result.error = SendError::timeout;
-    co_return result;
-  }
-  conn->stream.expires_after(left);
+    conn->stream.expires_at(deadline);
 
-  ec = co_await write_message(conn->stream, request, conn->header_scratch);
-  if (ec) {
-    const bool timed_out = conn->stream.timed_out();
-    stale = !timed_out;  // nothing read yet: the peer closed the idle connection
-    conn.reset();
-    result.error = timed_out ? SendError::timeout : SendError::reset;
-    co_return result;
-  }
-
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(options_.max_response_body);
-  parser.header_limit(64 * 1024);
-  co_await http::async_read(conn->stream, conn->buffer, parser,
-                            asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    const bool nothing_received = !parser.got_some();
-    const bool timed_out = conn->stream.timed_out();
-    conn.reset();
-    if (timed_out) {
-      result.error = SendError::timeout;
-    } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-               ec != http::error::end_of_stream && ec != http::error::partial_message) {
-      // Not HTTP, or over a size limit: a protocol failure, not a transport one.
-      result.error = SendError::bad_response;
+    size_t sent = 0;
+    if (!write_now(conn->stream, request, conn->header_scratch, edits, sent, ec))
+      ec = co_await write_rest(conn->stream, request, conn->header_scratch, edits, sent);
+    if (ec) {
+      const bool timed_out = conn->stream.timed_out();
+      stale = !timed_out;  // nothing read yet
+      result.error = timed_out ? SendError::timeout : SendError::reset;
     } else {
-      stale = nothing_received;
-      result.error = SendError::reset;
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(options_.max_response_body);
+      parser.header_limit(64 * 1024);
+      co_await http::async_read(conn->stream, conn->buffer, parser,
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) {
+        result.response = parser.release();
+        if (result.response.chunked()) {
+          // The body is complete in memory now: pass it on with a plain length.
+          result.response.chunked(false);
+          result.response.content_length(result.response.body().size());
+        }
+        const bool keep = result.response.keep_alive() && !result.response.need_eof();
+        if (keep && idle_.size() < options_.max_idle) {
+          conn->idle_since = Clock::now();
+          conn->stream.expires_never();
+          idle_.push_back(std::move(conn));
+        }
+        co_return result;
+      }
+      if (conn->stream.timed_out()) {
+        result.error = SendError::timeout;
+      } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        // Not HTTP, or over a size limit: a protocol failure, not a transport one.
+        result.error = SendError::bad_response;
+      } else {
+        stale = !parser.got_some();
+        result.error = SendError::reset;
+      }
+    }
+    conn.reset();
+    if (stale && may_resend && Clock::now() < deadline) {
+      may_resend = false;  // once, and always on a fresh connection
+      continue;
     }
     co_return result;
   }
-  result.response = parser.release();
-  if (result.response.chunked()) {
-    // The body is complete in memory now: pass it on with a plain length.
-    result.response.chunked(false);
-    result.response.content_length(result.response.body().size());
-  }
-  co_return result;
 }
 
 }  // namespace medgate::clients

@@ -16,6 +16,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "clients/http_url.hpp"
+#include "clients/http_wire.hpp"
 
 namespace medgate::clients {
 
@@ -54,9 +55,11 @@ class ConnectionPool {
   // Sends `request` and reads the response within `timeout` (connect included). When a reused
   // keep-alive connection turns out to be closed before any response byte arrives, the
   // request is re-sent once on a fresh connection if `resend_on_stale` (idempotent requests).
+  // `edits` (target, fields) are applied as the request is written; what they point to must
+  // outlive the call.
   [[nodiscard]] boost::asio::awaitable<SendResult> send(const Request& request,
                                                         std::chrono::nanoseconds timeout,
-                                                        bool resend_on_stale);
+                                                        bool resend_on_stale, WireEdits edits = {});
 
   [[nodiscard]] const HttpEndpoint& endpoint() const { return endpoint_; }
   [[nodiscard]] size_t idle_connections() const { return idle_.size(); }
@@ -65,10 +68,6 @@ class ConnectionPool {
  private:
   struct Connection;
   [[nodiscard]] std::unique_ptr<Connection> take_idle();
-  [[nodiscard]] boost::asio::awaitable<SendResult> send_once(std::unique_ptr<Connection>& conn,
-                                                             const Request& request,
-                                                             std::chrono::nanoseconds timeout,
-                                                             bool& stale);
 
   boost::asio::any_io_executor executor_;
   const HttpEndpoint endpoint_;

@@ -104,20 +104,63 @@ Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
   }
 }
 
-asio::awaitable<Response> Gateway::handle(Request req, ThreadContext& tc, RequestInfo& info) {
+namespace {
+
+bool is_portal_api(std::string_view path) {
+  return path.starts_with("/api/medical-history/") || path == "/api/doctors" ||
+         path.starts_with("/api/payments/") || path.starts_with("/api/patient/");
+}
+
+// Paths the gateway answers itself, whatever the configured routes say.
+bool is_builtin(std::string_view path) {
+  return path == "/health" || path.starts_with("/health/") || path == "/status" ||
+         path == "/metrics" || path.starts_with("/admin/") || is_portal_api(path);
+}
+
+}  // namespace
+
+std::optional<Gateway::ProxyRoute> Gateway::match_proxy_route(std::string_view target) {
+  if (is_builtin(path_of(target)))
+    return std::nullopt;
+  for (size_t i = 0; i < cfg_.routes.size(); ++i) {
+    const RouteConfig& route = cfg_.routes[i];
+    if (!target.starts_with(route.prefix))
+      continue;
+    const std::string_view rest = target.substr(route.strip_prefix.size());
+    const std::string_view head = route.add_prefix.empty() ? rest : route.add_prefix;
+    std::string rewritten;
+    rewritten.reserve(1 + route.add_prefix.size() + rest.size());
+    if (head.empty() || head.front() != '/')
+      rewritten.push_back('/');  // the upstream target is always absolute
+    rewritten.append(route.add_prefix).append(rest);
+    return ProxyRoute{kFirstConfigured + i, upstreams_.find(route.upstream), std::move(rewritten)};
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<Reply> Gateway::handle(Request req, ThreadContext& tc, RequestInfo& info) {
+  if (auto route = match_proxy_route(req.target())) {
+    info.route = route->label;
+    return call_upstream(*route->upstream, std::move(req), tc, info, std::move(route->target));
+  }
+  return handle_local(std::move(req), tc, info);
+}
+
+asio::awaitable<Reply> Gateway::handle_local(Request req, ThreadContext& tc, RequestInfo& info) {
   const std::string_view target = req.target();
   const std::string_view path = path_of(target);
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive() && !draining();
 
   auto simple = [&](unsigned status, std::string_view state) {
-    return json_response(status, {{"status", state}}, version, keep_alive);
+    return Reply{json_response(status, {{"status", state}}, version, keep_alive)};
   };
+  auto local = [](Response r) { return Reply{std::move(r)}; };
 
   if (path == "/health" || path.starts_with("/health/")) {
     info.route = kHealth;
     if (path == "/health")
-      co_return health_report(req);
+      co_return local(health_report(req));
     if (path == "/health/liveness")
       co_return simple(200, "alive");
     if (path == "/health/startup")
@@ -127,42 +170,26 @@ asio::awaitable<Response> Gateway::handle(Request req, ThreadContext& tc, Reques
         co_return simple(503, "draining");
       co_return started_ ? simple(200, "ready") : simple(503, "starting");
     }
-    co_return error_response(404, "not_found", "no such health endpoint", version, keep_alive);
+    co_return local(
+        error_response(404, "not_found", "no such health endpoint", version, keep_alive));
   }
   if (path == "/status") {
     info.route = kStatus;
-    co_return status_report(req);
+    co_return local(status_report(req));
   }
   if (path == "/metrics") {
     info.route = kMetrics;
-    co_return text_response(200, metrics_.render(upstreams_),
-                            "text/plain; version=0.0.4; charset=utf-8", version, keep_alive);
+    co_return local(text_response(200, metrics_.render(upstreams_),
+                                  "text/plain; version=0.0.4; charset=utf-8", version, keep_alive));
   }
   if (path.starts_with("/admin/")) {
     info.route = kAdmin;
-    co_return admin(req, path);
+    co_return local(admin(req, path));
   }
-  if (path.starts_with("/api/medical-history/") || path == "/api/doctors" ||
-      path.starts_with("/api/payments/") || path.starts_with("/api/patient/")) {
-    co_return co_await portal_api(std::move(req), path, tc, info);
-  }
-  for (size_t i = 0; i < cfg_.routes.size(); ++i) {
-    const RouteConfig& route = cfg_.routes[i];
-    if (!target.starts_with(route.prefix))
-      continue;
-    info.route = kFirstConfigured + i;
-    Upstream* up = upstreams_.find(route.upstream);
-    std::string rewritten =
-        route.add_prefix + std::string(target.substr(route.strip_prefix.size()));
-    if (rewritten.empty() || rewritten.front() != '/')
-      rewritten.insert(0, "/");
-    req.target(rewritten);
-    UpstreamReply reply = co_await call_upstream(*up, std::move(req), tc, info);
-    reply.response.keep_alive(keep_alive);
-    co_return std::move(reply.response);
-  }
+  if (is_portal_api(path))
+    co_return local(co_await portal_api(std::move(req), path, tc, info));
   info.route = kUnmatched;
-  co_return error_response(404, "not_found", "no route for this path", version, keep_alive);
+  co_return local(error_response(404, "not_found", "no route for this path", version, keep_alive));
 }
 
 Response Gateway::health_report(const Request& req) {

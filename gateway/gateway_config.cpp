@@ -23,7 +23,8 @@ resilience::CircuitBreakerConfig read_breaker(const Node& node,
       static_cast<uint32_t>(m.get_int("consecutive_failures", c.consecutive_failures, 0, 1000));
   c.failure_rate_threshold = m.get_double("failure_rate", c.failure_rate_threshold, 0.0, 1.0);
   c.slow_call_rate_threshold = m.get_double("slow_call_rate", c.slow_call_rate_threshold, 0.0, 1.0);
-  c.slow_call_duration = m.get_duration("slow_call_duration", c.slow_call_duration, 1ms, 1h);
+  // At least 10 ms: the gateway's policy clock ticks every 1-4 ms (CoarseSteadyClock).
+  c.slow_call_duration = m.get_duration("slow_call_duration", c.slow_call_duration, 10ms, 1h);
   if (auto n = m.optional("window_type")) {
     c.window_kind =
         n->as_enum<resilience::WindowKind>({{"count", resilience::WindowKind::count_based},

@@ -82,7 +82,7 @@ asio::awaitable<Response> Gateway::portal_api(Request req, std::string_view path
 
   // Turns an upstream reply into the portal's answer with `transform`, or passes on the
   // upstream's own 4xx, or the gateway's explicit 5xx when the upstream is unavailable.
-  auto finish = [&](UpstreamReply& reply, auto&& transform) -> Response {
+  auto finish = [&](Reply& reply, auto&& transform) -> Response {
     const unsigned status = reply.response.result_int();
     if (!reply.ok || status >= 500) {
       reply.response.keep_alive(ka);

@@ -3,6 +3,8 @@
 //   send -> record -> retry decision (safety, attempts, deadline, budget) -> back-off]
 // A failed attempt moves to an endpoint not yet tried without waiting (failover); back-off
 // applies only when an endpoint is tried again.
+#include <array>
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -75,32 +77,32 @@ Unavailable unavailable_for(AttemptOutcome last) {
 
 }  // namespace
 
-asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req, ThreadContext& tc,
-                                                      RequestInfo& info) {
+asio::awaitable<Reply> Gateway::call_upstream(Upstream& up, Request req, ThreadContext& tc,
+                                              RequestInfo& info, std::string target) {
+  if (target.empty())
+    target.assign(req.target());
   const size_t ui = upstreams_.index_of(&up);
   const auto& cfg = up.config();
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
   const bool idempotent = resilience::is_idempotent_method(req.method_string()) ||
                           req.find("Idempotency-Key") != req.end();
-  const std::string stale_key = req.method() == http::verb::get && up.stale.enabled()
-                                    ? std::string(req.target())
-                                    : std::string();
+  const std::string stale_key =
+      req.method() == http::verb::get && up.stale.enabled() ? target : std::string();
   info.upstream = cfg.name;
   metrics_.downstream_request(ui);
   up.budget.record_request();
 
-  UpstreamReply reply;
+  Reply reply;
   // Answers without a usable upstream response: a fresh-enough last-good copy when
   // configured, else an explicit error naming the upstream and its breaker state.
-  auto degrade = [&](unsigned status, std::string_view reason, Rejection why,
-                     bool count) -> UpstreamReply {
+  auto degrade = [&](unsigned status, std::string_view reason, Rejection why, bool count) -> Reply {
     if (count)
       metrics_.rejected(ui, why);
     if (!stale_key.empty()) {
       if (auto copy = up.stale.get(stale_key, clock_.now())) {
         metrics_.stale_served(ui);
-        UpstreamReply r;
+        Reply r;
         r.response = std::move(copy->first);
         const auto age = std::chrono::duration_cast<std::chrono::seconds>(copy->second);
         r.response.set("X-Medgate-Stale", "true");
@@ -125,7 +127,7 @@ asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req,
       retry_after = std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(left).count());
     }
     body["retry_after_seconds"] = retry_after;
-    UpstreamReply r;
+    Reply r;
     r.response = json_response(status, body, version, keep_alive);
     r.response.set(http::field::retry_after, std::to_string(retry_after));
     return r;
@@ -142,18 +144,18 @@ asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req,
   if (!upstream_permit)
     co_return degrade(503, "circuit breaker open", Rejection::breaker_open, true);
 
-  // Prepare the request once; only Host changes per endpoint.
+  // Prepare the request once; target and Host are set per endpoint as it is written.
   strip_hop_by_hop(req);
-  req.keep_alive(true);
+  if (!req.keep_alive())
+    req.keep_alive(true);
   req.prepare_payload();
-  const std::string base_target(req.target());
 
   const auto start = clock_.now();
   const auto deadline = start + cfg.timeout;
   uint64_t tried = 0;
   size_t last_endpoint = SIZE_MAX;
   std::optional<AttemptOutcome> last_outcome;
-  std::string no_endpoint_reason = "no routable endpoint";
+  std::string_view no_endpoint_reason = "no routable endpoint";
 
   for (;;) {
     up.views(tc.views);
@@ -189,14 +191,16 @@ asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req,
       break;
     const auto per_try = std::min<std::chrono::nanoseconds>(cfg.per_try_timeout, deadline - now);
 
-    std::string target = ep.endpoint.base_path + base_target;
-    req.target(target);
-    req.set(http::field::host, ep.endpoint.host_header);
+    std::string prefixed;  // only endpoints with a base path need a new string
+    if (!ep.endpoint.base_path.empty())
+      prefixed = ep.endpoint.base_path + target;
+    const std::array<clients::FieldOverride, 1> host{{{"Host", ep.endpoint.host_header}}};
+    const clients::WireEdits edits{prefixed.empty() ? std::string_view(target) : prefixed, host};
     ++info.attempts;
     if (info.attempts > 1)
       metrics_.retry(ui);
     ep.in_flight.fetch_add(1, std::memory_order_relaxed);
-    clients::SendResult result = co_await tc.pools[ui][ei]->send(req, per_try, idempotent);
+    clients::SendResult result = co_await tc.pools[ui][ei]->send(req, per_try, idempotent, edits);
     ep.in_flight.fetch_sub(1, std::memory_order_relaxed);
 
     const Classified c = classify(result);
@@ -229,6 +233,7 @@ asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req,
       if (result.error == clients::SendError::none) {
         upstream_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
         reply.response = std::move(result.response);
+        reply.response.keep_alive(keep_alive);
         reply.ok = true;
         reply.endpoint = ep.endpoint.url;
         reply.attempts = info.attempts;
@@ -256,7 +261,7 @@ asio::awaitable<UpstreamReply> Gateway::call_upstream(Upstream& up, Request req,
     co_return degrade(503, no_endpoint_reason, Rejection::no_endpoint, false);
   }
   const Unavailable u = unavailable_for(*last_outcome);
-  UpstreamReply r = degrade(u.status, u.reason, Rejection::no_endpoint, false);
+  Reply r = degrade(u.status, u.reason, Rejection::no_endpoint, false);
   r.attempts = info.attempts;
   co_return r;
 }

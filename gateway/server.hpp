@@ -1,5 +1,6 @@
-// The HTTP/1.1 server: one io_context and one SO_REUSEPORT acceptor per thread (the
-// kernel spreads connections; no cross-thread hand-off), keep-alive sessions with bounded
+// The HTTP/1.1 server: one io_context per thread, one acceptor that places each new
+// connection on the thread with the fewest open connections (a connection then stays on
+// its thread: no cross-thread hand-off per request), keep-alive sessions with bounded
 // header/body size and read/write timeouts, a connection cap, and a graceful drain.
 #pragma once
 
@@ -9,6 +10,8 @@
 #include <vector>
 
 #include <spdlog/logger.h>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "gateway/gateway.hpp"
 
@@ -33,11 +36,16 @@ class Server {
 
  private:
   struct Worker;
+  struct Listener;
+  [[nodiscard]] Worker* least_loaded();
+  [[nodiscard]] boost::asio::awaitable<void> session(Worker* w, boost::asio::ip::tcp::socket s,
+                                                     LimitsConfig limits);
   void run_health_checks(Worker& w);
 
   Gateway& gateway_;
   std::shared_ptr<spdlog::logger> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Listener> listener_;
   std::vector<std::thread> threads_;
   std::atomic<uint32_t> connections_{0};
   std::atomic<bool> draining_{false};

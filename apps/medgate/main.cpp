@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
     access->flush_on(spdlog::level::info);
   }
 
-  medgate::resilience::SteadyClock clock;
+  // Policies read the clock many times per request; they need milliseconds, not nanoseconds.
+  medgate::resilience::CoarseSteadyClock clock;
   try {
     medgate::gateway::Gateway gateway(cfg, clock, events);
     medgate::gateway::Server server(gateway, access);

@@ -10,6 +10,8 @@
 //   GET /hang                    reads the request, never answers
 //   GET /reset                   sends half a response, then resets the connection
 //   GET /health                  200 (or the fault, when one is set)
+//   GET /headers                 200 {"host", "request_id", "target"} as received; the response
+//                                also carries X-Request-Id and X-Medgate-Attempts of its own
 //   any other path               looked up in the --docs file (YAML-free: "PATH<TAB>JSON" lines),
 //                                else 200 echo of method and path
 // Control (never affected by faults):
@@ -176,6 +178,18 @@ asio::awaitable<void> session(tcp::socket socket, State& st) {
           make(fault_status,
                "{\"upstream\":\"" + st.name + "\",\"status\":" + std::to_string(fault_status) + "}",
                req.version(), ka);
+    } else if (path == "/headers") {
+      // What arrived, and fields a proxy must replace rather than repeat.
+      auto seen = [&](std::string_view name) {
+        auto it = req.find(name);
+        return it == req.end() ? std::string() : std::string(it->value());
+      };
+      res = make(200,
+                 "{\"host\":\"" + seen("Host") + "\",\"request_id\":\"" + seen("X-Request-Id") +
+                     "\",\"target\":\"" + target + "\"}",
+                 req.version(), ka);
+      res.set("X-Request-Id", "set-by-upstream");
+      res.set("X-Medgate-Attempts", "99");
     } else if (path == "/ok" || path == "/health") {
       res = make(200, "{\"upstream\":\"" + st.name + "\",\"ok\":true}", req.version(), ka);
     } else if (auto it = st.docs.find(target); it != st.docs.end()) {

@@ -34,6 +34,34 @@ TEST_F(GatewayPolicies, ProxiesToPrimaryAndTagsTheRequest) {
   EXPECT_THAT(all, HasSubstr("\"upstream\":\"medical\""));
 }
 
+TEST_F(GatewayPolicies, UpstreamSeesItsOwnHostAndTheRequestIdWhichTheGatewayOwnsOnTheWayBack) {
+  start_gateway();
+  const std::string raw = raw_exchange(gateway_port_,
+                                       "GET /api/medical/headers?x=1 HTTP/1.1\r\n"
+                                       "Host: portal.example\r\n"
+                                       "X-Request-Id: portal-req-7\r\n"
+                                       "Connection: close\r\n\r\n");
+  const size_t body_at = raw.find("\r\n\r\n");
+  ASSERT_NE(body_at, std::string::npos) << raw;
+  const std::string head = raw.substr(0, body_at + 2);
+  const std::string body = raw.substr(body_at + 4);
+  EXPECT_EQ(json_get_raw(body, "host"), "127.0.0.1:" + std::to_string(primary_port_));
+  EXPECT_EQ(json_get_raw(body, "request_id"), "portal-req-7");
+  EXPECT_EQ(json_get_raw(body, "target"), "/headers?x=1");
+  // The upstream's own X-Request-Id and X-Medgate-Attempts are replaced, not repeated.
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = head.find(needle); at != std::string::npos; at = head.find(needle, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(count("X-Request-Id:"), 1u) << head;
+  EXPECT_EQ(count("X-Medgate-Attempts:"), 1u) << head;
+  EXPECT_NE(head.find("X-Request-Id: portal-req-7\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Medgate-Attempts: 1\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.find("set-by-upstream"), std::string::npos) << head;
+}
+
 TEST_F(GatewayPolicies, KilledPrimaryFailsOverOnTheFirstRequest) {
   start_gateway();
   ASSERT_EQ(get("/api/medical/ok").header("x-upstream-name"), "primary");

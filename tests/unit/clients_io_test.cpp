@@ -53,6 +53,22 @@ TEST(HttpWire, ResponseHeaderHasStatusReasonAndVersion) {
   EXPECT_EQ(out, "HTTP/1.0 503 Service Unavailable\r\nRetry-After: 3\r\n\r\n");
 }
 
+TEST(HttpWire, EditsReplaceTargetAndSameNamedFieldsWhateverTheirCase) {
+  http::request<http::string_body> req{http::verb::get, "/orig", 11};
+  req.set(http::field::host, "client.example");
+  req.set("x-request-id", "old");
+  req.set("Accept", "*/*");
+  const std::array<FieldOverride, 2> fields{{{"Host", "10.0.0.1:80"}, {"X-Request-Id", "new"}}};
+  std::string out;
+  append_header(out, req.base(), WireEdits{"/base/orig", fields});
+  EXPECT_EQ(out,
+            "GET /base/orig HTTP/1.1\r\nAccept: */*\r\nHost: 10.0.0.1:80\r\n"
+            "X-Request-Id: new\r\n\r\n");
+  // The message itself is unchanged.
+  EXPECT_EQ(req.target(), "/orig");
+  EXPECT_EQ(req[http::field::host], "client.example");
+}
+
 // A connected pair: `stream` on one end, `peer` on the other.
 struct Pair {
   asio::io_context io;
@@ -155,6 +171,28 @@ TEST(DeadlineStream, WriteMessageSendsHeaderAndBody) {
   p.io.run_for(1s);
   ASSERT_FALSE(ec) << ec.message();
   const std::string expected = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+  std::string got(expected.size(), '\0');
+  asio::read(p.peer, asio::buffer(got));
+  EXPECT_EQ(got, expected);
+}
+
+TEST(DeadlineStream, AChunkedMessageIsSentWithAContentLengthAndTheEdits) {
+  Pair p;
+  http::response<http::string_body> res{http::status::ok, 11};
+  res.body() = "hello";
+  res.chunked(true);
+  const std::array<FieldOverride, 1> fields{{{"X-Extra", "1"}}};
+  std::string scratch;
+  boost::system::error_code ec;
+  asio::co_spawn(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        ec = co_await write_message(*p.stream, res, scratch, WireEdits{{}, fields});
+      },
+      asio::detached);
+  p.io.run_for(1s);
+  ASSERT_FALSE(ec) << ec.message();
+  const std::string expected = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Extra: 1\r\n\r\nhello";
   std::string got(expected.size(), '\0');
   asio::read(p.peer, asio::buffer(got));
   EXPECT_EQ(got, expected);
