@@ -1,6 +1,7 @@
 #include "clients/connection_pool.hpp"
 
 #include "clients/deadline_stream.hpp"
+#include "clients/http_read.hpp"
 #include "clients/http_wire.hpp"
 
 #include <boost/asio/redirect_error.hpp>
@@ -8,7 +9,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 
 namespace medgate::clients {
 
@@ -86,8 +86,7 @@ asio::awaitable<SendResult> ConnectionPool::send(const Request& request,
       http::response_parser<http::string_body> parser;
       parser.body_limit(options_.max_response_body);
       parser.header_limit(64 * 1024);
-      co_await http::async_read(conn->stream, conn->buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
+      ec = co_await read_http(conn->stream, conn->buffer, parser, ReadUntil::message);
       if (!ec) {
         result.response = parser.release();
         if (result.response.chunked()) {

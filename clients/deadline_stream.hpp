@@ -70,7 +70,9 @@ class DeadlineStream {
 
   // AsyncReadStream / AsyncWriteStream, so Beast and Asio algorithms accept the stream.
   // Reads skip the speculative recv() after a read that drained the socket
-  // (clients/draining_read.hpp).
+  // (clients/draining_read.hpp). Hence a read that continues after a short read must
+  // re-arm first (socket().async_wait(wait_read)): a FIN or RST that came with the last
+  // bytes raises no new edge. clients/read_http does this; use it for HTTP messages.
   template <typename MutableBuffers, typename Token>
   decltype(auto) async_read_some(const MutableBuffers& buffers, Token&& token) {
     return state_->socket.async_read_some(first_draining_buffer(buffers),

@@ -12,13 +12,13 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <list>
 #include <span>
 
 #include "clients/deadline_stream.hpp"
+#include "clients/http_read.hpp"
 #include "clients/http_wire.hpp"
 #include "clients/request_id.hpp"
 #include "gateway/http_util.hpp"
@@ -209,13 +209,11 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
     // long an idle keep-alive connection is kept.
     stream.expires_after(limits.header_timeout);
     state.idle = true;
-    co_await http::async_read_header(stream, buffer, parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await clients::read_http(stream, buffer, parser, clients::ReadUntil::header);
     state.idle = false;
     if (!ec && !parser.is_done()) {
       stream.expires_after(limits.body_timeout);
-      co_await http::async_read(stream, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
+      ec = co_await clients::read_http(stream, buffer, parser, clients::ReadUntil::message);
     }
     if (ec) {
       // Answer what deserves an answer; silently close the rest (timeouts,

@@ -10,13 +10,13 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "apps/service-kit/json_input.hpp"
 #include "clients/db/db.hpp"
 #include "clients/deadline_stream.hpp"
+#include "clients/http_read.hpp"
 #include "clients/http_wire.hpp"
 #include "clients/request_id.hpp"
 #include "clients/url_query.hpp"
@@ -235,13 +235,11 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
       break;
     stream.expires_after(limits_.header_timeout);
     idle->waiting = true;
-    co_await http::async_read_header(stream, buffer, parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await clients::read_http(stream, buffer, parser, clients::ReadUntil::header);
     idle->waiting = false;
     if (!ec && !parser.is_done()) {
       stream.expires_after(limits_.body_timeout);
-      co_await http::async_read(stream, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
+      ec = co_await clients::read_http(stream, buffer, parser, clients::ReadUntil::message);
     }
     if (ec) {
       Request dummy{http::verb::get, "/", 11};

@@ -22,8 +22,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include "clients/deadline_stream.hpp"
+#include "clients/http_read.hpp"
 
 namespace {
 
@@ -51,6 +55,8 @@ namespace medgate::clients {
 namespace {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
@@ -164,6 +170,106 @@ TEST(DrainingRead, PingPongNeverStalls) {
   // Stock Asio tries recv() before each wait: about one EAGAIN per round here. An edge can
   // still come late for data an earlier read already took, hence a margin, not zero.
   EXPECT_LT(recv_would_block.load(), kRounds / 100);
+}
+
+// The peer's last bytes and its FIN or RST arrive together, while a read is already
+// waiting: one epoll edge carries both. The short read marks the socket drained, so a
+// plain second read would wait for an edge that never comes; read_http must not.
+struct EdgeCase {
+  WatchedPair p;
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  beast::error_code ec;
+  bool done = false;
+  std::chrono::steady_clock::duration took{};
+
+  void run(const std::string& bytes, bool reset) {
+    const auto start = std::chrono::steady_clock::now();
+    asio::co_spawn(
+        p.io,
+        [&]() -> asio::awaitable<void> {
+          ec = co_await read_http(*p.stream, buffer, parser, ReadUntil::message);
+          took = std::chrono::steady_clock::now() - start;
+          done = true;
+        },
+        asio::detached);
+    asio::steady_timer later(p.io, 20ms);  // the read is waiting by then
+    later.async_wait([&](boost::system::error_code) {
+      asio::write(p.peer, asio::buffer(bytes));
+      boost::system::error_code ignored;
+      if (reset)
+        p.peer.set_option(asio::socket_base::linger(true, 0), ignored);
+      else
+        p.peer.shutdown(tcp::socket::shutdown_send, ignored);
+      p.peer.close(ignored);
+    });
+    p.io.run_for(3s);
+  }
+};
+
+TEST(ReadHttp, ABodyEndedByTheConnectionClosingCompletesAtOnce) {
+  EdgeCase c;
+  c.run("HTTP/1.1 200 OK\r\n\r\nuntil-close", false);
+  ASSERT_TRUE(c.done);
+  EXPECT_FALSE(c.ec) << c.ec.message();
+  EXPECT_EQ(c.parser.get().body(), "until-close");
+  EXPECT_LT(c.took, 1s);
+}
+
+TEST(ReadHttp, AResetMidMessageIsReportedAtOnce) {
+  EdgeCase c;
+  c.run("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", true);
+  ASSERT_TRUE(c.done);
+  EXPECT_TRUE(c.ec);
+  EXPECT_LT(c.took, 1s);
+}
+
+TEST(ReadHttp, APipelinedMessageBegunInTheBufferStillSeesTheClose) {
+  EdgeCase c;
+  c.run("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\n\r\ntail", false);
+  ASSERT_TRUE(c.done);
+  ASSERT_FALSE(c.ec) << c.ec.message();
+  EXPECT_EQ(c.parser.get().result_int(), 204u);
+  http::response_parser<http::string_body> next;
+  beast::error_code ec;
+  bool done = false;
+  asio::co_spawn(
+      c.p.io,
+      [&]() -> asio::awaitable<void> {
+        ec = co_await read_http(*c.p.stream, c.buffer, next, ReadUntil::message);
+        done = true;
+      },
+      asio::detached);
+  c.p.io.restart();
+  c.p.io.run_for(3s);
+  ASSERT_TRUE(done) << "the FIN came with the first message's edge and was never seen";
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(next.get().body(), "tail");
+}
+
+TEST(ReadHttp, ReadsPipelinedMessagesFromTheBufferAndTheHeaderLimitHolds) {
+  WatchedPair p;
+  asio::write(p.peer, asio::buffer(std::string("HTTP/1.1 204 No Content\r\n\r\n"
+                                               "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")));
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> first, second, third;
+  third.header_limit(16);
+  beast::error_code e1, e2, e3;
+  asio::co_spawn(
+      p.io,
+      [&]() -> asio::awaitable<void> {
+        e1 = co_await read_http(*p.stream, buffer, first, ReadUntil::message);
+        e2 = co_await read_http(*p.stream, buffer, second, ReadUntil::message);
+        asio::write(p.peer, asio::buffer(std::string("HTTP/1.1 200 OK\r\nX-Long: 0123456789\r\n")));
+        e3 = co_await read_http(*p.stream, buffer, third, ReadUntil::message);
+      },
+      asio::detached);
+  p.io.run_for(3s);
+  EXPECT_FALSE(e1) << e1.message();
+  EXPECT_EQ(first.get().result_int(), 204u);
+  EXPECT_FALSE(e2) << e2.message();
+  EXPECT_EQ(second.get().body(), "ok");
+  EXPECT_EQ(e3, http::error::header_limit);
 }
 
 }  // namespace
