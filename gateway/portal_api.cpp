@@ -24,14 +24,13 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
+// X-Request-Id is not copied: call_upstream adds it as the request is written.
 Request upstream_get(const Request& downstream, std::string target) {
   Request r{http::verb::get, target, 11};
   for (auto field : {http::field::accept_language}) {
     if (auto it = downstream.find(field); it != downstream.end())
       r.set(field, it->value());
   }
-  if (auto it = downstream.find("X-Request-Id"); it != downstream.end())
-    r.set("X-Request-Id", it->value());
   r.set(http::field::accept, "application/json");
   return r;
 }

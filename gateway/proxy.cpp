@@ -144,7 +144,7 @@ asio::awaitable<Reply> Gateway::call_upstream(Upstream& up, Request req, ThreadC
   if (!upstream_permit)
     co_return degrade(503, "circuit breaker open", Rejection::breaker_open, true);
 
-  // Prepare the request once; target and Host are set per endpoint as it is written.
+  // Prepare the request once; target, Host and X-Request-Id are set as it is written.
   strip_hop_by_hop(req);
   if (!req.keep_alive())
     req.keep_alive(true);
@@ -194,8 +194,9 @@ asio::awaitable<Reply> Gateway::call_upstream(Upstream& up, Request req, ThreadC
     std::string prefixed;  // only endpoints with a base path need a new string
     if (!ep.endpoint.base_path.empty())
       prefixed = ep.endpoint.base_path + target;
-    const std::array<clients::FieldOverride, 1> host{{{"Host", ep.endpoint.host_header}}};
-    const clients::WireEdits edits{prefixed.empty() ? std::string_view(target) : prefixed, host};
+    const std::array<clients::FieldOverride, 2> fields{
+        {{"Host", ep.endpoint.host_header}, {"X-Request-Id", info.request_id}}};
+    const clients::WireEdits edits{prefixed.empty() ? std::string_view(target) : prefixed, fields};
     ++info.attempts;
     if (info.attempts > 1)
       metrics_.retry(ui);

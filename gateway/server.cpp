@@ -236,15 +236,12 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
     Request req = parser.release();
     const auto started = std::chrono::steady_clock::now();
     RequestInfo info;
-    if (auto it = req.find("X-Request-Id"); it == req.end()) {
-      info.request_id = clients::make_request_id(w->ctx.rng);
-      req.insert("X-Request-Id", info.request_id);
-    } else if (clients::acceptable_request_id(it->value())) {
+    // Kept or made here; call_upstream sends it upstream as it writes the request.
+    if (auto it = req.find("X-Request-Id");
+        it != req.end() && clients::acceptable_request_id(it->value()))
       info.request_id = std::string(it->value());
-    } else {
+    else
       info.request_id = clients::make_request_id(w->ctx.rng);
-      req.set("X-Request-Id", info.request_id);
-    }
     // Kept for the access log only: the request moves into the handler.
     std::string method;
     std::string target;
