@@ -126,7 +126,8 @@ HttpService::HttpService(std::string name, ListenOptions listen, ServiceLimits l
       router_(std::move(router)),
       log_(std::move(log)),
       io_(static_cast<int>(std::max<size_t>(1, listen_.threads))),
-      acceptor_(io_) {}
+      acceptor_(io_),
+      accept_strand_(asio::make_strand(io_)) {}
 
 HttpService::~HttpService() {
   stop();
@@ -139,7 +140,7 @@ void HttpService::start() {
   acceptor_.bind(ep);
   acceptor_.listen(asio::socket_base::max_listen_connections);
   bound_port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(accept_strand_, accept_loop(), asio::detached);
   for (size_t i = 0; i < std::max<size_t>(1, listen_.threads); ++i)
     threads_.emplace_back([this] { io_.run(); });
 }
@@ -154,7 +155,7 @@ void HttpService::stop(std::chrono::milliseconds drain) {
   if (threads_.empty())
     return;
   draining_ = true;
-  asio::post(io_, [this] {
+  asio::post(accept_strand_, [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
   });

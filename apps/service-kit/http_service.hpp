@@ -18,6 +18,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -106,6 +107,8 @@ class HttpService {
   std::shared_ptr<spdlog::logger> log_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  // The accept loop and stop()'s close of the acceptor run here, never at the same time.
+  boost::asio::strand<boost::asio::io_context::executor_type> accept_strand_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> connections_{0};
   std::atomic<bool> draining_{false};

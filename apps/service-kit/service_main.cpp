@@ -85,8 +85,12 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // Declared before the pool so it is destroyed after it: the pool's destructor joins the
+  // logging thread (which may still be formatting the last lines) before the logger and
+  // its sinks go away.
+  std::shared_ptr<spdlog::logger> log;
   const auto log_pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
-  auto log = make_log(def.name, log_pool);
+  log = make_log(def.name, log_pool);
   db::DbPool pool(cfg.make_driver(), cfg.pool,
                   [log](const std::string& line) { log->warn("database: {}", line); });
   // The database may still be starting (or failing over): keep trying for a minute.
