@@ -16,6 +16,7 @@
 #include "clients/deadline_stream.hpp"
 #include "clients/http_wire.hpp"
 #include "clients/url_query.hpp"
+#include "tests/support/stream_pair.hpp"
 
 namespace medgate::clients {
 namespace {
@@ -69,19 +70,7 @@ TEST(HttpWire, EditsReplaceTargetAndSameNamedFieldsWhateverTheirCase) {
   EXPECT_EQ(req[http::field::host], "client.example");
 }
 
-// A connected pair: `stream` on one end, `peer` on the other.
-struct Pair {
-  asio::io_context io;
-  tcp::socket peer{io};
-  std::unique_ptr<DeadlineStream> stream;
-  Pair() {
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    tcp::socket client(io);
-    client.connect(acceptor.local_endpoint());
-    peer = acceptor.accept();
-    stream = std::make_unique<DeadlineStream>(std::move(client));
-  }
-};
+using Pair = testing::StreamPair;
 
 struct ReadResult {
   boost::system::error_code ec;

@@ -28,6 +28,7 @@
 
 #include "clients/deadline_stream.hpp"
 #include "clients/http_read.hpp"
+#include "tests/support/stream_pair.hpp"
 
 namespace {
 
@@ -60,16 +61,9 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
-struct WatchedPair {
-  asio::io_context io;
-  tcp::socket peer{io};
-  std::unique_ptr<DeadlineStream> stream;
+// Counts recv() on the stream's descriptor while it lives.
+struct WatchedPair : testing::StreamPair {
   WatchedPair() {
-    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    tcp::socket client(io);
-    client.connect(acceptor.local_endpoint());
-    peer = acceptor.accept();
-    stream = std::make_unique<DeadlineStream>(std::move(client));
     watched_fd = stream->socket().native_handle();
     recv_calls = 0;
     recv_would_block = 0;
