@@ -30,6 +30,10 @@ asio::awaitable<beast::error_code> read_http(DeadlineStream& stream, beast::flat
   // next message skips that, which is the point: the peer has usually not sent it yet.
   // Before this call's first read, the socket's previous read (an earlier call's, which
   // may have buffered the start of this message) may have been short too.
+  // The price: a FIN or RST that came with the last bytes of a *complete* message is seen
+  // only at the next message's deadline (a keep-alive client that half-closes right after
+  // its request holds its connection until header_timeout; a pooled upstream connection
+  // closed that way fails the next request's read, which the pool re-sends as stale).
   bool last_read_short = true;
   for (;;) {
     if (finished())
