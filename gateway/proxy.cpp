@@ -146,8 +146,8 @@ asio::awaitable<Reply> Gateway::call_upstream(Upstream& up, Request req, ThreadC
 
   // Prepare the request once; target, Host and X-Request-Id are set as it is written.
   strip_hop_by_hop(req);
-  if (!req.keep_alive())
-    req.keep_alive(true);
+  if (!keep_alive)
+    req.keep_alive(true);  // the upstream connection is pooled whatever the client wants
   req.prepare_payload();
 
   const auto start = clock_.now();
@@ -234,7 +234,8 @@ asio::awaitable<Reply> Gateway::call_upstream(Upstream& up, Request req, ThreadC
       if (result.error == clients::SendError::none) {
         upstream_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
         reply.response = std::move(result.response);
-        reply.response.keep_alive(keep_alive);
+        if (reply.response.keep_alive() != keep_alive)  // the setter rewrites Connection
+          reply.response.keep_alive(keep_alive);
         reply.ok = true;
         reply.endpoint = ep.endpoint.url;
         reply.attempts = info.attempts;
