@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Side-by-side HTTP benchmark on loopback: direct upstream, medgate, nginx, HAProxy.
-# Usage: bench/http_bench.sh [rounds=3] [seconds=5] [connections=50]
+# Usage: bench/http_bench.sh [rounds=3] [seconds=5] [connections=50] [wrk_threads=2]
 # Needs: wrk nginx haproxy (installs them if missing) and the release build.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
-rounds=${1:-3}; secs=${2:-5}; conns=${3:-50}
+rounds=${1:-3}; secs=${2:-5}; conns=${3:-50}; wrk_threads=${4:-2}
 
 ensure_packages "${MEDGATE_BUILD_PACKAGES[@]}" wrk nginx haproxy
 build_preset release >/dev/null
@@ -85,7 +85,7 @@ for r in $(seq 1 "$rounds"); do
   for t in "${targets[@]}"; do
     IFS=: read -r name p pid <<<"$t"
     before=$(cpu_ticks "$pid")
-    out=$(timeout $((secs + 10)) wrk -t1 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$p/ok")
+    out=$(timeout $((secs + 10)) wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$p/ok")
     after=$(cpu_ticks "$pid")
     req=$(awk '/requests in/ {print $1}' <<<"$out")
     rps[$name]+="$(awk '/Requests\/sec/ {print $2}' <<<"$out") "
@@ -101,4 +101,4 @@ for t in "${targets[@]}"; do
   printf '%-8s %10s %10s %10s %14s\n' "$name" "$(median <<<"${rps[$name]}")" \
     "$(median <<<"${p50[$name]}")" "$(median <<<"${p99[$name]}")" "$(median <<<"${cpu[$name]}")"
 done
-echo "(wrk -t1 -c$conns -d${secs}s, $rounds interleaved rounds, medians; cpu of the proxy process only)"
+echo "(wrk -t$wrk_threads -c$conns -d${secs}s, $rounds interleaved rounds, medians; cpu of the proxy process only)"
