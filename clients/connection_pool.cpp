@@ -3,12 +3,12 @@
 #include "clients/deadline_stream.hpp"
 #include "clients/http_read.hpp"
 #include "clients/http_wire.hpp"
+#include "clients/wire_parser.hpp"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 
 namespace medgate::clients {
 
@@ -45,7 +45,7 @@ std::unique_ptr<ConnectionPool::Connection> ConnectionPool::take_idle() {
   return nullptr;
 }
 
-asio::awaitable<SendResult> ConnectionPool::send(const Request& request,
+asio::awaitable<SendResult> ConnectionPool::send(const WireRequest& request, WireResponse& response,
                                                  std::chrono::nanoseconds timeout,
                                                  bool resend_on_stale, WireEdits edits) {
   // One coroutine for the whole exchange, second try included: every nested coroutine
@@ -75,26 +75,38 @@ asio::awaitable<SendResult> ConnectionPool::send(const Request& request,
     }
     conn->stream.expires_at(deadline);
 
+    conn->header_scratch.clear();
+    append_header(conn->header_scratch, request, edits);
     size_t sent = 0;
-    if (!write_now(conn->stream, request, conn->header_scratch, edits, sent, ec))
-      ec = co_await write_rest(conn->stream, request, conn->header_scratch, edits, sent);
+    if (!send_now(conn->stream, conn->header_scratch, request.body, sent, ec))
+      ec = co_await send_rest(conn->stream, conn->header_scratch, request.body, sent);
     if (ec) {
       const bool timed_out = conn->stream.timed_out();
       stale = !timed_out;  // nothing read yet
       result.error = timed_out ? SendError::timeout : SendError::reset;
     } else {
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(options_.max_response_body);
-      parser.header_limit(64 * 1024);
-      ec = co_await read_http(conn->stream, conn->buffer, parser, ReadUntil::message);
-      if (!ec) {
-        result.response = parser.release();
-        if (result.response.chunked()) {
-          // The body is complete in memory now: pass it on with a plain length.
-          result.response.chunked(false);
-          result.response.content_length(result.response.body().size());
+      bool got_some = false;
+      bool keep = false;
+      // Interim responses (100 Continue, 103 Early Hints) precede the real one.
+      for (int interim = 0; interim < 8; ++interim) {
+        WireResponseParser parser(response);
+        parser.body_limit(options_.max_response_body);
+        parser.header_limit(64 * 1024);
+        parser.skip(request.method == http::verb::head);
+        ec = co_await read_http(conn->stream, conn->buffer, parser, ReadUntil::message);
+        got_some = got_some || parser.got_some();
+        if (ec || response.status / 100 != 1) {
+          keep = !ec && parser.keep_alive();
+          break;
         }
-        const bool keep = result.response.keep_alive() && !result.response.need_eof();
+        if (response.status == 101) {  // we never ask to switch protocols
+          ec = http::error::bad_version;
+          break;
+        }
+      }
+      if (!ec && response.status / 100 == 1)
+        ec = http::error::bad_status;  // nothing but interim responses
+      if (!ec) {
         if (keep && idle_.size() < options_.max_idle) {
           conn->idle_since = Clock::now();
           conn->stream.expires_never();
@@ -109,7 +121,7 @@ asio::awaitable<SendResult> ConnectionPool::send(const Request& request,
         // Not HTTP, or over a size limit: a protocol failure, not a transport one.
         result.error = SendError::bad_response;
       } else {
-        stale = !parser.got_some();
+        stale = !got_some;
         result.error = SendError::reset;
       }
     }

@@ -11,16 +11,18 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include "clients/http_url.hpp"
 #include "clients/http_wire.hpp"
+#include "clients/wire_message.hpp"
 
 namespace medgate::clients {
 
 namespace http = boost::beast::http;
+// Beast's messages, for code that builds or reads them field by field (services, the
+// gateway's own endpoints); the proxy path uses the wire-form ones.
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
@@ -41,7 +43,6 @@ enum class SendError : uint8_t {
 
 struct SendResult {
   SendError error = SendError::none;
-  Response response;
   bool reused_connection = false;
 };
 
@@ -52,12 +53,14 @@ class ConnectionPool {
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 
-  // Sends `request` and reads the response within `timeout` (connect included). When a reused
-  // keep-alive connection turns out to be closed before any response byte arrives, the
-  // request is re-sent once on a fresh connection if `resend_on_stale` (idempotent requests).
-  // `edits` (target, fields) are applied as the request is written; what they point to must
-  // outlive the call.
-  [[nodiscard]] boost::asio::awaitable<SendResult> send(const Request& request,
+  // Sends `request` and reads the response into `response` within `timeout` (connect
+  // included); interim 1xx responses are skipped. When a reused keep-alive connection turns
+  // out to be closed before any response byte arrives, the request is re-sent once on a
+  // fresh connection if `resend_on_stale` (idempotent requests). `edits` (target, fields)
+  // are applied as the request is written. Everything passed must outlive the call;
+  // `response` is complete only when the result has no error.
+  [[nodiscard]] boost::asio::awaitable<SendResult> send(const WireRequest& request,
+                                                        WireResponse& response,
                                                         std::chrono::nanoseconds timeout,
                                                         bool resend_on_stale, WireEdits edits = {});
 

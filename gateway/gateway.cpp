@@ -138,61 +138,57 @@ std::optional<Gateway::ProxyRoute> Gateway::match_proxy_route(std::string_view t
   return std::nullopt;
 }
 
-asio::awaitable<Reply> Gateway::handle(Request req, ThreadContext& tc, RequestInfo& info) {
-  if (auto route = match_proxy_route(req.target())) {
+asio::awaitable<void> Gateway::handle(const WireRequest& req, ThreadContext& tc, RequestInfo& info,
+                                      Reply& out) {
+  if (auto route = match_proxy_route(req.target)) {
     info.route = route->label;
-    return call_upstream(*route->upstream, std::move(req), tc, info, std::move(route->target));
+    return call_upstream(*route->upstream, req, tc, info, out, std::move(route->target));
   }
-  return handle_local(std::move(req), tc, info);
+  return handle_local(req, tc, info, out);
 }
 
-asio::awaitable<Reply> Gateway::handle_local(Request req, ThreadContext& tc, RequestInfo& info) {
-  const std::string_view target = req.target();
-  const std::string_view path = path_of(target);
-  const unsigned version = req.version();
-  const bool keep_alive = req.keep_alive() && !draining();
-
+asio::awaitable<void> Gateway::handle_local(const WireRequest& req, ThreadContext& tc,
+                                            RequestInfo& info, Reply& out) {
+  out.clear();
+  const std::string_view path = path_of(req.target);
   auto simple = [&](unsigned status, std::string_view state) {
-    return Reply{json_response(status, {{"status", state}}, version, keep_alive)};
+    return json_response(status, {{"status", state}});
   };
-  auto local = [](Response r) { return Reply{std::move(r)}; };
+  WireResponse& res = out.response;
 
   if (path == "/health" || path.starts_with("/health/")) {
     info.route = kHealth;
     if (path == "/health")
-      co_return local(health_report(req));
-    if (path == "/health/liveness")
-      co_return simple(200, "alive");
-    if (path == "/health/startup")
-      co_return started_ ? simple(200, "started") : simple(503, "starting");
-    if (path == "/health/readiness") {
-      if (draining())
-        co_return simple(503, "draining");
-      co_return started_ ? simple(200, "ready") : simple(503, "starting");
-    }
-    co_return local(
-        error_response(404, "not_found", "no such health endpoint", version, keep_alive));
-  }
-  if (path == "/status") {
+      res = health_report();
+    else if (path == "/health/liveness")
+      res = simple(200, "alive");
+    else if (path == "/health/startup")
+      res = started_ ? simple(200, "started") : simple(503, "starting");
+    else if (path == "/health/readiness")
+      res = draining() ? simple(503, "draining")
+            : started_ ? simple(200, "ready")
+                       : simple(503, "starting");
+    else
+      res = error_response(404, "not_found", "no such health endpoint");
+  } else if (path == "/status") {
     info.route = kStatus;
-    co_return local(status_report(req));
-  }
-  if (path == "/metrics") {
+    res = status_report();
+  } else if (path == "/metrics") {
     info.route = kMetrics;
-    co_return local(text_response(200, metrics_.render(upstreams_),
-                                  "text/plain; version=0.0.4; charset=utf-8", version, keep_alive));
-  }
-  if (path.starts_with("/admin/")) {
+    res =
+        text_response(200, metrics_.render(upstreams_), "text/plain; version=0.0.4; charset=utf-8");
+  } else if (path.starts_with("/admin/")) {
     info.route = kAdmin;
-    co_return local(admin(req, path));
+    res = admin(req, path);
+  } else if (is_portal_api(path)) {
+    res = co_await portal_api(req, path, tc, info);
+  } else {
+    info.route = kUnmatched;
+    res = error_response(404, "not_found", "no route for this path");
   }
-  if (is_portal_api(path))
-    co_return local(co_await portal_api(std::move(req), path, tc, info));
-  info.route = kUnmatched;
-  co_return local(error_response(404, "not_found", "no route for this path", version, keep_alive));
 }
 
-Response Gateway::health_report(const Request& req) {
+WireResponse Gateway::health_report() {
   const auto now = clock_.now();
   json::object upstreams;
   size_t down = 0;
@@ -249,10 +245,10 @@ Response Gateway::health_report(const Request& req) {
   json::object body{
       {"status", overall}, {"draining", draining()}, {"upstreams", std::move(upstreams)}};
   const unsigned status = std::string_view(overall) == "down" ? 503 : 200;
-  return json_response(status, body, req.version(), req.keep_alive() && !draining());
+  return json_response(status, body);
 }
 
-Response Gateway::status_report(const Request& req) {
+WireResponse Gateway::status_report() {
   const auto uptime = std::chrono::duration<double>(clock_.now() - start_time_).count();
   json::array ups;
   for (const auto& u : cfg_.upstreams) {
@@ -278,30 +274,25 @@ Response Gateway::status_report(const Request& req) {
                     {"listen", cfg_.listen.address + ":" + std::to_string(cfg_.listen.port)},
                     {"upstreams", std::move(ups)},
                     {"routes", std::move(routes)}};
-  return json_response(200, body, req.version(), req.keep_alive() && !draining());
+  return json_response(200, body);
 }
 
-Response Gateway::admin(const Request& req, std::string_view path) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive() && !draining();
+WireResponse Gateway::admin(const WireRequest& req, std::string_view path) {
   // Authorization: Bearer <token>. With no token configured, admin is closed.
   std::string_view given;
-  if (auto it = req.find(http::field::authorization); it != req.end()) {
-    std::string_view h = it->value();
-    if (h.starts_with("Bearer "))
-      given = h.substr(7);
-  }
+  if (auto h = req.fields.find(http::field::authorization); h && h->starts_with("Bearer "))
+    given = h->substr(7);
   if (cfg_.admin_token.empty() || !secure_equals(given, cfg_.admin_token)) {
-    auto res = error_response(401, "unauthorized", "admin token required", v, ka);
-    res.set(http::field::www_authenticate, "Bearer realm=\"medgate-admin\"");
+    auto res = error_response(401, "unauthorized", "admin token required");
+    res.fields.set("WWW-Authenticate", "Bearer realm=\"medgate-admin\"");
     return res;
   }
-  if (req.method() != http::verb::post)
-    return error_response(405, "method_not_allowed", "use POST", v, ka);
+  if (req.method != http::verb::post)
+    return error_response(405, "method_not_allowed", "use POST");
   // /admin/breakers/{upstream}/{action} or /admin/breakers/{upstream}/endpoints/{i}/{action}
   constexpr std::string_view kPrefix = "/admin/breakers/";
   if (!path.starts_with(kPrefix))
-    return error_response(404, "not_found", "no such admin endpoint", v, ka);
+    return error_response(404, "not_found", "no such admin endpoint");
   std::vector<std::string_view> parts;
   std::string_view rest = path.substr(kPrefix.size());
   while (!rest.empty()) {
@@ -312,17 +303,17 @@ Response Gateway::admin(const Request& req, std::string_view path) {
     rest.remove_prefix(slash + 1);
   }
   if (parts.size() != 2 && parts.size() != 4)
-    return error_response(404, "not_found", "expected /admin/breakers/{upstream}/{action}", v, ka);
+    return error_response(404, "not_found", "expected /admin/breakers/{upstream}/{action}");
   Upstream* up = upstreams_.find(parts[0]);
   if (!up)
-    return error_response(404, "unknown_upstream", "no such upstream", v, ka);
+    return error_response(404, "unknown_upstream", "no such upstream");
   resilience::CircuitBreaker* breaker = &up->breaker;
   std::string target = up->name();
   if (parts.size() == 4) {
     size_t idx = 0;
     const auto r = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), idx);
     if (parts[1] != "endpoints" || r.ec != std::errc{} || idx >= up->size())
-      return error_response(404, "unknown_endpoint", "no such endpoint index", v, ka);
+      return error_response(404, "unknown_endpoint", "no such endpoint index");
     breaker = &up->endpoint(idx).breaker;
     target += " endpoint " + up->endpoint(idx).endpoint.url;
   }
@@ -337,15 +328,13 @@ Response Gateway::admin(const Request& req, std::string_view path) {
     breaker->reset("admin API");
   } else {
     return error_response(400, "unknown_action",
-                          "action must be force-open, force-closed, disable or reset", v, ka);
+                          "action must be force-open, force-closed, disable or reset");
   }
   events_->warn("admin: breaker {} {}", target, action);
-  return json_response(200,
-                       {{"upstream", up->name()},
-                        {"target", target},
-                        {"action", action},
-                        {"state", to_string(breaker->state())}},
-                       v, ka);
+  return json_response(200, {{"upstream", up->name()},
+                             {"target", target},
+                             {"action", action},
+                             {"state", to_string(breaker->state())}});
 }
 
 }  // namespace medgate::gateway

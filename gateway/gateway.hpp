@@ -22,8 +22,8 @@
 
 namespace medgate::gateway {
 
-using clients::Request;
-using clients::Response;
+using clients::WireRequest;
+using clients::WireResponse;
 
 // What one gateway thread owns: its connection pools and its random source.
 struct ThreadContext {
@@ -49,12 +49,22 @@ struct RequestInfo {
 
 // A response and how it came about: from an upstream through its policy chain (or a stale
 // copy, or the gateway's explicit refusal), or from the gateway's own endpoints.
+// A session keeps one and has every request answered into it, so the response's buffers
+// keep their capacity from one request to the next.
 struct Reply {
-  Response response;
+  WireResponse response;
   bool ok = false;  // a response from the upstream (any status) or a stale copy
   bool stale = false;
   std::string_view endpoint;  // into the configuration
   uint32_t attempts = 0;
+
+  void clear() {
+    response.clear();
+    ok = false;
+    stale = false;
+    endpoint = {};
+    attempts = 0;
+  }
 };
 
 class Gateway {
@@ -62,17 +72,19 @@ class Gateway {
   Gateway(GatewayConfig cfg, const resilience::Clock& clock,
           std::shared_ptr<spdlog::logger> events);
 
-  // Answers one request. Not a coroutine itself: a proxied request gets call_upstream's
-  // coroutine directly, so the hot path allocates one frame less.
-  [[nodiscard]] boost::asio::awaitable<Reply> handle(Request req, ThreadContext& tc,
-                                                     RequestInfo& info);
+  // Answers one request into `out` (cleared first). Not a coroutine itself: a proxied
+  // request gets call_upstream's coroutine directly, so the hot path allocates one frame
+  // less. `req` and `out` must outlive the returned awaitable.
+  [[nodiscard]] boost::asio::awaitable<void> handle(const WireRequest& req, ThreadContext& tc,
+                                                    RequestInfo& info, Reply& out);
 
-  // Sends `req` to `upstream` with all its policies. The upstream target is `target`, or the
-  // request's own when that is empty (then it must be already rewritten). The response's
-  // keep-alive is the client's wish, whatever the upstream said about its own connection.
-  [[nodiscard]] boost::asio::awaitable<Reply> call_upstream(Upstream& upstream, Request req,
-                                                            ThreadContext& tc, RequestInfo& info,
-                                                            std::string target = {});
+  // Sends `req` to `upstream` with all its policies, answering into `out` (cleared first).
+  // The upstream target is `target`, or the request's own when that is empty (then it must
+  // be already rewritten).
+  [[nodiscard]] boost::asio::awaitable<void> call_upstream(Upstream& upstream,
+                                                           const WireRequest& req,
+                                                           ThreadContext& tc, RequestInfo& info,
+                                                           Reply& out, std::string target = {});
 
   [[nodiscard]] const GatewayConfig& config() const { return cfg_; }
   [[nodiscard]] UpstreamSet& upstreams() { return upstreams_; }
@@ -106,13 +118,15 @@ class Gateway {
   };
   // The configured route for `target`, unless the gateway answers that path itself.
   [[nodiscard]] std::optional<ProxyRoute> match_proxy_route(std::string_view target);
-  [[nodiscard]] boost::asio::awaitable<Reply> handle_local(Request req, ThreadContext& tc,
-                                                           RequestInfo& info);
-  [[nodiscard]] Response health_report(const Request& req);
-  [[nodiscard]] Response status_report(const Request& req);
-  [[nodiscard]] Response admin(const Request& req, std::string_view path);
-  [[nodiscard]] boost::asio::awaitable<Response> portal_api(Request req, std::string_view path,
-                                                            ThreadContext& tc, RequestInfo& info);
+  [[nodiscard]] boost::asio::awaitable<void> handle_local(const WireRequest& req, ThreadContext& tc,
+                                                          RequestInfo& info, Reply& out);
+  [[nodiscard]] WireResponse health_report();
+  [[nodiscard]] WireResponse status_report();
+  [[nodiscard]] WireResponse admin(const WireRequest& req, std::string_view path);
+  [[nodiscard]] boost::asio::awaitable<WireResponse> portal_api(const WireRequest& req,
+                                                                std::string_view path,
+                                                                ThreadContext& tc,
+                                                                RequestInfo& info);
 
   GatewayConfig cfg_;
   const resilience::Clock& clock_;

@@ -9,14 +9,13 @@ namespace medgate::gateway {
 
 namespace http = boost::beast::http;
 
-clients::Response text_response(unsigned status, std::string body, std::string_view content_type,
-                                unsigned version, bool keep_alive) {
-  clients::Response res{static_cast<http::status>(status), version};
-  res.set(http::field::content_type, content_type);
-  res.set(http::field::cache_control, "no-store");
-  res.body() = std::move(body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
+clients::WireResponse text_response(unsigned status, std::string body,
+                                    std::string_view content_type) {
+  clients::WireResponse res;
+  res.status = status;
+  res.fields.add(http::field::content_type, "Content-Type", content_type);
+  res.fields.add(http::field::cache_control, "Cache-Control", "no-store");
+  res.body = std::move(body);
   return res;
 }
 
@@ -80,14 +79,13 @@ std::string to_readable_json(const boost::json::value& v) {
   return out;
 }
 
-clients::Response json_response(unsigned status, const boost::json::object& body, unsigned version,
-                                bool keep_alive) {
-  return text_response(status, to_readable_json(body), "application/json", version, keep_alive);
+clients::WireResponse json_response(unsigned status, const boost::json::object& body) {
+  return text_response(status, to_readable_json(body), "application/json");
 }
 
-clients::Response error_response(unsigned status, std::string_view code, std::string_view message,
-                                 unsigned version, bool keep_alive) {
-  return json_response(status, {{"error", code}, {"message", message}}, version, keep_alive);
+clients::WireResponse error_response(unsigned status, std::string_view code,
+                                     std::string_view message) {
+  return json_response(status, {{"error", code}, {"message", message}});
 }
 
 void append_json_string(std::string& out, std::string_view s) {

@@ -6,20 +6,18 @@
 
 #include <boost/json/object.hpp>
 
-#include "clients/connection_pool.hpp"
+#include "clients/wire_message.hpp"
 
 namespace medgate::gateway {
 
-// A JSON response with the given status; `keep_alive` follows the request.
-[[nodiscard]] clients::Response json_response(unsigned status, const boost::json::object& body,
-                                              unsigned version, bool keep_alive);
-[[nodiscard]] clients::Response text_response(unsigned status, std::string body,
-                                              std::string_view content_type, unsigned version,
-                                              bool keep_alive);
+// The gateway's own answers, never cached by clients. Version and connection handling are
+// the server's, as it writes them.
+[[nodiscard]] clients::WireResponse json_response(unsigned status, const boost::json::object& body);
+[[nodiscard]] clients::WireResponse text_response(unsigned status, std::string body,
+                                                  std::string_view content_type);
 // {"error": code, "message": message} with the status.
-[[nodiscard]] clients::Response error_response(unsigned status, std::string_view code,
-                                               std::string_view message, unsigned version,
-                                               bool keep_alive);
+[[nodiscard]] clients::WireResponse error_response(unsigned status, std::string_view code,
+                                                   std::string_view message);
 
 // JSON text with doubles in plain fixed notation ("0.5", not Boost.JSON's "5E-1"): the
 // gateway's JSON is read by people (/health, errors) as much as by programs.
@@ -35,10 +33,4 @@ void append_json_string(std::string& out, std::string_view s);
 // Constant-time comparison for secrets.
 [[nodiscard]] bool secure_equals(std::string_view a, std::string_view b);
 
-// Removes hop-by-hop headers (RFC 9110 §7.6.1), including those named in Connection.
-template <typename Message>
-void strip_hop_by_hop(Message& m);
-
 }  // namespace medgate::gateway
-
-#include "gateway/http_util_impl.hpp"

@@ -25,13 +25,12 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 // X-Request-Id is not copied: call_upstream adds it as the request is written.
-Request upstream_get(const Request& downstream, std::string target) {
-  Request r{http::verb::get, target, 11};
-  for (auto field : {http::field::accept_language}) {
-    if (auto it = downstream.find(field); it != downstream.end())
-      r.set(field, it->value());
-  }
-  r.set(http::field::accept, "application/json");
+WireRequest upstream_get(const WireRequest& downstream, std::string target) {
+  WireRequest r;
+  r.target = std::move(target);
+  if (auto v = downstream.fields.find(http::field::accept_language))
+    r.fields.add(http::field::accept_language, "Accept-Language", *v);
+  r.fields.add(http::field::accept, "Accept", "application/json");
   return r;
 }
 
@@ -57,53 +56,42 @@ std::string encode_query_value(std::string_view v) {
   return out;
 }
 
-// Adds the degraded-answer markers when the data came from a last-good copy.
-void mark_stale(json::object& body, Response& res, const Response& from) {
+// The portal's answer built from a last-good copy says so, in its body and its header.
+WireResponse stale_json_response(json::object& body, const WireResponse& from) {
   body["stale"] = true;
-  if (auto it = from.find(http::field::age); it != from.end()) {
-    res.set(http::field::age, it->value());
-    body["stale_age_seconds"] = std::atoi(std::string(it->value()).c_str());
-  }
-  res.set("X-Medgate-Stale", "true");
+  const auto age = from.fields.find(http::field::age);
+  if (age)
+    body["stale_age_seconds"] = std::atoi(std::string(*age).c_str());
+  WireResponse res = json_response(200, body);
+  if (age)
+    res.fields.add(http::field::age, "Age", *age);
+  res.fields.add("X-Medgate-Stale", "true");
+  return res;
 }
 
 }  // namespace
 
-asio::awaitable<Response> Gateway::portal_api(Request req, std::string_view path, ThreadContext& tc,
-                                              RequestInfo& info) {
-  const unsigned v = req.version();
-  const bool ka = req.keep_alive() && !draining();
-  if (req.method() != http::verb::get && req.method() != http::verb::head)
-    co_return error_response(405, "method_not_allowed", "the portal API is read-only", v, ka);
+asio::awaitable<WireResponse> Gateway::portal_api(const WireRequest& req, std::string_view path,
+                                                  ThreadContext& tc, RequestInfo& info) {
+  if (req.method != http::verb::get && req.method != http::verb::head)
+    co_return error_response(405, "method_not_allowed", "the portal API is read-only");
 
   Upstream* medical = upstreams_.find(cfg_.medical_upstream);
   Upstream* admin = upstreams_.find(cfg_.admin_upstream);
 
   // Turns an upstream reply into the portal's answer with `transform`, or passes on the
   // upstream's own 4xx, or the gateway's explicit 5xx when the upstream is unavailable.
-  auto finish = [&](Reply& reply, auto&& transform) -> Response {
-    const unsigned status = reply.response.result_int();
-    if (!reply.ok || status >= 500) {
-      reply.response.keep_alive(ka);
+  auto finish = [&](Reply& reply, auto&& transform) -> WireResponse {
+    const unsigned status = reply.response.status;
+    if (!reply.ok || status >= 500 || (status >= 400 && status != 404))
       return std::move(reply.response);
-    }
     if (status == 404)
-      return error_response(404, "not_found", "no such patient or resource", v, ka);
-    if (status >= 400) {
-      reply.response.keep_alive(ka);
-      return std::move(reply.response);
-    }
-    std::optional<json::object> body = transform(reply.response.body());
+      return error_response(404, "not_found", "no such patient or resource");
+    std::optional<json::object> body = transform(std::string_view(reply.response.body));
     if (!body)
       return error_response(502, "bad_upstream_response",
-                            "the upstream answered in an unexpected shape", v, ka);
-    Response res = json_response(200, *body, v, ka);
-    if (reply.stale) {
-      mark_stale(*body, res, reply.response);
-      res.body() = to_readable_json(*body);
-      res.prepare_payload();
-    }
-    return res;
+                            "the upstream answered in an unexpected shape");
+    return reply.stale ? stale_json_response(*body, reply.response) : json_response(200, *body);
   };
 
   auto need_rut = [&](std::string_view prefix) -> std::optional<std::string> {
@@ -113,12 +101,11 @@ asio::awaitable<Response> Gateway::portal_api(Request req, std::string_view path
     return json_response(400,
                          {{"error", "invalid_rut"},
                           {"field", "rut"},
-                          {"message", "RUT must look like 12345678-5 with a valid check digit"}},
-                         v, ka);
+                          {"message", "RUT must look like 12345678-5 with a valid check digit"}});
   };
   auto missing_upstream = [&](std::string_view name) {
     return error_response(503, "upstream_not_configured",
-                          "no upstream named '" + std::string(name) + "'", v, ka);
+                          "no upstream named '" + std::string(name) + "'");
   };
 
   if (path.starts_with("/api/medical-history/")) {
@@ -128,25 +115,26 @@ asio::awaitable<Response> Gateway::portal_api(Request req, std::string_view path
       co_return bad_rut();
     if (!medical)
       co_return missing_upstream(cfg_.medical_upstream);
-    auto reply = co_await call_upstream(
-        *medical, upstream_get(req, "/patients/" + *rut + "/consultations"), tc, info);
+    const WireRequest upstream_req = upstream_get(req, "/patients/" + *rut + "/consultations");
+    Reply reply;
+    co_await call_upstream(*medical, upstream_req, tc, info, reply);
     co_return finish(reply, [&](std::string_view b) { return to_medical_history(*rut, b); });
   }
   if (path == "/api/doctors") {
     info.route = kDoctors;
-    auto specialty = query_param(query_of(req.target()), "specialty");
+    auto specialty = query_param(query_of(req.target), "specialty");
     if (!specialty || specialty->size() > 64)
-      co_return json_response(400,
-                              {{"error", "invalid_parameter"},
-                               {"field", "specialty"},
-                               {"message", "specialty must be at most 64 characters"}},
-                              v, ka);
+      co_return json_response(400, {{"error", "invalid_parameter"},
+                                    {"field", "specialty"},
+                                    {"message", "specialty must be at most 64 characters"}});
     if (!medical)
       co_return missing_upstream(cfg_.medical_upstream);
     std::string target = "/doctors";
     if (!specialty->empty())
       target += "?specialty=" + encode_query_value(*specialty);
-    auto reply = co_await call_upstream(*medical, upstream_get(req, target), tc, info);
+    const WireRequest upstream_req = upstream_get(req, target);
+    Reply reply;
+    co_await call_upstream(*medical, upstream_req, tc, info, reply);
     co_return finish(reply, [&](std::string_view b) { return to_doctors(*specialty, b); });
   }
   if (path.starts_with("/api/patient/")) {
@@ -156,7 +144,9 @@ asio::awaitable<Response> Gateway::portal_api(Request req, std::string_view path
       co_return bad_rut();
     if (!admin)
       co_return missing_upstream(cfg_.admin_upstream);
-    auto reply = co_await call_upstream(*admin, upstream_get(req, "/patients/" + *rut), tc, info);
+    const WireRequest upstream_req = upstream_get(req, "/patients/" + *rut);
+    Reply reply;
+    co_await call_upstream(*admin, upstream_req, tc, info, reply);
     co_return finish(reply, [&](std::string_view b) { return to_patient(b); });
   }
   // /api/payments/{rut}
@@ -167,15 +157,17 @@ asio::awaitable<Response> Gateway::portal_api(Request req, std::string_view path
   if (!admin)
     co_return missing_upstream(cfg_.admin_upstream);
   RequestInfo invoices_info = info;
-  auto [payments, invoices] = co_await (
-      call_upstream(*admin, upstream_get(req, "/patients/" + *rut + "/payments"), tc, info) &&
-      call_upstream(*admin, upstream_get(req, "/patients/" + *rut + "/invoices"), tc,
-                    invoices_info));
+  const WireRequest payments_req = upstream_get(req, "/patients/" + *rut + "/payments");
+  const WireRequest invoices_req = upstream_get(req, "/patients/" + *rut + "/invoices");
+  Reply payments;
+  Reply invoices;
+  co_await (call_upstream(*admin, payments_req, tc, info, payments) &&
+            call_upstream(*admin, invoices_req, tc, invoices_info, invoices));
   info.attempts += invoices_info.attempts;
-  const bool invoices_ok = invoices.ok && invoices.response.result_int() == 200;
+  const bool invoices_ok = invoices.ok && invoices.response.status == 200;
   std::optional<std::string_view> invoices_body;
   if (invoices_ok)
-    invoices_body = invoices.response.body();
+    invoices_body = invoices.response.body;
   co_return finish(payments, [&](std::string_view b) {
     auto out = to_payments(*rut, b, invoices_body);
     if (out && invoices_ok && invoices.stale)

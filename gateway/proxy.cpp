@@ -33,10 +33,10 @@ uint64_t all_endpoints_mask(size_t n) {
   return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
 }
 
-Classified classify(const clients::SendResult& r) {
+Classified classify(const clients::SendResult& r, const WireResponse& response) {
   switch (r.error) {
     case clients::SendError::none: {
-      const unsigned status = r.response.result_int();
+      const unsigned status = response.status;
       const bool fail = status >= 500;
       return {fail ? AttemptOutcome::http_5xx : AttemptOutcome::success,
               {FailureKind::none, status},
@@ -77,42 +77,38 @@ Unavailable unavailable_for(AttemptOutcome last) {
 
 }  // namespace
 
-asio::awaitable<Reply> Gateway::call_upstream(Upstream& up, Request req, ThreadContext& tc,
-                                              RequestInfo& info, std::string target) {
+asio::awaitable<void> Gateway::call_upstream(Upstream& up, const WireRequest& req,
+                                             ThreadContext& tc, RequestInfo& info, Reply& reply,
+                                             std::string target) {
+  reply.clear();
   if (target.empty())
-    target.assign(req.target());
+    target.assign(req.target);
   const size_t ui = upstreams_.index_of(&up);
   const auto& cfg = up.config();
-  const unsigned version = req.version();
-  const bool keep_alive = req.keep_alive();
-  const bool idempotent = resilience::is_idempotent_method(req.method_string()) ||
-                          req.find("Idempotency-Key") != req.end();
+  const bool idempotent = resilience::is_idempotent_method(req.method_text) ||
+                          req.fields.find("Idempotency-Key").has_value();
   const std::string stale_key =
-      req.method() == http::verb::get && up.stale.enabled() ? target : std::string();
+      req.method == http::verb::get && up.stale.enabled() ? target : std::string();
   info.upstream = cfg.name;
   metrics_.downstream_request(ui);
   up.budget.record_request();
 
-  Reply reply;
   // Answers without a usable upstream response: a fresh-enough last-good copy when
   // configured, else an explicit error naming the upstream and its breaker state.
-  auto degrade = [&](unsigned status, std::string_view reason, Rejection why, bool count) -> Reply {
+  auto degrade = [&](unsigned status, std::string_view reason, Rejection why, bool count) {
     if (count)
       metrics_.rejected(ui, why);
     if (!stale_key.empty()) {
       if (auto copy = up.stale.get(stale_key, clock_.now())) {
         metrics_.stale_served(ui);
-        Reply r;
-        r.response = std::move(copy->first);
+        reply.response = std::move(copy->first);
         const auto age = std::chrono::duration_cast<std::chrono::seconds>(copy->second);
-        r.response.set("X-Medgate-Stale", "true");
-        r.response.set(http::field::age, std::to_string(age.count()));
-        r.response.version(version);
-        r.response.keep_alive(keep_alive);
-        r.ok = true;
-        r.stale = true;
+        reply.response.fields.set("X-Medgate-Stale", "true");
+        reply.response.fields.set("Age", std::to_string(age.count()));
+        reply.ok = true;
+        reply.stale = true;
         info.stale = true;
-        return r;
+        return;
       }
     }
     const auto snap = up.breaker.snapshot();
@@ -127,28 +123,24 @@ asio::awaitable<Reply> Gateway::call_upstream(Upstream& up, Request req, ThreadC
       retry_after = std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(left).count());
     }
     body["retry_after_seconds"] = retry_after;
-    Reply r;
-    r.response = json_response(status, body, version, keep_alive);
-    r.response.set(http::field::retry_after, std::to_string(retry_after));
-    return r;
+    reply.response = json_response(status, body);
+    reply.response.fields.add(http::field::retry_after, "Retry-After", std::to_string(retry_after));
   };
 
   if (up.limiter && !up.limiter->try_acquire()) {
-    auto r = degrade(429, "rate limit reached", Rejection::rate_limited, true);
-    co_return r;
+    degrade(429, "rate limit reached", Rejection::rate_limited, true);
+    co_return;
   }
   auto bulkhead = up.bulkhead.try_acquire();
-  if (!bulkhead)
-    co_return degrade(503, "too many concurrent requests", Rejection::bulkhead_full, true);
+  if (!bulkhead) {
+    degrade(503, "too many concurrent requests", Rejection::bulkhead_full, true);
+    co_return;
+  }
   auto upstream_permit = up.breaker.try_acquire();
-  if (!upstream_permit)
-    co_return degrade(503, "circuit breaker open", Rejection::breaker_open, true);
-
-  // Prepare the request once; target, Host and X-Request-Id are set as it is written.
-  strip_hop_by_hop(req);
-  if (!keep_alive)
-    req.keep_alive(true);  // the upstream connection is pooled whatever the client wants
-  req.prepare_payload();
+  if (!upstream_permit) {
+    degrade(503, "circuit breaker open", Rejection::breaker_open, true);
+    co_return;
+  }
 
   const auto start = clock_.now();
   const auto deadline = start + cfg.timeout;
@@ -201,10 +193,12 @@ asio::awaitable<Reply> Gateway::call_upstream(Upstream& up, Request req, ThreadC
     if (info.attempts > 1)
       metrics_.retry(ui);
     ep.in_flight.fetch_add(1, std::memory_order_relaxed);
-    clients::SendResult result = co_await tc.pools[ui][ei]->send(req, per_try, idempotent, edits);
+    // Target, Host and X-Request-Id are set as the request is written.
+    const clients::SendResult result =
+        co_await tc.pools[ui][ei]->send(req, reply.response, per_try, idempotent, edits);
     ep.in_flight.fetch_sub(1, std::memory_order_relaxed);
 
-    const Classified c = classify(result);
+    const Classified c = classify(result, reply.response);
     metrics_.attempt(ui, ei, c.outcome);
     ep_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
     if (c.endpoint_failure) {
@@ -233,16 +227,13 @@ asio::awaitable<Reply> Gateway::call_upstream(Upstream& up, Request req, ThreadC
         metrics_.rejected(ui, Rejection::budget_exhausted);
       if (result.error == clients::SendError::none) {
         upstream_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
-        reply.response = std::move(result.response);
-        if (reply.response.keep_alive() != keep_alive)  // the setter rewrites Connection
-          reply.response.keep_alive(keep_alive);
         reply.ok = true;
         reply.endpoint = ep.endpoint.url;
         reply.attempts = info.attempts;
-        if (!stale_key.empty() && reply.response.result_int() < 300)
+        if (!stale_key.empty() && reply.response.status < 300)
           up.stale.put(stale_key, reply.response, clock_.now());
         // A retried 5xx that still failed is passed on as the upstream said it.
-        co_return reply;
+        co_return;
       }
       break;
     }
@@ -260,12 +251,12 @@ asio::awaitable<Reply> Gateway::call_upstream(Upstream& up, Request req, ThreadC
   // the upstream could not serve, and its breaker should know.
   upstream_permit.record(CallResult::failure);
   if (!last_outcome) {
-    co_return degrade(503, no_endpoint_reason, Rejection::no_endpoint, false);
+    degrade(503, no_endpoint_reason, Rejection::no_endpoint, false);
+    co_return;
   }
   const Unavailable u = unavailable_for(*last_outcome);
-  Reply r = degrade(u.status, u.reason, Rejection::no_endpoint, false);
-  r.attempts = info.attempts;
-  co_return r;
+  degrade(u.status, u.reason, Rejection::no_endpoint, false);
+  reply.attempts = info.attempts;
 }
 
 }  // namespace medgate::gateway

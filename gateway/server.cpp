@@ -11,8 +11,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <list>
 #include <span>
@@ -21,6 +19,7 @@
 #include "clients/http_read.hpp"
 #include "clients/http_wire.hpp"
 #include "clients/request_id.hpp"
+#include "clients/wire_parser.hpp"
 #include "gateway/http_util.hpp"
 
 namespace medgate::gateway {
@@ -200,9 +199,13 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
   } registration{w->sessions_list, w->sessions_list.insert(w->sessions_list.end(), &state)};
   beast::flat_buffer buffer(8192);
   std::string header_scratch;
+  // Reused by every request of the connection: parsing into them again keeps their
+  // buffers' capacity.
+  clients::WireRequest req;
+  Reply reply;
   for (;;) {
     beast::error_code ec;
-    http::request_parser<http::string_body> parser;
+    clients::WireRequestParser parser(req);
     parser.header_limit(limits.max_header_bytes);
     parser.body_limit(limits.max_body_bytes);
     // The whole header must arrive within header_timeout, which is also how
@@ -218,48 +221,42 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
     if (ec) {
       // Answer what deserves an answer; silently close the rest (timeouts,
       // resets, clean EOF between requests).
-      std::optional<Response> err;
+      std::optional<WireResponse> err;
       if (ec == http::error::header_limit)
-        err =
-            error_response(431, "header_too_large", "request header exceeds the limit", 11, false);
+        err = error_response(431, "header_too_large", "request header exceeds the limit");
       else if (ec == http::error::body_limit)
-        err = error_response(413, "body_too_large", "request body exceeds the limit", 11, false);
+        err = error_response(413, "body_too_large", "request body exceeds the limit");
       else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
                ec != http::error::end_of_stream && ec != http::error::partial_message)
-        err = error_response(400, "bad_request", ec.message(), 11, false);
+        err = error_response(400, "bad_request", ec.message());
       if (err) {
         stream.expires_after(std::chrono::seconds(2));
-        co_await http::async_write(stream, *err, asio::redirect_error(asio::use_awaitable, ec));
+        header_scratch.clear();
+        clients::append_header(header_scratch, *err, {11, false});
+        size_t sent = 0;
+        if (!clients::send_now(stream, header_scratch, err->body, sent, ec))
+          ec = co_await clients::send_rest(stream, header_scratch, err->body, sent);
       }
       break;
     }
-    Request req = parser.release();
     const auto started = std::chrono::steady_clock::now();
     RequestInfo info;
     // Kept or made here; call_upstream sends it upstream as it writes the request.
-    if (auto it = req.find("X-Request-Id");
-        it != req.end() && clients::acceptable_request_id(it->value()))
-      info.request_id = std::string(it->value());
+    if (auto id = req.fields.find("X-Request-Id"); id && clients::acceptable_request_id(*id))
+      info.request_id = std::string(*id);
     else
       info.request_id = clients::make_request_id(w->ctx.rng);
-    // Kept for the access log only: the request moves into the handler.
-    std::string method;
-    std::string target;
-    if (access_log_) {
-      method.assign(req.method_string());
-      target.assign(req.target());
-    }
     stream.expires_never();  // the handler bounds upstream time itself
-    Response res;
     try {
-      res = (co_await gateway_.handle(std::move(req), w->ctx, info)).response;
+      co_await gateway_.handle(req, w->ctx, info, reply);
     } catch (const std::exception& e) {
       gateway_.events().error("request {} failed: {}", info.request_id, e.what());
-      res = error_response(500, "internal_error", "the gateway failed to handle this request", 11,
-                           false);
+      reply.clear();
+      reply.response =
+          error_response(500, "internal_error", "the gateway failed to handle this request");
     }
-    if (draining_.load())
-      res.keep_alive(false);
+    const WireResponse& res = reply.response;
+    const bool keep = req.keep_alive && !draining_.load();
     // Added as the response is written (they replace any the upstream sent).
     char attempts[12];
     const auto attempts_end =
@@ -271,19 +268,22 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
          std::string_view(attempts, static_cast<size_t>(attempts_end - attempts))},
     }};
     const clients::WireEdits edits{{}, std::span(extra).first(info.upstream.empty() ? 1 : 3)};
-    const bool keep = res.keep_alive();
     // Counted before the write, so /metrics never lags what a client has
     // already received; the duration is request read -> response ready.
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const unsigned status = res.result_int();
-    gateway_.metrics().request(info.route, status, secs);
+    gateway_.metrics().request(info.route, res.status, secs);
     stream.expires_after(limits.write_timeout);
+    header_scratch.clear();
+    clients::append_header(header_scratch, res, {req.version, keep}, edits);
+    // A response to HEAD has the header of the GET answer and no body.
+    const std::string_view body =
+        req.method == http::verb::head ? std::string_view() : std::string_view(res.body);
     size_t sent = 0;
-    if (!clients::write_now(stream, res, header_scratch, edits, sent, ec))
-      ec = co_await clients::write_rest(stream, res, header_scratch, edits, sent);
+    if (!clients::send_now(stream, header_scratch, body, sent, ec))
+      ec = co_await clients::send_rest(stream, header_scratch, body, sent);
     if (access_log_)
-      write_access_log(*access_log_, info, method, target, status, secs,
+      write_access_log(*access_log_, info, req.method_text, req.target, res.status, secs,
                        gateway_.route_labels()[info.route]);
     if (ec || !keep)
       break;
@@ -310,14 +310,15 @@ void Server::run_health_checks(Worker& w) {
             clients::ConnectionPool pool(w.io.get_executor(), ep.endpoint, opts);
             asio::steady_timer timer(w.io);
             uint32_t ok_streak = 0, fail_streak = 0;
+            clients::WireRequest req;
+            req.target = ep.endpoint.base_path + hc.path;
+            req.fields.add(http::field::host, "Host", ep.endpoint.host_header);
+            req.fields.add(http::field::user_agent, "User-Agent", "medgate-health-check");
+            clients::WireResponse response;
             while (!draining_.load()) {
-              Request req{http::verb::get, ep.endpoint.base_path + hc.path, 11};
-              req.set(http::field::host, ep.endpoint.host_header);
-              req.set(http::field::user_agent, "medgate-health-check");
-              req.keep_alive(true);
-              auto r = co_await pool.send(req, hc.timeout, true);
-              const bool ok = r.error == clients::SendError::none &&
-                              r.response.result_int() == hc.expect_status;
+              auto r = co_await pool.send(req, response, hc.timeout, true);
+              const bool ok =
+                  r.error == clients::SendError::none && response.status == hc.expect_status;
               if (ok) {
                 fail_streak = 0;
                 if (++ok_streak >= hc.healthy_threshold && !ep.health_ok.load()) {
@@ -333,7 +334,7 @@ void Server::run_health_checks(Worker& w) {
                       "health check: upstream={} endpoint={} failing ({} in a row, last: {})",
                       up.name(), ep.endpoint.url, fail_streak,
                       r.error == clients::SendError::none
-                          ? "status " + std::to_string(r.response.result_int())
+                          ? "status " + std::to_string(response.status)
                           : std::string(r.error == clients::SendError::connect_failed
                                             ? "connect failed"
                                         : r.error == clients::SendError::timeout ? "timeout"

@@ -24,7 +24,7 @@ EndpointState::EndpointState(const clients::HttpEndpoint& ep, const UpstreamConf
                              const resilience::Clock& clock)
     : endpoint(ep), breaker(cfg.endpoint_breaker, clock), outlier(cfg.outlier, clock) {}
 
-void StaleStore::put(const std::string& key, const clients::Response& res,
+void StaleStore::put(const std::string& key, const clients::WireResponse& res,
                      resilience::TimePoint now) {
   if (!enabled())
     return;
@@ -39,7 +39,7 @@ void StaleStore::put(const std::string& key, const clients::Response& res,
   entries_.insert_or_assign(key, Entry{res, now});
 }
 
-std::optional<std::pair<clients::Response, resilience::Duration>> StaleStore::get(
+std::optional<std::pair<clients::WireResponse, resilience::Duration>> StaleStore::get(
     const std::string& key, resilience::TimePoint now) {
   if (!enabled())
     return std::nullopt;

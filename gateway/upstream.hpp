@@ -47,14 +47,14 @@ class StaleStore {
  public:
   explicit StaleStore(StaleConfig cfg) : cfg_(cfg) {}
   [[nodiscard]] bool enabled() const { return cfg_.max_age.count() > 0; }
-  void put(const std::string& key, const clients::Response& res, resilience::TimePoint now);
+  void put(const std::string& key, const clients::WireResponse& res, resilience::TimePoint now);
   // The copy and its age, when one exists that is young enough.
-  [[nodiscard]] std::optional<std::pair<clients::Response, resilience::Duration>> get(
+  [[nodiscard]] std::optional<std::pair<clients::WireResponse, resilience::Duration>> get(
       const std::string& key, resilience::TimePoint now);
 
  private:
   struct Entry {
-    clients::Response response;
+    clients::WireResponse response;
     resilience::TimePoint stored;
   };
   const StaleConfig cfg_;

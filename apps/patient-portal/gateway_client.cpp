@@ -16,25 +16,27 @@ boost::asio::awaitable<GatewayAnswer> GatewayClient::get(std::string target,
   // belongs to one; a page makes a handful of calls, in parallel.
   clients::ConnectionPool pool(co_await boost::asio::this_coro::executor, gateway_,
                                clients::PoolOptions{.connect_timeout = timeout_, .max_idle = 0});
-  clients::Request req{http::verb::get, gateway_.base_path + target, 11};
-  req.set(http::field::host, gateway_.host_header);
-  req.set(http::field::accept, "application/json");
-  req.set("X-Request-Id", request_id);
-  const clients::SendResult r = co_await pool.send(req, timeout_, true);
+  clients::WireRequest req;
+  req.target = gateway_.base_path + target;
+  req.fields.add(http::field::host, "Host", gateway_.host_header);
+  req.fields.add(http::field::accept, "Accept", "application/json");
+  req.fields.add("X-Request-Id", request_id);
+  clients::WireResponse res;
+  const clients::SendResult r = co_await pool.send(req, res, timeout_, true);
   GatewayAnswer a;
   if (r.error != clients::SendError::none) {
     a.reason = "the gateway did not answer";
     co_return a;
   }
   boost::system::error_code ec;
-  json::value body = json::parse(r.response.body(), ec);
-  const unsigned status = r.response.result_int();
+  json::value body = json::parse(res.body, ec);
+  const unsigned status = res.status;
   if (status == 200 && !ec) {
     a.body = std::move(body);
-    const bool stale = r.response.find("X-Medgate-Stale") != r.response.end();
+    const bool stale = res.fields.find("X-Medgate-Stale").has_value();
     a.kind = stale ? GatewayAnswer::Kind::stale : GatewayAnswer::Kind::ok;
-    if (auto it = r.response.find(http::field::age); it != r.response.end())
-      a.stale_age_seconds = std::atol(std::string(it->value()).c_str());
+    if (auto age = res.fields.find(http::field::age))
+      a.stale_age_seconds = std::atol(std::string(*age).c_str());
     co_return a;
   }
   if (status == 404) {

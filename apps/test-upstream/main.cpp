@@ -10,8 +10,11 @@
 //   GET /hang                    reads the request, never answers
 //   GET /reset                   sends half a response, then resets the connection
 //   GET /health                  200 (or the fault, when one is set)
-//   GET /headers                 200 {"host", "request_id", "target"} as received; the response
-//                                also carries X-Request-Id and X-Medgate-Attempts of its own
+//   GET /headers                 200 {"host", "request_id", "target", "client_hop", "te",
+//                                "expect", "end_to_end"} as received; the response also
+//                                carries X-Request-Id and X-Medgate-Attempts of its own, and
+//                                hop-by-hop Keep-Alive and X-Upstream-Hop (named in Connection)
+//   HEAD (any path)              the GET answer's header, without the body
 //   any other path               looked up in the --docs file (YAML-free: "PATH<TAB>JSON" lines),
 //                                else 200 echo of method and path
 // Control (never affected by faults):
@@ -179,17 +182,23 @@ asio::awaitable<void> session(tcp::socket socket, State& st) {
                "{\"upstream\":\"" + st.name + "\",\"status\":" + std::to_string(fault_status) + "}",
                req.version(), ka);
     } else if (path == "/headers") {
-      // What arrived, and fields a proxy must replace rather than repeat.
+      // What arrived, and fields a proxy must replace rather than repeat, or drop (the
+      // hop-by-hop ones of this connection).
       auto seen = [&](std::string_view name) {
         auto it = req.find(name);
         return it == req.end() ? std::string() : std::string(it->value());
       };
       res = make(200,
                  "{\"host\":\"" + seen("Host") + "\",\"request_id\":\"" + seen("X-Request-Id") +
-                     "\",\"target\":\"" + target + "\"}",
+                     "\",\"target\":\"" + target + "\",\"client_hop\":\"" + seen("X-Client-Hop") +
+                     "\",\"te\":\"" + seen("TE") + "\",\"expect\":\"" + seen("Expect") +
+                     "\",\"end_to_end\":\"" + seen("X-End-To-End") + "\"}",
                  req.version(), ka);
       res.set("X-Request-Id", "set-by-upstream");
       res.set("X-Medgate-Attempts", "99");
+      res.set(http::field::keep_alive, "timeout=5");
+      res.set("X-Upstream-Hop", "1");
+      res.set(http::field::connection, ka ? "keep-alive, X-Upstream-Hop" : "close, X-Upstream-Hop");
     } else if (path == "/ok" || path == "/health") {
       res = make(200, "{\"upstream\":\"" + st.name + "\",\"ok\":true}", req.version(), ka);
     } else if (auto it = st.docs.find(target); it != st.docs.end()) {
@@ -206,7 +215,13 @@ asio::awaitable<void> session(tcp::socket socket, State& st) {
                  req.version(), ka);
     }
     res.set("X-Upstream-Name", st.name);
-    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (req.method() == http::verb::head) {
+      // The GET answer's header, its Content-Length included, and no body.
+      http::response_serializer<http::string_body> sr(res);
+      co_await http::async_write_header(stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (ec || !ka)
       co_return;
   }

@@ -62,6 +62,66 @@ TEST_F(GatewayPolicies, UpstreamSeesItsOwnHostAndTheRequestIdWhichTheGatewayOwns
   EXPECT_EQ(head.find("set-by-upstream"), std::string::npos) << head;
 }
 
+TEST_F(GatewayPolicies, HopByHopFieldsStayOnTheirHopBothWays) {
+  start_gateway();
+  const std::string raw = raw_exchange(gateway_port_,
+                                       "POST /api/medical/headers HTTP/1.1\r\n"
+                                       "Host: portal.example\r\n"
+                                       "Connection: close, X-Client-Hop\r\n"
+                                       "X-Client-Hop: secret\r\n"
+                                       "TE: trailers\r\n"
+                                       "Expect: 100-continue\r\n"
+                                       "X-End-To-End: kept\r\n"
+                                       "Transfer-Encoding: chunked\r\n\r\n"
+                                       "2\r\nhi\r\n0\r\n\r\n");
+  const size_t body_at = raw.find("\r\n\r\n");
+  ASSERT_NE(body_at, std::string::npos) << raw;
+  const std::string head = raw.substr(0, body_at + 2);
+  const std::string body = raw.substr(body_at + 4);
+  EXPECT_EQ(json_get_raw(body, "end_to_end"), "kept") << body;
+  EXPECT_EQ(json_get_raw(body, "client_hop"), "") << body;
+  EXPECT_EQ(json_get_raw(body, "te"), "") << body;
+  EXPECT_EQ(json_get_raw(body, "expect"), "") << body;
+  // The upstream's connection management is not the client's; the client's wish is kept.
+  EXPECT_EQ(head.find("X-Upstream-Hop"), std::string::npos) << head;
+  EXPECT_EQ(head.find("Keep-Alive"), std::string::npos) << head;
+  EXPECT_NE(head.find("\r\nConnection: close\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("\r\nContent-Length: " + std::to_string(body.size()) + "\r\n"),
+            std::string::npos)
+      << head;
+}
+
+TEST_F(GatewayPolicies, HeadGetsTheHeaderOfTheGetAnswerAndTheConnectionGoesOn) {
+  start_gateway();
+  const auto get_answer = get("/api/medical/ok");
+  ASSERT_EQ(get_answer.status, 200);
+  // Two requests on one connection: a body sent after the HEAD answer would be read as
+  // the start of the second response.
+  const std::string raw = raw_exchange(gateway_port_,
+                                       "HEAD /api/medical/ok HTTP/1.1\r\nHost: p\r\n\r\n"
+                                       "GET /api/medical/ok HTTP/1.1\r\nHost: p\r\n"
+                                       "Connection: close\r\n\r\n");
+  const size_t first_end = raw.find("\r\n\r\n");
+  ASSERT_NE(first_end, std::string::npos) << raw;
+  const std::string head = raw.substr(0, first_end + 2);
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(get_answer.body.size()) + "\r\n"),
+            std::string::npos)
+      << head;
+  const std::string rest = raw.substr(first_end + 4);
+  EXPECT_TRUE(rest.starts_with("HTTP/1.1 200 OK\r\n")) << rest;
+  EXPECT_TRUE(rest.ends_with(get_answer.body)) << rest;
+}
+
+TEST_F(GatewayPolicies, AnHttp10ClientGetsAnHttp10Answer) {
+  start_gateway();
+  const std::string raw =
+      raw_exchange(gateway_port_, "GET /api/medical/ok HTTP/1.0\r\nHost: p\r\n\r\n");
+  EXPECT_TRUE(raw.starts_with("HTTP/1.0 200 OK\r\n")) << raw;
+  EXPECT_EQ(raw.find("Connection:"), std::string::npos) << raw;  // closing is 1.0's default
+  EXPECT_NE(raw.find("\"ok\":true"), std::string::npos) << raw;
+}
+
 TEST_F(GatewayPolicies, KilledPrimaryFailsOverOnTheFirstRequest) {
   start_gateway();
   ASSERT_EQ(get("/api/medical/ok").header("x-upstream-name"), "primary");
