@@ -13,15 +13,19 @@ bool acceptable_request_id(std::string_view id) {
   return true;
 }
 
-std::string make_request_id(std::mt19937_64& rng) {
+void make_request_id(std::mt19937_64& rng, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(32, '0');
-  const uint64_t a = rng();
-  const uint64_t b = rng();
-  for (int i = 0; i < 16; ++i) {
-    id[static_cast<size_t>(i)] = kHex[(a >> (i * 4)) & 0xf];
-    id[static_cast<size_t>(16 + i)] = kHex[(b >> (i * 4)) & 0xf];
+  out.resize(32);
+  char* p = out.data();
+  for (uint64_t bits : {rng(), rng()}) {
+    for (int i = 0; i < 16; ++i, bits >>= 4)
+      *p++ = kHex[bits & 0xf];
   }
+}
+
+std::string make_request_id(std::mt19937_64& rng) {
+  std::string id;
+  make_request_id(rng, id);
   return id;
 }
 

@@ -13,5 +13,8 @@ namespace medgate::clients {
 
 // 32 random hex digits.
 [[nodiscard]] std::string make_request_id(std::mt19937_64& rng);
+// The same into `out`, reusing its capacity (a 32-character string is past the small
+// string buffer: a fresh one costs an allocation per request).
+void make_request_id(std::mt19937_64& rng, std::string& out);
 
 }  // namespace medgate::clients

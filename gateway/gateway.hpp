@@ -45,6 +45,15 @@ struct RequestInfo {
   std::string_view endpoint;
   uint32_t attempts = 0;
   bool stale = false;
+
+  void clear() {  // keeps request_id's capacity
+    request_id.clear();
+    route = 0;
+    upstream = {};
+    endpoint = {};
+    attempts = 0;
+    stale = false;
+  }
 };
 
 // A response and how it came about: from an upstream through its policy chain (or a stale

@@ -203,6 +203,7 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
   // buffers' capacity.
   clients::WireRequest req;
   Reply reply;
+  RequestInfo info;
   for (;;) {
     beast::error_code ec;
     clients::WireRequestParser parser(req);
@@ -240,12 +241,12 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
       break;
     }
     const auto started = std::chrono::steady_clock::now();
-    RequestInfo info;
+    info.clear();
     // Kept or made here; call_upstream sends it upstream as it writes the request.
     if (auto id = req.fields.find("X-Request-Id"); id && clients::acceptable_request_id(*id))
-      info.request_id = std::string(*id);
+      info.request_id.assign(*id);
     else
-      info.request_id = clients::make_request_id(w->ctx.rng);
+      clients::make_request_id(w->ctx.rng, info.request_id);
     stream.expires_never();  // the handler bounds upstream time itself
     try {
       co_await gateway_.handle(req, w->ctx, info, reply);

@@ -209,6 +209,8 @@ void CircuitBreaker::on_cancel(const Permit& p) {
 }
 
 BreakerState CircuitBreaker::state() {
+  if (const auto s = published_state_.load(std::memory_order_acquire); s != BreakerState::open)
+    return s;  // no state but open changes with time alone
   Pending pending;
   BreakerState s;
   {
@@ -310,6 +312,7 @@ void CircuitBreaker::trip(TimePoint now, std::string reason, Pending& out) {
 void CircuitBreaker::transition(BreakerState to, TimePoint now, std::string reason, Pending& out) {
   const BreakerState from = state_;
   state_ = to;
+  published_state_.store(to, std::memory_order_release);
   ++epoch_;  // outstanding probes of the previous state no longer count
   probes_issued_ = 0;
   probes_in_flight_ = 0;

@@ -9,6 +9,7 @@
 // breaker's lock is released (they may call back into the breaker).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -150,6 +151,9 @@ class CircuitBreaker {
 
   std::mutex mu_;
   BreakerState state_ = BreakerState::closed;
+  // state_, written under mu_, read without it by state(): routing asks it of every
+  // endpoint on every request, and only an open breaker's answer depends on the time.
+  std::atomic<BreakerState> published_state_{BreakerState::closed};
   uint64_t epoch_ = 0;  // bumps on every transition; stale probes are recognised by it
   CountWindow count_window_;
   TimeBuckets<OutcomeCounts> time_window_;

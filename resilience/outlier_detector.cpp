@@ -37,6 +37,11 @@ void OutlierDetector::decay(TimePoint now) {
   last_decay_ = from + periods * config_.base_ejection;
 }
 
+void OutlierDetector::publish() {
+  until_ns_.store(until_.time_since_epoch().count(), std::memory_order_release);
+  clean_.store(consecutive_ == 0 && multiplier_ == 0, std::memory_order_release);
+}
+
 bool OutlierDetector::record_failure(bool may_eject) {
   if (config_.consecutive_failures == 0)
     return false;
@@ -47,28 +52,34 @@ bool OutlierDetector::record_failure(bool may_eject) {
   decay(now);
   if (consecutive_ < config_.consecutive_failures)
     ++consecutive_;
-  if (consecutive_ < config_.consecutive_failures || !may_eject)
+  if (consecutive_ < config_.consecutive_failures || !may_eject) {
+    publish();
     return false;
+  }
   consecutive_ = 0;
   ++multiplier_;
   ++total_;
   const auto wait = std::min(config_.base_ejection * multiplier_, config_.max_ejection);
   until_ = now + wait;
   last_decay_ = until_;
+  publish();
   return true;
 }
 
 void OutlierDetector::record_success() {
+  // Nothing to reset: no lock. A failure counted concurrently is then ordered after this
+  // success, as it could have been had both taken the lock.
+  if (clean_.load(std::memory_order_acquire))
+    return;
   const TimePoint now = clock_.now();
   std::lock_guard lock(mu_);
   consecutive_ = 0;
   decay(now);
+  publish();
 }
 
 bool OutlierDetector::ejected() const {
-  const TimePoint now = clock_.now();
-  std::lock_guard lock(mu_);
-  return now < until_;
+  return clock_.now().time_since_epoch().count() < until_ns_.load(std::memory_order_acquire);
 }
 
 OutlierSnapshot OutlierDetector::snapshot() const {

@@ -4,6 +4,7 @@
 // upstream-wide cap (max_ejection_percent) through record_failure's argument. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -47,6 +48,7 @@ class OutlierDetector {
 
  private:
   void decay(TimePoint now);
+  void publish();  // under mu_
 
   const OutlierConfig config_;
   const Clock& clock_;
@@ -56,6 +58,11 @@ class OutlierDetector {
   uint64_t total_ = 0;
   TimePoint until_{};
   TimePoint last_decay_{};
+  // Copies written under mu_ so the per-request questions (ejected? anything to reset on
+  // success?) are answered without it: every request asks them, from every thread, and
+  // for a healthy endpoint the answer does not change.
+  std::atomic<int64_t> until_ns_{0};
+  std::atomic<bool> clean_{true};  // no failure counted and no ejection to forgive
 };
 
 }  // namespace medgate::resilience
