@@ -19,15 +19,23 @@ up=$(port); gw=$(port); ng=$(port); hp=$(port)
 
 "$bin/test-upstream" --port "$up" --name bench >"$work/up.log" 2>&1 & pids+=($!); up_pid=$!
 cat >"$work/medgate.yaml" <<YAML
+# Every policy of the chain on, with limits the load never reaches: the cost of checking
+# them is measured, not the cost of refusing.
 listen: { address: 127.0.0.1, port: $gw }
 threads: 2
 access_log: { enabled: false }
 upstreams:
   bench:
     endpoints: [ "http://127.0.0.1:$up" ]
-    retry: { attempts: 2 }
-    breaker: { consecutive_failures: 5 }
+    timeout: 2s
+    per_try_timeout: 1s
+    max_concurrent: 10000
+    rate_limit: { rate: 10000000, burst: 10000000 }
+    retry: { attempts: 2, backoff: 10ms, budget: 0.2 }
+    breaker: { consecutive_failures: 5, failure_rate: 0.5, window: 20, min_calls: 10, open_for: 10s }
+    endpoint_breaker: { consecutive_failures: 5, open_for: 10s }
     outlier: { consecutive_failures: 5 }
+    health_check: { enabled: true, path: /health, interval: 1s }
 routes:
   - { prefix: /, upstream: bench }
 YAML
