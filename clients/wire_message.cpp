@@ -103,6 +103,7 @@ void WireRequest::clear() {
   target.clear();
   version = 11;
   keep_alive = true;
+  expect_continue = false;
   fields.clear();
   body.clear();
 }

@@ -81,9 +81,10 @@ struct WireRequest {
   wire_http::verb method = wire_http::verb::get;
   std::string method_text = "GET";  // as received (also for verb::unknown)
   std::string target = "/";
-  unsigned version = 11;   // 10 or 11
-  bool keep_alive = true;  // what the sender wants of its connection
-  WireFields fields;       // end-to-end only; never Content-Length
+  unsigned version = 11;         // 10 or 11
+  bool keep_alive = true;        // what the sender wants of its connection
+  bool expect_continue = false;  // sent "Expect: 100-continue" (dropped from fields)
+  WireFields fields;             // end-to-end only; never Content-Length
   std::string body;
 
   void set_method(wire_http::verb v);

@@ -75,7 +75,11 @@ void WireParser<IsRequest>::on_field_impl(wire_http::field id, string_view name,
   if constexpr (IsRequest) {
     // The body is read whole before it is passed on, so the framing is the writer's, and
     // nobody downstream of us should be asked to confirm it will take it.
-    if (id == wire_http::field::content_length || id == wire_http::field::expect)
+    if (id == wire_http::field::expect) {
+      m_.expect_continue = boost::beast::iequals(value, "100-continue");
+      return;
+    }
+    if (id == wire_http::field::content_length)
       return;
   }
   m_.fields.add(id, name, value);

@@ -217,7 +217,15 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
     state.idle = false;
     if (!ec && !parser.is_done()) {
       stream.expires_after(limits.body_timeout);
-      ec = co_await clients::read_http(stream, buffer, parser, clients::ReadUntil::message);
+      if (req.expect_continue && req.version == 11) {
+        // The client waits for this before it sends the body (RFC 9110 §10.1.1).
+        header_scratch.assign("HTTP/1.1 100 Continue\r\n\r\n");
+        size_t sent = 0;
+        if (!clients::send_now(stream, header_scratch, {}, sent, ec))
+          ec = co_await clients::send_rest(stream, header_scratch, {}, sent);
+      }
+      if (!ec)
+        ec = co_await clients::read_http(stream, buffer, parser, clients::ReadUntil::message);
     }
     if (ec) {
       // Answer what deserves an answer; silently close the rest (timeouts,

@@ -96,6 +96,7 @@ TEST(WireParser, RequestKeepsEndToEndFieldsInOrderAndDropsEveryHopByHopOne) {
   EXPECT_EQ(r.target, "/p?q=1");
   EXPECT_EQ(r.version, 11u);
   EXPECT_TRUE(r.keep_alive);
+  EXPECT_TRUE(r.expect_continue);
   EXPECT_EQ(r.body, "hello");
   ASSERT_EQ(r.fields.size(), 2u);
   EXPECT_EQ(r.fields[0].line, "Host: gw\r\n");
@@ -112,6 +113,7 @@ TEST(WireParser, RequestKeepAliveFollowsVersionAndConnection) {
   EXPECT_FALSE(r.keep_alive);
   ASSERT_FALSE(parse<true>("GET / HTTP/1.0\r\n\r\n", r));
   EXPECT_FALSE(r.keep_alive);
+  EXPECT_FALSE(r.expect_continue);
   EXPECT_EQ(r.version, 10u);
   ASSERT_FALSE(parse<true>("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", r));
   EXPECT_TRUE(r.keep_alive);
