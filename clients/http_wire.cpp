@@ -38,18 +38,6 @@ bool overridden(std::string_view name, std::span<const FieldOverride> overrides)
   return false;
 }
 
-// "name: value\r\n" at `p`; returns the end.
-char* put_field(char* p, std::string_view name, std::string_view value) {
-  std::memcpy(p, name.data(), name.size());
-  p += name.size();
-  std::memcpy(p, ": ", 2);
-  p += 2;
-  std::memcpy(p, value.data(), value.size());
-  p += value.size();
-  std::memcpy(p, "\r\n", 2);
-  return p + 2;
-}
-
 // One resize and plain copies: each std::string::append checks and maybe grows.
 void append_all(std::string& out, std::initializer_list<std::string_view> pieces) {
   size_t size = 0;
@@ -71,9 +59,9 @@ size_t line_size(std::string_view name, std::string_view value) {
 // The writer's own lines and the edits, then the blank line, at `p` (sized by the caller).
 void put_tail(char* p, std::span<const Line> own, std::span<const FieldOverride> edits) {
   for (const auto& l : own)
-    p = put_field(p, l.name, l.value);
+    p = put_field_line(p, l.name, l.value);
   for (const auto& o : edits)
-    p = put_field(p, o.name, o.value);
+    p = put_field_line(p, o.name, o.value);
   std::memcpy(p, "\r\n", 2);
 }
 
@@ -131,7 +119,7 @@ void append_fields(std::string& out, const wire_http::fields& fields,
   char* p = out.data() + at;
   for (const auto& f : fields)
     if (kept(f))
-      p = put_field(p, f.name_string(), f.value());
+      p = put_field_line(p, f.name_string(), f.value());
   put_tail(p, {}, edits);
 }
 

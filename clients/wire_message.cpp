@@ -27,14 +27,7 @@ void WireFields::add(wire_http::field id, std::string_view name, std::string_vie
   const size_t at = text_.size();
   const size_t line = name.size() + value.size() + 4;
   text_.resize(at + line);
-  char* p = text_.data() + at;
-  std::memcpy(p, name.data(), name.size());
-  p += name.size();
-  std::memcpy(p, ": ", 2);
-  p += 2;
-  std::memcpy(p, value.data(), value.size());
-  p += value.size();
-  std::memcpy(p, "\r\n", 2);
+  put_field_line(text_.data() + at, name, value);
   entries_.push_back(Entry{id, static_cast<uint32_t>(at), static_cast<uint32_t>(name.size()),
                            static_cast<uint32_t>(value.size())});
   line_bytes_ += line;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <ostream>  // Boost 1.81's string_view header uses it without including it
 #include <span>
@@ -110,6 +111,19 @@ struct WireResponse {
 // Whether a status may carry a body at all (RFC 9110 §6.4.1).
 [[nodiscard]] constexpr bool status_allows_body(unsigned status) {
   return status / 100 != 1 && status != 204 && status != 304;
+}
+
+// Writes "name: value\r\n" at `p`, which has room for name.size() + value.size() + 4
+// bytes; returns the end. Both the field store and the header writer lay lines out so.
+inline char* put_field_line(char* p, std::string_view name, std::string_view value) {
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  std::memcpy(p, ": ", 2);
+  p += 2;
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  std::memcpy(p, "\r\n", 2);
+  return p + 2;
 }
 
 // Connection management and framing fields, dropped when a message is read.

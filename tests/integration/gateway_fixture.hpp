@@ -14,6 +14,19 @@
 
 namespace medgate::testing {
 
+// A raw HTTP answer split at its first blank line: the header (its last line's CRLF
+// included) and what follows. Both empty when there is no blank line.
+struct RawAnswer {
+  std::string head;
+  std::string rest;
+};
+inline RawAnswer split_answer(const std::string& raw) {
+  const size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos)
+    return {};
+  return {raw.substr(0, end + 2), raw.substr(end + 4)};
+}
+
 inline std::string json_get_raw(const std::string& body, const std::string& key) {
   // Minimal lookup for flat test assertions: "key":value
   const std::string needle = "\"" + key + "\":";
