@@ -88,6 +88,8 @@ Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
       metrics_(cfg_, route_labels_),
       upstreams_(cfg_, clock, &metrics_),
       start_time_(clock.now()) {
+  for (const auto& route : cfg_.routes)
+    route_upstreams_.push_back(upstreams_.find(route.upstream));
   // Every breaker transition is logged the moment it happens.
   for (auto& up : upstreams_.all()) {
     auto log_transition = [ev = events_, name = up->name()](const std::string& endpoint) {
@@ -119,7 +121,8 @@ bool is_builtin(std::string_view path) {
 
 }  // namespace
 
-std::optional<Gateway::ProxyRoute> Gateway::match_proxy_route(std::string_view target) {
+std::optional<Gateway::ProxyRoute> Gateway::match_proxy_route(std::string_view target,
+                                                              std::string& rewritten) {
   if (is_builtin(path_of(target)))
     return std::nullopt;
   for (size_t i = 0; i < cfg_.routes.size(); ++i) {
@@ -128,21 +131,20 @@ std::optional<Gateway::ProxyRoute> Gateway::match_proxy_route(std::string_view t
       continue;
     const std::string_view rest = target.substr(route.strip_prefix.size());
     const std::string_view head = route.add_prefix.empty() ? rest : route.add_prefix;
-    std::string rewritten;
-    rewritten.reserve(1 + route.add_prefix.size() + rest.size());
+    rewritten.clear();
     if (head.empty() || head.front() != '/')
       rewritten.push_back('/');  // the upstream target is always absolute
     rewritten.append(route.add_prefix).append(rest);
-    return ProxyRoute{kFirstConfigured + i, upstreams_.find(route.upstream), std::move(rewritten)};
+    return ProxyRoute{kFirstConfigured + i, route_upstreams_[i]};
   }
   return std::nullopt;
 }
 
 asio::awaitable<void> Gateway::handle(const WireRequest& req, ThreadContext& tc, RequestInfo& info,
                                       Reply& out) {
-  if (auto route = match_proxy_route(req.target)) {
+  if (auto route = match_proxy_route(req.target, info.upstream_target)) {
     info.route = route->label;
-    return call_upstream(*route->upstream, req, tc, info, out, std::move(route->target));
+    return call_upstream(*route->upstream, req, tc, info, out, info.upstream_target);
   }
   return handle_local(req, tc, info, out);
 }

@@ -45,9 +45,12 @@ struct RequestInfo {
   std::string_view endpoint;
   uint32_t attempts = 0;
   bool stale = false;
+  // A routed request's target as the upstream sees it (before an endpoint's base path).
+  std::string upstream_target;
 
-  void clear() {  // keeps request_id's capacity
+  void clear() {  // keeps the strings' capacity: a session reuses one RequestInfo
     request_id.clear();
+    upstream_target.clear();
     route = 0;
     upstream = {};
     endpoint = {};
@@ -89,11 +92,12 @@ class Gateway {
 
   // Sends `req` to `upstream` with all its policies, answering into `out` (cleared first).
   // The upstream target is `target`, or the request's own when that is empty (then it must
-  // be already rewritten).
+  // be already rewritten); it must outlive the returned awaitable.
   [[nodiscard]] boost::asio::awaitable<void> call_upstream(Upstream& upstream,
                                                            const WireRequest& req,
                                                            ThreadContext& tc, RequestInfo& info,
-                                                           Reply& out, std::string target = {});
+                                                           Reply& out,
+                                                           std::string_view target = {});
 
   [[nodiscard]] const GatewayConfig& config() const { return cfg_; }
   [[nodiscard]] UpstreamSet& upstreams() { return upstreams_; }
@@ -123,10 +127,11 @@ class Gateway {
   struct ProxyRoute {
     size_t label;  // into route_labels_
     Upstream* upstream;
-    std::string target;  // rewritten for the upstream
   };
-  // The configured route for `target`, unless the gateway answers that path itself.
-  [[nodiscard]] std::optional<ProxyRoute> match_proxy_route(std::string_view target);
+  // The configured route for `target`, unless the gateway answers that path itself; the
+  // target rewritten for the upstream goes into `rewritten`.
+  [[nodiscard]] std::optional<ProxyRoute> match_proxy_route(std::string_view target,
+                                                            std::string& rewritten);
   [[nodiscard]] boost::asio::awaitable<void> handle_local(const WireRequest& req, ThreadContext& tc,
                                                           RequestInfo& info, Reply& out);
   [[nodiscard]] WireResponse health_report();
@@ -143,6 +148,7 @@ class Gateway {
   std::vector<std::string> route_labels_;
   Metrics metrics_;
   UpstreamSet upstreams_;
+  std::vector<Upstream*> route_upstreams_;  // cfg_.routes[i]'s upstream
   std::atomic<bool> started_{false};
   std::atomic<bool> draining_{false};
   const resilience::TimePoint start_time_;

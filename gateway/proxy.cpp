@@ -79,16 +79,16 @@ Unavailable unavailable_for(AttemptOutcome last) {
 
 asio::awaitable<void> Gateway::call_upstream(Upstream& up, const WireRequest& req,
                                              ThreadContext& tc, RequestInfo& info, Reply& reply,
-                                             std::string target) {
+                                             std::string_view target) {
   reply.clear();
   if (target.empty())
-    target.assign(req.target);
+    target = req.target;
   const size_t ui = upstreams_.index_of(&up);
   const auto& cfg = up.config();
   const bool idempotent = resilience::is_idempotent_method(req.method_text) ||
                           req.fields.find("Idempotency-Key").has_value();
   const std::string stale_key =
-      req.method == http::verb::get && up.stale.enabled() ? target : std::string();
+      req.method == http::verb::get && up.stale.enabled() ? std::string(target) : std::string();
   info.upstream = cfg.name;
   metrics_.downstream_request(ui);
   up.budget.record_request();
@@ -185,7 +185,7 @@ asio::awaitable<void> Gateway::call_upstream(Upstream& up, const WireRequest& re
 
     std::string prefixed;  // only endpoints with a base path need a new string
     if (!ep.endpoint.base_path.empty())
-      prefixed = ep.endpoint.base_path + target;
+      prefixed.append(ep.endpoint.base_path).append(target);
     const std::array<clients::FieldOverride, 2> fields{
         {{"Host", ep.endpoint.host_header}, {"X-Request-Id", info.request_id}}};
     const clients::WireEdits edits{prefixed.empty() ? std::string_view(target) : prefixed, fields};
