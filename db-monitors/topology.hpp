@@ -1,0 +1,57 @@
+// The cluster's topology record: who the elected primary is, in which replication mode, and
+// which nodes must not take writes until they rejoin. It is the one thing monitors and the
+// services agree on; every change is published with a higher epoch.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <boost/json/value.hpp>
+
+namespace medgate::dbmon {
+
+enum class ReplicationMode : uint8_t {
+  sync,   // the primary acknowledges a commit only once a replica has it
+  async,  // acknowledged commits may exist only on the primary
+};
+
+struct TopologyRecord {
+  uint64_t epoch = 0;   // 0: never published
+  std::string primary;  // elected primary's node name; empty before bootstrap
+  ReplicationMode mode = ReplicationMode::async;
+  std::string mode_reason;
+  // Nodes that must not take writes (fenced) until they replicate from the primary again.
+  std::map<std::string, std::string> needs_rejoin;  // node -> why
+  // Non-empty: no automatic failover until an operator acknowledges (why).
+  std::string blocked;
+  bool maintenance = false;  // every automatic action paused
+  // Wall clock (ms since the Unix epoch): no automatic failover before this (cooldown).
+  int64_t no_auto_failover_before_ms = 0;
+  int64_t updated_at_ms = 0;
+
+  friend bool operator==(const TopologyRecord&, const TopologyRecord&) = default;
+};
+
+[[nodiscard]] const char* to_string(ReplicationMode m);
+[[nodiscard]] boost::json::value to_json(const TopologyRecord& r);
+// Throws std::runtime_error naming the field on a malformed record.
+[[nodiscard]] TopologyRecord record_from_json(const boost::json::value& v);
+
+// Where the record lives and who may act on the cluster. A local file today (one monitor per
+// cluster); a distributed store (etcd: a leader lease and revision-compared writes) later.
+class TopologyStore {
+ public:
+  virtual ~TopologyStore() = default;
+  // The stored record; nullopt when none was ever written. Throws when it cannot be read.
+  [[nodiscard]] virtual std::optional<TopologyRecord> load() = 0;
+  // Writes `next` only if the stored epoch is still `expected_epoch` (0: nothing stored) and
+  // next.epoch is greater. False when another writer got there first: reload and rethink.
+  [[nodiscard]] virtual bool compare_and_set(uint64_t expected_epoch,
+                                             const TopologyRecord& next) = 0;
+  // Whether this monitor may act on the cluster now (file: it holds the file's lock).
+  [[nodiscard]] virtual bool may_act() = 0;
+};
+
+}  // namespace medgate::dbmon
