@@ -40,8 +40,12 @@ enum class DbErrorKind : uint8_t {
 
 class DbError : public std::runtime_error {
  public:
-  DbError(DbErrorKind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  // `code`: the server's own error code when there is one (MariaDB/MySQL errno, PostgreSQL
+  // SQLSTATE), so callers can tell "alive but refusing" from "gone".
+  DbError(DbErrorKind kind, const std::string& what, std::string code = {})
+      : std::runtime_error(what), kind_(kind), code_(std::move(code)) {}
   [[nodiscard]] DbErrorKind kind() const noexcept { return kind_; }
+  [[nodiscard]] const std::string& code() const noexcept { return code_; }
   // Worth retrying on another connection (after rediscovering the primary).
   [[nodiscard]] bool retryable() const noexcept {
     return kind_ == DbErrorKind::unavailable || kind_ == DbErrorKind::read_only;
@@ -49,6 +53,7 @@ class DbError : public std::runtime_error {
 
  private:
   DbErrorKind kind_;
+  std::string code_;
 };
 
 struct DbNode {

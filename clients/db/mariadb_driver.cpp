@@ -94,7 +94,8 @@ class MariadbConnection final : public DbConnection {
     const unsigned err = mysql_errno(conn_.get());
     throw DbError(
         classify_mysql_errno(err),
-        "mariadb " + node_.label() + ": " + std::to_string(err) + " " + mysql_error(conn_.get()));
+        "mariadb " + node_.label() + ": " + std::to_string(err) + " " + mysql_error(conn_.get()),
+        std::to_string(err));
   }
 
   Mysql conn_;
@@ -142,7 +143,8 @@ std::unique_ptr<DbConnection> MariadbDriver::connect(const DbNode& node,
   const unsigned secs = static_cast<unsigned>(
       std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(timeout).count()));
   // Reads and writes are bounded too, so a hung server cannot hold a worker thread forever.
-  const unsigned io_secs = 10;
+  const unsigned io_secs = static_cast<unsigned>(
+      std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(io_timeout_).count()));
   mysql_optionsv(conn.get(), MYSQL_OPT_CONNECT_TIMEOUT, &secs);
   mysql_optionsv(conn.get(), MYSQL_OPT_READ_TIMEOUT, &io_secs);
   mysql_optionsv(conn.get(), MYSQL_OPT_WRITE_TIMEOUT, &io_secs);
@@ -156,8 +158,10 @@ std::unique_ptr<DbConnection> MariadbDriver::connect(const DbNode& node,
     const DbErrorKind kind = err >= 2000 || classify_mysql_errno(err) == DbErrorKind::unavailable
                                  ? DbErrorKind::unavailable
                                  : DbErrorKind::invalid;
-    throw DbError(kind, "mariadb " + node.label() + ": " + std::to_string(err) + " " +
-                            mysql_error(conn.get()));
+    throw DbError(kind,
+                  "mariadb " + node.label() + ": " + std::to_string(err) + " " +
+                      mysql_error(conn.get()),
+                  std::to_string(err));
   }
   // Autocommit on: statements outside begin()/commit() stand alone.
   mysql_autocommit(conn.get(), 1);

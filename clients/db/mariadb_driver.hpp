@@ -14,12 +14,17 @@ enum class MysqlDialect : uint8_t {
 
 class MariadbDriver final : public DbDriver {
  public:
-  explicit MariadbDriver(MysqlDialect dialect = MysqlDialect::mariadb) : dialect_(dialect) {}
+  // `io_timeout` bounds every read and write on a connection (Connector/C counts whole
+  // seconds: it is rounded up), so a hung server cannot hold a caller's thread for longer.
+  explicit MariadbDriver(MysqlDialect dialect = MysqlDialect::mariadb,
+                         std::chrono::milliseconds io_timeout = std::chrono::seconds(10))
+      : dialect_(dialect), io_timeout_(io_timeout) {}
   std::unique_ptr<DbConnection> connect(const DbNode& node,
                                         std::chrono::milliseconds timeout) override;
 
  private:
   MysqlDialect dialect_;
+  std::chrono::milliseconds io_timeout_;
 };
 
 // Replaces each `?` outside quotes and comments with `quote(param)`. Throws DbError(invalid)

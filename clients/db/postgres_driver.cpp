@@ -2,7 +2,10 @@
 
 #include <libpq-fe.h>
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace medgate::db {
 
@@ -37,18 +40,48 @@ std::string first_line(const char* message) {
   return s;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Waits until the socket is ready for `events` or `deadline` passes (time_point::max():
+// forever). False on timeout.
+bool wait_socket(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    int ms = -1;
+    if (deadline != Clock::time_point::max()) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0)
+        return false;
+      ms = static_cast<int>(std::min<int64_t>(left, 60'000));
+    }
+    pollfd p{.fd = fd, .events = events, .revents = 0};
+    const int rc = ::poll(&p, 1, ms);
+    if (rc > 0)
+      return true;  // readable, writable, or an error libpq will report
+    if (rc < 0 && errno != EINTR)
+      return true;  // let libpq find and report the socket error
+  }
+}
+
 class PostgresConnection final : public DbConnection {
  public:
-  PostgresConnection(PgConn conn, DbNode node) : conn_(std::move(conn)), node_(std::move(node)) {}
+  PostgresConnection(PgConn conn, DbNode node, std::chrono::milliseconds io_timeout)
+      : conn_(std::move(conn)), node_(std::move(node)), io_timeout_(io_timeout) {}
 
   SqlResult execute(std::string_view sql, const SqlParams& params) override {
+    if (broken_)
+      throw DbError(DbErrorKind::unavailable,
+                    "postgresql " + node_.label() + ": connection closed after a timeout");
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params)
       values.push_back(p ? p->c_str() : nullptr);
     const std::string text(sql);
-    PgResult res(PQexecParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
-                              values.data(), nullptr, nullptr, 0));
+    if (!PQsendQueryParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0))
+      throw DbError(DbErrorKind::unavailable,
+                    "postgresql " + node_.label() + ": " + first_line(PQerrorMessage(conn_.get())));
+    PgResult res = await_result();
     check(res.get());
     SqlResult out;
     const int cols = PQnfields(res.get());
@@ -93,7 +126,7 @@ class PostgresConnection final : public DbConnection {
   }
 
   bool ping() override {
-    if (PQstatus(conn_.get()) != CONNECTION_OK)
+    if (broken_ || PQstatus(conn_.get()) != CONNECTION_OK)
       return false;
     try {
       (void)execute("SELECT 1", {});
@@ -106,6 +139,47 @@ class PostgresConnection final : public DbConnection {
   const DbNode& node() const override { return node_; }
 
  private:
+  // Sends what is queued and collects the statement's results within io_timeout; returns the
+  // last result (the first error wins).
+  PgResult await_result() {
+    const auto deadline =
+        io_timeout_.count() > 0 ? Clock::now() + io_timeout_ : Clock::time_point::max();
+    PGconn* c = conn_.get();
+    const int fd = PQsocket(c);
+    for (;;) {
+      const int f = PQflush(c);
+      if (f == 0)
+        break;
+      if (f < 0)
+        return nullptr;
+      if (!wait_socket(fd, POLLIN | POLLOUT, deadline))
+        timed_out();
+      if (!PQconsumeInput(c))
+        return nullptr;
+    }
+    PgResult last;
+    for (;;) {
+      while (PQisBusy(c)) {
+        if (!wait_socket(fd, POLLIN, deadline))
+          timed_out();
+        if (!PQconsumeInput(c))
+          return last ? std::move(last) : nullptr;
+      }
+      PgResult r(PQgetResult(c));
+      if (!r)
+        return last;
+      if (!last || PQresultStatus(last.get()) != PGRES_FATAL_ERROR)
+        last = std::move(r);
+    }
+  }
+
+  [[noreturn]] void timed_out() {
+    broken_ = true;
+    throw DbError(DbErrorKind::unavailable,
+                  "postgresql " + node_.label() + ": no answer within " +
+                      std::to_string(io_timeout_.count()) + " ms (outcome unknown)");
+  }
+
   void check(PGresult* res) {
     const ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY)
@@ -116,11 +190,14 @@ class PostgresConnection final : public DbConnection {
       kind = DbErrorKind::unavailable;
     throw DbError(kind,
                   "postgresql " + node_.label() + ": " +
-                      first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_.get())));
+                      first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_.get())),
+                  state ? state : "");
   }
 
   PgConn conn_;
   DbNode node_;
+  std::chrono::milliseconds io_timeout_;
+  bool broken_ = false;
 };
 
 }  // namespace
@@ -138,19 +215,37 @@ DbErrorKind classify_sqlstate(std::string_view s) {
 
 std::unique_ptr<DbConnection> PostgresDriver::connect(const DbNode& node,
                                                       std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  // libpq's own connect_timeout counts whole seconds and is only a backstop here: the poll
+  // loop below keeps the caller's deadline to the millisecond.
   const auto secs = std::max<int64_t>(
-      1, std::chrono::ceil<std::chrono::seconds>(timeout).count());  // libpq counts seconds
+      2, std::chrono::ceil<std::chrono::seconds>(timeout).count() + 1);
   const std::string conninfo =
       "host=" + conninfo_value(node.host) + " port=" + std::to_string(node.port) +
       " user=" + conninfo_value(node.user) + " password=" + conninfo_value(node.password) +
       " dbname=" + conninfo_value(node.database) + " connect_timeout=" + std::to_string(secs) +
       " application_name=medgate";
-  PgConn conn(PQconnectdb(conninfo.c_str()));
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK)
-    throw DbError(DbErrorKind::unavailable,
-                  "postgresql " + node.label() + ": " +
-                      first_line(conn ? PQerrorMessage(conn.get()) : "out of memory"));
-  return std::make_unique<PostgresConnection>(std::move(conn), node);
+  PgConn conn(PQconnectStart(conninfo.c_str()));
+  auto fail = [&](const std::string& why) -> DbError {
+    return DbError(DbErrorKind::unavailable, "postgresql " + node.label() + ": " + why);
+  };
+  if (!conn)
+    throw fail("out of memory");
+  if (PQstatus(conn.get()) == CONNECTION_BAD)
+    throw fail(first_line(PQerrorMessage(conn.get())));
+  PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+  while (st != PGRES_POLLING_OK) {
+    if (st == PGRES_POLLING_FAILED)
+      throw fail(first_line(PQerrorMessage(conn.get())));
+    // The socket may change between attempts (several addresses, SSL then plain).
+    if (!wait_socket(PQsocket(conn.get()), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                     deadline))
+      throw fail("no answer within " + std::to_string(timeout.count()) + " ms");
+    st = PQconnectPoll(conn.get());
+  }
+  if (PQsetnonblocking(conn.get(), 1) != 0)
+    throw fail(first_line(PQerrorMessage(conn.get())));
+  return std::make_unique<PostgresConnection>(std::move(conn), node, io_timeout_);
 }
 
 }  // namespace medgate::db

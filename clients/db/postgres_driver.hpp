@@ -1,4 +1,10 @@
 // DbDriver over libpq (PostgreSQL). Placeholders are $1, $2, ...
+//
+// Connecting and every statement run on libpq's non-blocking interface with our own poll()
+// deadlines (millisecond precision): a server that stops answering (SIGSTOP, a hung disk, a
+// partition) costs a caller at most `connect_timeout` or `io_timeout`, never a thread. A
+// statement that times out leaves the connection unusable (it is closed); its outcome on the
+// server is unknown.
 #pragma once
 
 #include "clients/db/db.hpp"
@@ -7,8 +13,14 @@ namespace medgate::db {
 
 class PostgresDriver final : public DbDriver {
  public:
+  // io_timeout 0: statements may wait without bound (the server's own timeouts apply).
+  explicit PostgresDriver(std::chrono::milliseconds io_timeout = std::chrono::seconds(30))
+      : io_timeout_(io_timeout) {}
   std::unique_ptr<DbConnection> connect(const DbNode& node,
                                         std::chrono::milliseconds timeout) override;
+
+ private:
+  std::chrono::milliseconds io_timeout_;
 };
 
 // Maps a PostgreSQL SQLSTATE to our error kinds (exposed for tests).
