@@ -576,8 +576,15 @@ std::optional<TopologyRecord> MonitorCore::on_result(const Action& action,
                    out = rec;
                  },
                  [&](const Switchover& s) {
-                   if (!result.ok)
-                     emit("switchover_failed", s.candidate, {{"error", result.error}});
+                   if (result.ok)
+                     return;
+                   emit("switchover_failed", s.candidate, {{"error", result.error}});
+                   if (record_.primary == s.candidate) {
+                     // Failed after the new record was published: stop and ask.
+                     TopologyRecord rec = next_record(wall_ms);
+                     rec.blocked = "switchover to " + s.candidate + " failed: " + result.error;
+                     out = rec;
+                   }
                  },
                  [&](const auto& a) {
                    if (!result.ok) {

@@ -1,0 +1,574 @@
+#include "db-monitors/monitor.hpp"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <boost/json.hpp>
+
+extern char** environ;
+
+namespace medgate::dbmon {
+
+namespace json = boost::json;
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+int64_t ms(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+// Runs `command` with /bin/sh, bounded by `timeout`; its exit status (-1: did not finish).
+int run_shell(const std::string& command, Duration timeout) {
+  pid_t pid = 0;
+  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0)
+    return -1;
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (r < 0)
+      return -1;
+    if (std::chrono::steady_clock::now() >= until) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
+Monitor::Monitor(MonitorOptions options, std::shared_ptr<Engine> engine,
+                 std::shared_ptr<db::DbDriver> driver, std::unique_ptr<TopologyStore> store,
+                 EventLog& events, const resilience::Clock& clock)
+    : options_(std::move(options)), engine_(std::move(engine)), store_(std::move(store)),
+      events_(events), clock_(clock) {
+  TopologyRecord record = store_->load().value_or(TopologyRecord{});
+  std::vector<NodeSpec> specs;
+  for (const auto& n : options_.nodes)
+    specs.push_back(n.spec);
+  auto known = [&](const std::string& name) {
+    return std::any_of(specs.begin(), specs.end(),
+                       [&](const NodeSpec& s) { return s.name == name; });
+  };
+  if (!record.primary.empty() && !known(record.primary))
+    throw std::runtime_error("the stored topology names primary '" + record.primary +
+                             "', which is not a configured node");
+  core_ = std::make_unique<MonitorCore>(specs, options_.core, record, events_);
+  for (const auto& n : options_.nodes) {
+    db::DbNode dn = options_.login;
+    dn.host = n.spec.host;
+    dn.port = n.spec.port;
+    workers_[n.spec.name] = std::make_unique<NodeWorker>(
+        driver, dn, std::chrono::duration_cast<std::chrono::milliseconds>(options_.connect_timeout));
+  }
+  events_.emit({"monitor_started", "",
+                {{"engine", std::string(engine_->name())},
+                 {"epoch", record.epoch},
+                 {"primary", record.primary}}});
+  refresh_snapshot();
+}
+
+Monitor::~Monitor() {
+  stop();
+}
+
+void Monitor::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Monitor::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+  std::lock_guard lock(mu_);
+  for (auto& c : commands_)
+    c->done.set_value({.ok = false, .message = "the monitor is stopping"});
+  commands_.clear();
+}
+
+const MonitorNode& Monitor::node(const std::string& name) const {
+  for (const auto& n : options_.nodes)
+    if (n.spec.name == name)
+      return n;
+  throw std::out_of_range("no node " + name);
+}
+
+int64_t Monitor::wall_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+template <typename T>
+T Monitor::await(std::future<T>& f, Duration timeout, const std::string& what) {
+  if (f.wait_for(timeout) != std::future_status::ready)
+    throw db::DbError(db::DbErrorKind::unavailable,
+                      what + ": no answer within " + std::to_string(ms(timeout)) + " ms");
+  return f.get();
+}
+
+// ---- checks ------------------------------------------------------------------------------
+
+std::map<std::string, NodeObservation> Monitor::check_all() {
+  const auto deadline = std::chrono::steady_clock::now() + options_.check_timeout;
+  std::map<std::string, NodeObservation> round;
+  std::map<std::string, std::future<NodeObservation>*> waiting;
+  for (const auto& n : options_.nodes) {
+    const std::string& name = n.spec.name;
+    auto& inflight = inflight_[name];
+    if (inflight.valid() &&
+        inflight.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      NodeObservation o;
+      o.error = "the previous check has not answered yet";
+      round[name] = o;
+      continue;
+    }
+    inflight = worker(name).submit(
+        [engine = engine_](db::DbConnection& c) { return engine->observe(c); });
+    waiting[name] = &inflight;
+  }
+  for (auto& [name, future] : waiting) {
+    NodeObservation o;
+    if (future->wait_until(deadline) != std::future_status::ready) {
+      o.error = "no answer within " + std::to_string(ms(options_.check_timeout)) + " ms";
+      round[name] = o;
+      continue;
+    }
+    try {
+      o = future->get();
+    } catch (const db::DbError& e) {
+      // Unreachable unless the error proves the server alive; an SQL error from a server
+      // that answered (permissions, a missing view) is alive too.
+      o.reach = e.kind() == db::DbErrorKind::unavailable && !engine_->proves_alive(e)
+                    ? Reach::failed
+                    : Reach::refusing;
+      o.error = e.what();
+    } catch (const std::exception& e) {
+      o.reach = Reach::refusing;
+      o.error = e.what();
+    }
+    round[name] = o;
+  }
+  return round;
+}
+
+// ---- plans and actions --------------------------------------------------------------------
+
+bool Monitor::publish(const TopologyRecord& next) {
+  try {
+    if (!store_->may_act()) {
+      events_.emit({"publish_skipped", "", {{"reason", "this monitor may not act"}}});
+      return false;
+    }
+    if (store_->compare_and_set(core_->record().epoch, next)) {
+      core_->committed(next);
+      events_.emit({"topology_published", next.primary,
+                    {{"epoch", next.epoch},
+                     {"primary", next.primary},
+                     {"replication_mode", to_string(next.mode)},
+                     {"mode_reason", next.mode_reason}}});
+      return true;
+    }
+    if (auto stored = store_->load())
+      core_->adopt(*stored);
+  } catch (const std::exception& e) {
+    events_.emit({"store_error", "", {{"error", e.what()}}});
+  }
+  return false;
+}
+
+void Monitor::execute(Plan plan) {
+  if (plan.publish && !publish(*plan.publish))
+    return;
+  for (const auto& action : plan.actions) {
+    const ActionResult r = run(action);
+    if (auto follow = core_->on_result(action, r, clock_.now(), wall_ms()))
+      (void)publish(*follow);
+  }
+}
+
+ActionResult Monitor::run(const Action& action) {
+  return std::visit(
+      Overloaded{
+          [&](const Promote& p) { return promote(p); },
+          [&](const Switchover& s) { return switchover(s); },
+          [&](const Fence& f) { return fence(f.node, options_.action_timeout); },
+          [&](const Rejoin& r) { return rejoin(r.node, r.primary, r.old_primary); },
+          [&](const MakeWritable& m) {
+            try {
+              auto f = worker(m.node).submit([engine = engine_, sync = m.sync](db::DbConnection& c) {
+                engine->make_writable(c, sync);
+              });
+              await(f, options_.action_timeout, "make writable");
+              events_.emit({"made_writable", m.node, {{"sync", m.sync}}});
+              return ActionResult{.ok = true};
+            } catch (const std::exception& e) {
+              return ActionResult{.error = e.what()};
+            }
+          },
+          [&](const SetSync& s) {
+            try {
+              auto f = worker(s.node).submit([engine = engine_, on = s.enable](db::DbConnection& c) {
+                engine->set_sync(c, on);
+              });
+              await(f, options_.action_timeout, "set synchronous mode");
+              events_.emit({"sync_set", s.node, {{"enabled", s.enable}}});
+              return ActionResult{.ok = true};
+            } catch (const std::exception& e) {
+              return ActionResult{.error = e.what()};
+            }
+          },
+      },
+      action);
+}
+
+ActionResult Monitor::fence(const std::string& name, Duration timeout) {
+  events_.emit({"fence_attempt", name, {}});
+  try {
+    auto f = worker(name).submit([engine = engine_](db::DbConnection& c) { engine->fence(c); });
+    await(f, timeout, "fence");
+    events_.emit({"fence_result", name, {{"ok", true}}});
+    return {.ok = true};
+  } catch (const std::exception& e) {
+    // Still queued on the node's worker if it timed out: it runs if the node comes back.
+    events_.emit({"fence_result", name, {{"ok", false}, {"error", e.what()}}});
+    return {.error = e.what()};
+  }
+}
+
+ActionResult Monitor::promote(const Promote& p) {
+  const TimePoint started = clock_.now();
+  for (const auto& old : p.fence_first)
+    (void)fence(old, options_.fence_timeout);
+  events_.emit({"promote_start", p.node, {{"wait_for", p.wait_for.text()}, {"sync", p.sync}}});
+  try {
+    auto f = worker(p.node).submit(
+        [engine = engine_, apply = options_.apply_timeout, sync = p.sync](db::DbConnection& c) {
+          engine->promote(c, apply, sync);
+        });
+    await(f, options_.action_timeout + options_.apply_timeout, "promotion");
+  } catch (const std::exception& e) {
+    return {.error = e.what()};
+  }
+  ++failovers_;
+  events_.emit({"promote_done", p.node, {{"ms", ms(clock_.now() - started)}}});
+  repoint(p.node, p.repoint);
+  write_probe(p.node, started);
+  return {.ok = true};
+}
+
+void Monitor::write_probe(const std::string& primary, TimePoint since) {
+  try {
+    auto f = worker(primary).submit(
+        [engine = engine_, epoch = core_->record().epoch](db::DbConnection& c) {
+          engine->write_probe(c, epoch);
+        });
+    await(f, options_.action_timeout, "write probe");
+    events_.emit({"first_write_ok", primary, {{"ms_since_promote_start", ms(clock_.now() - since)}}});
+  } catch (const std::exception& e) {
+    events_.emit({"write_probe_failed", primary, {{"error", e.what()}}});
+  }
+}
+
+ActionResult Monitor::rejoin(const std::string& name, const std::string& primary,
+                             bool old_primary) {
+  events_.emit({"rejoin_attempt", name, {{"primary", primary}, {"old_primary", old_primary}}});
+  try {
+    auto pos_f =
+        worker(primary).submit([engine = engine_](db::DbConnection& c) { return engine->written(c); });
+    const Position pos = await(pos_f, options_.action_timeout, "primary position");
+    const NodeSpec self = node(name).spec;
+    const NodeSpec target = node(primary).spec;
+    auto f = worker(name).submit([engine = engine_, self, target, pos](db::DbConnection& c) {
+      engine->follow(c, self, target, pos);
+    });
+    await(f, options_.action_timeout, "rejoin");
+    events_.emit({"rejoin_started", name, {{"primary", primary}}});
+    return {.ok = true};
+  } catch (const EngineRefusal& e) {
+    const std::string& command = node(name).rejoin_command;
+    if (!command.empty()) {
+      events_.emit({"rejoin_command", name, {{"command", command}, {"because", e.what()}}});
+      const int rc = run_shell(command, options_.action_timeout);
+      if (rc == 0)
+        return {.ok = true};
+      return {.error = "rejoin command exited with " + std::to_string(rc)};
+    }
+    events_.emit({"rejoin_refused", name, {{"reason", e.what()}}});
+    return {.error = e.what()};
+  } catch (const std::exception& e) {
+    return {.error = e.what()};
+  }
+}
+
+void Monitor::repoint(const std::string& primary, const std::vector<std::string>& replicas) {
+  if (replicas.empty())
+    return;
+  json::array ok, failed;
+  for (const auto& r : replicas) {
+    const ActionResult res = rejoin(r, primary, false);
+    if (res.ok)
+      ok.push_back(json::value(r));
+    else
+      failed.push_back(json::object{{"node", r}, {"error", res.error}});
+  }
+  events_.emit({"replicas_repointed", primary, {{"ok", ok}, {"failed", failed}}});
+}
+
+ActionResult Monitor::switchover(const Switchover& s) {
+  const TimePoint started = clock_.now();
+  const bool was_sync = core_->record().mode == ReplicationMode::sync;
+  auto undo = [&](const std::string& why) {
+    events_.emit({"switchover_aborted", s.old_primary, {{"reason", why}}});
+    try {
+      auto f = worker(s.old_primary).submit([engine = engine_, was_sync](db::DbConnection& c) {
+        engine->make_writable(c, was_sync);
+      });
+      await(f, options_.action_timeout, "unfence");
+    } catch (const std::exception& e) {
+      events_.emit({"unfence_failed", s.old_primary, {{"error", e.what()}}});
+    }
+    return ActionResult{.error = why};
+  };
+  if (const ActionResult r = fence(s.old_primary, options_.action_timeout); !r.ok)
+    return undo("fence failed: " + r.error);
+  try {
+    auto pos_f = worker(s.old_primary).submit(
+        [engine = engine_](db::DbConnection& c) { return engine->written(c); });
+    const Position pos = await(pos_f, options_.action_timeout, "position");
+    events_.emit({"switchover_wait", s.candidate, {{"position", pos.text()}}});
+    auto wait_f = worker(s.candidate).submit(
+        [engine = engine_, pos, apply = options_.apply_timeout](db::DbConnection& c) {
+          engine->wait_applied(c, pos, apply);
+        });
+    await(wait_f, options_.apply_timeout + options_.action_timeout, "catch-up");
+  } catch (const std::exception& e) {
+    return undo(std::string("candidate did not catch up: ") + e.what());
+  }
+  if (!publish(core_->switchover_record(s.old_primary, s.candidate, clock_.now(), wall_ms())))
+    return undo("the new topology could not be published");
+  events_.emit({"promote_start", s.candidate, {{"switchover", true}}});
+  try {
+    auto f = worker(s.candidate).submit(
+        [engine = engine_, apply = options_.apply_timeout](db::DbConnection& c) {
+          engine->promote(c, apply, false);
+        });
+    await(f, options_.action_timeout + options_.apply_timeout, "promotion");
+  } catch (const std::exception& e) {
+    return {.error = std::string("promotion failed after publishing: ") + e.what()};
+  }
+  events_.emit({"promote_done", s.candidate, {{"ms", ms(clock_.now() - started)}}});
+  (void)rejoin(s.old_primary, s.candidate, true);
+  repoint(s.candidate, s.repoint);
+  write_probe(s.candidate, started);
+  events_.emit({"switchover_done", s.candidate,
+                {{"from", s.old_primary}, {"ms", ms(clock_.now() - started)}}});
+  return {.ok = true};
+}
+
+// ---- commands ---------------------------------------------------------------------------
+
+std::future<Monitor::CommandResult> Monitor::command(CommandKind kind, std::string candidate) {
+  auto p = std::make_unique<Pending>();
+  p->kind = kind;
+  p->candidate = std::move(candidate);
+  auto f = p->done.get_future();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      p->done.set_value({.ok = false, .message = "the monitor is stopping"});
+      return f;
+    }
+    commands_.push_back(std::move(p));
+  }
+  wake_.notify_all();
+  return f;
+}
+
+void Monitor::run_command(Pending& p) {
+  const TimePoint now = clock_.now();
+  const int64_t wall = wall_ms();
+  MonitorCore::Command cmd;
+  std::string what;
+  switch (p.kind) {
+    case CommandKind::ack:
+      cmd = core_->acknowledge(wall);
+      what = "acknowledged: automatic failover allowed again";
+      break;
+    case CommandKind::maintenance_on:
+    case CommandKind::maintenance_off:
+      cmd = core_->set_maintenance(p.kind == CommandKind::maintenance_on, wall);
+      what = p.kind == CommandKind::maintenance_on ? "maintenance on: automatic actions paused"
+                                                   : "maintenance off";
+      break;
+    case CommandKind::switchover:
+      cmd = core_->switchover(p.candidate);
+      break;
+    case CommandKind::failover:
+      cmd = core_->force_failover(p.candidate, now, wall);
+      break;
+  }
+  if (!cmd.plan) {
+    p.done.set_value({.ok = false, .message = cmd.error});
+    return;
+  }
+  Plan plan = std::move(*cmd.plan);
+  if (plan.publish && !publish(*plan.publish)) {
+    p.done.set_value({.ok = false, .message = "the topology record changed meanwhile: retry"});
+    return;
+  }
+  std::string error;
+  for (const auto& action : plan.actions) {
+    const ActionResult r = run(action);
+    if (!r.ok && error.empty())
+      error = describe(action) + ": " + r.error;
+    if (auto follow = core_->on_result(action, r, clock_.now(), wall_ms()))
+      (void)publish(*follow);
+  }
+  if (what.empty())
+    what = "primary is now " + core_->record().primary + " (epoch " +
+           std::to_string(core_->record().epoch) + ")";
+  p.done.set_value(error.empty() ? CommandResult{.ok = true, .message = what}
+                                 : CommandResult{.ok = false, .message = error});
+}
+
+// ---- loop and snapshot ------------------------------------------------------------------
+
+void Monitor::loop() {
+  for (;;) {
+    const auto started = std::chrono::steady_clock::now();
+    auto round = check_all();
+    Plan plan = core_->observe(round, clock_.now(), wall_ms());
+    execute(std::move(plan));
+    ++rounds_;
+    refresh_snapshot();
+    for (;;) {
+      std::unique_ptr<Pending> next;
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_)
+          return;
+        if (commands_.empty())
+          break;
+        next = std::move(commands_.front());
+        commands_.pop_front();
+      }
+      run_command(*next);
+      refresh_snapshot();
+    }
+    const auto wait = core_->any_suspect() ? options_.suspect_interval : options_.interval;
+    std::unique_lock lock(mu_);
+    wake_.wait_until(lock, started + wait, [this] { return stopping_ || !commands_.empty(); });
+    if (stopping_)
+      return;
+  }
+}
+
+std::shared_ptr<const MonitorSnapshot> Monitor::snapshot() const {
+  std::lock_guard lock(mu_);
+  return snapshot_;
+}
+
+void Monitor::refresh_snapshot() {
+  auto snap = std::make_shared<MonitorSnapshot>();
+  const TopologyRecord& rec = core_->record();
+  snap->record = rec;
+  snap->state = core_->state();
+  snap->failovers = failovers_;
+  snap->rounds = rounds_;
+  const NodeSpec* primary = rec.primary.empty() ? nullptr : core_->spec(rec.primary);
+  json::array nodes;
+  for (const auto& n : options_.nodes) {
+    const auto& v = core_->view(n.spec.name);
+    const auto& o = v.last;
+    const bool is_primary = n.spec.name == rec.primary;
+    std::string role = is_primary ? "primary"
+                       : rec.needs_rejoin.contains(n.spec.name) ? "needs_rejoin"
+                       : v.last_ok.replicating                  ? "replica"
+                                                                : "unknown";
+    const bool streaming = primary && !is_primary && o.reach == Reach::ok && o.replicating &&
+                           o.receiver_running && o.source == primary->address() &&
+                           v.health == Health::healthy;
+    if (streaming && role == "replica")
+      snap->streaming_replicas.push_back(n.spec.name);
+    snap->up[n.spec.name] = v.checked && o.reach != Reach::failed;
+    snap->writable[n.spec.name] = o.reach == Reach::ok && o.writable;
+    json::object node{
+        {"name", n.spec.name},
+        {"host", n.spec.host},
+        {"port", n.spec.port},
+        {"role", role},
+        {"health", to_string(v.health)},
+        {"check", v.checked ? to_string(o.reach) : "pending"},
+        {"consecutive_failures", v.consecutive_failures},
+        {"error", o.error},
+        {"writable", o.reach == Reach::ok && o.writable},
+        {"replicating", v.last_ok.replicating},
+        {"source", v.last_ok.source},
+        {"streaming", streaming},
+        {"received", v.last_ok.received.text()},
+        {"applied", v.last_ok.applied.text()},
+        {"errant", v.last_ok.errant},
+    };
+    if (is_primary) {
+      node["sync_enabled"] = v.last_ok.sync_enabled;
+      node["sync_replicas"] = v.last_ok.sync_replicas;
+    }
+    if (const auto lag = core_->lag(n.spec.name); lag && !is_primary) {
+      node["lag"] = *lag;
+      snap->lag[n.spec.name] = static_cast<int64_t>(*lag);
+    }
+    if (rec.needs_rejoin.contains(n.spec.name))
+      node["needs_rejoin"] = rec.needs_rejoin.at(n.spec.name);
+    nodes.push_back(std::move(node));
+  }
+  if (primary) {
+    const auto& v = core_->view(rec.primary);
+    if (v.health != Health::down && v.last.reach == Reach::ok && v.last.writable &&
+        core_->state() != "failing_over")
+      snap->serving_primary = rec.primary;
+  }
+  json::object needs;
+  for (const auto& [k, why] : rec.needs_rejoin)
+    needs[k] = why;
+  snap->status = json::object{
+      {"cluster", options_.cluster},
+      {"engine", std::string(engine_->name())},
+      {"state", core_->state()},
+      {"reason", core_->state_reason()},
+      {"epoch", rec.epoch},
+      {"primary", rec.primary},
+      {"serving_primary", snap->serving_primary},
+      {"replication_mode", to_string(rec.mode)},
+      {"mode_reason", rec.mode_reason},
+      {"needs_rejoin", needs},
+      {"blocked", rec.blocked},
+      {"maintenance", rec.maintenance},
+      {"no_auto_failover_before_ms", rec.no_auto_failover_before_ms},
+      {"updated_at_ms", rec.updated_at_ms},
+      {"nodes", nodes},
+      {"rounds", rounds_},
+      {"failovers", failovers_},
+  };
+  std::lock_guard lock(mu_);
+  snapshot_ = std::move(snap);
+}
+
+}  // namespace medgate::dbmon

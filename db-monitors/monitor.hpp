@@ -1,0 +1,137 @@
+// The monitor daemon's loop: checks every node each round (in parallel, one worker per
+// node, with the monitor's own deadline), hands the round to MonitorCore, publishes the
+// record it asks for (compare-and-set), carries out its actions, and keeps a snapshot for
+// the HTTP API. Operator commands queue here and run between rounds, on the loop's thread:
+// the core is only ever touched by that one thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <boost/json/object.hpp>
+
+#include "db-monitors/engine.hpp"
+#include "db-monitors/event_log.hpp"
+#include "db-monitors/monitor_core.hpp"
+#include "db-monitors/node_worker.hpp"
+#include "db-monitors/topology.hpp"
+
+namespace medgate::dbmon {
+
+struct MonitorNode {
+  NodeSpec spec;
+  // Run when a node must rejoin but the engine cannot do it in place (a PostgreSQL primary
+  // becomes a standby only by a restart through its start wrapper). Empty: none.
+  std::string rejoin_command;
+};
+
+struct MonitorOptions {
+  std::string cluster;
+  std::vector<MonitorNode> nodes;
+  db::DbNode login;  // user, password, database for every node (host/port from the node)
+  CoreOptions core;
+  Duration interval = std::chrono::seconds(1);
+  Duration suspect_interval = std::chrono::milliseconds(500);  // while a node is suspect
+  Duration check_timeout = std::chrono::milliseconds(800);     // a check later than this failed
+  Duration connect_timeout = std::chrono::milliseconds(800);
+  Duration fence_timeout = std::chrono::seconds(2);   // best effort on a failed primary
+  Duration action_timeout = std::chrono::seconds(10);
+  Duration apply_timeout = std::chrono::seconds(10);  // a candidate applying what it received
+};
+
+// What the HTTP API shows; rebuilt after every round and command.
+struct MonitorSnapshot {
+  boost::json::object status;  // GET /status
+  TopologyRecord record;
+  std::string state;
+  // The elected primary when it takes writes (GET /primary); empty otherwise.
+  std::string serving_primary;
+  std::vector<std::string> streaming_replicas;  // healthy and streaming from the primary
+  std::map<std::string, bool> up;               // node -> last check succeeded
+  std::map<std::string, bool> writable;
+  std::map<std::string, int64_t> lag;  // node -> what it lacks of the primary's position
+  uint64_t failovers = 0;
+  uint64_t rounds = 0;
+};
+
+class Monitor {
+ public:
+  Monitor(MonitorOptions options, std::shared_ptr<Engine> engine,
+          std::shared_ptr<db::DbDriver> driver, std::unique_ptr<TopologyStore> store,
+          EventLog& events, const resilience::Clock& clock);
+  ~Monitor();
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
+
+  // Runs rounds on a background thread until stop().
+  void start();
+  void stop();
+
+  enum class CommandKind { ack, maintenance_on, maintenance_off, switchover, failover };
+  struct CommandResult {
+    bool ok = false;
+    std::string message;
+  };
+  // Queues an operator command for the loop; the future completes when it has run.
+  [[nodiscard]] std::future<CommandResult> command(CommandKind kind, std::string candidate = {});
+
+  [[nodiscard]] std::shared_ptr<const MonitorSnapshot> snapshot() const;
+  [[nodiscard]] const MonitorOptions& options() const { return options_; }
+
+ private:
+  struct Pending {
+    CommandKind kind;
+    std::string candidate;
+    std::promise<CommandResult> done;
+  };
+
+  void loop();
+  std::map<std::string, NodeObservation> check_all();
+  void execute(Plan plan);
+  bool publish(const TopologyRecord& next);
+  ActionResult run(const Action& action);
+  ActionResult promote(const Promote& p);
+  ActionResult switchover(const Switchover& s);
+  ActionResult rejoin(const std::string& node, const std::string& primary, bool old_primary);
+  ActionResult fence(const std::string& node, Duration timeout);
+  void repoint(const std::string& primary, const std::vector<std::string>& replicas);
+  void write_probe(const std::string& primary, TimePoint since);
+  void run_command(Pending& p);
+  void refresh_snapshot();
+  [[nodiscard]] int64_t wall_ms() const;
+  [[nodiscard]] NodeWorker& worker(const std::string& node) { return *workers_.at(node); }
+  [[nodiscard]] const MonitorNode& node(const std::string& name) const;
+
+  // Waits for `f` until `timeout`; returns its value or throws db::DbError (timeout).
+  template <typename T>
+  T await(std::future<T>& f, Duration timeout, const std::string& what);
+
+  MonitorOptions options_;
+  std::shared_ptr<Engine> engine_;
+  std::unique_ptr<TopologyStore> store_;
+  EventLog& events_;
+  const resilience::Clock& clock_;
+  std::unique_ptr<MonitorCore> core_;
+  std::map<std::string, std::unique_ptr<NodeWorker>> workers_;
+  // A check still outstanding from an earlier round, per node.
+  std::map<std::string, std::future<NodeObservation>> inflight_;
+  uint64_t failovers_ = 0;
+  uint64_t rounds_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<Pending>> commands_;
+  bool stopping_ = false;
+  std::shared_ptr<const MonitorSnapshot> snapshot_;
+  std::thread thread_;
+};
+
+}  // namespace medgate::dbmon
