@@ -1,0 +1,160 @@
+// db-monitor: watches one replicated database cluster, promotes a replica when the primary
+// is confirmed gone, fences any other writer, and publishes the topology.
+//
+//   db-monitor --config FILE [--check-config]
+//   db-monitor role --config FILE --node NAME
+//       Prints the stored topology's view of NODE as JSON, read without the monitor's lock:
+//       {"role": "primary" | "standby" | "unknown", "epoch": N, "primary": {...}}.
+//       Start wrappers use it to decide how a node may start (scripts/lib/pg-node-start).
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "apps/service-kit/http_service.hpp"
+#include "clients/db/mariadb_driver.hpp"
+#include "clients/db/postgres_driver.hpp"
+#include "db-monitors/file_store.hpp"
+#include "db-monitors/http_api.hpp"
+#include "db-monitors/monitor.hpp"
+#include "db-monitors/monitor_config.hpp"
+#include "db-monitors/mysql_engine.hpp"
+#include "db-monitors/postgres_engine.hpp"
+#include "resilience/clock.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace {
+
+using namespace medgate;
+using namespace medgate::dbmon;
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: db-monitor --config FILE [--check-config]\n"
+               "       db-monitor role --config FILE --node NAME\n");
+  return 2;
+}
+
+int print_role(const MonitorConfig& cfg, const std::string& node) {
+  const MonitorNode* self = nullptr;
+  for (const auto& n : cfg.monitor.nodes)
+    if (n.spec.name == node)
+      self = &n;
+  if (!self) {
+    std::fprintf(stderr, "db-monitor: no node named '%s' in the configuration\n", node.c_str());
+    return 2;
+  }
+  FileTopologyStore store(cfg.state_file, FileTopologyStore::Mode::read_only);
+  const auto rec = store.load();
+  boost::json::object out{{"node", node}, {"epoch", rec ? rec->epoch : 0}};
+  if (!rec || rec->primary.empty()) {
+    out["role"] = "unknown";
+  } else {
+    out["role"] = rec->primary == node ? "primary" : "standby";
+    for (const auto& n : cfg.monitor.nodes)
+      if (n.spec.name == rec->primary)
+        out["primary"] = boost::json::object{
+            {"name", n.spec.name}, {"host", n.spec.host}, {"port", n.spec.port}};
+    if (rec->needs_rejoin.contains(node))
+      out["needs_rejoin"] = rec->needs_rejoin.at(node);
+  }
+  std::printf("%s\n", boost::json::serialize(out).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string path, node;
+  bool check_only = false, role = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc)
+      path = argv[++i];
+    else if (a == "--node" && i + 1 < argc)
+      node = argv[++i];
+    else if (a == "--check-config")
+      check_only = true;
+    else if (a == "role" && i == 1)
+      role = true;
+    else
+      return usage();
+  }
+  if (path.empty() || (role && node.empty()))
+    return usage();
+  MonitorConfig cfg;
+  try {
+    cfg = load_monitor_config(path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "db-monitor: invalid configuration: %s\n", e.what());
+    return 1;
+  }
+  if (check_only) {
+    std::printf("%s: configuration is valid\n", path.c_str());
+    return 0;
+  }
+  try {
+    if (role)
+      return print_role(cfg, node);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "db-monitor: %s\n", e.what());
+    return 1;
+  }
+
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto log = std::make_shared<spdlog::logger>(
+      cfg.monitor.cluster + "-monitor", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  try {
+    const auto io_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::max(cfg.monitor.action_timeout, cfg.monitor.apply_timeout) + std::chrono::seconds(2));
+    std::shared_ptr<db::DbDriver> driver;
+    std::shared_ptr<Engine> engine;
+    switch (cfg.engine) {
+      case EngineKind::postgresql:
+        driver = std::make_shared<db::PostgresDriver>(io_timeout);
+        engine = std::make_shared<PostgresEngine>(cfg.replication);
+        break;
+      case EngineKind::mysql8:
+        driver = std::make_shared<db::MariadbDriver>(db::MysqlDialect::mysql8, io_timeout);
+        engine = std::make_shared<MysqlEngine>(db::MysqlDialect::mysql8, cfg.replication);
+        break;
+      case EngineKind::mariadb:
+        driver = std::make_shared<db::MariadbDriver>(db::MysqlDialect::mariadb, io_timeout);
+        engine = std::make_shared<MysqlEngine>(db::MysqlDialect::mariadb, cfg.replication);
+        break;
+    }
+    auto store = std::make_unique<FileTopologyStore>(cfg.state_file, FileTopologyStore::Mode::act);
+    EventLog events(cfg.monitor.cluster, cfg.event_log);
+    resilience::SteadyClock clock;
+    Monitor monitor(cfg.monitor, engine, driver, std::move(store), events, clock);
+    service::HttpService http(cfg.monitor.cluster + "-monitor",
+                              service::ListenOptions{.address = cfg.listen_address,
+                                                     .port = cfg.listen_port,
+                                                     .threads = 1},
+                              service::ServiceLimits{}, monitor_routes(monitor, events, cfg.api_token),
+                              log);
+    http.start();
+    monitor.start();
+    log->info("monitoring cluster {} ({}) on {}:{}", cfg.monitor.cluster, engine->name(),
+              cfg.listen_address, http.port());
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log->info("signal {}: stopping", sig);
+    http.stop(std::chrono::seconds(2));
+    monitor.stop();
+  } catch (const std::exception& e) {
+    log->error("{}", e.what());
+    return 1;
+  }
+  return 0;
+}

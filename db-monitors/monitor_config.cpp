@@ -1,0 +1,115 @@
+#include "db-monitors/monitor_config.hpp"
+
+#include <set>
+
+namespace medgate::dbmon {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+}  // namespace
+
+MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env) {
+  const auto doc = config::Document::from_file(path, std::move(env));
+  auto root = doc.root().map();
+  MonitorConfig c;
+  MonitorOptions& m = c.monitor;
+  m.cluster = root.required("cluster").as_nonempty_string();
+  c.engine = root.required("engine").as_enum<EngineKind>({{"mariadb", EngineKind::mariadb},
+                                                          {"mysql8", EngineKind::mysql8},
+                                                          {"postgresql", EngineKind::postgresql}});
+  const bool pg = c.engine == EngineKind::postgresql;
+  {
+    auto l = root.required("listen").map();
+    c.listen_address = l.get_string("address", c.listen_address);
+    c.listen_port = static_cast<uint16_t>(l.required("port").as_int(0, 65535));
+    l.finish();
+  }
+  c.state_file = root.required("state_file").as_nonempty_string();
+  c.event_log = root.get_string("event_log", "");
+  {
+    auto l = root.required("login").map();
+    m.login.user = l.required("user").as_nonempty_string();
+    m.login.password = l.get_string("password", "");
+    m.login.database = l.get_string("database", pg ? "postgres" : "");
+    l.finish();
+  }
+  {
+    auto r = root.required("replication").map();
+    c.replication.user = r.required("user").as_nonempty_string();
+    c.replication.password = r.get_string("password", "");
+    r.finish();
+  }
+  auto nodes_node = root.required("nodes");
+  std::set<std::string> names;
+  for (const auto& item : nodes_node.items()) {
+    auto n = item.map();
+    MonitorNode node;
+    node.spec.name = n.required("name").as_nonempty_string();
+    node.spec.host = n.get_string("host", "127.0.0.1");
+    node.spec.port = static_cast<uint16_t>(n.required("port").as_int(1, 65535));
+    node.spec.no_failover = n.get_bool("no_failover", false);
+    node.rejoin_command = n.get_string("rejoin_command", "");
+    if (!names.insert(node.spec.name).second)
+      item.fail_key("name", "duplicate node name '" + node.spec.name + "'");
+    n.finish();
+    m.nodes.push_back(std::move(node));
+  }
+  if (m.nodes.size() < 2)
+    nodes_node.fail("a cluster needs at least two nodes (got " + std::to_string(m.nodes.size()) +
+                    ")");
+  if (auto ch = root.optional("checks")) {
+    auto k = ch->map();
+    m.interval = k.get_duration("interval", m.interval, 100ms, 60s);
+    m.suspect_interval = k.get_duration("suspect_interval", m.suspect_interval, 50ms, 60s);
+    m.check_timeout = k.get_duration("timeout", m.check_timeout, 50ms, 60s);
+    m.connect_timeout = k.get_duration("connect_timeout", m.check_timeout, 50ms, 60s);
+    m.core.failures_to_down =
+        static_cast<uint32_t>(k.get_int("failures", m.core.failures_to_down, 1, 100));
+    m.core.confirm_silence =
+        k.get_duration("confirm_silence", m.core.confirm_silence, 100ms, 10min);
+    k.finish();
+  } else {
+    m.connect_timeout = m.check_timeout;
+  }
+  m.core.max_lag_on_failover = pg ? 16ULL << 20 : 1000;  // bytes of WAL / transactions
+  if (auto f = root.optional("failover")) {
+    auto k = f->map();
+    m.core.auto_failover = k.get_bool("automatic", true);
+    m.core.max_lag_on_failover = static_cast<uint64_t>(
+        k.get_int("max_lag", static_cast<int64_t>(m.core.max_lag_on_failover), 0, 1LL << 50));
+    m.core.cooldown = k.get_duration("cooldown", m.core.cooldown, 0s, 24h);
+    m.apply_timeout = k.get_duration("apply_timeout", m.apply_timeout, 100ms, 10min);
+    m.fence_timeout = k.get_duration("fence_timeout", m.fence_timeout, 100ms, 10min);
+    m.action_timeout = k.get_duration("action_timeout", m.action_timeout, 100ms, 10min);
+    if (auto b = k.optional("bootstrap_primary")) {
+      m.core.bootstrap_primary = b->as_nonempty_string();
+      if (!names.contains(m.core.bootstrap_primary))
+        b->fail("must name one of the nodes (got '" + m.core.bootstrap_primary + "')");
+    }
+    k.finish();
+  }
+  if (auto r = root.optional("replication_mode")) {
+    auto k = r->map();
+    m.core.manage_sync = k.get_bool("manage", true);
+    k.finish();
+  }
+  if (auto r = root.optional("rejoin")) {
+    auto k = r->map();
+    m.core.auto_rejoin = k.get_bool("automatic", true);
+    m.core.repair_backoff = k.get_duration("backoff", m.core.repair_backoff, 100ms, 1h);
+    k.finish();
+  }
+  if (auto a = root.optional("api")) {
+    auto k = a->map();
+    c.api_token = k.get_string("token", "");
+    k.finish();
+  }
+  if (m.check_timeout >= m.interval)
+    root.self().fail_key("checks", "timeout must be shorter than interval");
+  root.finish();
+  return c;
+}
+
+}  // namespace medgate::dbmon

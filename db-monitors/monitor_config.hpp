@@ -1,0 +1,46 @@
+// db-monitor's configuration (YAML through config/: errors name file, line and key;
+// secrets come from the environment with ${NAME}). docs/db-monitors.md lists every key.
+//
+//   cluster: administrative
+//   engine: postgresql                 # mariadb | mysql8 | postgresql
+//   listen: { address: 127.0.0.1, port: 8012 }
+//   state_file: /var/tmp/medgate-stack/admin-monitor/topology.json
+//   event_log: /var/tmp/medgate-stack/admin-monitor/events.jsonl
+//   login: { user: postgres, password: "${PG_MONITOR_PASSWORD:-}", database: postgres }
+//   replication: { user: repl, password: "${REPL_PASSWORD:-}" }
+//   nodes:
+//     - { name: admin-db-primary, host: 127.0.0.1, port: 5433, rejoin_command: "..." }
+//     - { name: admin-db-standby, host: 127.0.0.1, port: 5434 }
+//   checks: { interval: 1s, suspect_interval: 500ms, timeout: 800ms, failures: 3,
+//             confirm_silence: 2s }
+//   failover: { automatic: true, max_lag: 16777216, cooldown: 5m, apply_timeout: 10s,
+//               bootstrap_primary: admin-db-primary }
+//   replication_mode: { manage: true }
+//   rejoin: { automatic: true, backoff: 5s }
+//   api: { token: "${MEDGATE_MONITOR_TOKEN:-}" }
+#pragma once
+
+#include <string>
+
+#include "config/yaml_reader.hpp"
+#include "db-monitors/monitor.hpp"
+
+namespace medgate::dbmon {
+
+enum class EngineKind : uint8_t { mariadb, mysql8, postgresql };
+
+struct MonitorConfig {
+  EngineKind engine = EngineKind::mariadb;
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 0;
+  std::string state_file;
+  std::string event_log;  // empty: events to standard error only
+  ReplicationLogin replication;
+  std::string api_token;  // empty: operator commands are refused
+  MonitorOptions monitor;
+};
+
+[[nodiscard]] MonitorConfig load_monitor_config(const std::string& path,
+                                                config::EnvLookup env = config::process_env);
+
+}  // namespace medgate::dbmon
