@@ -140,8 +140,11 @@ std::map<std::string, NodeObservation> Monitor::check_all() {
       round[name] = o;
       continue;
     }
-    inflight = worker(name).submit(
-        [engine = engine_](db::DbConnection& c) { return engine->observe(c); });
+    inflight = worker(name).submit([engine = engine_, &clock = clock_](db::DbConnection& c) {
+      NodeObservation o = engine->observe(c);
+      o.at = clock.now();
+      return o;
+    });
     waiting[name] = &inflight;
   }
   for (auto& [name, future] : waiting) {
@@ -255,8 +258,17 @@ ActionResult Monitor::fence(const std::string& name, Duration timeout) {
 
 ActionResult Monitor::promote(const Promote& p) {
   const TimePoint started = clock_.now();
-  for (const auto& old : p.fence_first)
-    (void)fence(old, options_.fence_timeout);
+  for (const auto& old : p.fence_first) {
+    // A node whose worker is still stuck on a check is hung: queue the fence (it runs if the
+    // node ever answers again) without holding the promotion for it.
+    if (worker(old).busy()) {
+      events_.emit({"fence_attempt", old, {{"queued", true}}});
+      auto queued = worker(old).submit([engine = engine_](db::DbConnection& c) { engine->fence(c); });
+      (void)queued;
+    } else {
+      (void)fence(old, options_.fence_timeout);
+    }
+  }
   events_.emit({"promote_start", p.node, {{"wait_for", p.wait_for.text()}, {"sync", p.sync}}});
   try {
     auto f = worker(p.node).submit(
@@ -473,9 +485,12 @@ void Monitor::loop() {
       run_command(*next);
       refresh_snapshot();
     }
+    // Rounds start every `wait`, but a round that ran long (a check timing out) is followed
+    // by a pause: consecutive failed checks must be separate looks at the node.
     const auto wait = core_->any_suspect() ? options_.suspect_interval : options_.interval;
+    const auto next = std::max(started + wait, std::chrono::steady_clock::now() + wait / 2);
     std::unique_lock lock(mu_);
-    wake_.wait_until(lock, started + wait, [this] { return stopping_ || !commands_.empty(); });
+    wake_.wait_until(lock, next, [this] { return stopping_ || !commands_.empty(); });
     if (stopping_)
       return;
   }

@@ -124,7 +124,7 @@ void MonitorCore::detect(const std::string& name, const NodeObservation& obs, Ti
     if (obs.reach == Reach::ok) {
       if (!v.last_ok.replicating || obs.receiver_progress != v.last_ok.receiver_progress ||
           obs.receiver_running != v.last_ok.receiver_running || v.progress_since == TimePoint{})
-        v.progress_since = now;
+        v.progress_since = obs.at == TimePoint{} ? now : std::min(obs.at, now);
       v.last_ok = obs;
     }
   }
@@ -551,6 +551,9 @@ Plan MonitorCore::failover_plan(const std::string& candidate, TimePoint now, int
                                  .repoint = repoint,
                                  .sync = replica_left && options_.manage_sync});
   failing_over_ = true;
+  confirmed_announced_ = false;  // the episode ends with the new primary
+  unreachable_announced_ = false;
+  last_refusal_.clear();
   set_state("failing_over", "promoting " + candidate + ": " + why);
   (void)now;
   return plan;
@@ -595,9 +598,7 @@ std::optional<TopologyRecord> MonitorCore::on_result(const Action& action,
                  },
              },
              action);
-  if (out)
-    record_ = *out;
-  return out;
+  return out;  // becomes the record once published (committed())
 }
 
 void MonitorCore::adopt(const TopologyRecord& stored) {

@@ -171,7 +171,7 @@ void MysqlEngine::fence(DbConnection& c) {
   run(c, "SET SESSION lock_wait_timeout = 2");
   const SqlResult sessions = c.execute(
       "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
-      "AND USER NOT IN ('system user', 'event_scheduler', 'repl') "
+      "AND USER NOT IN ('system user', 'event_scheduler') "
       "AND USER <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1) "
       "AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', "
       "'Slave_SQL', 'Slave_worker')",
@@ -213,6 +213,7 @@ void MysqlEngine::set_sync(DbConnection& c, bool enable) {
 void MysqlEngine::promote(DbConnection& c, Duration apply_timeout, bool sync) {
   const auto secs = seconds_text(apply_timeout);
   if (mysql8()) {
+    run(c, "SET GLOBAL rpl_semi_sync_source_enabled = OFF");
     run(c, "STOP REPLICA IO_THREAD");
     const SqlResult rs = c.execute(
         "SELECT RECEIVED_TRANSACTION_SET AS received FROM "
@@ -233,6 +234,9 @@ void MysqlEngine::promote(DbConnection& c, Duration apply_timeout, bool sync) {
     run(c, "SET GLOBAL read_only = OFF");
     return;
   }
+  // A replica must never be a semi-sync primary itself: with log_slave_updates its SQL
+  // thread would wait for an acknowledgement from replicas it does not have.
+  run(c, "SET GLOBAL rpl_semi_sync_master_enabled = OFF");
   run(c, "STOP SLAVE IO_THREAD");
   const SqlResult rs = c.execute("SHOW ALL SLAVES STATUS", {});
   const std::string io_pos = value(rs, "Gtid_IO_Pos");
@@ -285,8 +289,12 @@ void MysqlEngine::follow(DbConnection& c, const NodeSpec& /*self*/, const NodeSp
                         "): it must be re-cloned from the primary");
   const std::string port = std::to_string(primary.port);
   const std::string heartbeat = seconds_text(heartbeat_period_);
+  // Fenced first (read-only, application sessions ended): only then may its own semi-sync
+  // waits be released, since no client is left to be told "committed". A replica that kept
+  // semi-sync on would stall its SQL thread waiting for acknowledgements (log_slave_updates).
+  fence(c);
   if (mysql8()) {
-    run(c, "SET GLOBAL super_read_only = ON");
+    run(c, "SET GLOBAL rpl_semi_sync_source_enabled = OFF");
     run(c, "STOP REPLICA");
     run(c,
         "CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = " + port +
@@ -297,7 +305,7 @@ void MysqlEngine::follow(DbConnection& c, const NodeSpec& /*self*/, const NodeSp
     run(c, "START REPLICA");
     return;
   }
-  run(c, "SET GLOBAL read_only = ON");
+  run(c, "SET GLOBAL rpl_semi_sync_master_enabled = OFF");
   run(c, "STOP SLAVE");
   // DEMOTE folds the node's own GTIDs into its slave position, so an old primary resumes
   // from what it has instead of replaying from the start.

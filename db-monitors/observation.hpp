@@ -5,6 +5,7 @@
 #include <string>
 
 #include "db-monitors/position.hpp"
+#include "resilience/clock.hpp"
 
 namespace medgate::dbmon {
 
@@ -17,6 +18,9 @@ enum class Reach : uint8_t {
 struct NodeObservation {
   Reach reach = Reach::failed;
   std::string error;  // why failed or refusing
+  // When the node answered (time_point{}: the round's time). Silence on a replica's stream
+  // is measured from here, not from when the round ended.
+  resilience::TimePoint at{};
 
   bool writable = false;     // takes writes from application users
   bool replicating = false;  // configured as a replica (MariaDB/MySQL: has a source;

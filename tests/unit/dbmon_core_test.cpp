@@ -331,6 +331,7 @@ TEST_F(MonitorCoreTest, FailedPromotionBlocksUntilAcknowledged) {
   EXPECT_THAT(follow->blocked, HasSubstr("STOP SLAVE"));
   EXPECT_EQ(follow->epoch, 7u);
   EXPECT_EQ(sink.count("failover_failed"), 1u);
+  core->committed(*follow);
   // b is still a read-only replica and the elected primary: nothing happens until the ack.
   for (int i = 0; i < 3; ++i)
     EXPECT_TRUE(round({{"a", failed()}, {"b", replica_of(1, 100, 1, false)},
