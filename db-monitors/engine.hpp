@@ -55,10 +55,14 @@ class Engine {
   [[nodiscard]] virtual Position written(db::DbConnection& c) = 0;
   // Waits until the replica has applied `p`; throws db::DbError on timeout.
   virtual void wait_applied(db::DbConnection& c, const Position& p, Duration timeout) = 0;
-  // Points the node at `primary`. Throws EngineRefusal when the node has transactions that
-  // `primary_position` lacks, or when the engine cannot do it in place.
+  // The primary's history in the engine's own terms, for follow(): MariaDB
+  // @@gtid_binlog_state (the last GTID of every server in every domain), MySQL
+  // @@gtid_executed, PostgreSQL nothing (pg_rewind decides).
+  [[nodiscard]] virtual std::string history(db::DbConnection& primary) = 0;
+  // Points the node at `primary`. Throws EngineRefusal when the node has transactions the
+  // primary's `history` lacks, or when the engine cannot do it in place.
   virtual void follow(db::DbConnection& c, const NodeSpec& self, const NodeSpec& primary,
-                      const Position& primary_position) = 0;
+                      const std::string& history) = 0;
   // One small write on the primary (the monitor's heartbeat row) to prove it takes writes.
   virtual void write_probe(db::DbConnection& c, uint64_t epoch) = 0;
 };

@@ -303,13 +303,13 @@ ActionResult Monitor::rejoin(const std::string& name, const std::string& primary
                              bool old_primary) {
   events_.emit({"rejoin_attempt", name, {{"primary", primary}, {"old_primary", old_primary}}});
   try {
-    auto pos_f =
-        worker(primary).submit([engine = engine_](db::DbConnection& c) { return engine->written(c); });
-    const Position pos = await(pos_f, options_.action_timeout, "primary position");
+    auto history_f =
+        worker(primary).submit([engine = engine_](db::DbConnection& c) { return engine->history(c); });
+    const std::string history = await(history_f, options_.action_timeout, "primary history");
     const NodeSpec self = node(name).spec;
     const NodeSpec target = node(primary).spec;
-    auto f = worker(name).submit([engine = engine_, self, target, pos](db::DbConnection& c) {
-      engine->follow(c, self, target, pos);
+    auto f = worker(name).submit([engine = engine_, self, target, history](db::DbConnection& c) {
+      engine->follow(c, self, target, history);
     });
     await(f, options_.action_timeout, "rejoin");
     events_.emit({"rejoin_started", name, {{"primary", primary}}});
@@ -519,7 +519,7 @@ void Monitor::refresh_snapshot() {
                        : v.last_ok.replicating                  ? "replica"
                                                                 : "unknown";
     const bool streaming = primary && !is_primary && o.reach == Reach::ok && o.replicating &&
-                           o.receiver_running && o.source == primary->address() &&
+                           o.receiver_running && o.source == primary->source_address() &&
                            v.health == Health::healthy;
     if (streaming && role == "replica")
       snap->streaming_replicas.push_back(n.spec.name);

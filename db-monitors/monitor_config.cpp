@@ -51,6 +51,19 @@ MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env
     node.spec.port = static_cast<uint16_t>(n.required("port").as_int(1, 65535));
     node.spec.no_failover = n.get_bool("no_failover", false);
     node.rejoin_command = n.get_string("rejoin_command", "");
+    if (auto ra = n.optional("replication_address")) {
+      const std::string v = ra->as_nonempty_string();
+      const size_t colon = v.rfind(':');
+      int port = 0;
+      try {
+        port = colon == std::string::npos ? 0 : std::stoi(v.substr(colon + 1));
+      } catch (const std::exception&) {
+      }
+      if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535)
+        ra->fail("must be host:port (got '" + v + "')");
+      node.spec.replication_host = v.substr(0, colon);
+      node.spec.replication_port = static_cast<uint16_t>(port);
+    }
     if (!names.insert(node.spec.name).second)
       item.fail_key("name", "duplicate node name '" + node.spec.name + "'");
     n.finish();

@@ -136,7 +136,7 @@ bool MonitorCore::streams_from_primary(const std::string& name) const {
   const auto& v = views_.at(name);
   const NodeSpec* p = spec(record_.primary);
   return p && v.last.reach == Reach::ok && v.last.replicating && v.last.receiver_running &&
-         v.last.source == p->address();
+         v.last.source == p->source_address();
 }
 
 // A reachable replica that streamed from the primary and stopped hearing from it.
@@ -145,7 +145,7 @@ bool MonitorCore::replica_confirms(const std::string& name, TimePoint now) const
   const NodeSpec* p = spec(record_.primary);
   if (!p || v.last.reach != Reach::ok || !v.last.replicating)
     return false;
-  if (!v.last.source.empty() && v.last.source != p->address())
+  if (!v.last.source.empty() && v.last.source != p->source_address())
     return false;  // follows another source: no evidence about this primary
   return !v.last.receiver_running || now - v.progress_since >= options_.confirm_silence;
 }
@@ -159,7 +159,7 @@ bool MonitorCore::replica_gone(const std::string& name, TimePoint now) const {
     return false;  // suspect or refusing: not confirmed
   if (!v.last.replicating)
     return true;
-  const bool silent = !v.last.receiver_running || v.last.source != spec(record_.primary)->address();
+  const bool silent = !v.last.receiver_running || v.last.source != spec(record_.primary)->source_address();
   return silent && now - v.progress_since >= options_.confirm_silence;
 }
 
@@ -385,7 +385,7 @@ void MonitorCore::repair_others(Plan& plan, TimePoint now, int64_t wall_ms) {
       continue;
     }
     const bool wrong_source = v.last.replicating && !v.last.source.empty() &&
-                              v.last.source != primary->address();
+                              v.last.source != primary->source_address();
     if ((wrong_source || !v.last.replicating) && now >= v.next_repair) {
       v.next_repair = now + options_.repair_backoff;
       plan.actions.push_back(Rejoin{.node = n.name, .primary = record_.primary});
@@ -415,7 +415,7 @@ void MonitorCore::primary_down(Plan& plan, TimePoint now, int64_t wall_ms) {
     reachable.push_back(n.name);
     if (replica_confirms(n.name, now))
       confirming.push_back(n.name);
-    else if (v.last.source.empty() || v.last.source == spec(primary)->address())
+    else if (v.last.source.empty() || v.last.source == spec(primary)->source_address())
       denying.push_back(n.name);
   }
   if (reachable.empty()) {
@@ -590,11 +590,17 @@ std::optional<TopologyRecord> MonitorCore::on_result(const Action& action,
                    }
                  },
                  [&](const auto& a) {
-                   if (!result.ok) {
-                     emit("action_failed", a.node,
-                          {{"action", describe(action)}, {"error", result.error}});
-                     views_.at(a.node).next_repair = now + options_.repair_backoff;
+                   auto& v = views_.at(a.node);
+                   if (result.ok) {
+                     v.repair_failures = 0;
+                     return;
                    }
+                   emit("action_failed", a.node,
+                        {{"action", describe(action)}, {"error", result.error}});
+                   // A refusal (diverged data) does not fix itself: ask less and less often.
+                   const uint32_t doublings = std::min<uint32_t>(v.repair_failures++, 6);
+                   v.next_repair = now + std::min<Duration>(options_.repair_backoff * (1u << doublings),
+                                                            std::chrono::minutes(5));
                  },
              },
              action);
@@ -685,7 +691,7 @@ MonitorCore::Command MonitorCore::force_failover(const std::string& candidate, T
       continue;
     const auto& v = views_.at(n.name);
     if (v.last.reach == Reach::ok && v.last.replicating && !replica_confirms(n.name, now) &&
-        (v.last.source.empty() || v.last.source == spec(record_.primary)->address()))
+        (v.last.source.empty() || v.last.source == spec(record_.primary)->source_address()))
       return {.error = n.name + " still receives from " + record_.primary +
                        ": it is alive, refusing to create a second primary"};
   }

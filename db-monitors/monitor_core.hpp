@@ -46,7 +46,21 @@ struct NodeSpec {
   uint16_t port = 0;
   // Never chosen by an automatic failover (a reporting replica, a distant one).
   bool no_failover = false;
+  // How replicas reach this node when that differs from how the monitor does (a proxy, NAT,
+  // another interface); empty / 0: the same.
+  std::string replication_host;
+  uint16_t replication_port = 0;
   [[nodiscard]] std::string address() const { return host + ":" + std::to_string(port); }
+  [[nodiscard]] const std::string& source_host() const {
+    return replication_host.empty() ? host : replication_host;
+  }
+  [[nodiscard]] uint16_t source_port() const {
+    return replication_port == 0 ? port : replication_port;
+  }
+  // What a replica of this node reports as its source ("host:port").
+  [[nodiscard]] std::string source_address() const {
+    return source_host() + ":" + std::to_string(source_port());
+  }
 };
 
 struct CoreOptions {
@@ -176,6 +190,7 @@ class MonitorCore {
     NodeObservation last_ok;
     TimePoint progress_since{};  // when receiver_progress last changed
     TimePoint next_repair{};     // no repair attempt on this node before this
+    uint32_t repair_failures = 0;  // in a row: the back-off doubles with each, up to 5 min
   };
   [[nodiscard]] const NodeView& view(const std::string& name) const { return views_.at(name); }
   // What a replica lacks of the primary's last seen position (see max_lag_on_failover).

@@ -278,16 +278,70 @@ void MysqlEngine::wait_applied(DbConnection& c, const Position& p, Duration time
                       "position " + p.text() + " not applied within " + secs + " s");
 }
 
+std::string MysqlEngine::history(DbConnection& c) {
+  const SqlResult r = c.execute(mysql8() ? "SELECT @@global.gtid_executed AS h"
+                                         : "SELECT @@global.gtid_binlog_state AS h",
+                                {});
+  return value(r, "h");
+}
+
+std::string mariadb_missing(std::string_view own, std::string_view state) {
+  struct Gtid {
+    uint64_t domain, server, seq;
+  };
+  auto parse_list = [](std::string_view text) {
+    std::vector<Gtid> out;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find(',', start);
+      if (end == std::string_view::npos)
+        end = text.size();
+      std::string item(text.substr(start, end - start));
+      start = end + 1;
+      item.erase(0, item.find_first_not_of(" \n\t"));
+      if (item.empty())
+        continue;
+      unsigned long long d = 0, s = 0, n = 0;
+      if (std::sscanf(item.c_str(), "%llu-%llu-%llu", &d, &s, &n) != 3)
+        throw db::DbError(db::DbErrorKind::invalid, "unreadable GTID '" + item + "'");
+      out.push_back({d, s, n});
+    }
+    return out;
+  };
+  const auto mine = parse_list(own);
+  const auto theirs = parse_list(state);
+  std::string missing;
+  for (const auto& g : mine) {
+    uint64_t have = 0;
+    for (const auto& t : theirs)
+      if (t.domain == g.domain && t.server == g.server)
+        have = std::max(have, t.seq);
+    if (have < g.seq) {
+      missing += missing.empty() ? "" : ",";
+      missing += std::to_string(g.domain) + "-" + std::to_string(g.server) + "-" +
+                 std::to_string(have + 1) + (have + 1 == g.seq ? "" : ".." + std::to_string(g.seq));
+    }
+  }
+  return missing;
+}
+
 void MysqlEngine::follow(DbConnection& c, const NodeSpec& /*self*/, const NodeSpec& primary,
-                         const Position& primary_position) {
+                         const std::string& history) {
   // Nothing of its own that the primary lacks: otherwise replicating would either fail
   // (strict GTID mode) or keep a write no client of the new primary can see.
-  const Position own = written(c);
-  const Position extra = own.minus(primary_position);
+  std::string extra;
+  if (mysql8()) {
+    const Position missing = written(c).minus(parse(history));
+    extra = missing.empty() ? "" : missing.text();
+  } else {
+    extra = mariadb_missing(value(c.execute("SELECT @@global.gtid_binlog_pos AS p", {}), "p"),
+                            history);
+  }
   if (!extra.empty())
-    throw EngineRefusal("has transactions the primary lacks (" + extra.text() +
-                        "): it must be re-cloned from the primary");
-  const std::string port = std::to_string(primary.port);
+    throw EngineRefusal("has transactions the primary lacks (" + extra +
+                        "), never acknowledged by a replica: it must be re-cloned from the "
+                        "primary");
+  const std::string port = std::to_string(primary.source_port());
   const std::string heartbeat = seconds_text(heartbeat_period_);
   // Fenced first (read-only, application sessions ended): only then may its own semi-sync
   // waits be released, since no client is left to be told "committed". A replica that kept
@@ -301,7 +355,7 @@ void MysqlEngine::follow(DbConnection& c, const NodeSpec& /*self*/, const NodeSp
             ", SOURCE_USER = ?, SOURCE_PASSWORD = ?, SOURCE_AUTO_POSITION = 1, "
             "SOURCE_CONNECT_RETRY = 1, SOURCE_HEARTBEAT_PERIOD = " +
             heartbeat + ", GET_SOURCE_PUBLIC_KEY = 1",
-        {primary.host, replication_.user, replication_.password});
+        {primary.source_host(), replication_.user, replication_.password});
     run(c, "START REPLICA");
     return;
   }
@@ -314,7 +368,7 @@ void MysqlEngine::follow(DbConnection& c, const NodeSpec& /*self*/, const NodeSp
           ", MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, "
           "MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = " +
           heartbeat + ", MASTER_DEMOTE_TO_SLAVE = 1",
-      {primary.host, replication_.user, replication_.password});
+      {primary.source_host(), replication_.user, replication_.password});
   run(c, "START SLAVE");
 }
 

@@ -27,8 +27,9 @@ class MysqlEngine final : public Engine {
   void set_sync(db::DbConnection& c, bool enable) override;
   [[nodiscard]] Position written(db::DbConnection& c) override;
   void wait_applied(db::DbConnection& c, const Position& p, Duration timeout) override;
+  [[nodiscard]] std::string history(db::DbConnection& primary) override;
   void follow(db::DbConnection& c, const NodeSpec& self, const NodeSpec& primary,
-              const Position& primary_position) override;
+              const std::string& history) override;
   void write_probe(db::DbConnection& c, uint64_t epoch) override;
 
  private:
@@ -40,5 +41,12 @@ class MysqlEngine final : public Engine {
   ReplicationLogin replication_;
   Duration heartbeat_period_;
 };
+
+// MariaDB: the GTIDs of `own` (a gtid_binlog_pos, "d-s-n,...") that a primary whose
+// gtid_binlog_state is `state` lacks, rendered "d-s-a..n"; empty when it has them all. With
+// gtid_strict_mode every server's sequence in a domain only grows, so the primary has d-s-n
+// exactly when its state holds d-s-m with m >= n. A domain/sequence alone cannot tell: after
+// a failover the new primary reuses the old one's sequence numbers under its own server id.
+[[nodiscard]] std::string mariadb_missing(std::string_view own, std::string_view state);
 
 }  // namespace medgate::dbmon

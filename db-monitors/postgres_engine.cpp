@@ -41,7 +41,7 @@ std::string conn_value(const std::string& v) {
 
 std::string standby_conninfo(const NodeSpec& self, const NodeSpec& primary,
                              const ReplicationLogin& login) {
-  std::string s = "host=" + conn_value(primary.host) + " port=" + std::to_string(primary.port) +
+  std::string s = "host=" + conn_value(primary.source_host()) + " port=" + std::to_string(primary.source_port()) +
                   " user=" + conn_value(login.user) + " application_name=" +
                   conn_value(self.name) + " connect_timeout=2";
   if (!login.password.empty())
@@ -165,8 +165,12 @@ void PostgresEngine::wait_applied(DbConnection& c, const Position& p, Duration t
   }
 }
 
+std::string PostgresEngine::history(DbConnection& /*primary*/) {
+  return {};  // pg_rewind compares timelines itself
+}
+
 void PostgresEngine::follow(DbConnection& c, const NodeSpec& self, const NodeSpec& primary,
-                            const Position& /*primary_position*/) {
+                            const std::string& /*history*/) {
   const SqlResult r = c.execute("SELECT pg_is_in_recovery()::text", {});
   if (cell(r, 0) != "true")
     throw EngineRefusal(

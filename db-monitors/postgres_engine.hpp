@@ -26,8 +26,9 @@ class PostgresEngine final : public Engine {
   void set_sync(db::DbConnection& c, bool enable) override;
   [[nodiscard]] Position written(db::DbConnection& c) override;
   void wait_applied(db::DbConnection& c, const Position& p, Duration timeout) override;
+  [[nodiscard]] std::string history(db::DbConnection& primary) override;
   void follow(db::DbConnection& c, const NodeSpec& self, const NodeSpec& primary,
-              const Position& primary_position) override;
+              const std::string& history) override;
   void write_probe(db::DbConnection& c, uint64_t epoch) override;
 
  private:

@@ -93,8 +93,10 @@ MariadbServer::MariadbServer(Options options)
       << "skip_slave_start=ON\n"
       << "read_only=" << (options.read_only ? "ON" : "OFF") << "\n"
       << "innodb_buffer_pool_size=32M\n"
-      << "innodb_log_file_size=16M\n"
-      << "[client]\n"
+      << "innodb_log_file_size=16M\n";
+  for (const auto& line : options.extra_config)
+    cnf << line << "\n";
+  cnf << "[client]\n"
       << "socket=" << dir_ << "/run/mysqld.sock\n"
       << "user=root\n";
   cnf.close();
@@ -151,6 +153,11 @@ void MariadbServer::kill() {
   process_.reset();
 }
 
+void MariadbServer::signal(int sig) const {
+  if (process_)
+    process_->signal(sig);
+}
+
 void MariadbServer::sql(const std::string& statements) const {
   const std::string log = dir_ + "/sql.log";
   if (run_command({"/usr/bin/mariadb", "--defaults-file=" + cnf_, "-e", statements}, log, 30s) != 0)
@@ -175,7 +182,9 @@ db::DbNode MariadbServer::node(const std::string& user, const std::string& passw
       .host = "127.0.0.1", .port = port_, .user = user, .password = password, .database = database};
 }
 
-PostgresServer::PostgresServer() : dir_(make_temp_dir("medgate-postgres-")), port_(free_port()) {
+PostgresServer::PostgresServer(std::vector<std::string> extra_config)
+    : dir_(make_temp_dir("medgate-postgres-")), data_dir_(dir_ + "/data"),
+      extra_config_(std::move(extra_config)), port_(free_port()) {
   fs::create_directories(dir_ + "/run");
   chown_tree(dir_, "postgres");
   const int rc = run_command(
@@ -189,7 +198,7 @@ PostgresServer::PostgresServer() : dir_(make_temp_dir("medgate-postgres-")), por
 }
 
 PostgresServer::PostgresServer(NoInit)
-    : dir_(make_temp_dir("medgate-postgres-")), port_(free_port()) {}
+    : dir_(make_temp_dir("medgate-postgres-")), data_dir_(dir_ + "/data"), port_(free_port()) {}
 
 void PostgresServer::append_config() const {
   std::ofstream conf(dir_ + "/data/postgresql.conf", std::ios::app);
@@ -198,17 +207,23 @@ void PostgresServer::append_config() const {
        << "unix_socket_directories = '" << dir_ << "/run'\n"
        << "fsync = off\n"  // test data only: start-up and commits stay fast
        << "shared_buffers = 16MB\n";
+  for (const auto& line : extra_config_)
+    conf << line << "\n";
 }
 
-std::unique_ptr<PostgresServer> PostgresServer::standby_of(const PostgresServer& primary) {
+std::unique_ptr<PostgresServer> PostgresServer::standby_of(const PostgresServer& primary,
+                                                           const std::string& application_name) {
   std::unique_ptr<PostgresServer> s(new PostgresServer(NoInit{}));
   fs::create_directories(s->dir_ + "/run");
   chown_tree(s->dir_, "postgres");
-  const int rc = run_command(
-      as_user("postgres", {"/usr/lib/postgresql/15/bin/pg_basebackup", "-h", "127.0.0.1", "-p",
-                           std::to_string(primary.port()), "-U", "postgres", "-D",
-                           s->dir_ + "/data", "-R", "-X", "stream", "-c", "fast"}),
-      s->dir_ + "/basebackup.log", 60s);
+  std::vector<std::string> argv = {"/usr/lib/postgresql/15/bin/pg_basebackup", "-h", "127.0.0.1",
+                                   "-p", std::to_string(primary.port()), "-U", "postgres", "-D",
+                                   s->dir_ + "/data", "-R", "-X", "stream", "-c", "fast"};
+  if (!application_name.empty()) {
+    argv.push_back("-d");
+    argv.push_back("application_name=" + application_name);
+  }
+  const int rc = run_command(as_user("postgres", argv), s->dir_ + "/basebackup.log", 60s);
   if (rc != 0)
     throw std::runtime_error("pg_basebackup failed:\n" + read_file(s->dir_ + "/basebackup.log"));
   s->append_config();  // later lines win: its own port and socket directory
@@ -220,6 +235,15 @@ void PostgresServer::kill() {
   if (process_)
     process_->kill();
   process_.reset();
+}
+
+void PostgresServer::signal_all(int sig) const {
+  if (!process_)
+    return;
+  // The postmaster's children hold the client connections: a hung server is all of them.
+  run_command({"/usr/bin/pkill", "-" + std::to_string(sig), "-P", std::to_string(process_->pid())},
+              "/dev/null", 5s);
+  process_->signal(sig);
 }
 
 void PostgresServer::promote() const {

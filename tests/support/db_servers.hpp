@@ -17,6 +17,7 @@ class MariadbServer {
   struct Options {
     uint32_t server_id = 1;
     bool read_only = false;  // the replica role starts fenced
+    std::vector<std::string> extra_config;  // more [mariadbd] lines
   };
   // Initializes and starts a server in a fresh temporary directory (removed at the end).
   explicit MariadbServer(Options options);
@@ -35,6 +36,8 @@ class MariadbServer {
   void start();
   void stop();
   void kill();
+  // Sends `sig` to the server (SIGSTOP / SIGCONT for a hung server).
+  void signal(int sig) const;
 
  private:
   std::string dir_;
@@ -45,9 +48,12 @@ class MariadbServer {
 
 class PostgresServer {
  public:
-  PostgresServer();
-  // A hot standby streaming from `primary` (pg_basebackup -R), started and ready.
-  [[nodiscard]] static std::unique_ptr<PostgresServer> standby_of(const PostgresServer& primary);
+  // `extra_config`: more postgresql.conf lines (a standby inherits its primary's).
+  explicit PostgresServer(std::vector<std::string> extra_config = {});
+  // A hot standby streaming from `primary` (pg_basebackup -R), started and ready;
+  // `application_name` is what it reports to the primary (for synchronous_standby_names).
+  [[nodiscard]] static std::unique_ptr<PostgresServer> standby_of(
+      const PostgresServer& primary, const std::string& application_name = "");
   ~PostgresServer();
 
   [[nodiscard]] uint16_t port() const { return port_; }
@@ -60,6 +66,9 @@ class PostgresServer {
   void kill();
   // pg_promote(): a standby becomes a writable primary.
   void promote() const;
+  // Sends `sig` to the postmaster and all its children (a hung server: SIGSTOP / SIGCONT).
+  void signal_all(int sig) const;
+  [[nodiscard]] const std::string& data_dir() const { return data_dir_; }
 
  private:
   struct NoInit {};
@@ -67,6 +76,8 @@ class PostgresServer {
   void append_config() const;
 
   std::string dir_;
+  std::string data_dir_;
+  std::vector<std::string> extra_config_;
   uint16_t port_;
   std::unique_ptr<ChildProcess> process_;
 };

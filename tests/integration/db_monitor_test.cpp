@@ -1,0 +1,337 @@
+// db-monitor against real MariaDB and PostgreSQL pairs on loopback, with concurrent writers:
+// a crashed or hung primary is replaced within the bound, every acknowledged write is on the
+// new primary, none twice, the old primary comes back fenced (and, for MariaDB, rejoins);
+// with only the monitor's view of a healthy primary cut, nothing is promoted.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+#include "clients/db/mariadb_driver.hpp"
+#include "clients/db/postgres_driver.hpp"
+#include "tests/integration/monitor_fixture.hpp"
+#include "tests/support/db_servers.hpp"
+#include "tests/support/tcp_proxy.hpp"
+
+namespace medgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+// The serving primary as a node, asked of the monitor at most every 100 ms.
+class PrimaryLookup {
+ public:
+  PrimaryLookup(const MonitorProcess& monitor, std::map<std::string, db::DbNode> nodes)
+      : monitor_(monitor), nodes_(std::move(nodes)) {}
+  std::optional<db::DbNode> operator()() {
+    std::lock_guard lock(mu_);
+    if (std::chrono::steady_clock::now() - fetched_ > 100ms) {
+      fetched_ = std::chrono::steady_clock::now();
+      current_ = monitor_.serving_primary();
+    }
+    const auto it = nodes_.find(current_);
+    if (it == nodes_.end())
+      return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  const MonitorProcess& monitor_;
+  std::map<std::string, db::DbNode> nodes_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point fetched_{};
+  std::string current_;
+};
+
+std::set<int64_t> ids(const std::string& tsv) {
+  std::set<int64_t> out;
+  std::istringstream in(tsv);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty())
+      out.insert(std::stoll(line));
+  return out;
+}
+
+// ---- MariaDB ------------------------------------------------------------------------------
+
+const std::vector<std::string> kMariadbReplication = {
+    "rpl_semi_sync_slave_enabled=ON", "rpl_semi_sync_master_enabled=OFF",
+    "rpl_semi_sync_master_wait_point=AFTER_SYNC", "slave_net_timeout=5"};
+
+class MariadbMonitorIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_ = std::make_unique<MariadbServer>(MariadbServer::Options{
+        .server_id = 1, .read_only = true, .extra_config = kMariadbReplication});
+    b_ = std::make_unique<MariadbServer>(MariadbServer::Options{
+        .server_id = 2, .read_only = true, .extra_config = kMariadbReplication});
+    for (auto* s : {a_.get(), b_.get()})
+      s->sql(
+          "SET SESSION sql_log_bin = 0;"
+          "CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'repl-pw';"
+          "GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO "
+          "'repl'@'127.0.0.1';"
+          "CREATE USER 'mon'@'127.0.0.1' IDENTIFIED BY 'mon-pw';"
+          "GRANT ALL ON *.* TO 'mon'@'127.0.0.1';"
+          "CREATE DATABASE w;"
+          "CREATE TABLE w.t (id BIGINT PRIMARY KEY, writer INT NOT NULL);"
+          "CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'app-pw';"
+          "GRANT SELECT, INSERT ON w.* TO 'app'@'127.0.0.1';");
+    b_->sql("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" +
+            std::to_string(a_->port()) +
+            ", MASTER_USER='repl', MASTER_PASSWORD='repl-pw', MASTER_USE_GTID=slave_pos, "
+            "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.5; START SLAVE;");
+  }
+
+  std::string monitor_yaml(uint16_t a_port, const std::string& a_extra = "") const {
+    return "cluster: it\nengine: mariadb\n"
+           "login: { user: mon, password: mon-pw }\n"
+           "replication: { user: repl, password: repl-pw }\n"
+           "nodes:\n"
+           "  - { name: a, port: " +
+           std::to_string(a_port) + a_extra + " }\n  - { name: b, port: " +
+           std::to_string(b_->port()) +
+           " }\n"
+           "failover: { bootstrap_primary: a, cooldown: 0s }\n";
+  }
+
+  void start_monitor(const std::string& yaml) {
+    monitor_ = std::make_unique<MonitorProcess>(yaml);
+    ASSERT_TRUE(monitor_->wait_until(
+        [](const auto& s) {
+          return field(s, "serving_primary") == "a" && field(s, "replication_mode") == "sync";
+        },
+        20s))
+        << monitor_->events() << monitor_->log();
+  }
+
+  std::unique_ptr<Writers> start_writers() {
+    lookup_ = std::make_unique<PrimaryLookup>(
+        *monitor_, std::map<std::string, db::DbNode>{{"a", a_->node("app", "app-pw", "w")},
+                                                     {"b", b_->node("app", "app-pw", "w")}});
+    auto driver = std::make_shared<db::MariadbDriver>(db::MysqlDialect::mariadb, 2s);
+    return std::make_unique<Writers>(driver, [this] { return (*lookup_)(); },
+                                     "INSERT INTO w.t VALUES (?, ?)", 4);
+  }
+
+  // Every acknowledged id is on `node`, exactly once.
+  void expect_all_present(const MariadbServer& node, const Writers& w) {
+    const auto acked = w.acknowledged();
+    const auto present = ids(node.query("SELECT id FROM w.t"));
+    size_t missing = 0;
+    for (int64_t id : acked)
+      missing += present.contains(id) ? 0 : 1;
+    EXPECT_EQ(missing, 0u) << "acknowledged writes lost, of " << acked.size();
+    EXPECT_EQ(node.query("SELECT COUNT(*) - COUNT(DISTINCT id) FROM w.t"), "0\n");
+  }
+
+  // Runs writers through a fault of the primary; returns the promotion time.
+  std::chrono::milliseconds fail_over(const std::function<void()>& fault,
+                                      const std::function<void()>& after_promotion = {}) {
+    auto writers = start_writers();
+    while (writers->acknowledged_count() < 50)
+      std::this_thread::sleep_for(10ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    fault();
+    const bool promoted = monitor_->wait_until(
+        [](const auto& s) { return field(s, "serving_primary") == "b"; }, 20s);
+    const auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    EXPECT_TRUE(promoted) << monitor_->events();
+    const size_t before = writers->acknowledged_count();
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (writers->acknowledged_count() < before + 50 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(10ms);
+    EXPECT_GE(writers->acknowledged_count(), before + 50) << "writes did not resume on b";
+    if (after_promotion)
+      after_promotion();
+    writers->stop();
+    expect_all_present(*b_, *writers);
+    RecordProperty("promotion_ms", std::to_string(took.count()));
+    RecordProperty("acknowledged", std::to_string(writers->acknowledged_count()));
+    RecordProperty("unknown", std::to_string(writers->unknown()));
+    return took;
+  }
+
+  std::unique_ptr<MariadbServer> a_, b_;
+  std::unique_ptr<MonitorProcess> monitor_;
+  std::unique_ptr<PrimaryLookup> lookup_;
+};
+
+TEST_F(MariadbMonitorIT, CrashedPrimaryReplacedAndRejoinsFencedWithoutLosingAWrite) {
+  start_monitor(monitor_yaml(a_->port()));
+  const auto took = fail_over([&] { a_->kill(); });
+  EXPECT_LT(took, 10s);
+  EXPECT_THAT(monitor_->events(), HasSubstr("\"event\":\"confirmed_down\""));
+  // The old primary restarts read-only (its file says so). It rejoins as b's replica when it
+  // has nothing b lacks; a crash can leave transactions in its binlog that no replica
+  // acknowledged (no client saw them committed): then rejoining is refused, it stays fenced
+  // and marked, and says why.
+  a_->start();
+  EXPECT_EQ(a_->query("SELECT @@global.read_only"), "1\n");
+  std::string outcome;
+  ASSERT_TRUE(monitor_->wait_until(
+      [&](const auto& s) {
+        const auto* a = node_of(s, "a");
+        if (a && field(*a, "role") == "replica" && a->at("streaming").as_bool())
+          outcome = "rejoined";
+        else if (monitor_->events().find("\"event\":\"rejoin_refused\"") != std::string::npos)
+          outcome = "refused";
+        return !outcome.empty();
+      },
+      20s))
+      << monitor_->events();
+  EXPECT_EQ(a_->query("SELECT @@global.read_only"), "1\n");
+  RecordProperty("old_primary", outcome);
+  if (outcome == "refused") {
+    EXPECT_THAT(monitor_->events(), HasSubstr("has transactions the primary lacks"));
+    EXPECT_EQ(field(*node_of(monitor_->status(), "a"), "role"), "needs_rejoin");
+    return;
+  }
+  // Synchronous again once a acknowledges and has caught up.
+  EXPECT_TRUE(monitor_->wait_until(
+      [](const auto& s) { return field(s, "replication_mode") == "sync"; }, 20s));
+}
+
+TEST_F(MariadbMonitorIT, HungPrimaryReplacedAndFencedWhenItContinues) {
+  start_monitor(monitor_yaml(a_->port()));
+  const auto took = fail_over([&] { a_->signal(SIGSTOP); },
+                              [&] {
+                                // It wakes up past detection: fenced at once, then rejoins.
+                                a_->signal(SIGCONT);
+                                EXPECT_TRUE(monitor_->wait_until(
+                                    [](const auto& s) {
+                                      const auto* a = node_of(s, "a");
+                                      return a && field(*a, "check") == "ok" &&
+                                             !a->at("writable").as_bool();
+                                    },
+                                    15s))
+                                    << monitor_->events();
+                              });
+  EXPECT_LT(took, 10s);
+  EXPECT_EQ(a_->query("SELECT @@global.read_only"), "1\n");
+}
+
+TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {
+  TcpProxy view_of_a(a_->port());
+  start_monitor(monitor_yaml(view_of_a.port(),
+                             ", replication_address: \"127.0.0.1:" + std::to_string(a_->port()) +
+                                 "\""));
+  const auto epoch = monitor_->status().at("epoch").as_int64();
+  view_of_a.blackhole(true);
+  ASSERT_TRUE(monitor_->wait_until([](const auto& s) { return field(s, "state") == "unreachable"; },
+                                   10s))
+      << monitor_->events();
+  // Well past detection and the replicas' confirmation window: still no promotion.
+  std::this_thread::sleep_for(4s);
+  const auto s = monitor_->status();
+  EXPECT_EQ(field(s, "state"), "unreachable");
+  EXPECT_EQ(s.at("epoch").as_int64(), epoch);
+  EXPECT_EQ(field(s, "primary"), "a");
+  EXPECT_EQ(b_->query("SELECT @@global.read_only"), "1\n");
+  EXPECT_THAT(monitor_->events(), ::testing::Not(HasSubstr("promote_start")));
+  view_of_a.blackhole(false);
+  EXPECT_TRUE(monitor_->wait_until(
+      [](const auto& st) { return field(st, "serving_primary") == "a"; }, 10s));
+}
+
+// ---- PostgreSQL ---------------------------------------------------------------------------
+
+class PostgresMonitorIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_ = std::make_unique<PostgresServer>(std::vector<std::string>{
+        "wal_receiver_timeout = 2s", "wal_receiver_status_interval = 1s", "wal_log_hints = on"});
+    a_->sql("CREATE ROLE app LOGIN PASSWORD 'app-pw'");
+    a_->sql("CREATE TABLE t (id bigint PRIMARY KEY, writer int NOT NULL)");
+    a_->sql("GRANT SELECT, INSERT ON t TO app");
+    b_ = PostgresServer::standby_of(*a_, "b");
+    monitor_ = std::make_unique<MonitorProcess>(
+        "cluster: it\nengine: postgresql\nlogin: { user: postgres }\n"
+        "replication: { user: postgres }\nnodes:\n  - { name: a, port: " +
+        std::to_string(a_->port()) + " }\n  - { name: b, port: " + std::to_string(b_->port()) +
+        " }\nfailover: { bootstrap_primary: a, cooldown: 0s }\n");
+    ASSERT_TRUE(monitor_->wait_until(
+        [](const auto& s) {
+          return field(s, "serving_primary") == "a" && field(s, "replication_mode") == "sync";
+        },
+        20s))
+        << monitor_->events() << monitor_->log();
+  }
+
+  std::chrono::milliseconds fail_over(const std::function<void()>& fault,
+                                      const std::function<void()>& after_promotion) {
+    PrimaryLookup lookup(*monitor_, {{"a", a_->node("app", "app-pw", "postgres")},
+                                     {"b", b_->node("app", "app-pw", "postgres")}});
+    Writers writers(std::make_shared<db::PostgresDriver>(2s), [&] { return lookup(); },
+                    "INSERT INTO t VALUES ($1, $2)", 4);
+    while (writers.acknowledged_count() < 50)
+      std::this_thread::sleep_for(10ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    fault();
+    const bool promoted = monitor_->wait_until(
+        [](const auto& s) { return field(s, "serving_primary") == "b"; }, 20s);
+    const auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    EXPECT_TRUE(promoted) << monitor_->events();
+    const size_t before = writers.acknowledged_count();
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (writers.acknowledged_count() < before + 50 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(10ms);
+    EXPECT_GE(writers.acknowledged_count(), before + 50) << "writes did not resume on b";
+    after_promotion();
+    writers.stop();
+    db::PostgresDriver driver(5s);
+    auto conn = driver.connect(b_->node("postgres", "", "postgres"), 5s);
+    const auto rows = conn->execute("SELECT id FROM t", {});
+    std::set<int64_t> present;
+    for (const auto& r : rows.rows)
+      present.insert(std::stoll(*r[0]));
+    EXPECT_EQ(present.size(), rows.rows.size());
+    size_t missing = 0;
+    for (int64_t id : writers.acknowledged())
+      missing += present.contains(id) ? 0 : 1;
+    EXPECT_EQ(missing, 0u) << "acknowledged writes lost, of " << writers.acknowledged_count();
+    RecordProperty("promotion_ms", std::to_string(took.count()));
+    return took;
+  }
+
+  std::unique_ptr<PostgresServer> a_, b_;
+  std::unique_ptr<MonitorProcess> monitor_;
+};
+
+TEST_F(PostgresMonitorIT, CrashedPrimaryReplacedWithoutLosingAWrite) {
+  const auto took = fail_over([&] { a_->signal_all(SIGKILL); },
+                              [&] {
+                                const auto s = monitor_->status();
+                                const auto* a = node_of(s, "a");
+                                ASSERT_TRUE(a);
+                                EXPECT_EQ(field(*a, "role"), "needs_rejoin");
+                              });
+  EXPECT_LT(took, 10s);
+}
+
+TEST_F(PostgresMonitorIT, HungPrimaryReplacedAndFencedWhenItContinues) {
+  const auto took = fail_over([&] { a_->signal_all(SIGSTOP); },
+                              [&] {
+                                a_->signal_all(SIGCONT);
+                                EXPECT_TRUE(monitor_->wait_until(
+                                    [](const auto& s) {
+                                      const auto* a = node_of(s, "a");
+                                      return a && field(*a, "check") == "ok" &&
+                                             !a->at("writable").as_bool();
+                                    },
+                                    15s))
+                                    << monitor_->events();
+                              });
+  EXPECT_LT(took, 10s);
+  // Its sessions were ended and new transactions are read-only.
+  db::PostgresDriver driver(5s);
+  auto conn = driver.connect(a_->node("app", "app-pw", "postgres"), 5s);
+  EXPECT_THROW((void)conn->execute("INSERT INTO t VALUES (-1, -1)", {}), db::DbError);
+}
+
+}  // namespace
+}  // namespace medgate::testing
