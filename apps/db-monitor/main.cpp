@@ -2,9 +2,10 @@
 // is confirmed gone, fences any other writer, and publishes the topology.
 //
 //   db-monitor --config FILE [--check-config]
-//   db-monitor role --config FILE --node NAME
-//       Prints the stored topology's view of NODE as JSON, read without the monitor's lock:
-//       {"role": "primary" | "standby" | "unknown", "epoch": N, "primary": {...}}.
+//   db-monitor role --config FILE --node NAME [--shell]
+//       Prints the stored topology's view of NODE, read without the monitor's lock, as JSON
+//       {"role": "primary" | "standby" | "unknown", "epoch": N, "primary": {...}} or, with
+//       --shell, as key=value lines (role, epoch, primary_name, primary_host, primary_port).
 //       Start wrappers use it to decide how a node may start (scripts/lib/pg-node-start).
 #include <csignal>
 #include <cstdio>
@@ -34,11 +35,11 @@ using namespace medgate::dbmon;
 int usage() {
   std::fprintf(stderr,
                "usage: db-monitor --config FILE [--check-config]\n"
-               "       db-monitor role --config FILE --node NAME\n");
+               "       db-monitor role --config FILE --node NAME [--shell]\n");
   return 2;
 }
 
-int print_role(const MonitorConfig& cfg, const std::string& node) {
+int print_role(const MonitorConfig& cfg, const std::string& node, bool shell) {
   const MonitorNode* self = nullptr;
   for (const auto& n : cfg.monitor.nodes)
     if (n.spec.name == node)
@@ -61,7 +62,19 @@ int print_role(const MonitorConfig& cfg, const std::string& node) {
     if (rec->needs_rejoin.contains(node))
       out["needs_rejoin"] = rec->needs_rejoin.at(node);
   }
-  std::printf("%s\n", boost::json::serialize(out).c_str());
+  if (!shell) {
+    std::printf("%s\n", boost::json::serialize(out).c_str());
+    return 0;
+  }
+  // key=value lines for shell scripts (no jq on a bare Debian).
+  std::printf("role=%s\nepoch=%llu\n", out.at("role").as_string().c_str(),
+              static_cast<unsigned long long>(rec ? rec->epoch : 0));
+  if (const auto* p = out.if_contains("primary")) {
+    const auto& o = p->as_object();
+    std::printf("primary_name=%s\nprimary_host=%s\nprimary_port=%lld\n",
+                o.at("name").as_string().c_str(), o.at("host").as_string().c_str(),
+                static_cast<long long>(o.at("port").to_number<int64_t>()));
+  }
   return 0;
 }
 
@@ -69,7 +82,7 @@ int print_role(const MonitorConfig& cfg, const std::string& node) {
 
 int main(int argc, char** argv) {
   std::string path, node;
-  bool check_only = false, role = false;
+  bool check_only = false, role = false, shell = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--config" && i + 1 < argc)
@@ -78,6 +91,8 @@ int main(int argc, char** argv) {
       node = argv[++i];
     else if (a == "--check-config")
       check_only = true;
+    else if (a == "--shell" && role)
+      shell = true;
     else if (a == "role" && i == 1)
       role = true;
     else
@@ -98,7 +113,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (role)
-      return print_role(cfg, node);
+      return print_role(cfg, node, shell);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "db-monitor: %s\n", e.what());
     return 1;

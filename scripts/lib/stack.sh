@@ -46,14 +46,17 @@ log_slave_updates=ON
 relay_log=relay-bin
 skip-name-resolve
 skip_slave_start=OFF
-# Replicas are fenced in their file, so a restart never makes one writable. The primary is
-# writable until a monitor (db-monitors/) takes over fencing and promotion.
-read_only=$([ "$role" = primary ] && echo OFF || echo ON)
+# Every node starts fenced: only its monitor makes the elected primary writable, at run time,
+# so a restarted node never comes back writable.
+read_only=ON
 rpl_semi_sync_slave_enabled=ON
-rpl_semi_sync_master_enabled=$([ "$role" = primary ] && echo ON || echo OFF)
+# Turned on at run time on the elected primary only, by its monitor, which also sets the
+# timeout out of reach: the server never falls back to asynchronous by itself.
+rpl_semi_sync_master_enabled=OFF
 # Lossless: the default AFTER_COMMIT is not.
 rpl_semi_sync_master_wait_point=AFTER_SYNC
-rpl_semi_sync_master_timeout=10000
+# A replica notices a dead primary's connection within seconds, not a minute.
+slave_net_timeout=5
 innodb_buffer_pool_size=64M
 innodb_log_file_size=16M
 [client]
@@ -64,10 +67,11 @@ CNF
 
 init_mariadb() {  # name port server_id role
   local dir="$STACK_DIR/$1"
-  [ -d "$dir/data/mysql" ] && return 0
-  log "initializing $1 (MariaDB, port $2)"
+  # Rewritten every start: the file is derived, and older stacks get today's fencing.
   mkdir -p "$dir/run" "$dir/data" "$dir/tmp"
   mariadb_cnf "$@" >"$dir/my.cnf"
+  [ -d "$dir/data/mysql" ] && return 0
+  log "initializing $1 (MariaDB, port $2)"
   is_root && chown -R mysql:mysql "$dir"
   mariadb-install-db --defaults-file="$dir/my.cnf" --auth-root-authentication-method=normal \
     --skip-test-db >"$dir/install.log" 2>&1 || die "mariadb-install-db failed: see $dir/install.log"
@@ -93,9 +97,23 @@ hot_standby = on
 CONF
 }
 
+# Settings every PostgreSQL node needs for its monitor, added to older stacks too:
+# a standby asks its primary for a reply after 1 s of silence (so "silent for 2 s" means the
+# primary is gone or hung) and reports every second; WAL is kept for a rejoining node.
+ensure_postgres_settings() {  # data dir
+  local conf="$1/postgresql.conf" line
+  [ -f "$conf" ] || return 0
+  for line in "wal_receiver_timeout = 2s" "wal_receiver_status_interval = 1s" \
+    "wal_keep_size = 256MB"; do
+    grep -qxF "$line" "$conf" || printf '%s\n' "$line" >>"$conf"
+  done
+}
+
 write_supervisord_conf() {
   local conf="$STACK_DIR/supervisord.conf" pg_user=""
   is_root && pg_user="user=postgres"
+  # The PostgreSQL nodes start through a wrapper that asks postgres-monitor's record.
+  local pg_env="DB_MONITOR_BIN=\"$BIN/db-monitor\",PG_MONITOR_CONFIG=\"$MEDGATE_ROOT/config/postgres-monitor.example.yaml\",MEDGATE_STACK_DIR=\"$STACK_DIR\",PG_BIN=\"$PG_BIN\""
   {
     cat <<CONF
 [unix_http_server]
@@ -128,24 +146,30 @@ CONF
     done
     cat <<CONF
 [program:admin-db-primary]
-command=$PG_BIN/postgres -D $STACK_DIR/admin-db-primary/data
+command=$MEDGATE_ROOT/scripts/lib/pg-node-start admin-db-primary $STACK_DIR/admin-db-primary/data
+environment=$pg_env
 $pg_user
 autostart=true
-autorestart=false
+autorestart=true
 stopsignal=INT
 stopwaitsecs=60
 priority=10
 
 [program:admin-db-standby]
-command=$PG_BIN/postgres -D $STACK_DIR/admin-db-standby/data
+command=$MEDGATE_ROOT/scripts/lib/pg-node-start admin-db-standby $STACK_DIR/admin-db-standby/data
+environment=$pg_env
 $pg_user
 autostart=false
-autorestart=false
+autorestart=true
 stopsignal=INT
 stopwaitsecs=60
 priority=10
 
 CONF
+    monitor_program mariadb-monitor
+    monitor_program postgres-monitor \
+      "PG_REJOIN_COMMAND_PRIMARY=\"supervisorctl -c $conf restart admin-db-primary\",PG_REJOIN_COMMAND_STANDBY=\"supervisorctl -c $conf restart admin-db-standby\""
+    monitor_program mysql-monitor
     service_program medical-1 "MEDICAL_PORT=5001" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
     service_program medical-2 "MEDICAL_PORT=5002" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
     service_program admin-1 "ADMIN_PORT=3012" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
@@ -153,6 +177,35 @@ CONF
     service_program portal "PORTAL_PORT=3003" "$BIN/patient-portal/patient-portal --config $MEDGATE_ROOT/config/patient-portal.example.yaml"
     service_program medgate "MEDGATE_ADMIN_TOKEN=\"${MEDGATE_ADMIN_TOKEN:-}\"" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
   } >"$conf"
+}
+
+monitor_program() {  # name [extra environment]
+  cat <<CONF
+[program:$1]
+command=$BIN/db-monitor --config $MEDGATE_ROOT/config/$1.example.yaml
+environment=MEDGATE_STACK_DIR="$STACK_DIR",MEDGATE_MONITOR_TOKEN="$(monitor_token)"${2:+,$2}
+autostart=false
+autorestart=true
+startsecs=1
+stopsignal=TERM
+stopwaitsecs=30
+priority=30
+
+CONF
+}
+
+# The operator token for the monitors' POST commands: $MEDGATE_MONITOR_TOKEN, or one made
+# for this stack and kept readable by its owner only.
+monitor_token() {
+  local file="$STACK_DIR/monitor-token"
+  if [ -n "${MEDGATE_MONITOR_TOKEN:-}" ]; then
+    printf '%s' "$MEDGATE_MONITOR_TOKEN"
+    return
+  fi
+  if [ ! -s "$file" ]; then
+    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+  fi
+  cat "$file"
 }
 
 service_program() {  # name env command
@@ -211,10 +264,19 @@ bootstrap_mariadb_pairs() {
       "${sqlc[@]}" -e "SET SESSION sql_log_bin=0; DELETE FROM mysql.global_priv WHERE User='';
         FLUSH PRIVILEGES; RESET MASTER;
         CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$primary_port, MASTER_USER='repl',
-          MASTER_PASSWORD='repl-dev-password', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
+          MASTER_PASSWORD='repl-dev-password', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1,
+          MASTER_HEARTBEAT_PERIOD=0.5;
         START SLAVE;" || die "bootstrap of $name failed"
     fi
     touch "$STACK_DIR/$name/bootstrapped"
+  done
+  # The monitors' account, on every node and outside the binlog (no GTID of its own): it
+  # needs READ ONLY ADMIN, SUPER, REPLICATION SLAVE ADMIN and CONNECTION ADMIN, so ALL.
+  for node in "${MARIADB_NODES[@]}"; do
+    read -r name _ <<<"$node"
+    mariadb --defaults-file="$STACK_DIR/$name/my.cnf" -e "SET SESSION sql_log_bin=0;
+      CREATE USER IF NOT EXISTS 'monitor'@'127.0.0.1' IDENTIFIED BY 'monitor-dev-password';
+      GRANT ALL ON *.* TO 'monitor'@'127.0.0.1';" || die "monitor account on $name failed"
   done
 }
 
@@ -243,6 +305,30 @@ CONF
   wait_postgres "$PG_STANDBY_PORT"
 }
 
+# The monitors, once the databases answer: each elects its pair's primary on first start
+# (bootstrap_primary) and makes it writable; the services need that for their migrations.
+start_monitors() {
+  mkdir -p "$STACK_DIR/mariadb-monitor" "$STACK_DIR/postgres-monitor" "$STACK_DIR/mysql-monitor"
+  chmod 755 "$STACK_DIR/mariadb-monitor" "$STACK_DIR/postgres-monitor" "$STACK_DIR/mysql-monitor"
+  ctl start mariadb-monitor postgres-monitor mysql-monitor >/dev/null || true
+  wait_http http://127.0.0.1:8011/primary mariadb-monitor
+  wait_http http://127.0.0.1:8012/primary postgres-monitor
+  wait_http http://127.0.0.1:8013/primary mysql-monitor
+}
+
+# One line per monitor: its cluster's primary, replication mode and state.
+monitors_status() {
+  local name port
+  for name in mariadb-monitor:8011 postgres-monitor:8012 mysql-monitor:8013; do
+    port=${name#*:}
+    printf '%-17s ' "${name%%:*}"
+    curl -fsS --max-time 2 "http://127.0.0.1:$port/status" 2>/dev/null |
+      grep -o '"state":"[^"]*"\|"primary":"[^"]*"\|"replication_mode":"[^"]*"\|"epoch":[0-9]*' |
+      tr '\n' ' ' || printf 'not answering'
+    printf '\n'
+  done
+}
+
 wait_http() {  # url name
   local i
   for i in $(seq 1 150); do
@@ -261,6 +347,8 @@ stack_start() {
     init_mariadb $node
   done
   init_postgres_primary
+  ensure_postgres_settings "$STACK_DIR/admin-db-primary/data"
+  ensure_postgres_settings "$STACK_DIR/admin-db-standby/data"
   write_supervisord_conf
   if [ -S "$STACK_DIR/supervisor.sock" ] && ctl pid >/dev/null 2>&1; then
     ctl update >/dev/null
@@ -269,6 +357,7 @@ stack_start() {
   fi
   bootstrap_mariadb_pairs
   bootstrap_postgres
+  start_monitors
   local svc
   for svc in medical-1 medical-2 admin-1 admin-2; do ctl start "$svc" >/dev/null || true; done
   wait_http http://127.0.0.1:5001/health medical-1
