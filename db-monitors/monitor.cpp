@@ -463,27 +463,34 @@ void Monitor::run_command(Pending& p) {
 
 // ---- loop and snapshot ------------------------------------------------------------------
 
+void Monitor::step() {
+  auto round = check_all();
+  Plan plan = core_->observe(round, clock_.now(), wall_ms());
+  execute(std::move(plan));
+  ++rounds_;
+  refresh_snapshot();
+  for (;;) {
+    std::unique_ptr<Pending> next;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || commands_.empty())
+        return;
+      next = std::move(commands_.front());
+      commands_.pop_front();
+    }
+    run_command(*next);
+    refresh_snapshot();
+  }
+}
+
 void Monitor::loop() {
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
-    auto round = check_all();
-    Plan plan = core_->observe(round, clock_.now(), wall_ms());
-    execute(std::move(plan));
-    ++rounds_;
-    refresh_snapshot();
-    for (;;) {
-      std::unique_ptr<Pending> next;
-      {
-        std::lock_guard lock(mu_);
-        if (stopping_)
-          return;
-        if (commands_.empty())
-          break;
-        next = std::move(commands_.front());
-        commands_.pop_front();
-      }
-      run_command(*next);
-      refresh_snapshot();
+    step();
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_)
+        return;
     }
     // Rounds start every `wait`, but a round that ran long (a check timing out) is followed
     // by a pause: consecutive failed checks must be separate looks at the node.

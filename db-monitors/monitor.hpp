@@ -74,6 +74,9 @@ class Monitor {
   // Runs rounds on a background thread until stop().
   void start();
   void stop();
+  // One round on the caller's thread, then any queued commands (tests drive the loop with
+  // this instead of start()).
+  void step();
 
   enum class CommandKind { ack, maintenance_on, maintenance_off, switchover, failover };
   struct CommandResult {

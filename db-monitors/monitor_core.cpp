@@ -252,7 +252,9 @@ void MonitorCore::primary_healthy(Plan& plan, TimePoint now, int64_t wall_ms) {
   if (!p.replicating && p.writable)
     last_primary_position_ = p.applied;
   if (!p.writable) {
-    set_state("healthy", record_.primary + " is elected but not taking writes");
+    set_state("read_only", record_.primary + " is elected but does not take writes" +
+                               (record_.blocked.empty() ? std::string(": making it writable")
+                                                        : ": " + record_.blocked));
     if (record_.blocked.empty() && now >= pv.next_repair) {
       pv.next_repair = now + options_.repair_backoff;
       if (p.replicating)
@@ -397,8 +399,11 @@ void MonitorCore::repair_others(Plan& plan, TimePoint now, int64_t wall_ms) {
 
 void MonitorCore::refuse(const std::string& reason) {
   set_state("down", reason);
-  if (reason != last_refusal_) {
-    last_refusal_ = reason;
+  // One event per reason, not per round: a countdown in the text is not a new reason.
+  std::string key = reason;
+  std::erase_if(key, [](char c) { return c >= '0' && c <= '9'; });
+  if (key != last_refusal_) {
+    last_refusal_ = key;
     emit("failover_refused", record_.primary, {{"reason", reason}});
   }
 }

@@ -175,8 +175,8 @@ class MonitorCore {
   [[nodiscard]] const TopologyRecord& record() const { return record_; }
   [[nodiscard]] const std::vector<NodeSpec>& nodes() const { return nodes_; }
   [[nodiscard]] const NodeSpec* spec(const std::string& name) const;
-  // Cluster state for /status: healthy, suspect, unreachable, down, failing_over,
-  // maintenance, bootstrapping.
+  // Cluster state for /status: healthy, suspect, unreachable, down, failing_over, read_only
+  // (the elected primary does not take writes), maintenance, bootstrapping.
   [[nodiscard]] const std::string& state() const { return state_; }
   [[nodiscard]] const std::string& state_reason() const { return state_reason_; }
   // How long until the next round: shorter while a node is suspect.

@@ -1,5 +1,6 @@
 #include "apps/service-kit/service_config.hpp"
 
+#include "clients/db/monitor_topology.hpp"
 #include "clients/db/postgres_driver.hpp"
 
 namespace medgate::service {
@@ -37,13 +38,13 @@ db::DbNode parse_node(const config::Node& n) {
 std::shared_ptr<db::DbDriver> ServiceConfig::make_driver() const {
   switch (driver) {
     case DbDriverKind::postgresql:
-      return std::make_shared<db::PostgresDriver>();
+      return std::make_shared<db::PostgresDriver>(io_timeout);
     case DbDriverKind::mysql8:
-      return std::make_shared<db::MariadbDriver>(db::MysqlDialect::mysql8);
+      return std::make_shared<db::MariadbDriver>(db::MysqlDialect::mysql8, io_timeout);
     case DbDriverKind::mariadb:
       break;
   }
-  return std::make_shared<db::MariadbDriver>(db::MysqlDialect::mariadb);
+  return std::make_shared<db::MariadbDriver>(db::MysqlDialect::mariadb, io_timeout);
 }
 
 ServiceConfig load_service_config(const std::string& path, uint16_t default_port,
@@ -97,6 +98,15 @@ ServiceConfig load_service_config(const std::string& path, uint16_t default_port
   c.pool.acquire_timeout = ms(d, "acquire_timeout", c.pool.acquire_timeout, 10ms, 1min);
   c.pool.failover_wait = ms(d, "failover_wait", c.pool.failover_wait, 0ms, 10min);
   c.pool.reads_on_replica = d.get_bool("reads_on_replica", false);
+  c.io_timeout = ms(d, "io_timeout", c.io_timeout, 1s, 10min);
+  if (auto t = d.optional("topology_url")) {
+    const std::string url = t->as_string();
+    if (!url.empty()) {
+      if (!url.starts_with("http://") && !url.starts_with("https://"))
+        t->fail("must be an http:// or https:// URL (got '" + url + "')");
+      c.pool.topology = std::make_shared<db::MonitorTopology>(url);
+    }
+  }
   d.finish();
   if (extra)
     extra(root);

@@ -15,6 +15,8 @@
 //     acquire_timeout: 3s
 //     failover_wait: 10s
 //     reads_on_replica: false
+//     io_timeout: 10s            # bound on each statement's network reads and writes
+//     topology_url: http://127.0.0.1:8012/primary   # the cluster's db-monitor (optional)
 //   <service-specific keys>     # read by the `extra` callback
 #pragma once
 
@@ -36,6 +38,9 @@ struct ServiceConfig {
   ServiceLimits limits;
   DbDriverKind driver = DbDriverKind::mariadb;
   db::DbPoolOptions pool;
+  // Bound on every statement's reads and writes: a hung database holds a worker thread no
+  // longer (MariaDB counts whole seconds).
+  std::chrono::milliseconds io_timeout{10'000};
 
   [[nodiscard]] SqlDialect dialect() const {
     return driver == DbDriverKind::postgresql ? SqlDialect::postgres : SqlDialect::mysql;

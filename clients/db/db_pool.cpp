@@ -107,12 +107,69 @@ DbPool::Lease DbPool::open_to(size_t node) {
   }
 }
 
+std::optional<size_t> DbPool::elected() {
+  if (!options_.topology)
+    return std::nullopt;
+  const TopologySource::Answer a = options_.topology->primary();
+  if (!a.reachable)
+    return std::nullopt;
+  if (!a.primary)
+    throw DbError(DbErrorKind::unavailable, "the monitor reports no primary taking writes: " + a.why);
+  for (size_t i = 0; i < options_.nodes.size(); ++i) {
+    if (options_.nodes[i].label() == *a.primary) {
+      follow(i, a.epoch);
+      return i;
+    }
+  }
+  throw DbError(DbErrorKind::unavailable,
+                "the monitor elects " + *a.primary + ", which is not one of this pool's nodes");
+}
+
+void DbPool::follow(size_t node, uint64_t epoch) {
+  std::optional<size_t> left;
+  {
+    std::lock_guard lock(mu_);
+    if (primary_ == node)
+      return;
+    left = primary_;
+    primary_ = node;
+    ++rediscoveries_;
+    if (left) {
+      // Connections to the node that is no longer elected must not take another write.
+      const auto gone = std::remove_if(idle_.begin(), idle_.end(),
+                                       [l = *left](const Idle& i) { return i.node == l; });
+      open_ -= static_cast<size_t>(idle_.end() - gone);
+      idle_.erase(gone, idle_.end());
+    }
+  }
+  event("monitor elects " + options_.nodes[node].label() + " (epoch " + std::to_string(epoch) +
+        ")" + (left ? ", leaving " + options_.nodes[*left].label() : ""));
+}
+
 DbPool::Lease DbPool::discover() {
+  std::optional<size_t> chosen;
   std::string reasons;
+  try {
+    chosen = elected();
+  } catch (const DbError& e) {
+    reasons = std::string(e.what()) + "; ";
+  }
+  if (chosen) {
+    Lease lease = open_to(*chosen);
+    if ((*lease).writable())
+      return lease;
+    lease.discard();
+    throw DbError(DbErrorKind::read_only, "the elected primary " +
+                                              options_.nodes[*chosen].label() +
+                                              " does not take writes yet");
+  }
+  // With a source that answered "no primary", only read-only nodes are looked for (reads may
+  // go on); a writable node that is not elected counts as fenced.
+  const bool only_replicas = !reasons.empty();
   for (size_t i = 0; i < options_.nodes.size(); ++i) {
     try {
       Lease lease = open_to(i);
-      if ((*lease).writable()) {
+      if (!only_replicas && (*lease).writable()) {
         {
           std::lock_guard lock(mu_);
           primary_ = i;
@@ -159,7 +216,13 @@ DbPool::Lease DbPool::acquire(Access access) {
     }
   }
   std::optional<size_t> primary;
-  {
+  try {
+    primary = elected();  // follows a published failover before any statement fails
+  } catch (const DbError&) {
+    std::lock_guard lock(mu_);
+    primary_.reset();  // no primary takes writes: discover() says why, reads may fall back
+  }
+  if (!primary) {
     std::lock_guard lock(mu_);
     primary = primary_;
   }

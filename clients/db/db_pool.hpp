@@ -38,8 +38,25 @@ enum class Access : uint8_t {
           // writes
 };
 
+// Who the cluster's monitor says the primary is (db-monitors' GET /primary). With one, the
+// pool writes only to the elected primary: a writable node that is not elected is treated as
+// fenced, and a failover is followed as soon as it is published instead of after probing.
+class TopologySource {
+ public:
+  virtual ~TopologySource() = default;
+  struct Answer {
+    bool reachable = false;              // false: the monitor did not answer (probe nodes)
+    std::optional<std::string> primary;  // "host:port" while a primary takes writes
+    uint64_t epoch = 0;
+    std::string why;  // why there is no primary
+  };
+  // Blocking and bounded; called from the pool's worker threads.
+  [[nodiscard]] virtual Answer primary() = 0;
+};
+
 struct DbPoolOptions {
   std::vector<DbNode> nodes;  // any order: the writable one is found
+  std::shared_ptr<TopologySource> topology;  // optional: follow the monitor's record
   size_t max_connections = 8;
   size_t threads = 4;  // worker threads for the blocking calls
   std::chrono::milliseconds connect_timeout{2'000};
@@ -134,6 +151,11 @@ class DbPool {
   std::optional<Lease> take_idle(size_t node);
   Lease open_to(size_t node);
   Lease discover();
+  // The node the topology source elects (switching to it when it changed); nullopt when
+  // there is no source or it did not answer. Throws DbError(unavailable) when it answered
+  // that no primary takes writes.
+  std::optional<size_t> elected();
+  void follow(size_t node, uint64_t epoch);
   void give_back(std::unique_ptr<DbConnection> conn, size_t node, bool broken);
   void lost_primary(size_t node, const DbError& why);
   [[nodiscard]] std::chrono::milliseconds pause_for(uint32_t attempt) const;

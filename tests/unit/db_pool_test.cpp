@@ -10,6 +10,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "clients/db/db_pool.hpp"
+#include "clients/db/monitor_topology.hpp"
 #include "tests/support/db_mocks.hpp"
 
 namespace medgate::testing {
@@ -263,6 +264,90 @@ TEST_F(DbPoolTest, TheCoroutineEntryRunsOffTheCallingThread) {
       boost::asio::use_future);
   io.run();
   EXPECT_TRUE(fut.get());
+}
+
+// ---- following a monitor's topology record ---------------------------------------------
+
+class FakeTopology final : public db::TopologySource {
+ public:
+  Answer primary() override {
+    std::lock_guard lock(mu);
+    ++asked;
+    return answer;
+  }
+  void elect(const std::string& label, uint64_t epoch) {
+    std::lock_guard lock(mu);
+    answer = {.reachable = true, .primary = label, .epoch = epoch};
+  }
+  std::mutex mu;
+  Answer answer;
+  int asked = 0;
+};
+
+class DbPoolTopologyTest : public DbPoolTest {
+ protected:
+  db::DbPoolOptions with_topology() {
+    auto o = options();
+    o.topology = topology_;
+    return o;
+  }
+  std::shared_ptr<FakeTopology> topology_ = std::make_shared<FakeTopology>();
+};
+
+TEST_F(DbPoolTopologyTest, WritesGoToTheElectedPrimaryOnly) {
+  topology_->elect("127.0.0.1:2", 7);
+  nodes_[1].writable = true;  // both writable: node 0 is an old primary not yet fenced
+  db::DbPool pool(driver_, with_topology());
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "1");
+  EXPECT_EQ(nodes_[0].connects, 0) << "the node that is not elected is never written to";
+}
+
+TEST_F(DbPoolTopologyTest, APublishedFailoverIsFollowedBeforeAnyStatementFails) {
+  topology_->elect("127.0.0.1:1", 1);
+  db::DbPool pool(driver_, with_topology());
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "0");
+  // The monitor promotes node 1; node 0 still answers (say, hung writes would wait on it).
+  nodes_[1].writable = true;
+  topology_->elect("127.0.0.1:2", 2);
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "1");
+  EXPECT_EQ(pool.stats().primary, "127.0.0.1:2");
+  EXPECT_EQ(pool.stats().idle, 1u) << "the old primary's idle connection was dropped";
+}
+
+TEST_F(DbPoolTopologyTest, NoElectedPrimaryMeansNoWritesButReadsGoOn) {
+  topology_->answer = {.reachable = true, .primary = std::nullopt, .why = "failing over"};
+  nodes_[0].writable = true;  // writable but not elected: treated as fenced
+  db::DbPool pool(driver_, with_topology());
+  try {
+    (void)pool.with_connection(Access::write, which_node);
+    FAIL() << "a write went through without an elected primary";
+  } catch (const DbError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("no primary taking writes"));
+  }
+  EXPECT_EQ(pool.with_connection(Access::read,
+                                 [](DbConnection& c) { return *c.execute("SELECT 1", {}).rows[0][0]; }),
+            "1");  // the last node probed answers reads
+}
+
+TEST_F(DbPoolTopologyTest, AnUnreachableMonitorFallsBackToProbing) {
+  topology_->answer = {.reachable = false};
+  db::DbPool pool(driver_, with_topology());
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "0");
+}
+
+TEST(MonitorTopologyParse, ReadsTheMonitorsAnswers) {
+  auto a = db::MonitorTopology::parse(
+      200, R"({"epoch":4,"state":"healthy","primary":{"name":"x","host":"127.0.0.1","port":5434}})");
+  EXPECT_TRUE(a.reachable);
+  EXPECT_EQ(a.primary, "127.0.0.1:5434");
+  EXPECT_EQ(a.epoch, 4u);
+  a = db::MonitorTopology::parse(503, R"({"epoch":5,"error":"no primary takes writes now"})");
+  EXPECT_TRUE(a.reachable);
+  EXPECT_FALSE(a.primary);
+  EXPECT_EQ(a.why, "no primary takes writes now");
+  EXPECT_FALSE(db::MonitorTopology::parse(502, "").reachable);
+  EXPECT_FALSE(db::MonitorTopology::parse(200, "{}").reachable);
+  EXPECT_FALSE(db::MonitorTopology::parse(200, "not json").reachable);
 }
 
 }  // namespace
