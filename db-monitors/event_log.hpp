@@ -19,8 +19,7 @@ namespace medgate::dbmon {
 class EventLog final : public EventSink {
  public:
   // `path` empty: no file. Throws when the file cannot be opened.
-  EventLog(std::string cluster, const std::string& path, size_t keep = 1000,
-           bool to_stderr = true);
+  EventLog(std::string cluster, const std::string& path, size_t keep = 1000, bool to_stderr = true);
   ~EventLog() override;
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;

@@ -1,13 +1,13 @@
 #include "db-monitors/http_api.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 
 namespace medgate::dbmon {
 
@@ -61,12 +61,16 @@ class Exporter {
   std::string cluster_;
   std::mutex mu_;
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
-  prometheus::Family<prometheus::Gauge>& epoch_ =
-      prometheus::BuildGauge().Name("medgate_dbmon_epoch").Help("Topology record epoch").Register(*registry_);
+  prometheus::Family<prometheus::Gauge>& epoch_ = prometheus::BuildGauge()
+                                                      .Name("medgate_dbmon_epoch")
+                                                      .Help("Topology record epoch")
+                                                      .Register(*registry_);
   prometheus::Family<prometheus::Gauge>& sync_ =
       prometheus::BuildGauge()
           .Name("medgate_dbmon_synchronous")
-          .Help("1 while the record says replication is synchronous (no acknowledged write can be lost by a failover)")
+          .Help(
+              "1 while the record says replication is synchronous (no acknowledged write can be "
+              "lost by a failover)")
           .Register(*registry_);
   prometheus::Family<prometheus::Gauge>& serving_ =
       prometheus::BuildGauge()
@@ -78,27 +82,47 @@ class Exporter {
           .Name("medgate_dbmon_failover_blocked")
           .Help("1 while automatic failover waits for an operator's acknowledgement")
           .Register(*registry_);
-  prometheus::Family<prometheus::Gauge>& maintenance_ =
-      prometheus::BuildGauge().Name("medgate_dbmon_maintenance").Help("1 in maintenance mode").Register(*registry_);
-  prometheus::Family<prometheus::Gauge>& up_ =
-      prometheus::BuildGauge().Name("medgate_dbmon_node_up").Help("1 when the node's last check answered").Register(*registry_);
-  prometheus::Family<prometheus::Gauge>& writable_ =
-      prometheus::BuildGauge().Name("medgate_dbmon_node_writable").Help("1 when the node takes writes").Register(*registry_);
-  prometheus::Family<prometheus::Gauge>& primary_ =
-      prometheus::BuildGauge().Name("medgate_dbmon_node_elected_primary").Help("1 for the elected primary").Register(*registry_);
+  prometheus::Family<prometheus::Gauge>& maintenance_ = prometheus::BuildGauge()
+                                                            .Name("medgate_dbmon_maintenance")
+                                                            .Help("1 in maintenance mode")
+                                                            .Register(*registry_);
+  prometheus::Family<prometheus::Gauge>& up_ = prometheus::BuildGauge()
+                                                   .Name("medgate_dbmon_node_up")
+                                                   .Help("1 when the node's last check answered")
+                                                   .Register(*registry_);
+  prometheus::Family<prometheus::Gauge>& writable_ = prometheus::BuildGauge()
+                                                         .Name("medgate_dbmon_node_writable")
+                                                         .Help("1 when the node takes writes")
+                                                         .Register(*registry_);
+  prometheus::Family<prometheus::Gauge>& primary_ = prometheus::BuildGauge()
+                                                        .Name("medgate_dbmon_node_elected_primary")
+                                                        .Help("1 for the elected primary")
+                                                        .Register(*registry_);
   prometheus::Family<prometheus::Gauge>& needs_rejoin_ =
-      prometheus::BuildGauge().Name("medgate_dbmon_node_needs_rejoin").Help("1 for a fenced node waiting to rejoin").Register(*registry_);
+      prometheus::BuildGauge()
+          .Name("medgate_dbmon_node_needs_rejoin")
+          .Help("1 for a fenced node waiting to rejoin")
+          .Register(*registry_);
   prometheus::Family<prometheus::Gauge>& behind_ =
       prometheus::BuildGauge()
           .Name("medgate_dbmon_replica_behind")
-          .Help("What a replica lacks of the primary's last seen position: transactions (MariaDB, MySQL) or bytes of WAL (PostgreSQL)")
+          .Help(
+              "What a replica lacks of the primary's last seen position: transactions (MariaDB, "
+              "MySQL) or bytes of WAL (PostgreSQL)")
           .Register(*registry_);
-  prometheus::Family<prometheus::Counter>& rounds_ =
-      prometheus::BuildCounter().Name("medgate_dbmon_rounds_total").Help("Check rounds run").Register(*registry_);
+  prometheus::Family<prometheus::Counter>& rounds_ = prometheus::BuildCounter()
+                                                         .Name("medgate_dbmon_rounds_total")
+                                                         .Help("Check rounds run")
+                                                         .Register(*registry_);
   prometheus::Family<prometheus::Counter>& failovers_ =
-      prometheus::BuildCounter().Name("medgate_dbmon_promotions_total").Help("Promotions carried out by this monitor").Register(*registry_);
-  prometheus::Family<prometheus::Counter>& events_ =
-      prometheus::BuildCounter().Name("medgate_dbmon_events_total").Help("Events emitted, by type").Register(*registry_);
+      prometheus::BuildCounter()
+          .Name("medgate_dbmon_promotions_total")
+          .Help("Promotions carried out by this monitor")
+          .Register(*registry_);
+  prometheus::Family<prometheus::Counter>& events_ = prometheus::BuildCounter()
+                                                         .Name("medgate_dbmon_events_total")
+                                                         .Help("Events emitted, by type")
+                                                         .Register(*registry_);
   uint64_t rounds_seen_ = 0;
   uint64_t failovers_seen_ = 0;
   std::map<std::string, uint64_t> events_seen_;
@@ -152,9 +176,10 @@ service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string t
   r.add(http::verb::get, "/health", [](RequestContext& ctx) -> boost::asio::awaitable<Response> {
     co_return json_reply(ctx.request, 200, R"({"status":"ok"})");
   });
-  r.add(http::verb::get, "/status", [&monitor](RequestContext& ctx) -> boost::asio::awaitable<Response> {
-    co_return json_reply(ctx.request, 200, json::serialize(monitor.snapshot()->status));
-  });
+  r.add(http::verb::get, "/status",
+        [&monitor](RequestContext& ctx) -> boost::asio::awaitable<Response> {
+          co_return json_reply(ctx.request, 200, json::serialize(monitor.snapshot()->status));
+        });
   auto primary = [&monitor](RequestContext& ctx) -> boost::asio::awaitable<Response> {
     const auto s = monitor.snapshot();
     const std::string want = ctx.params.empty() ? "" : ctx.param("node");
@@ -163,11 +188,11 @@ service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string t
     if (ok) {
       for (const auto& n : monitor.options().nodes)
         if (n.spec.name == s->serving_primary)
-          body["primary"] = json::object{
-              {"name", n.spec.name}, {"host", n.spec.host}, {"port", n.spec.port}};
+          body["primary"] =
+              json::object{{"name", n.spec.name}, {"host", n.spec.host}, {"port", n.spec.port}};
     } else {
-      body["error"] = want.empty() ? "no primary takes writes now"
-                                   : want + " is not the serving primary";
+      body["error"] =
+          want.empty() ? "no primary takes writes now" : want + " is not the serving primary";
       body["elected"] = s->record.primary;
     }
     co_return json_reply(ctx.request, ok ? 200 : 503, json::serialize(body));
@@ -184,28 +209,29 @@ service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string t
       found = found || n == want;
     }
     const bool ok = want.empty() ? !list.empty() : found;
-    co_return json_reply(ctx.request, ok ? 200 : 503,
-                         json::serialize(json::object{{"epoch", s->record.epoch},
-                                                      {"streaming_replicas", list}}));
+    co_return json_reply(
+        ctx.request, ok ? 200 : 503,
+        json::serialize(json::object{{"epoch", s->record.epoch}, {"streaming_replicas", list}}));
   };
   r.add(http::verb::get, "/replica", replica);
   r.add(http::verb::get, "/replica/{node}", replica);
-  r.add(http::verb::get, "/events", [&events](RequestContext& ctx) -> boost::asio::awaitable<Response> {
-    uint64_t after = 0;
-    size_t limit = 200;
-    try {
-      if (auto a = ctx.query_param("after"))
-        after = std::stoull(*a);
-      if (auto l = ctx.query_param("limit"))
-        limit = std::clamp<size_t>(std::stoul(*l), 1, 1000);
-    } catch (const std::exception&) {
-      co_return error_reply(ctx.request, 400, "bad_query", "after and limit are numbers");
-    }
-    json::array out;
-    for (auto& e : events.since(after, limit))
-      out.push_back(std::move(e));
-    co_return json_reply(ctx.request, 200, json::serialize(json::object{{"events", out}}));
-  });
+  r.add(http::verb::get, "/events",
+        [&events](RequestContext& ctx) -> boost::asio::awaitable<Response> {
+          uint64_t after = 0;
+          size_t limit = 200;
+          try {
+            if (auto a = ctx.query_param("after"))
+              after = std::stoull(*a);
+            if (auto l = ctx.query_param("limit"))
+              limit = std::clamp<size_t>(std::stoul(*l), 1, 1000);
+          } catch (const std::exception&) {
+            co_return error_reply(ctx.request, 400, "bad_query", "after and limit are numbers");
+          }
+          json::array out;
+          for (auto& e : events.since(after, limit))
+            out.push_back(std::move(e));
+          co_return json_reply(ctx.request, 200, json::serialize(json::object{{"events", out}}));
+        });
   r.add(http::verb::get, "/metrics",
         [&monitor, &events, exporter](RequestContext& ctx) -> boost::asio::awaitable<Response> {
           co_return text_reply(ctx.request, 200, exporter->scrape(*monitor.snapshot(), events),

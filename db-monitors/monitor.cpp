@@ -53,8 +53,11 @@ int run_shell(const std::string& command, Duration timeout) {
 Monitor::Monitor(MonitorOptions options, std::shared_ptr<Engine> engine,
                  std::shared_ptr<db::DbDriver> driver, std::unique_ptr<TopologyStore> store,
                  EventLog& events, const resilience::Clock& clock)
-    : options_(std::move(options)), engine_(std::move(engine)), store_(std::move(store)),
-      events_(events), clock_(clock) {
+    : options_(std::move(options)),
+      engine_(std::move(engine)),
+      store_(std::move(store)),
+      events_(events),
+      clock_(clock) {
   TopologyRecord record = store_->load().value_or(TopologyRecord{});
   std::vector<NodeSpec> specs;
   for (const auto& n : options_.nodes)
@@ -72,9 +75,11 @@ Monitor::Monitor(MonitorOptions options, std::shared_ptr<Engine> engine,
     dn.host = n.spec.host;
     dn.port = n.spec.port;
     workers_[n.spec.name] = std::make_unique<NodeWorker>(
-        driver, dn, std::chrono::duration_cast<std::chrono::milliseconds>(options_.connect_timeout));
+        driver, dn,
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.connect_timeout));
   }
-  events_.emit({"monitor_started", "",
+  events_.emit({"monitor_started",
+                "",
                 {{"engine", std::string(engine_->name())},
                  {"epoch", record.epoch},
                  {"primary", record.primary}}});
@@ -182,7 +187,8 @@ bool Monitor::publish(const TopologyRecord& next) {
     }
     if (store_->compare_and_set(core_->record().epoch, next)) {
       core_->committed(next);
-      events_.emit({"topology_published", next.primary,
+      events_.emit({"topology_published",
+                    next.primary,
                     {{"epoch", next.epoch},
                      {"primary", next.primary},
                      {"replication_mode", to_string(next.mode)},
@@ -216,9 +222,10 @@ ActionResult Monitor::run(const Action& action) {
           [&](const Rejoin& r) { return rejoin(r.node, r.primary, r.old_primary); },
           [&](const MakeWritable& m) {
             try {
-              auto f = worker(m.node).submit([engine = engine_, sync = m.sync](db::DbConnection& c) {
-                engine->make_writable(c, sync);
-              });
+              auto f =
+                  worker(m.node).submit([engine = engine_, sync = m.sync](db::DbConnection& c) {
+                    engine->make_writable(c, sync);
+                  });
               await(f, options_.action_timeout, "make writable");
               events_.emit({"made_writable", m.node, {{"sync", m.sync}}});
               return ActionResult{.ok = true};
@@ -228,9 +235,8 @@ ActionResult Monitor::run(const Action& action) {
           },
           [&](const SetSync& s) {
             try {
-              auto f = worker(s.node).submit([engine = engine_, on = s.enable](db::DbConnection& c) {
-                engine->set_sync(c, on);
-              });
+              auto f = worker(s.node).submit([engine = engine_, on = s.enable](
+                                                 db::DbConnection& c) { engine->set_sync(c, on); });
               await(f, options_.action_timeout, "set synchronous mode");
               events_.emit({"sync_set", s.node, {{"enabled", s.enable}}});
               return ActionResult{.ok = true};
@@ -263,7 +269,8 @@ ActionResult Monitor::promote(const Promote& p) {
     // node ever answers again) without holding the promotion for it.
     if (worker(old).busy()) {
       events_.emit({"fence_attempt", old, {{"queued", true}}});
-      auto queued = worker(old).submit([engine = engine_](db::DbConnection& c) { engine->fence(c); });
+      auto queued =
+          worker(old).submit([engine = engine_](db::DbConnection& c) { engine->fence(c); });
       (void)queued;
     } else {
       (void)fence(old, options_.fence_timeout);
@@ -271,10 +278,9 @@ ActionResult Monitor::promote(const Promote& p) {
   }
   events_.emit({"promote_start", p.node, {{"wait_for", p.wait_for.text()}, {"sync", p.sync}}});
   try {
-    auto f = worker(p.node).submit(
-        [engine = engine_, apply = options_.apply_timeout, sync = p.sync](db::DbConnection& c) {
-          engine->promote(c, apply, sync);
-        });
+    auto f =
+        worker(p.node).submit([engine = engine_, apply = options_.apply_timeout, sync = p.sync](
+                                  db::DbConnection& c) { engine->promote(c, apply, sync); });
     await(f, options_.action_timeout + options_.apply_timeout, "promotion");
   } catch (const std::exception& e) {
     return {.error = e.what()};
@@ -288,12 +294,11 @@ ActionResult Monitor::promote(const Promote& p) {
 
 void Monitor::write_probe(const std::string& primary, TimePoint since) {
   try {
-    auto f = worker(primary).submit(
-        [engine = engine_, epoch = core_->record().epoch](db::DbConnection& c) {
-          engine->write_probe(c, epoch);
-        });
+    auto f = worker(primary).submit([engine = engine_, epoch = core_->record().epoch](
+                                        db::DbConnection& c) { engine->write_probe(c, epoch); });
     await(f, options_.action_timeout, "write probe");
-    events_.emit({"first_write_ok", primary, {{"ms_since_promote_start", ms(clock_.now() - since)}}});
+    events_.emit(
+        {"first_write_ok", primary, {{"ms_since_promote_start", ms(clock_.now() - since)}}});
   } catch (const std::exception& e) {
     events_.emit({"write_probe_failed", primary, {{"error", e.what()}}});
   }
@@ -303,8 +308,8 @@ ActionResult Monitor::rejoin(const std::string& name, const std::string& primary
                              bool old_primary) {
   events_.emit({"rejoin_attempt", name, {{"primary", primary}, {"old_primary", old_primary}}});
   try {
-    auto history_f =
-        worker(primary).submit([engine = engine_](db::DbConnection& c) { return engine->history(c); });
+    auto history_f = worker(primary).submit(
+        [engine = engine_](db::DbConnection& c) { return engine->history(c); });
     const std::string history = await(history_f, options_.action_timeout, "primary history");
     const NodeSpec self = node(name).spec;
     const NodeSpec target = node(primary).spec;
@@ -362,14 +367,14 @@ ActionResult Monitor::switchover(const Switchover& s) {
   if (const ActionResult r = fence(s.old_primary, options_.action_timeout); !r.ok)
     return undo("fence failed: " + r.error);
   try {
-    auto pos_f = worker(s.old_primary).submit(
-        [engine = engine_](db::DbConnection& c) { return engine->written(c); });
+    auto pos_f = worker(s.old_primary).submit([engine = engine_](db::DbConnection& c) {
+      return engine->written(c);
+    });
     const Position pos = await(pos_f, options_.action_timeout, "position");
     events_.emit({"switchover_wait", s.candidate, {{"position", pos.text()}}});
-    auto wait_f = worker(s.candidate).submit(
-        [engine = engine_, pos, apply = options_.apply_timeout](db::DbConnection& c) {
-          engine->wait_applied(c, pos, apply);
-        });
+    auto wait_f = worker(s.candidate)
+                      .submit([engine = engine_, pos, apply = options_.apply_timeout](
+                                  db::DbConnection& c) { engine->wait_applied(c, pos, apply); });
     await(wait_f, options_.apply_timeout + options_.action_timeout, "catch-up");
   } catch (const std::exception& e) {
     return undo(std::string("candidate did not catch up: ") + e.what());
@@ -378,10 +383,10 @@ ActionResult Monitor::switchover(const Switchover& s) {
     return undo("the new topology could not be published");
   events_.emit({"promote_start", s.candidate, {{"switchover", true}}});
   try {
-    auto f = worker(s.candidate).submit(
-        [engine = engine_, apply = options_.apply_timeout](db::DbConnection& c) {
-          engine->promote(c, apply, false);
-        });
+    auto f = worker(s.candidate)
+                 .submit([engine = engine_, apply = options_.apply_timeout](db::DbConnection& c) {
+                   engine->promote(c, apply, false);
+                 });
     await(f, options_.action_timeout + options_.apply_timeout, "promotion");
   } catch (const std::exception& e) {
     return {.error = std::string("promotion failed after publishing: ") + e.what()};
@@ -390,7 +395,8 @@ ActionResult Monitor::switchover(const Switchover& s) {
   (void)rejoin(s.old_primary, s.candidate, true);
   repoint(s.candidate, s.repoint);
   write_probe(s.candidate, started);
-  events_.emit({"switchover_done", s.candidate,
+  events_.emit({"switchover_done",
+                s.candidate,
                 {{"from", s.old_primary}, {"ms", ms(clock_.now() - started)}}});
   return {.ok = true};
 }
@@ -521,7 +527,7 @@ void Monitor::refresh_snapshot() {
     const auto& v = core_->view(n.spec.name);
     const auto& o = v.last;
     const bool is_primary = n.spec.name == rec.primary;
-    std::string role = is_primary ? "primary"
+    std::string role = is_primary                               ? "primary"
                        : rec.needs_rejoin.contains(n.spec.name) ? "needs_rejoin"
                        : v.last_ok.replicating                  ? "replica"
                                                                 : "unknown";

@@ -42,7 +42,7 @@ struct MonitorOptions {
   Duration suspect_interval = std::chrono::milliseconds(500);  // while a node is suspect
   Duration check_timeout = std::chrono::milliseconds(800);     // a check later than this failed
   Duration connect_timeout = std::chrono::milliseconds(800);
-  Duration fence_timeout = std::chrono::seconds(2);   // best effort on a failed primary
+  Duration fence_timeout = std::chrono::seconds(2);  // best effort on a failed primary
   Duration action_timeout = std::chrono::seconds(10);
   Duration apply_timeout = std::chrono::seconds(10);  // a candidate applying what it received
 };

@@ -37,25 +37,27 @@ const char* to_string(Health h) {
 }
 
 std::string describe(const Action& a) {
-  return std::visit(
-      Overloaded{
-          [](const Promote& p) { return "promote " + p.node; },
-          [](const MakeWritable& m) { return "make " + m.node + " writable"; },
-          [](const Fence& f) { return "fence " + f.node; },
-          [](const SetSync& s) {
-            return std::string(s.enable ? "restore" : "relax") + " synchronous replication on " +
-                   s.node;
-          },
-          [](const Rejoin& r) { return "point " + r.node + " at " + r.primary; },
-          [](const Switchover& s) { return "switch over from " + s.old_primary + " to " +
-                                           s.candidate; },
-      },
-      a);
+  return std::visit(Overloaded{
+                        [](const Promote& p) { return "promote " + p.node; },
+                        [](const MakeWritable& m) { return "make " + m.node + " writable"; },
+                        [](const Fence& f) { return "fence " + f.node; },
+                        [](const SetSync& s) {
+                          return std::string(s.enable ? "restore" : "relax") +
+                                 " synchronous replication on " + s.node;
+                        },
+                        [](const Rejoin& r) { return "point " + r.node + " at " + r.primary; },
+                        [](const Switchover& s) {
+                          return "switch over from " + s.old_primary + " to " + s.candidate;
+                        },
+                    },
+                    a);
 }
 
 MonitorCore::MonitorCore(std::vector<NodeSpec> nodes, CoreOptions options, TopologyRecord record,
                          EventSink& events)
-    : nodes_(std::move(nodes)), options_(std::move(options)), record_(std::move(record)),
+    : nodes_(std::move(nodes)),
+      options_(std::move(options)),
+      record_(std::move(record)),
       events_(events) {
   for (const auto& n : nodes_)
     views_[n.name];
@@ -103,8 +105,9 @@ void MonitorCore::detect(const std::string& name, const NodeObservation& obs, Ti
   if (obs.reach == Reach::failed) {
     ++v.consecutive_failures;
     if (v.consecutive_failures <= options_.failures_to_down)
-      emit("check_failed", name,
-           {{"n", v.consecutive_failures}, {"of", options_.failures_to_down}, {"error", obs.error}});
+      emit(
+          "check_failed", name,
+          {{"n", v.consecutive_failures}, {"of", options_.failures_to_down}, {"error", obs.error}});
     if (v.health == Health::healthy) {
       v.health = Health::suspect;
       emit("suspect", name, {{"error", obs.error}});
@@ -159,7 +162,8 @@ bool MonitorCore::replica_gone(const std::string& name, TimePoint now) const {
     return false;  // suspect or refusing: not confirmed
   if (!v.last.replicating)
     return true;
-  const bool silent = !v.last.receiver_running || v.last.source != spec(record_.primary)->source_address();
+  const bool silent =
+      !v.last.receiver_running || v.last.source != spec(record_.primary)->source_address();
   return silent && now - v.progress_since >= options_.confirm_silence;
 }
 
@@ -296,7 +300,8 @@ void MonitorCore::manage_sync(Plan& plan, TimePoint now, int64_t wall_ms) {
       // Something turned it off behind our back: the record must not claim what is not so.
       publish(ReplicationMode::async, "synchronous replication was found off on the primary");
       if (!streaming.empty())
-        plan.actions.push_back(SetSync{.node = record_.primary, .enable = true, .replicas = streaming});
+        plan.actions.push_back(
+            SetSync{.node = record_.primary, .enable = true, .replicas = streaming});
       return;
     }
     if (p.sync_replicas > 0)
@@ -307,9 +312,9 @@ void MonitorCore::manage_sync(Plan& plan, TimePoint now, int64_t wall_ms) {
         gone.push_back(r);
     if (gone.size() == replicas.size()) {
       // Writes are blocked until we act; every replica is confirmed gone.
-      publish(ReplicationMode::async,
-              replicas.empty() ? "no replica is configured"
-                               : "no replica can acknowledge (" + join(gone) + " gone)");
+      publish(ReplicationMode::async, replicas.empty()
+                                          ? "no replica is configured"
+                                          : "no replica can acknowledge (" + join(gone) + " gone)");
       plan.actions.push_back(SetSync{.node = record_.primary, .enable = false});
     }
     return;
@@ -386,8 +391,8 @@ void MonitorCore::repair_others(Plan& plan, TimePoint now, int64_t wall_ms) {
       }
       continue;
     }
-    const bool wrong_source = v.last.replicating && !v.last.source.empty() &&
-                              v.last.source != primary->source_address();
+    const bool wrong_source =
+        v.last.replicating && !v.last.source.empty() && v.last.source != primary->source_address();
     if ((wrong_source || !v.last.replicating) && now >= v.next_repair) {
       v.next_repair = now + options_.repair_backoff;
       plan.actions.push_back(Rejoin{.node = n.name, .primary = record_.primary});
@@ -424,8 +429,9 @@ void MonitorCore::primary_down(Plan& plan, TimePoint now, int64_t wall_ms) {
       denying.push_back(n.name);
   }
   if (reachable.empty()) {
-    refuse(primary + " is down for the monitor and no replica is reachable to confirm it or "
-                     "to be promoted");
+    refuse(primary +
+           " is down for the monitor and no replica is reachable to confirm it or "
+           "to be promoted");
     return;
   }
   if (!denying.empty()) {
@@ -466,8 +472,8 @@ void MonitorCore::primary_down(Plan& plan, TimePoint now, int64_t wall_ms) {
     refuse(choice.refusal);
     return;
   }
-  plan = failover_plan(choice.node, now, wall_ms, "confirmed down by the monitor and " +
-                                                      join(confirming));
+  plan = failover_plan(choice.node, now, wall_ms,
+                       "confirmed down by the monitor and " + join(confirming));
 }
 
 MonitorCore::Choice MonitorCore::choose_candidate(bool override_refusals) const {
@@ -570,45 +576,45 @@ std::optional<TopologyRecord> MonitorCore::on_result(const Action& action,
                                                      const ActionResult& result, TimePoint now,
                                                      int64_t wall_ms) {
   std::optional<TopologyRecord> out;
-  std::visit(Overloaded{
-                 [&](const Promote& p) {
-                   failing_over_ = false;
-                   if (result.ok) {
-                     set_state("healthy", p.node + " promoted");
-                     return;
-                   }
-                   TopologyRecord rec = next_record(wall_ms);
-                   rec.blocked = "promotion of " + p.node + " failed: " + result.error;
-                   emit("failover_failed", p.node, {{"error", result.error}});
-                   set_state("down", rec.blocked);
-                   out = rec;
-                 },
-                 [&](const Switchover& s) {
-                   if (result.ok)
-                     return;
-                   emit("switchover_failed", s.candidate, {{"error", result.error}});
-                   if (record_.primary == s.candidate) {
-                     // Failed after the new record was published: stop and ask.
-                     TopologyRecord rec = next_record(wall_ms);
-                     rec.blocked = "switchover to " + s.candidate + " failed: " + result.error;
-                     out = rec;
-                   }
-                 },
-                 [&](const auto& a) {
-                   auto& v = views_.at(a.node);
-                   if (result.ok) {
-                     v.repair_failures = 0;
-                     return;
-                   }
-                   emit("action_failed", a.node,
-                        {{"action", describe(action)}, {"error", result.error}});
-                   // A refusal (diverged data) does not fix itself: ask less and less often.
-                   const uint32_t doublings = std::min<uint32_t>(v.repair_failures++, 6);
-                   v.next_repair = now + std::min<Duration>(options_.repair_backoff * (1u << doublings),
-                                                            std::chrono::minutes(5));
-                 },
-             },
-             action);
+  std::visit(
+      Overloaded{
+          [&](const Promote& p) {
+            failing_over_ = false;
+            if (result.ok) {
+              set_state("healthy", p.node + " promoted");
+              return;
+            }
+            TopologyRecord rec = next_record(wall_ms);
+            rec.blocked = "promotion of " + p.node + " failed: " + result.error;
+            emit("failover_failed", p.node, {{"error", result.error}});
+            set_state("down", rec.blocked);
+            out = rec;
+          },
+          [&](const Switchover& s) {
+            if (result.ok)
+              return;
+            emit("switchover_failed", s.candidate, {{"error", result.error}});
+            if (record_.primary == s.candidate) {
+              // Failed after the new record was published: stop and ask.
+              TopologyRecord rec = next_record(wall_ms);
+              rec.blocked = "switchover to " + s.candidate + " failed: " + result.error;
+              out = rec;
+            }
+          },
+          [&](const auto& a) {
+            auto& v = views_.at(a.node);
+            if (result.ok) {
+              v.repair_failures = 0;
+              return;
+            }
+            emit("action_failed", a.node, {{"action", describe(action)}, {"error", result.error}});
+            // A refusal (diverged data) does not fix itself: ask less and less often.
+            const uint32_t doublings = std::min<uint32_t>(v.repair_failures++, 6);
+            v.next_repair = now + std::min<Duration>(options_.repair_backoff * (1u << doublings),
+                                                     std::chrono::minutes(5));
+          },
+      },
+      action);
   return out;  // becomes the record once published (committed())
 }
 
@@ -641,8 +647,9 @@ MonitorCore::Command MonitorCore::switchover(const std::string& candidate) {
     return {.error = "no primary is elected yet"};
   const auto& pv = views_.at(record_.primary);
   if (pv.health != Health::healthy || pv.last.reach != Reach::ok || !pv.last.writable)
-    return {.error = record_.primary + " is not a healthy writable primary: a switchover needs "
-                                       "one (use /failover when it is down)"};
+    return {.error = record_.primary +
+                     " is not a healthy writable primary: a switchover needs "
+                     "one (use /failover when it is down)"};
   std::string chosen = candidate;
   if (chosen.empty()) {
     for (const auto& n : nodes_)
@@ -667,8 +674,9 @@ MonitorCore::Command MonitorCore::switchover(const std::string& candidate) {
     if (n.name != chosen && n.name != record_.primary && !record_.needs_rejoin.contains(n.name))
       repoint.push_back(n.name);
   emit("switchover_start", chosen, {{"from", record_.primary}});
-  return {.plan = Plan{.actions = {Switchover{
-                           .old_primary = record_.primary, .candidate = chosen, .repoint = repoint}}}};
+  return {.plan =
+              Plan{.actions = {Switchover{
+                       .old_primary = record_.primary, .candidate = chosen, .repoint = repoint}}}};
 }
 
 TopologyRecord MonitorCore::switchover_record(const std::string& old_primary,
@@ -677,11 +685,12 @@ TopologyRecord MonitorCore::switchover_record(const std::string& old_primary,
   TopologyRecord rec = next_record(wall_ms);
   rec.primary = candidate;
   rec.needs_rejoin.erase(candidate);
-  rec.needs_rejoin[old_primary] = "switched over to " + candidate + " at epoch " +
-                                  std::to_string(rec.epoch);
+  rec.needs_rejoin[old_primary] =
+      "switched over to " + candidate + " at epoch " + std::to_string(rec.epoch);
   rec.mode = ReplicationMode::async;
-  rec.mode_reason = "switchover: synchronous again once a replica acknowledges the new primary "
-                    "and has caught up";
+  rec.mode_reason =
+      "switchover: synchronous again once a replica acknowledges the new primary "
+      "and has caught up";
   return rec;
 }
 

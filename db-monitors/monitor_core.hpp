@@ -87,7 +87,7 @@ enum class Health : uint8_t { healthy, suspect, down };
 // ---- actions the executor carries out -------------------------------------------------
 struct Promote {  // make the elected primary serve writes (it is still a replica)
   std::string node;
-  Position wait_for;  // what it received: applied before it is promoted
+  Position wait_for;                     // what it received: applied before it is promoted
   std::vector<std::string> fence_first;  // old primary: fence, best effort, before promoting
   std::vector<std::string> repoint;      // other replicas to point at it afterwards
   bool sync = false;                     // enable synchronous replication on it
@@ -188,8 +188,8 @@ class MonitorCore {
     bool checked = false;
     NodeObservation last;  // last observation (reach failed: the rest is from before)
     NodeObservation last_ok;
-    TimePoint progress_since{};  // when receiver_progress last changed
-    TimePoint next_repair{};     // no repair attempt on this node before this
+    TimePoint progress_since{};    // when receiver_progress last changed
+    TimePoint next_repair{};       // no repair attempt on this node before this
     uint32_t repair_failures = 0;  // in a row: the back-off doubles with each, up to 5 min
   };
   [[nodiscard]] const NodeView& view(const std::string& name) const { return views_.at(name); }

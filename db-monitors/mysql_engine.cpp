@@ -48,8 +48,7 @@ std::map<std::string, std::string> status(DbConnection& c, std::string_view sql)
 }  // namespace
 
 Position MysqlEngine::parse(const std::string& text) const {
-  const auto p =
-      mysql8() ? Position::from_mysql_gtid_set(text) : Position::from_mariadb_gtid(text);
+  const auto p = mysql8() ? Position::from_mysql_gtid_set(text) : Position::from_mariadb_gtid(text);
   if (!p)
     throw db::DbError(db::DbErrorKind::invalid, "unreadable GTID position '" + text + "'");
   return *p;
@@ -59,13 +58,13 @@ NodeObservation MysqlEngine::observe(DbConnection& c) {
   NodeObservation o;
   o.reach = Reach::ok;
   // The synchronous state first, then positions (see Engine::observe).
-  const auto sync =
-      mysql8() ? status(c,
-                        "SHOW GLOBAL STATUS WHERE Variable_name IN "
-                        "('Rpl_semi_sync_source_status', 'Rpl_semi_sync_source_clients')")
-               : status(c,
-                        "SHOW GLOBAL STATUS WHERE Variable_name IN "
-                        "('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')");
+  const auto sync = mysql8()
+                        ? status(c,
+                                 "SHOW GLOBAL STATUS WHERE Variable_name IN "
+                                 "('Rpl_semi_sync_source_status', 'Rpl_semi_sync_source_clients')")
+                        : status(c,
+                                 "SHOW GLOBAL STATUS WHERE Variable_name IN "
+                                 "('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')");
   const std::string prefix = mysql8() ? "Rpl_semi_sync_source_" : "Rpl_semi_sync_master_";
   const auto st = sync.find(prefix + "status");
   const auto clients = sync.find(prefix + "clients");
@@ -260,9 +259,8 @@ void MysqlEngine::make_writable(DbConnection& c, bool sync) {
 }
 
 Position MysqlEngine::written(DbConnection& c) {
-  const SqlResult r = c.execute(mysql8() ? "SELECT @@global.gtid_executed AS p"
-                                         : "SELECT @@global.gtid_binlog_pos AS p",
-                                {});
+  const SqlResult r = c.execute(
+      mysql8() ? "SELECT @@global.gtid_executed AS p" : "SELECT @@global.gtid_binlog_pos AS p", {});
   return parse(value(r, "p"));
 }
 
@@ -279,9 +277,9 @@ void MysqlEngine::wait_applied(DbConnection& c, const Position& p, Duration time
 }
 
 std::string MysqlEngine::history(DbConnection& c) {
-  const SqlResult r = c.execute(mysql8() ? "SELECT @@global.gtid_executed AS h"
-                                         : "SELECT @@global.gtid_binlog_state AS h",
-                                {});
+  const SqlResult r = c.execute(
+      mysql8() ? "SELECT @@global.gtid_executed AS h" : "SELECT @@global.gtid_binlog_state AS h",
+      {});
   return value(r, "h");
 }
 
@@ -334,8 +332,8 @@ void MysqlEngine::follow(DbConnection& c, const NodeSpec& /*self*/, const NodeSp
     const Position missing = written(c).minus(parse(history));
     extra = missing.empty() ? "" : missing.text();
   } else {
-    extra = mariadb_missing(value(c.execute("SELECT @@global.gtid_binlog_pos AS p", {}), "p"),
-                            history);
+    extra =
+        mariadb_missing(value(c.execute("SELECT @@global.gtid_binlog_pos AS p", {}), "p"), history);
   }
   if (!extra.empty())
     throw EngineRefusal("has transactions the primary lacks (" + extra +
@@ -377,8 +375,7 @@ void MysqlEngine::write_probe(DbConnection& c, uint64_t epoch) {
   run(c,
       "CREATE TABLE IF NOT EXISTS medgate_monitor.heartbeat (id INT PRIMARY KEY, "
       "epoch BIGINT NOT NULL, written_at TIMESTAMP(6) NOT NULL)");
-  run(c, "REPLACE INTO medgate_monitor.heartbeat VALUES (1, ?, NOW(6))",
-      {std::to_string(epoch)});
+  run(c, "REPLACE INTO medgate_monitor.heartbeat VALUES (1, ?, NOW(6))", {std::to_string(epoch)});
 }
 
 }  // namespace medgate::dbmon

@@ -13,7 +13,8 @@ class MysqlEngine final : public Engine {
  public:
   MysqlEngine(db::MysqlDialect dialect, ReplicationLogin replication,
               Duration heartbeat_period = std::chrono::milliseconds(500))
-      : dialect_(dialect), replication_(std::move(replication)),
+      : dialect_(dialect),
+        replication_(std::move(replication)),
         heartbeat_period_(heartbeat_period) {}
 
   [[nodiscard]] std::string_view name() const override {

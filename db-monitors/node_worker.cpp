@@ -4,7 +4,9 @@ namespace medgate::dbmon {
 
 NodeWorker::NodeWorker(std::shared_ptr<db::DbDriver> driver, db::DbNode node,
                        std::chrono::milliseconds connect_timeout)
-    : driver_(std::move(driver)), node_(std::move(node)), connect_timeout_(connect_timeout),
+    : driver_(std::move(driver)),
+      node_(std::move(node)),
+      connect_timeout_(connect_timeout),
       thread_([this] { loop(); }) {}
 
 NodeWorker::~NodeWorker() {

@@ -22,10 +22,10 @@ struct NodeObservation {
   // is measured from here, not from when the round ended.
   resilience::TimePoint at{};
 
-  bool writable = false;     // takes writes from application users
-  bool replicating = false;  // configured as a replica (MariaDB/MySQL: has a source;
-                             // PostgreSQL: in recovery)
-  std::string source;        // "host:port" it replicates from, when known
+  bool writable = false;          // takes writes from application users
+  bool replicating = false;       // configured as a replica (MariaDB/MySQL: has a source;
+                                  // PostgreSQL: in recovery)
+  std::string source;             // "host:port" it replicates from, when known
   bool receiver_running = false;  // IO thread / WAL receiver connected to its source
   // Grows with every message from the source, heartbeats included (MariaDB: heartbeats
   // received + events; PostgreSQL: last_msg_receipt_time in microseconds). Unchanged for a

@@ -41,9 +41,10 @@ std::string conn_value(const std::string& v) {
 
 std::string standby_conninfo(const NodeSpec& self, const NodeSpec& primary,
                              const ReplicationLogin& login) {
-  std::string s = "host=" + conn_value(primary.source_host()) + " port=" + std::to_string(primary.source_port()) +
-                  " user=" + conn_value(login.user) + " application_name=" +
-                  conn_value(self.name) + " connect_timeout=2";
+  std::string s = "host=" + conn_value(primary.source_host()) +
+                  " port=" + std::to_string(primary.source_port()) +
+                  " user=" + conn_value(login.user) + " application_name=" + conn_value(self.name) +
+                  " connect_timeout=2";
   if (!login.password.empty())
     s += " password=" + conn_value(login.password);
   return s;
@@ -125,13 +126,12 @@ void PostgresEngine::set_sync(DbConnection& c, bool enable) {
 
 void PostgresEngine::promote(DbConnection& c, Duration apply_timeout, bool sync) {
   // pg_promote replays everything the standby has received before it ends recovery.
-  run(c, std::string("ALTER SYSTEM SET synchronous_standby_names = ") +
-             (sync ? "'ANY 1 (*)'" : "''"));
+  run(c,
+      std::string("ALTER SYSTEM SET synchronous_standby_names = ") + (sync ? "'ANY 1 (*)'" : "''"));
   run(c, "ALTER SYSTEM SET default_transaction_read_only = off");
-  const auto secs = std::max<int64_t>(
-      1, std::chrono::duration_cast<std::chrono::seconds>(apply_timeout).count());
-  const SqlResult r =
-      c.execute("SELECT pg_promote(true, " + std::to_string(secs) + ")::text", {});
+  const auto secs =
+      std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(apply_timeout).count());
+  const SqlResult r = c.execute("SELECT pg_promote(true, " + std::to_string(secs) + ")::text", {});
   if (cell(r, 0) != "true")
     throw db::DbError(db::DbErrorKind::unavailable,
                       "pg_promote did not finish within " + std::to_string(secs) + " s");
@@ -139,8 +139,8 @@ void PostgresEngine::promote(DbConnection& c, Duration apply_timeout, bool sync)
 }
 
 void PostgresEngine::make_writable(DbConnection& c, bool sync) {
-  run(c, std::string("ALTER SYSTEM SET synchronous_standby_names = ") +
-             (sync ? "'ANY 1 (*)'" : "''"));
+  run(c,
+      std::string("ALTER SYSTEM SET synchronous_standby_names = ") + (sync ? "'ANY 1 (*)'" : "''"));
   run(c, "ALTER SYSTEM SET default_transaction_read_only = off");
   run(c, "SELECT pg_reload_conf()");
 }
@@ -177,7 +177,8 @@ void PostgresEngine::follow(DbConnection& c, const NodeSpec& self, const NodeSpe
         "a PostgreSQL primary becomes a standby only through a restart (its start wrapper "
         "rewinds it with pg_rewind)");
   // A standby on another source: point it at the primary; reloading restarts its receiver.
-  run(c, "ALTER SYSTEM SET primary_conninfo = " + [&] {
+  run(
+      c, "ALTER SYSTEM SET primary_conninfo = " + [&] {
         std::string q = "'";
         for (char ch : standby_conninfo(self, primary, replication_)) {
           if (ch == '\'')

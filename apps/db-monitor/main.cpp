@@ -126,8 +126,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto log = std::make_shared<spdlog::logger>(
-      cfg.monitor.cluster + "-monitor", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto log = std::make_shared<spdlog::logger>(cfg.monitor.cluster + "-monitor",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
   try {
     const auto io_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -152,12 +152,11 @@ int main(int argc, char** argv) {
     EventLog events(cfg.monitor.cluster, cfg.event_log);
     resilience::SteadyClock clock;
     Monitor monitor(cfg.monitor, engine, driver, std::move(store), events, clock);
-    service::HttpService http(cfg.monitor.cluster + "-monitor",
-                              service::ListenOptions{.address = cfg.listen_address,
-                                                     .port = cfg.listen_port,
-                                                     .threads = 1},
-                              service::ServiceLimits{}, monitor_routes(monitor, events, cfg.api_token),
-                              log);
+    service::HttpService http(
+        cfg.monitor.cluster + "-monitor",
+        service::ListenOptions{
+            .address = cfg.listen_address, .port = cfg.listen_port, .threads = 1},
+        service::ServiceLimits{}, monitor_routes(monitor, events, cfg.api_token), log);
     http.start();
     monitor.start();
     log->info("monitoring cluster {} ({}) on {}:{}", cfg.monitor.cluster, engine->name(),

@@ -114,7 +114,8 @@ std::optional<size_t> DbPool::elected() {
   if (!a.reachable)
     return std::nullopt;
   if (!a.primary)
-    throw DbError(DbErrorKind::unavailable, "the monitor reports no primary taking writes: " + a.why);
+    throw DbError(DbErrorKind::unavailable,
+                  "the monitor reports no primary taking writes: " + a.why);
   for (size_t i = 0; i < options_.nodes.size(); ++i) {
     if (options_.nodes[i].label() == *a.primary) {
       follow(i, a.epoch);
@@ -159,8 +160,7 @@ DbPool::Lease DbPool::discover() {
     if ((*lease).writable())
       return lease;
     lease.discard();
-    throw DbError(DbErrorKind::read_only, "the elected primary " +
-                                              options_.nodes[*chosen].label() +
+    throw DbError(DbErrorKind::read_only, "the elected primary " + options_.nodes[*chosen].label() +
                                               " does not take writes yet");
   }
   // With a source that answered "no primary", only read-only nodes are looked for (reads may

@@ -55,7 +55,7 @@ class TopologySource {
 };
 
 struct DbPoolOptions {
-  std::vector<DbNode> nodes;  // any order: the writable one is found
+  std::vector<DbNode> nodes;                 // any order: the writable one is found
   std::shared_ptr<TopologySource> topology;  // optional: follow the monitor's record
   size_t max_connections = 8;
   size_t threads = 4;  // worker threads for the blocking calls

@@ -158,10 +158,10 @@ std::unique_ptr<DbConnection> MariadbDriver::connect(const DbNode& node,
     const DbErrorKind kind = err >= 2000 || classify_mysql_errno(err) == DbErrorKind::unavailable
                                  ? DbErrorKind::unavailable
                                  : DbErrorKind::invalid;
-    throw DbError(kind,
-                  "mariadb " + node.label() + ": " + std::to_string(err) + " " +
-                      mysql_error(conn.get()),
-                  std::to_string(err));
+    throw DbError(
+        kind,
+        "mariadb " + node.label() + ": " + std::to_string(err) + " " + mysql_error(conn.get()),
+        std::to_string(err));
   }
   // Autocommit on: statements outside begin()/commit() stand alone.
   mysql_autocommit(conn.get(), 1);

@@ -28,8 +28,8 @@ TopologySource::Answer MonitorTopology::parse(long status, const std::string& bo
       const auto* host = p->as_object().if_contains("host");
       const auto* port = p->as_object().if_contains("port");
       if (host && host->is_string() && port && port->is_number()) {
-        a.primary = std::string(host->as_string()) + ":" +
-                    std::to_string(port->to_number<int64_t>());
+        a.primary =
+            std::string(host->as_string()) + ":" + std::to_string(port->to_number<int64_t>());
         return a;
       }
     }

@@ -175,9 +175,9 @@ class PostgresConnection final : public DbConnection {
 
   [[noreturn]] void timed_out() {
     broken_ = true;
-    throw DbError(DbErrorKind::unavailable,
-                  "postgresql " + node_.label() + ": no answer within " +
-                      std::to_string(io_timeout_.count()) + " ms (outcome unknown)");
+    throw DbError(DbErrorKind::unavailable, "postgresql " + node_.label() + ": no answer within " +
+                                                std::to_string(io_timeout_.count()) +
+                                                " ms (outcome unknown)");
   }
 
   void check(PGresult* res) {
@@ -218,8 +218,8 @@ std::unique_ptr<DbConnection> PostgresDriver::connect(const DbNode& node,
   const auto deadline = Clock::now() + timeout;
   // libpq's own connect_timeout counts whole seconds and is only a backstop here: the poll
   // loop below keeps the caller's deadline to the millisecond.
-  const auto secs = std::max<int64_t>(
-      2, std::chrono::ceil<std::chrono::seconds>(timeout).count() + 1);
+  const auto secs =
+      std::max<int64_t>(2, std::chrono::ceil<std::chrono::seconds>(timeout).count() + 1);
   const std::string conninfo =
       "host=" + conninfo_value(node.host) + " port=" + std::to_string(node.port) +
       " user=" + conninfo_value(node.user) + " password=" + conninfo_value(node.password) +

@@ -79,8 +79,7 @@ class MariadbMonitorIT : public ::testing::Test {
           "CREATE TABLE w.t (id BIGINT PRIMARY KEY, writer INT NOT NULL);"
           "CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'app-pw';"
           "GRANT SELECT, INSERT ON w.* TO 'app'@'127.0.0.1';");
-    b_->sql("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" +
-            std::to_string(a_->port()) +
+    b_->sql("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=" + std::to_string(a_->port()) +
             ", MASTER_USER='repl', MASTER_PASSWORD='repl-pw', MASTER_USE_GTID=slave_pos, "
             "MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=0.5; START SLAVE;");
   }
@@ -91,8 +90,8 @@ class MariadbMonitorIT : public ::testing::Test {
            "replication: { user: repl, password: repl-pw }\n"
            "nodes:\n"
            "  - { name: a, port: " +
-           std::to_string(a_port) + a_extra + " }\n  - { name: b, port: " +
-           std::to_string(b_->port()) +
+           std::to_string(a_port) + a_extra +
+           " }\n  - { name: b, port: " + std::to_string(b_->port()) +
            " }\n"
            "failover: { bootstrap_primary: a, cooldown: 0s }\n";
   }
@@ -112,8 +111,8 @@ class MariadbMonitorIT : public ::testing::Test {
         *monitor_, std::map<std::string, db::DbNode>{{"a", a_->node("app", "app-pw", "w")},
                                                      {"b", b_->node("app", "app-pw", "w")}});
     auto driver = std::make_shared<db::MariadbDriver>(db::MysqlDialect::mariadb, 2s);
-    return std::make_unique<Writers>(driver, [this] { return (*lookup_)(); },
-                                     "INSERT INTO w.t VALUES (?, ?)", 4);
+    return std::make_unique<Writers>(
+        driver, [this] { return (*lookup_)(); }, "INSERT INTO w.t VALUES (?, ?)", 4);
   }
 
   // Every acknowledged id is on `node`, exactly once.
@@ -135,10 +134,10 @@ class MariadbMonitorIT : public ::testing::Test {
       std::this_thread::sleep_for(10ms);
     const auto t0 = std::chrono::steady_clock::now();
     fault();
-    const bool promoted = monitor_->wait_until(
-        [](const auto& s) { return field(s, "serving_primary") == "b"; }, 20s);
-    const auto took =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    const bool promoted =
+        monitor_->wait_until([](const auto& s) { return field(s, "serving_primary") == "b"; }, 20s);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t0);
     EXPECT_TRUE(promoted) << monitor_->events();
     const size_t before = writers->acknowledged_count();
     const auto until = std::chrono::steady_clock::now() + 10s;
@@ -197,32 +196,31 @@ TEST_F(MariadbMonitorIT, CrashedPrimaryReplacedAndRejoinsFencedWithoutLosingAWri
 
 TEST_F(MariadbMonitorIT, HungPrimaryReplacedAndFencedWhenItContinues) {
   start_monitor(monitor_yaml(a_->port()));
-  const auto took = fail_over([&] { a_->signal(SIGSTOP); },
-                              [&] {
-                                // It wakes up past detection: fenced at once, then rejoins.
-                                a_->signal(SIGCONT);
-                                EXPECT_TRUE(monitor_->wait_until(
-                                    [](const auto& s) {
-                                      const auto* a = node_of(s, "a");
-                                      return a && field(*a, "check") == "ok" &&
-                                             !a->at("writable").as_bool();
-                                    },
-                                    15s))
-                                    << monitor_->events();
-                              });
+  const auto took =
+      fail_over([&] { a_->signal(SIGSTOP); },
+                [&] {
+                  // It wakes up past detection: fenced at once, then rejoins.
+                  a_->signal(SIGCONT);
+                  EXPECT_TRUE(monitor_->wait_until(
+                      [](const auto& s) {
+                        const auto* a = node_of(s, "a");
+                        return a && field(*a, "check") == "ok" && !a->at("writable").as_bool();
+                      },
+                      15s))
+                      << monitor_->events();
+                });
   EXPECT_LT(took, 10s);
   EXPECT_EQ(a_->query("SELECT @@global.read_only"), "1\n");
 }
 
 TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {
   TcpProxy view_of_a(a_->port());
-  start_monitor(monitor_yaml(view_of_a.port(),
-                             ", replication_address: \"127.0.0.1:" + std::to_string(a_->port()) +
-                                 "\""));
+  start_monitor(monitor_yaml(
+      view_of_a.port(), ", replication_address: \"127.0.0.1:" + std::to_string(a_->port()) + "\""));
   const auto epoch = monitor_->status().at("epoch").as_int64();
   view_of_a.blackhole(true);
-  ASSERT_TRUE(monitor_->wait_until([](const auto& s) { return field(s, "state") == "unreachable"; },
-                                   10s))
+  ASSERT_TRUE(
+      monitor_->wait_until([](const auto& s) { return field(s, "state") == "unreachable"; }, 10s))
       << monitor_->events();
   // Well past detection and the replicas' confirmation window: still no promotion.
   std::this_thread::sleep_for(4s);
@@ -265,16 +263,17 @@ class PostgresMonitorIT : public ::testing::Test {
                                       const std::function<void()>& after_promotion) {
     PrimaryLookup lookup(*monitor_, {{"a", a_->node("app", "app-pw", "postgres")},
                                      {"b", b_->node("app", "app-pw", "postgres")}});
-    Writers writers(std::make_shared<db::PostgresDriver>(2s), [&] { return lookup(); },
-                    "INSERT INTO t VALUES ($1, $2)", 4);
+    Writers writers(
+        std::make_shared<db::PostgresDriver>(2s), [&] { return lookup(); },
+        "INSERT INTO t VALUES ($1, $2)", 4);
     while (writers.acknowledged_count() < 50)
       std::this_thread::sleep_for(10ms);
     const auto t0 = std::chrono::steady_clock::now();
     fault();
-    const bool promoted = monitor_->wait_until(
-        [](const auto& s) { return field(s, "serving_primary") == "b"; }, 20s);
-    const auto took =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    const bool promoted =
+        monitor_->wait_until([](const auto& s) { return field(s, "serving_primary") == "b"; }, 20s);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t0);
     EXPECT_TRUE(promoted) << monitor_->events();
     const size_t before = writers.acknowledged_count();
     const auto until = std::chrono::steady_clock::now() + 10s;
@@ -314,18 +313,18 @@ TEST_F(PostgresMonitorIT, CrashedPrimaryReplacedWithoutLosingAWrite) {
 }
 
 TEST_F(PostgresMonitorIT, HungPrimaryReplacedAndFencedWhenItContinues) {
-  const auto took = fail_over([&] { a_->signal_all(SIGSTOP); },
-                              [&] {
-                                a_->signal_all(SIGCONT);
-                                EXPECT_TRUE(monitor_->wait_until(
-                                    [](const auto& s) {
-                                      const auto* a = node_of(s, "a");
-                                      return a && field(*a, "check") == "ok" &&
-                                             !a->at("writable").as_bool();
-                                    },
-                                    15s))
-                                    << monitor_->events();
-                              });
+  const auto took =
+      fail_over([&] { a_->signal_all(SIGSTOP); },
+                [&] {
+                  a_->signal_all(SIGCONT);
+                  EXPECT_TRUE(monitor_->wait_until(
+                      [](const auto& s) {
+                        const auto* a = node_of(s, "a");
+                        return a && field(*a, "check") == "ok" && !a->at("writable").as_bool();
+                      },
+                      15s))
+                      << monitor_->events();
+                });
   EXPECT_LT(took, 10s);
   // Its sessions were ended and new transactions are read-only.
   db::PostgresDriver driver(5s);

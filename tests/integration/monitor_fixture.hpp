@@ -43,10 +43,10 @@ class MonitorProcess {
     std::filesystem::remove_all(dir_);
   }
   void start() {
-    process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{binary_dir() + "/apps/db-monitor", "--config",
-                                 dir_ + "/monitor.yaml"},
-        dir_ + "/monitor.log");
+    process_ =
+        std::make_unique<ChildProcess>(std::vector<std::string>{binary_dir() + "/apps/db-monitor",
+                                                                "--config", dir_ + "/monitor.yaml"},
+                                       dir_ + "/monitor.log");
     if (!wait_for_http(url("/health"), std::chrono::seconds(20)))
       ADD_FAILURE() << "db-monitor did not come up:\n" << process_->log();
   }
@@ -55,14 +55,16 @@ class MonitorProcess {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
   [[nodiscard]] boost::json::object status() const {
-    const auto r = clients::curl_perform({.url = url("/status"), .timeout = std::chrono::seconds(3)});
+    const auto r =
+        clients::curl_perform({.url = url("/status"), .timeout = std::chrono::seconds(3)});
     boost::system::error_code ec;
     auto v = boost::json::parse(r.body, ec);
     return !ec && v.is_object() ? v.as_object() : boost::json::object{};
   }
   // The serving primary's name, or "" (503 or no answer).
   [[nodiscard]] std::string serving_primary() const {
-    const auto r = clients::curl_perform({.url = url("/primary"), .timeout = std::chrono::seconds(2)});
+    const auto r =
+        clients::curl_perform({.url = url("/primary"), .timeout = std::chrono::seconds(2)});
     if (r.status != 200)
       return "";
     boost::system::error_code ec;
@@ -116,8 +118,7 @@ inline const boost::json::object* node_of(const boost::json::object& status,
 class Writers {
  public:
   using Target = std::function<std::optional<db::DbNode>()>;
-  Writers(std::shared_ptr<db::DbDriver> driver, Target target, std::string insert_sql,
-          int threads)
+  Writers(std::shared_ptr<db::DbDriver> driver, Target target, std::string insert_sql, int threads)
       : driver_(std::move(driver)), target_(std::move(target)), sql_(std::move(insert_sql)) {
     for (int w = 0; w < threads; ++w)
       threads_.emplace_back([this, w] { run(w); });

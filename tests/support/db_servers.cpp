@@ -183,8 +183,10 @@ db::DbNode MariadbServer::node(const std::string& user, const std::string& passw
 }
 
 PostgresServer::PostgresServer(std::vector<std::string> extra_config)
-    : dir_(make_temp_dir("medgate-postgres-")), data_dir_(dir_ + "/data"),
-      extra_config_(std::move(extra_config)), port_(free_port()) {
+    : dir_(make_temp_dir("medgate-postgres-")),
+      data_dir_(dir_ + "/data"),
+      extra_config_(std::move(extra_config)),
+      port_(free_port()) {
   fs::create_directories(dir_ + "/run");
   chown_tree(dir_, "postgres");
   const int rc = run_command(
@@ -216,9 +218,20 @@ std::unique_ptr<PostgresServer> PostgresServer::standby_of(const PostgresServer&
   std::unique_ptr<PostgresServer> s(new PostgresServer(NoInit{}));
   fs::create_directories(s->dir_ + "/run");
   chown_tree(s->dir_, "postgres");
-  std::vector<std::string> argv = {"/usr/lib/postgresql/15/bin/pg_basebackup", "-h", "127.0.0.1",
-                                   "-p", std::to_string(primary.port()), "-U", "postgres", "-D",
-                                   s->dir_ + "/data", "-R", "-X", "stream", "-c", "fast"};
+  std::vector<std::string> argv = {"/usr/lib/postgresql/15/bin/pg_basebackup",
+                                   "-h",
+                                   "127.0.0.1",
+                                   "-p",
+                                   std::to_string(primary.port()),
+                                   "-U",
+                                   "postgres",
+                                   "-D",
+                                   s->dir_ + "/data",
+                                   "-R",
+                                   "-X",
+                                   "stream",
+                                   "-c",
+                                   "fast"};
   if (!application_name.empty()) {
     argv.push_back("-d");
     argv.push_back("application_name=" + application_name);

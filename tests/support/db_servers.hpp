@@ -16,7 +16,7 @@ class MariadbServer {
  public:
   struct Options {
     uint32_t server_id = 1;
-    bool read_only = false;  // the replica role starts fenced
+    bool read_only = false;                 // the replica role starts fenced
     std::vector<std::string> extra_config;  // more [mariadbd] lines
   };
   // Initializes and starts a server in a fresh temporary directory (removed at the end).

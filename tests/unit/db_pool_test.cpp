@@ -324,9 +324,10 @@ TEST_F(DbPoolTopologyTest, NoElectedPrimaryMeansNoWritesButReadsGoOn) {
   } catch (const DbError& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("no primary taking writes"));
   }
-  EXPECT_EQ(pool.with_connection(Access::read,
-                                 [](DbConnection& c) { return *c.execute("SELECT 1", {}).rows[0][0]; }),
-            "1");  // the last node probed answers reads
+  EXPECT_EQ(
+      pool.with_connection(Access::read,
+                           [](DbConnection& c) { return *c.execute("SELECT 1", {}).rows[0][0]; }),
+      "1");  // the last node probed answers reads
 }
 
 TEST_F(DbPoolTopologyTest, AnUnreachableMonitorFallsBackToProbing) {
@@ -337,7 +338,8 @@ TEST_F(DbPoolTopologyTest, AnUnreachableMonitorFallsBackToProbing) {
 
 TEST(MonitorTopologyParse, ReadsTheMonitorsAnswers) {
   auto a = db::MonitorTopology::parse(
-      200, R"({"epoch":4,"state":"healthy","primary":{"name":"x","host":"127.0.0.1","port":5434}})");
+      200,
+      R"({"epoch":4,"state":"healthy","primary":{"name":"x","host":"127.0.0.1","port":5434}})");
   EXPECT_TRUE(a.reachable);
   EXPECT_EQ(a.primary, "127.0.0.1:5434");
   EXPECT_EQ(a.epoch, 4u);

@@ -73,8 +73,8 @@ class MonitorCoreTest : public ::testing::Test {
   void rebuild(TopologyRecord record, CoreOptions options = default_options()) {
     sink.events.clear();
     core = std::make_unique<MonitorCore>(
-        std::vector<NodeSpec>{{.name = "a", .port = 1}, {.name = "b", .port = 2},
-                              {.name = "c", .port = 3}},
+        std::vector<NodeSpec>{
+            {.name = "a", .port = 1}, {.name = "b", .port = 2}, {.name = "c", .port = 3}},
         options, std::move(record), sink);
   }
 
@@ -99,7 +99,8 @@ class MonitorCoreTest : public ::testing::Test {
   }
 
   Round healthy(uint64_t seq, int64_t progress) {
-    return {{"a", primary_at(seq)}, {"b", replica_of(1, seq, progress)},
+    return {{"a", primary_at(seq)},
+            {"b", replica_of(1, seq, progress)},
             {"c", replica_of(1, seq - 1, progress)}};
   }
 
@@ -122,8 +123,8 @@ TEST_F(MonitorCoreTest, HealthyRoundsDoNothing) {
 TEST_F(MonitorCoreTest, DownOnlyAfterThresholdAndReplicasConfirm) {
   (void)round(healthy(100, 1));
   // Crash: replicas' receivers stop at once.
-  const Round crashed = {{"a", failed()}, {"b", replica_of(1, 100, 1, false)},
-                         {"c", replica_of(1, 99, 1, false)}};
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 99, 1, false)}};
   Plan p = round(crashed);
   EXPECT_EQ(core->view("a").health, Health::suspect);
   EXPECT_TRUE(p.actions.empty());
@@ -152,8 +153,8 @@ TEST_F(MonitorCoreTest, DownOnlyAfterThresholdAndReplicasConfirm) {
 
 TEST_F(MonitorCoreTest, OneGoodCheckResetsTheCount) {
   (void)round(healthy(100, 1));
-  const Round crashed = {{"a", failed()}, {"b", replica_of(1, 100, 1, false)},
-                         {"c", replica_of(1, 100, 1, false)}};
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}};
   (void)round(crashed);
   (void)round(crashed);
   (void)round(healthy(100, 2));
@@ -168,7 +169,8 @@ TEST_F(MonitorCoreTest, MonitorOnlyBlindnessNeverPromotes) {
   (void)round(healthy(100, 1));
   for (int i = 0; i < 10; ++i) {
     // The replicas still receive from the primary: only the monitor's view is cut.
-    const Plan p = round({{"a", failed("timeout")}, {"b", replica_of(1, 100 + i, 10 + i)},
+    const Plan p = round({{"a", failed("timeout")},
+                          {"b", replica_of(1, 100 + i, 10 + i)},
                           {"c", replica_of(1, 100 + i, 10 + i)}});
     EXPECT_TRUE(p.actions.empty());
     EXPECT_FALSE(p.publish);
@@ -181,8 +183,8 @@ TEST_F(MonitorCoreTest, MonitorOnlyBlindnessNeverPromotes) {
 TEST_F(MonitorCoreTest, HungPrimaryConfirmedBySilenceNotByDisconnect) {
   (void)round(healthy(100, 7));
   // SIGSTOP: the replicas' connections stay up but nothing arrives, not even heartbeats.
-  const Round hung = {{"a", failed("timeout")}, {"b", replica_of(1, 100, 7)},
-                      {"c", replica_of(1, 100, 7)}};
+  const Round hung = {
+      {"a", failed("timeout")}, {"b", replica_of(1, 100, 7)}, {"c", replica_of(1, 100, 7)}};
   Plan p = round(hung);  // silence 1 s
   p = round(hung);       // 2 s: confirms, but only two failures
   EXPECT_TRUE(p.actions.empty());
@@ -196,8 +198,8 @@ TEST_F(MonitorCoreTest, SilenceShorterThanConfirmWindowDoesNotConfirm) {
   o.confirm_silence = 10s;
   rebuild(sync_record(), o);
   (void)round(healthy(100, 7));
-  const Round hung = {{"a", failed("timeout")}, {"b", replica_of(1, 100, 7)},
-                      {"c", replica_of(1, 100, 7)}};
+  const Round hung = {
+      {"a", failed("timeout")}, {"b", replica_of(1, 100, 7)}, {"c", replica_of(1, 100, 7)}};
   for (int i = 0; i < 8; ++i)
     EXPECT_TRUE(round(hung).actions.empty());
   EXPECT_EQ(core->state(), "unreachable");
@@ -212,7 +214,8 @@ TEST_F(MonitorCoreTest, RefusingServerIsAliveNotDown) {
   refusing.reach = Reach::refusing;
   refusing.error = "1040 Too many connections";
   for (int i = 0; i < 6; ++i) {
-    const Plan p = round({{"a", refusing}, {"b", replica_of(1, 100, 1, false)},
+    const Plan p = round({{"a", refusing},
+                          {"b", replica_of(1, 100, 1, false)},
                           {"c", replica_of(1, 100, 1, false)}});
     EXPECT_TRUE(p.actions.empty());
   }
@@ -258,8 +261,8 @@ TEST_F(MonitorCoreTest, AllCandidatesErrantRefuses) {
 
 TEST_F(MonitorCoreTest, LaggingCandidateRefusedUntilOperatorOverrides) {
   (void)round(healthy(100, 1));
-  const Round crashed = {{"a", failed()}, {"b", replica_of(1, 80, 1, false)},
-                         {"c", replica_of(1, 85, 1, false)}};
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 80, 1, false)}, {"c", replica_of(1, 85, 1, false)}};
   for (int i = 0; i < 4; ++i)
     EXPECT_TRUE(round(crashed).actions.empty());
   EXPECT_THAT(core->state_reason(), HasSubstr("c lacks 15"));
@@ -275,8 +278,8 @@ TEST_F(MonitorCoreTest, AsynchronousModeRefusesAutomaticFailover) {
   r.mode_reason = "no replica can acknowledge";
   rebuild(r);
   (void)round({{"a", primary_at(100, 0)}, {"b", failed()}, {"c", failed()}});
-  const Round crashed = {{"a", failed()}, {"b", replica_of(1, 100, 1, false)},
-                         {"c", replica_of(1, 100, 1, false)}};
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}};
   for (int i = 0; i < 4; ++i)
     EXPECT_TRUE(round(crashed).actions.empty());
   EXPECT_THAT(core->state_reason(), HasSubstr("asynchronous"));
@@ -293,8 +296,8 @@ TEST_F(MonitorCoreTest, ForcedFailoverRefusedWhilePrimaryAlive) {
 
 TEST_F(MonitorCoreTest, CooldownAfterFailoverUntilAcknowledged) {
   (void)round(healthy(100, 1));
-  const Round crashed = {{"a", failed()}, {"b", replica_of(1, 100, 1, false)},
-                         {"c", replica_of(1, 100, 1, false)}};
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}};
   (void)round(crashed);
   (void)round(crashed);
   Plan p = round(crashed);
@@ -318,15 +321,14 @@ TEST_F(MonitorCoreTest, CooldownAfterFailoverUntilAcknowledged) {
 
 TEST_F(MonitorCoreTest, FailedPromotionBlocksUntilAcknowledged) {
   (void)round(healthy(100, 1));
-  const Round crashed = {{"a", failed()}, {"b", replica_of(1, 100, 1, false)},
-                         {"c", replica_of(1, 99, 1, false)}};
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 99, 1, false)}};
   (void)round(crashed);
   (void)round(crashed);
   Plan p = round(crashed);
   ASSERT_EQ(p.actions.size(), 1u);
-  const auto follow =
-      core->on_result(p.actions[0], {.ok = false, .error = "STOP SLAVE: timeout"}, clock.now(),
-                      wall_ms);
+  const auto follow = core->on_result(p.actions[0], {.ok = false, .error = "STOP SLAVE: timeout"},
+                                      clock.now(), wall_ms);
   ASSERT_TRUE(follow);
   EXPECT_THAT(follow->blocked, HasSubstr("STOP SLAVE"));
   EXPECT_EQ(follow->epoch, 7u);
@@ -334,12 +336,14 @@ TEST_F(MonitorCoreTest, FailedPromotionBlocksUntilAcknowledged) {
   core->committed(*follow);
   // b is still a read-only replica and the elected primary: nothing happens until the ack.
   for (int i = 0; i < 3; ++i)
-    EXPECT_TRUE(round({{"a", failed()}, {"b", replica_of(1, 100, 1, false)},
+    EXPECT_TRUE(round({{"a", failed()},
+                       {"b", replica_of(1, 100, 1, false)},
                        {"c", replica_of(1, 99, 1, false)}})
                     .actions.empty());
   auto ack = core->acknowledge(wall_ms);
   core->committed(*ack.plan->publish);
-  p = round({{"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 99, 1, false)}});
+  p = round(
+      {{"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 99, 1, false)}});
   ASSERT_EQ(p.actions.size(), 1u);
   EXPECT_EQ(std::get<Promote>(p.actions[0]).node, "b");
 }
@@ -364,8 +368,8 @@ TEST_F(MonitorCoreTest, ReturningOldPrimaryIsFencedThenRejoined) {
   EXPECT_EQ(rejoin.primary, "b");
   EXPECT_TRUE(rejoin.old_primary);
   // Within the back-off: no second attempt.
-  EXPECT_TRUE(round({{"a", fenced}, {"b", primary_at(102)}, {"c", replica_of(2, 102, 3)}})
-                  .actions.empty());
+  EXPECT_TRUE(
+      round({{"a", fenced}, {"b", primary_at(102)}, {"c", replica_of(2, 102, 3)}}).actions.empty());
   // Streaming from b: rejoined.
   p = round({{"a", replica_of(2, 102, 1)}, {"b", primary_at(102)}, {"c", replica_of(2, 102, 4)}});
   ASSERT_TRUE(p.publish);
@@ -374,14 +378,15 @@ TEST_F(MonitorCoreTest, ReturningOldPrimaryIsFencedThenRejoined) {
 }
 
 TEST_F(MonitorCoreTest, UnexpectedWriterIsFencedAndMarked) {
-  const Plan p = round({{"a", primary_at(100)}, {"b", primary_at(100)}, {"c", replica_of(1, 100, 1)}});
+  const Plan p =
+      round({{"a", primary_at(100)}, {"b", primary_at(100)}, {"c", replica_of(1, 100, 1)}});
   ASSERT_TRUE(p.publish);
   EXPECT_TRUE(p.publish->needs_rejoin.contains("b"));
   ASSERT_EQ(p.actions.size(), 1u);
   EXPECT_EQ(std::get<Fence>(p.actions[0]).node, "b");
   // A node marked needs_rejoin is never the candidate.
-  const Round crashed = {{"a", failed()}, {"b", replica_of(1, 100, 1, false)},
-                         {"c", replica_of(1, 100, 1, false)}};
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}};
   (void)round(crashed);
   (void)round(crashed);
   const Plan f = round(crashed);
@@ -403,8 +408,8 @@ TEST_F(MonitorCoreTest, ElectedPrimaryRestartedReadOnlyIsMadeWritableWithSync) {
   NodeObservation restarted = primary_at(100, 0);
   restarted.writable = false;
   restarted.sync_enabled = false;
-  const Plan p = round({{"a", restarted}, {"b", replica_of(1, 100, 1, false)},
-                        {"c", replica_of(1, 100, 1, false)}});
+  const Plan p = round(
+      {{"a", restarted}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}});
   ASSERT_EQ(p.actions.size(), 1u);
   const auto& mw = std::get<MakeWritable>(p.actions[0]);
   EXPECT_EQ(mw.node, "a");
@@ -461,8 +466,8 @@ TEST_F(MonitorCoreTest, SyncFoundOffIsRecordedHonestly) {
 }
 
 TEST_F(MonitorCoreTest, ReplicaFollowingWrongSourceIsRepointed) {
-  const Plan p = round({{"a", primary_at(100)}, {"b", replica_of(1, 100, 1)},
-                        {"c", replica_of(9, 100, 1)}});
+  const Plan p =
+      round({{"a", primary_at(100)}, {"b", replica_of(1, 100, 1)}, {"c", replica_of(9, 100, 1)}});
   ASSERT_EQ(p.actions.size(), 1u);
   const auto& rj = std::get<Rejoin>(p.actions[0]);
   EXPECT_EQ(rj.node, "c");
@@ -480,7 +485,8 @@ TEST_F(MonitorCoreTest, MaintenancePausesEverything) {
 
 TEST_F(MonitorCoreTest, BootstrapElectsTheOnlyWritableNode) {
   rebuild(TopologyRecord{});
-  const Plan p = round({{"a", replica_of(2, 5, 1)}, {"b", primary_at(5)}, {"c", replica_of(2, 5, 1)}});
+  const Plan p =
+      round({{"a", replica_of(2, 5, 1)}, {"b", primary_at(5)}, {"c", replica_of(2, 5, 1)}});
   ASSERT_TRUE(p.publish);
   EXPECT_EQ(p.publish->epoch, 1u);
   EXPECT_EQ(p.publish->primary, "b");
@@ -515,7 +521,8 @@ TEST_F(MonitorCoreTest, SwitchoverNeedsAStreamingCandidate) {
   EXPECT_EQ(s.old_primary, "a");
   EXPECT_EQ(s.candidate, "b");
   EXPECT_EQ(s.repoint, std::vector<std::string>{"c"});
-  (void)round({{"a", primary_at(100)}, {"b", replica_of(1, 100, 2)}, {"c", replica_of(1, 99, 1, false)}});
+  (void)round(
+      {{"a", primary_at(100)}, {"b", replica_of(1, 100, 2)}, {"c", replica_of(1, 99, 1, false)}});
   EXPECT_THAT(core->switchover("c").error, HasSubstr("does not stream"));
   EXPECT_THAT(core->switchover("zz").error, HasSubstr("no node named"));
   const TopologyRecord rec = core->switchover_record("a", "b", clock.now(), wall_ms);

@@ -19,8 +19,7 @@ using ::testing::Invoke;
 const std::string kUuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
 const std::string kOther = "aaaaaaaa-71ca-11e1-9e33-c80aa9429562";
 
-db::SqlResult table(std::vector<std::string> columns,
-                    std::vector<std::vector<db::SqlValue>> rows) {
+db::SqlResult table(std::vector<std::string> columns, std::vector<std::vector<db::SqlValue>> rows) {
   db::SqlResult r;
   r.columns = std::move(columns);
   r.rows = std::move(rows);
@@ -42,7 +41,9 @@ class ScriptedConnection {
           return db::SqlResult{};
         }));
   }
-  void answer(std::string key, db::SqlResult r) { answers.emplace_back(std::move(key), std::move(r)); }
+  void answer(std::string key, db::SqlResult r) {
+    answers.emplace_back(std::move(key), std::move(r));
+  }
 
   ::testing::NiceMock<testing::MockDbConnection> mock;
   std::vector<std::string> statements;
@@ -64,11 +65,10 @@ TEST(MariadbMissing, ComparesPerServerNotPerDomain) {
 
 TEST(MysqlEngine8, ObservesAReplicaFromPerformanceSchema) {
   ScriptedConnection c;
-  c.answer("Rpl_semi_sync_source", table({"Variable_name", "Value"},
-                                         {{"Rpl_semi_sync_source_status", "OFF"},
-                                          {"Rpl_semi_sync_source_clients", "0"}}));
-  c.answer("@@global.read_only",
-           table({"ro", "sro", "executed"}, {{"1", "1", kUuid + ":1-100"}}));
+  c.answer("Rpl_semi_sync_source",
+           table({"Variable_name", "Value"},
+                 {{"Rpl_semi_sync_source_status", "OFF"}, {"Rpl_semi_sync_source_clients", "0"}}));
+  c.answer("@@global.read_only", table({"ro", "sro", "executed"}, {{"1", "1", kUuid + ":1-100"}}));
   c.answer("GTID_SUBTRACT", table({"errant"}, {{""}}));
   c.answer("replication_connection_status s",
            table({"state", "received", "heartbeats", "host", "port"},
@@ -92,9 +92,9 @@ TEST(MysqlEngine8, ObservesAReplicaFromPerformanceSchema) {
 
 TEST(MysqlEngine8, WritableNeedsBothReadOnlyFlagsOff) {
   ScriptedConnection c;
-  c.answer("Rpl_semi_sync_source", table({"Variable_name", "Value"},
-                                         {{"Rpl_semi_sync_source_status", "ON"},
-                                          {"Rpl_semi_sync_source_clients", "1"}}));
+  c.answer("Rpl_semi_sync_source",
+           table({"Variable_name", "Value"},
+                 {{"Rpl_semi_sync_source_status", "ON"}, {"Rpl_semi_sync_source_clients", "1"}}));
   c.answer("@@global.read_only", table({"ro", "sro", "executed"}, {{"0", "1", kUuid + ":1-9"}}));
   MysqlEngine e(db::MysqlDialect::mysql8, {"repl", "pw"});
   EXPECT_FALSE(e.observe(c.mock).writable);  // super_read_only still on
@@ -113,8 +113,8 @@ TEST(MysqlEngine8, PromotesWithTheReplicaSyntaxAfterApplyingWhatItReceived) {
   MysqlEngine e(db::MysqlDialect::mysql8, {"repl", "pw"});
   e.promote(c.mock, std::chrono::seconds(10), false);
   EXPECT_THAT(c.statements,
-              ElementsAre("SET GLOBAL rpl_semi_sync_source_enabled = OFF",
-                          "STOP REPLICA IO_THREAD", HasSubstr("RECEIVED_TRANSACTION_SET"),
+              ElementsAre("SET GLOBAL rpl_semi_sync_source_enabled = OFF", "STOP REPLICA IO_THREAD",
+                          HasSubstr("RECEIVED_TRANSACTION_SET"),
                           "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, 10.000) AS r", "STOP REPLICA",
                           "RESET REPLICA ALL", "SET GLOBAL rpl_semi_sync_source_enabled = OFF",
                           "SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF"));
@@ -140,8 +140,9 @@ TEST(MysqlEngine8, FollowRefusesANodeWithTransactionsThePrimaryLacks) {
   EXPECT_THROW(e.follow(c.mock, self, primary, kUuid + ":1-120"), EngineRefusal);
   c.statements.clear();
   e.follow(c.mock, self, primary, kUuid + ":1-120," + kOther + ":1-3");
-  EXPECT_THAT(c.statements, ::testing::Contains(HasSubstr(
-                                "CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = 3306")));
+  EXPECT_THAT(c.statements,
+              ::testing::Contains(
+                  HasSubstr("CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = 3306")));
   EXPECT_THAT(c.statements, ::testing::Contains("SET GLOBAL super_read_only = ON"));
   EXPECT_THAT(c.statements, ::testing::Contains("START REPLICA"));
   EXPECT_THAT(c.bound, ::testing::Contains("10.0.0.5"));
@@ -169,12 +170,10 @@ TEST(MariadbEngine, FenceEndsSessionsBeforeReadOnly) {
 TEST(MariadbEngine, ObservesSilentStreamAndErrantTransactions) {
   ScriptedConnection c;
   c.answer("Rpl_semi_sync_master", table({"Variable_name", "Value"}, {}));
-  c.answer("@@global.read_only",
-           table({"ro", "binlog", "slave"}, {{"1", "0-2-12", "0-1-10"}}));
-  c.answer("SHOW ALL SLAVES STATUS",
-           table({"Master_Host", "Master_Port", "Slave_IO_Running", "Gtid_IO_Pos",
-                  "Slave_received_heartbeats"},
-                 {{"127.0.0.1", "3306", "Yes", "0-1-10", "17"}}));
+  c.answer("@@global.read_only", table({"ro", "binlog", "slave"}, {{"1", "0-2-12", "0-1-10"}}));
+  c.answer("SHOW ALL SLAVES STATUS", table({"Master_Host", "Master_Port", "Slave_IO_Running",
+                                            "Gtid_IO_Pos", "Slave_received_heartbeats"},
+                                           {{"127.0.0.1", "3306", "Yes", "0-1-10", "17"}}));
   MysqlEngine e(db::MysqlDialect::mariadb, {"repl", "pw"});
   const auto o = e.observe(c.mock);
   EXPECT_TRUE(o.replicating);
