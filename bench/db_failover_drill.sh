@@ -76,12 +76,15 @@ pids() {  # the server's process and its children (PostgreSQL's backends)
   pid=$(ctl pid "$old")
   echo "$pid $(pgrep -P "$pid" | tr '\n' ' ')"
 }
+# The processes are looked up first (supervisorctl takes a good part of a second), so that
+# t0 is the signal itself.
+[ "$fault" = stop ] || victims=$(pids)
 t0=$(now)
 case $fault in
   stop) ctl stop "$old" >/dev/null ;;
-  kill) kill -9 $(pids) ;;
+  kill) kill -9 $victims ;;
   hang)
-    stopped=$(pids)
+    stopped=$victims
     kill -STOP $stopped
     (sleep "$hold"; kill -CONT $stopped) &
     resume=$!
@@ -111,9 +114,11 @@ since() { [ -n "$1" ] && awk -v a="$1" -v t="$t0ms" 'BEGIN { printf "%.2f s", (a
 detected=$(first_event confirmed_down)
 promoted=$(first_event promote_done)
 first_check=$(first_event check_failed)
-# The first write sent after the fault and acknowledged, and the longest time without acks.
-first_ack=$(awk -v t="$t0" '$2 >= t && $4 ~ /^2/ { printf "%d\n", $3 * 1000; exit }' "$work/writes")
-gap=$(sort -k3 -n "$work/writes" | awk '$4 ~ /^2/ { if (p) { g = $3 - p; if (g > m) m = g } p = $3 } END { printf "%.2f s", m }')
+# The longest time without an acknowledged write, and when writes were acknowledged again
+# after it (the end of the outage as the writers saw it).
+read -r gap resumed < <(sort -k3 -n "$work/writes" | awk -v t="$t0" '$4 ~ /^2/ {
+    if (p && $3 - p > m) { m = $3 - p; e = $3 } p = $3 }
+  END { printf "%.2f %d\n", m, e * 1000 }')
 acked=$(awk '$4 ~ /^2/' "$work/writes" | wc -l)
 retried=$(awk '$5 > 1 && $4 ~ /^2/' "$work/writes" | wc -l)
 unresolved=$(awk '$4 !~ /^2/' "$work/writes" | wc -l)
@@ -140,8 +145,8 @@ cat <<REPORT
 | first failed check | $(since "$first_check") |
 | confirmed down (detection) | $(since "$detected") |
 | promotion done | $(since "$promoted") (new primary: $new) |
-| first write sent after the fault and acknowledged through medgate | $(since "$first_ack") |
-| longest time without an acknowledged write | $gap |
+| longest time without an acknowledged write (through medgate) | $gap s |
+| writes acknowledged again (end of that gap) | $(since "$resumed") |
 | writes acknowledged | $acked ($retried needed a retry with the same key) |
 | writes not acknowledged after 60 tries | $unresolved |
 | acknowledged writes lost | $lost |

@@ -25,8 +25,6 @@
 
 namespace medgate::dbmon {
 
-class MonitorMetrics;
-
 [[nodiscard]] service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string token);
 
 }  // namespace medgate::dbmon

@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include "db-monitors/overloaded.hpp"
+
 extern char** environ;
 
 namespace medgate::dbmon {
@@ -13,13 +15,6 @@ namespace medgate::dbmon {
 namespace json = boost::json;
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 int64_t ms(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();

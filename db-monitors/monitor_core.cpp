@@ -2,18 +2,13 @@
 
 #include <algorithm>
 
+#include "db-monitors/overloaded.hpp"
+
 namespace medgate::dbmon {
 
 namespace json = boost::json;
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;

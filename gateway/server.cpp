@@ -334,6 +334,11 @@ void Server::run_health_checks(Worker& w) {
                   ep.health_ok.store(true);
                   gateway_.events().info("health check: upstream={} endpoint={} passing again",
                                          up.name(), ep.endpoint.url);
+                  // The endpoint failed its checks and passes them again: the outage is over
+                  // as far as we can tell, so probe now instead of waiting out open_for.
+                  const std::string why = "health checks pass again on " + ep.endpoint.url;
+                  ep.breaker.probe_now(why);
+                  up.breaker.probe_now(why);
                 }
               } else {
                 ok_streak = 0;

@@ -292,6 +292,17 @@ void CircuitBreaker::reset(std::string_view reason) {
   notify(pending);
 }
 
+void CircuitBreaker::probe_now(std::string_view reason) {
+  Pending pending;
+  {
+    std::lock_guard lock(mu_);
+    if (state_ == BreakerState::open)
+      transition(BreakerState::half_open, clock_.now(), "probing early: " + std::string(reason),
+                 pending);
+  }
+  notify(pending);
+}
+
 void CircuitBreaker::maybe_half_open(TimePoint now, Pending& out) {
   if (state_ == BreakerState::open && now >= open_until_) {
     transition(BreakerState::half_open, now,

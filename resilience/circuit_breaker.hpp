@@ -128,6 +128,9 @@ class CircuitBreaker {
   void force_closed(std::string_view reason = "operator");  // to closed, keeps measuring
   void disable(std::string_view reason = "operator");       // always permits, never trips
   void reset(std::string_view reason = "operator");         // closed with a clean slate
+  // Evidence the callee is back (its active health checks pass again): an open breaker goes
+  // half-open now instead of waiting out its open period. Any other state is left alone.
+  void probe_now(std::string_view reason);
 
   // Not synchronised with calls: register listeners before the breaker is shared.
   void add_listener(Listener l) { listeners_.push_back(std::move(l)); }

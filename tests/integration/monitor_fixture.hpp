@@ -181,4 +181,42 @@ class Writers {
   std::vector<std::thread> threads_;
 };
 
+// Writers running, a fault of the primary: waits until node `to` serves writes and the
+// writers got 50 more writes acknowledged there, runs `after_promotion`, stops the writers.
+// Returns the time from the fault to the monitor's /primary naming `to`.
+inline std::chrono::milliseconds run_through_failover(
+    const MonitorProcess& monitor, Writers& writers, const std::string& to,
+    const std::function<void()>& fault, const std::function<void()>& after_promotion) {
+  using namespace std::chrono_literals;
+  while (writers.acknowledged_count() < 50)
+    std::this_thread::sleep_for(10ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  fault();
+  const bool promoted =
+      monitor.wait_until([&](const auto& s) { return field(s, "serving_primary") == to; }, 20s);
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  EXPECT_TRUE(promoted) << monitor.events();
+  const size_t before = writers.acknowledged_count();
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (writers.acknowledged_count() < before + 50 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_GE(writers.acknowledged_count(), before + 50) << "writes did not resume on " << to;
+  if (after_promotion)
+    after_promotion();
+  writers.stop();
+  return took;
+}
+
+// Waits until `node` answers the monitor again and is read-only (fenced).
+inline void expect_fenced(const MonitorProcess& monitor, const std::string& node) {
+  EXPECT_TRUE(monitor.wait_until(
+      [&](const auto& s) {
+        const auto* n = node_of(s, node);
+        return n && field(*n, "check") == "ok" && !n->at("writable").as_bool();
+      },
+      std::chrono::seconds(15)))
+      << monitor.events();
+}
+
 }  // namespace medgate::testing

@@ -32,6 +32,27 @@ class CircuitBreakerTest : public ::testing::Test {
   FakeClock clock;
 };
 
+TEST_F(CircuitBreakerTest, ProbeNowEndsTheOpenPeriodOnlyWhenOpen) {
+  CircuitBreaker b(consecutive_only(2), clock);
+  b.probe_now("health checks pass");  // closed: nothing to do
+  EXPECT_EQ(b.state(), BreakerState::closed);
+  call(b, CallResult::failure);
+  call(b, CallResult::failure);
+  ASSERT_EQ(b.state(), BreakerState::open);
+  clock.advance(1s);  // far from open_for (10 s)
+  b.probe_now("health checks pass again on http://x");
+  EXPECT_EQ(b.state(), BreakerState::half_open);
+  const auto snap = b.snapshot();
+  ASSERT_FALSE(snap.recent.empty());
+  EXPECT_THAT(snap.recent.back().reason, HasSubstr("probing early: health checks pass"));
+  call(b, CallResult::success);
+  call(b, CallResult::success);
+  EXPECT_EQ(b.state(), BreakerState::closed);
+  b.force_open("drill");
+  b.probe_now("health");  // an operator's force-open is not overruled
+  EXPECT_EQ(b.state(), BreakerState::forced_open);
+}
+
 TEST_F(CircuitBreakerTest, StartsClosedAndPermits) {
   CircuitBreaker b(consecutive_only(5), clock);
   EXPECT_EQ(b.state(), BreakerState::closed);
