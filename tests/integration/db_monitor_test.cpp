@@ -217,8 +217,9 @@ TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {
 class PostgresMonitorIT : public ::testing::Test {
  protected:
   void SetUp() override {
-    a_ = std::make_unique<PostgresServer>(std::vector<std::string>{
-        "wal_receiver_timeout = 2s", "wal_receiver_status_interval = 1s", "wal_log_hints = on"});
+    a_ = std::make_unique<PostgresServer>(
+        std::vector<std::string>{"wal_receiver_timeout = 2s", "wal_receiver_status_interval = 1s",
+                                 "wal_log_hints = on", "wal_keep_size = 256MB"});
     a_->sql("CREATE ROLE app LOGIN PASSWORD 'app-pw'");
     a_->sql("CREATE TABLE t (id bigint PRIMARY KEY, writer int NOT NULL)");
     a_->sql("GRANT SELECT, INSERT ON t TO app");
@@ -263,7 +264,7 @@ class PostgresMonitorIT : public ::testing::Test {
   std::unique_ptr<MonitorProcess> monitor_;
 };
 
-TEST_F(PostgresMonitorIT, CrashedPrimaryReplacedWithoutLosingAWrite) {
+TEST_F(PostgresMonitorIT, CrashedPrimaryReplacedThenRestartedAsAStandbyByItsWrapper) {
   const auto took = fail_over([&] { a_->signal_all(SIGKILL); },
                               [&] {
                                 const auto s = monitor_->status();
@@ -272,6 +273,23 @@ TEST_F(PostgresMonitorIT, CrashedPrimaryReplacedWithoutLosingAWrite) {
                                 EXPECT_EQ(field(*a, "role"), "needs_rejoin");
                               });
   EXPECT_LT(took, 10s);
+  // Restarted the way the local stack restarts it: through scripts/lib/pg-node-start, which
+  // asks the monitor's record, rewinds the old primary and starts it as b's standby.
+  a_->start_through({"/usr/bin/env", "DB_MONITOR_BIN=" + binary_dir() + "/apps/db-monitor",
+                     "PG_MONITOR_CONFIG=" + monitor_->config_path(),
+                     source_dir() + "/scripts/lib/pg-node-start", "a", a_->data_dir()});
+  ASSERT_TRUE(monitor_->wait_until(
+      [](const auto& s) {
+        const auto* a = node_of(s, "a");
+        return a && field(*a, "role") == "replica" && a->at("streaming").as_bool();
+      },
+      20s))
+      << monitor_->events();
+  db::PostgresDriver driver(5s);
+  auto conn = driver.connect(a_->node("postgres", "", "postgres"), 5s);
+  EXPECT_EQ(*conn->execute("SELECT pg_is_in_recovery()::text", {}).rows[0][0], "true");
+  EXPECT_TRUE(monitor_->wait_until(
+      [](const auto& s) { return field(s, "replication_mode") == "sync"; }, 20s));
 }
 
 TEST_F(PostgresMonitorIT, HungPrimaryReplacedAndFencedWhenItContinues) {

@@ -27,6 +27,12 @@ class MonitorProcess {
  public:
   // `yaml` is the configuration without listen/state_file/event_log/api, which are added.
   explicit MonitorProcess(const std::string& yaml) : dir_(make_temp_dir("dbmon-")) {
+    // Readable by the database users: a node's start wrapper reads the configuration and
+    // the record (db-monitor role).
+    std::filesystem::permissions(
+        dir_, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                  std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                  std::filesystem::perms::others_exec);
     port_ = free_port();
     std::ofstream(dir_ + "/monitor.yaml")
         << "listen: { address: 127.0.0.1, port: " << port_ << " }\n"
@@ -90,6 +96,7 @@ class MonitorProcess {
   }
   [[nodiscard]] std::string log() const { return process_ ? process_->log() : ""; }
   [[nodiscard]] const std::string& dir() const { return dir_; }
+  [[nodiscard]] std::string config_path() const { return dir_ + "/monitor.yaml"; }
 
  private:
   std::string dir_;

@@ -278,6 +278,13 @@ void PostgresServer::start() {
                          *process_, "postgres");
 }
 
+void PostgresServer::start_through(const std::vector<std::string>& command) {
+  process_ = std::make_unique<ChildProcess>(as_user("postgres", command), dir_ + "/postgres.log");
+  db::PostgresDriver driver;
+  wait_until_connectable([&] { (void)driver.connect(node("postgres", "", "postgres"), 1s); },
+                         *process_, "postgres (through " + command.back() + ")");
+}
+
 void PostgresServer::stop() {
   if (process_)
     process_->stop(SIGINT, 30s);  // fast shutdown

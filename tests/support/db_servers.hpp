@@ -66,6 +66,9 @@ class PostgresServer {
   void kill();
   // pg_promote(): a standby becomes a writable primary.
   void promote() const;
+  // Starts again through `command` (run as the postgres user, ending in an exec of
+  // postgres on this data directory: a start wrapper), and waits until it answers.
+  void start_through(const std::vector<std::string>& command);
   // Sends `sig` to the postmaster and all its children (a hung server: SIGSTOP / SIGCONT).
   void signal_all(int sig) const;
   [[nodiscard]] const std::string& data_dir() const { return data_dir_; }

@@ -125,6 +125,10 @@ std::string binary_dir() {
   return d ? d : MEDGATE_DEFAULT_BINARY_DIR;
 }
 
+std::string source_dir() {
+  return MEDGATE_SOURCE_DIR;
+}
+
 int run_command(const std::vector<std::string>& argv, const std::string& log_path,
                 std::chrono::milliseconds timeout) {
   ChildProcess p(argv, log_path);

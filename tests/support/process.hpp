@@ -38,6 +38,8 @@ class ChildProcess {
 [[nodiscard]] bool wait_for_http(const std::string& url, std::chrono::milliseconds timeout);
 // Directory of the built binaries (set by CMake).
 [[nodiscard]] std::string binary_dir();
+// The source tree (scripts the tests run).
+[[nodiscard]] std::string source_dir();
 // Runs a command to completion (output to `log_path`); its exit status, -1 on timeout.
 int run_command(const std::vector<std::string>& argv, const std::string& log_path,
                 std::chrono::milliseconds timeout);
