@@ -311,9 +311,18 @@ start_monitors() {
   mkdir -p "$STACK_DIR/mariadb-monitor" "$STACK_DIR/postgres-monitor" "$STACK_DIR/mysql-monitor"
   chmod 755 "$STACK_DIR/mariadb-monitor" "$STACK_DIR/postgres-monitor" "$STACK_DIR/mysql-monitor"
   ctl start mariadb-monitor postgres-monitor mysql-monitor >/dev/null || true
-  wait_http http://127.0.0.1:8011/primary mariadb-monitor
-  wait_http http://127.0.0.1:8012/primary postgres-monitor
-  wait_http http://127.0.0.1:8013/primary mysql-monitor
+  local port i
+  for port in 8011 8012 8013; do
+    wait_http "http://127.0.0.1:$port/health" "the monitor on $port"
+    # A primary that takes writes, within 30 s (the first start elects one); otherwise say so
+    # and go on: the services wait for it themselves, and the monitor's /status says why.
+    for i in $(seq 1 150); do
+      curl -fsS -o /dev/null "http://127.0.0.1:$port/primary" 2>/dev/null && break
+      sleep 0.2
+    done
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/primary" 2>/dev/null ||
+      log "warning: no primary takes writes yet (see http://127.0.0.1:$port/status)"
+  done
 }
 
 # One line per monitor: its cluster's primary, replication mode and state.
