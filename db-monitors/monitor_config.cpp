@@ -106,6 +106,7 @@ MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env
   if (auto r = root.optional("replication_mode")) {
     auto k = r->map();
     m.core.manage_sync = k.get_bool("manage", true);
+    m.core.relax_after = k.get_duration("relax_after", m.core.relax_after, 0s, 10min);
     k.finish();
   }
   if (auto r = root.optional("rejoin")) {

@@ -159,7 +159,7 @@ bool MonitorCore::replica_gone(const std::string& name, TimePoint now) const {
     return true;
   const bool silent =
       !v.last.receiver_running || v.last.source != spec(record_.primary)->source_address();
-  return silent && now - v.progress_since >= options_.confirm_silence;
+  return silent && now - v.progress_since >= options_.relax_after;
 }
 
 // ---- the round ---------------------------------------------------------------------------

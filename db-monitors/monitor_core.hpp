@@ -75,6 +75,10 @@ struct CoreOptions {
   bool auto_failover = true;
   bool auto_rejoin = true;
   bool manage_sync = true;  // relax and restore synchronous replication
+  // A replica that answers but does not stream counts as gone (for relaxing synchronous
+  // replication) only after this long: a replica reconnecting after its primary restarted
+  // is not gone. An unreachable replica counts once it is down.
+  Duration relax_after = std::chrono::seconds(5);
   // Name of the node to elect when no record exists and no node is writable.
   std::string bootstrap_primary;
   // Pause between two attempts of the same repair (rejoin, repoint, fence) on one node.

@@ -436,6 +436,23 @@ TEST_F(MonitorCoreTest, SyncRelaxedOnlyWhenEveryReplicaIsConfirmedGone) {
   EXPECT_EQ(sink.count("rpo_mode_changed"), 1u);
 }
 
+TEST_F(MonitorCoreTest, AReplicaReconnectingIsNotGoneUntilRelaxAfter) {
+  (void)round(healthy(100, 1));
+  // The replicas answer but their receivers are down (reconnecting): writes wait 5 s from
+  // the first round that saw them down.
+  for (int i = 0; i < 5; ++i) {
+    const Plan p = round({{"a", primary_at(100, 0)},
+                          {"b", replica_of(1, 100, 1, false)},
+                          {"c", replica_of(1, 100, 1, false)}});
+    EXPECT_TRUE(p.actions.empty()) << "relaxed after " << i + 1 << " s";
+  }
+  const Plan p = round({{"a", primary_at(100, 0)},
+                        {"b", replica_of(1, 100, 1, false)},
+                        {"c", replica_of(1, 100, 1, false)}});
+  ASSERT_EQ(p.actions.size(), 1u);
+  EXPECT_FALSE(std::get<SetSync>(p.actions[0]).enable);
+}
+
 TEST_F(MonitorCoreTest, SyncRestoredOnlyAfterReplicaCatchesUp) {
   TopologyRecord r = sync_record();
   r.mode = ReplicationMode::async;
