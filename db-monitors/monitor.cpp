@@ -117,11 +117,23 @@ int64_t Monitor::wall_ms() const {
 }
 
 template <typename T>
-T Monitor::await(std::future<T>& f, Duration timeout, const std::string& what) {
+typename JobResult<T>::Value Monitor::await(std::future<JobResult<T>>& f, Duration timeout,
+                                            const std::string& what) {
   if (f.wait_for(timeout) != std::future_status::ready)
     throw db::DbError(db::DbErrorKind::unavailable,
                       what + ": no answer within " + std::to_string(ms(timeout)) + " ms");
-  return f.get();
+  JobResult<T> r = f.get();
+  switch (r.failure) {
+    case JobResult<T>::Failure::none:
+      return std::move(*r.value);
+    case JobResult<T>::Failure::db:
+      throw db::DbError(r.kind, r.what, r.code);
+    case JobResult<T>::Failure::refusal:
+      throw EngineRefusal(r.what);
+    case JobResult<T>::Failure::other:
+      break;
+  }
+  throw std::runtime_error(r.what);
 }
 
 // ---- checks ------------------------------------------------------------------------------
@@ -129,7 +141,7 @@ T Monitor::await(std::future<T>& f, Duration timeout, const std::string& what) {
 std::map<std::string, NodeObservation> Monitor::check_all() {
   const auto deadline = std::chrono::steady_clock::now() + options_.check_timeout;
   std::map<std::string, NodeObservation> round;
-  std::map<std::string, std::future<NodeObservation>*> waiting;
+  std::map<std::string, std::future<JobResult<NodeObservation>>*> waiting;
   for (const auto& n : options_.nodes) {
     const std::string& name = n.spec.name;
     auto& inflight = inflight_[name];
@@ -154,18 +166,21 @@ std::map<std::string, NodeObservation> Monitor::check_all() {
       round[name] = o;
       continue;
     }
-    try {
-      o = future->get();
-    } catch (const db::DbError& e) {
+    JobResult<NodeObservation> r = future->get();
+    using Failure = JobResult<NodeObservation>::Failure;
+    if (r.failure == Failure::none) {
+      o = std::move(*r.value);
+    } else if (r.failure == Failure::db) {
       // Unreachable unless the error proves the server alive; an SQL error from a server
       // that answered (permissions, a missing view) is alive too.
+      const db::DbError e(r.kind, r.what, r.code);
       o.reach = e.kind() == db::DbErrorKind::unavailable && !engine_->proves_alive(e)
                     ? Reach::failed
                     : Reach::refusing;
-      o.error = e.what();
-    } catch (const std::exception& e) {
+      o.error = r.what;
+    } else {
       o.reach = Reach::refusing;
-      o.error = e.what();
+      o.error = r.what;
     }
     round[name] = o;
   }

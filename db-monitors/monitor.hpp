@@ -113,9 +113,11 @@ class Monitor {
   [[nodiscard]] NodeWorker& worker(const std::string& node) { return *workers_.at(node); }
   [[nodiscard]] const MonitorNode& node(const std::string& name) const;
 
-  // Waits for `f` until `timeout`; returns its value or throws db::DbError (timeout).
+  // Waits for `f` until `timeout`; returns its value, or throws (on this thread) what the job
+  // failed with, or db::DbError on timeout.
   template <typename T>
-  T await(std::future<T>& f, Duration timeout, const std::string& what);
+  typename JobResult<T>::Value await(std::future<JobResult<T>>& f, Duration timeout,
+                                     const std::string& what);
 
   MonitorOptions options_;
   std::shared_ptr<Engine> engine_;
@@ -125,7 +127,7 @@ class Monitor {
   std::unique_ptr<MonitorCore> core_;
   std::map<std::string, std::unique_ptr<NodeWorker>> workers_;
   // A check still outstanding from an earlier round, per node.
-  std::map<std::string, std::future<NodeObservation>> inflight_;
+  std::map<std::string, std::future<JobResult<NodeObservation>>> inflight_;
   uint64_t failovers_ = 0;
   uint64_t rounds_ = 0;
 

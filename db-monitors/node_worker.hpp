@@ -11,11 +11,30 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
+#include <type_traits>
+#include <variant>
 
 #include "clients/db/db.hpp"
+#include "db-monitors/engine.hpp"
 
 namespace medgate::dbmon {
+
+// What a job produced: its value, or what went wrong, as plain data. Exceptions never cross
+// threads: the exception_ptr a future would carry is reference-counted inside the
+// uninstrumented C++ runtime, so the thread that reads it and the thread that frees it
+// look unordered to ThreadSanitizer. The waiting thread raises its own exception instead.
+template <typename R>
+struct JobResult {
+  using Value = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+  std::optional<Value> value;
+  enum class Failure : uint8_t { none, db, refusal, other } failure = Failure::none;
+  db::DbErrorKind kind = db::DbErrorKind::unavailable;  // with Failure::db
+  std::string code;                                     // with Failure::db
+  std::string what;
+};
 
 class NodeWorker {
  public:
@@ -26,14 +45,35 @@ class NodeWorker {
   NodeWorker& operator=(const NodeWorker&) = delete;
 
   // Runs fn(connection) on the worker; the connection is opened first if needed and dropped
-  // when fn throws a DbError of kind unavailable. Exceptions reach the future.
+  // when fn throws a DbError of kind unavailable. Errors come back in the JobResult.
   template <typename F>
-  auto submit(F fn) -> std::future<std::invoke_result_t<F&, db::DbConnection&>> {
+  auto submit(F fn) -> std::future<JobResult<std::invoke_result_t<F&, db::DbConnection&>>> {
     using R = std::invoke_result_t<F&, db::DbConnection&>;
-    auto task = std::make_shared<std::packaged_task<R()>>(
-        [this, fn = std::move(fn)]() mutable -> R { return with_connection(fn); });
-    auto future = task->get_future();
-    push([task] { (*task)(); });
+    auto promise = std::make_shared<std::promise<JobResult<R>>>();
+    auto future = promise->get_future();
+    push([this, promise, fn = std::move(fn)]() mutable {
+      JobResult<R> out;
+      try {
+        if constexpr (std::is_void_v<R>) {
+          with_connection(fn);
+          out.value.emplace();
+        } else {
+          out.value.emplace(with_connection(fn));
+        }
+      } catch (const db::DbError& e) {
+        out.failure = JobResult<R>::Failure::db;
+        out.kind = e.kind();
+        out.code = e.code();
+        out.what = e.what();
+      } catch (const EngineRefusal& e) {
+        out.failure = JobResult<R>::Failure::refusal;
+        out.what = e.what();
+      } catch (const std::exception& e) {
+        out.failure = JobResult<R>::Failure::other;
+        out.what = e.what();
+      }
+      promise->set_value(std::move(out));
+    });
     return future;
   }
 
