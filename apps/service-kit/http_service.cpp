@@ -270,6 +270,10 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     stream.expires_never();
     Response res = co_await dispatch(req, request_id);
     res.set("X-Request-Id", request_id);
+    // HEAD: the GET's header (Content-Length included) and never a body on the wire, or the
+    // bytes would be read as the start of the next answer on a kept-alive connection.
+    if (req.method() == http::verb::head)
+      res.body().clear();
     if (draining_.load())
       res.keep_alive(false);
     const bool keep = res.keep_alive();

@@ -49,6 +49,22 @@ TEST_F(MedicalService, HealthAndHistoryOfTheDemoPatient) {
             R"({"patient_rut":"33333333-3","consultations":[]})");
 }
 
+TEST_F(MedicalService, HeadAnswersTheHeaderOnlySoTheConnectionStaysInStep) {
+  // HEAD then GET on one kept-alive connection: the first answer must end at its header, or
+  // its body would be read as the start of the second.
+  const std::string both =
+      raw_exchange(svc_->port(),
+                   "HEAD /doctors HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "GET /doctors HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const size_t first_end = both.find("\r\n\r\n");
+  ASSERT_NE(first_end, std::string::npos) << both;
+  EXPECT_EQ(both.substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_THAT(both.substr(0, first_end), HasSubstr("Content-Length: "));
+  // The next bytes are the GET's status line, not a body.
+  EXPECT_EQ(both.substr(first_end + 4, 15), "HTTP/1.1 200 OK") << both;
+  EXPECT_THAT(both.substr(first_end + 4), HasSubstr("\"doctors\""));
+}
+
 TEST_F(MedicalService, BadRutIs400NamingTheField) {
   const auto r = svc_->get("/patients/11111111-2/consultations");
   EXPECT_EQ(r.status, 400);

@@ -44,6 +44,7 @@ class ServiceProcess {
     start(binary_);
   }
 
+  [[nodiscard]] uint16_t port() const { return port_; }
   [[nodiscard]] std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
