@@ -22,6 +22,8 @@ struct ConnectionPool::Connection {
   beast::flat_buffer buffer;
   std::string header_scratch;  // reused by every request written on this connection
   Clock::time_point idle_since{};
+  // Its last answer was a HEAD's: a misbehaving upstream may still send the body, late.
+  bool after_head = false;
 };
 
 ConnectionPool::ConnectionPool(asio::any_io_executor executor, HttpEndpoint endpoint,
@@ -39,7 +41,11 @@ std::unique_ptr<ConnectionPool::Connection> ConnectionPool::take_idle() {
   while (!idle_.empty()) {
     auto conn = std::move(idle_.back());  // most recently used: least likely to be stale
     idle_.pop_back();
-    if (now - conn->idle_since < options_.idle_timeout && conn->stream.socket().is_open())
+    // Bytes that arrived while it was idle belong to no request of ours: drop it. Asked
+    // only after a HEAD (one system call; the common path pays nothing).
+    boost::system::error_code unread;
+    if (now - conn->idle_since < options_.idle_timeout && conn->stream.socket().is_open() &&
+        (!conn->after_head || (conn->stream.socket().available(unread) == 0 && !unread)))
       return conn;
   }
   return nullptr;
@@ -107,7 +113,10 @@ asio::awaitable<SendResult> ConnectionPool::send(const WireRequest& request, Wir
       if (!ec && response.status / 100 == 1)
         ec = http::error::bad_status;  // nothing but interim responses
       if (!ec) {
-        if (keep && idle_.size() < options_.max_idle) {
+        // We never pipeline: bytes beyond the answer (a body sent with a HEAD answer, a
+        // second answer) mean the connection is out of step, and must not be reused.
+        if (keep && conn->buffer.size() == 0 && idle_.size() < options_.max_idle) {
+          conn->after_head = request.method == http::verb::head;
           conn->idle_since = Clock::now();
           conn->stream.expires_never();
           idle_.push_back(std::move(conn));

@@ -317,6 +317,36 @@ TEST(ConnectionPool, SkipsInterimResponsesAndReadsBodilessOnesWithoutWaiting) {
   EXPECT_EQ(up.requests[1], "HEAD /a HTTP/1.1\r\n\r\n");
 }
 
+TEST(ConnectionPool, AConnectionLeftOutOfStepIsNeverReused) {
+  asio::io_context io;
+  CannedUpstream up{io};
+  // A HEAD answered with a body (what the services used to do): the five bytes would be read
+  // as the start of the next answer if the connection went back to the pool.
+  up.answers = {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"};
+  up.start();
+  ConnectionPool pool(io.get_executor(), up.endpoint(), PoolOptions{});
+  std::vector<Exchange> got(2);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        WireRequest req;
+        req.target = "/a";
+        req.set_method(http::verb::head);
+        got[0].result = co_await pool.send(req, got[0].response, 2s, true);
+        req.set_method(http::verb::get);
+        got[1].result = co_await pool.send(req, got[1].response, 2s, true);
+        io.stop();
+      },
+      asio::detached);
+  io.run_for(5s);
+  ASSERT_EQ(got[0].result.error, SendError::none);
+  ASSERT_EQ(got[1].result.error, SendError::none) << "the GET read the HEAD's leftover body";
+  EXPECT_EQ(got[1].response.status, 200u);
+  EXPECT_FALSE(got[1].result.reused_connection);
+  EXPECT_EQ(up.connections, 2);
+}
+
 TEST(ConnectionPool, AResponseThatClosesItsConnectionIsNotPooled) {
   asio::io_context io;
   CannedUpstream up{io};
