@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -240,6 +241,7 @@ struct CannedUpstream {
   asio::io_context& io;
   asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
   std::vector<std::string> answers;
+  std::vector<std::string> late;  // sent 50 ms after answers[i], when not empty
   std::vector<std::string> requests;
   int connections = 0;
 
@@ -260,6 +262,11 @@ struct CannedUpstream {
               requests.emplace_back(static_cast<const char*>(in.data().data()), n);
               in.consume(n);
               co_await asio::async_write(sock, asio::buffer(answers[i]), asio::use_awaitable);
+              if (i < late.size() && !late[i].empty()) {
+                asio::steady_timer pause(io, std::chrono::milliseconds(50));
+                co_await pause.async_wait(asio::use_awaitable);
+                co_await asio::async_write(sock, asio::buffer(late[i]), asio::use_awaitable);
+              }
             }
           }
         },
@@ -343,6 +350,36 @@ TEST(ConnectionPool, AConnectionLeftOutOfStepIsNeverReused) {
   ASSERT_EQ(got[0].result.error, SendError::none);
   ASSERT_EQ(got[1].result.error, SendError::none) << "the GET read the HEAD's leftover body";
   EXPECT_EQ(got[1].response.status, 200u);
+  EXPECT_FALSE(got[1].result.reused_connection);
+  EXPECT_EQ(up.connections, 2);
+}
+
+TEST(ConnectionPool, ABodySentLateAfterAHeadAnswerIsNotReadAsTheNextAnswer) {
+  asio::io_context io;
+  CannedUpstream up{io};
+  up.answers = {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"};
+  up.late = {"hello"};  // the HEAD's body, in a later segment
+  up.start();
+  ConnectionPool pool(io.get_executor(), up.endpoint(), PoolOptions{});
+  std::vector<Exchange> got(2);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        WireRequest req;
+        req.target = "/a";
+        req.set_method(http::verb::head);
+        got[0].result = co_await pool.send(req, got[0].response, 2s, true);
+        asio::steady_timer wait(io, 200ms);  // the late bytes arrive meanwhile
+        co_await wait.async_wait(asio::use_awaitable);
+        req.set_method(http::verb::get);
+        got[1].result = co_await pool.send(req, got[1].response, 2s, true);
+        io.stop();
+      },
+      asio::detached);
+  io.run_for(5s);
+  ASSERT_EQ(got[0].result.error, SendError::none);
+  ASSERT_EQ(got[1].result.error, SendError::none) << "the GET read the HEAD's late body";
   EXPECT_FALSE(got[1].result.reused_connection);
   EXPECT_EQ(up.connections, 2);
 }
