@@ -91,8 +91,16 @@ void Position::add(const std::string& component, uint64_t first, uint64_t last) 
   for (const auto& [c, ivs] : parts_) {
     text_ += text_.empty() ? "" : ",";
     text_ += c;
-    for (const auto& [a, b] : ivs)
-      text_ += ":" + std::to_string(a) + (a == b ? "" : "-" + std::to_string(b));
+    for (const auto& [a, b] : ivs) {
+      // Appended piece by piece: GCC 12 at -O3 misreports the temporaries of a + chain
+      // (-Wrestrict).
+      text_.push_back(':');
+      text_.append(std::to_string(a));
+      if (a != b) {
+        text_.push_back('-');
+        text_.append(std::to_string(b));
+      }
+    }
   }
 }
 
