@@ -4,10 +4,12 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include "clients/secure_equals.hpp"
 
 namespace medgate::dbmon {
 
@@ -141,15 +143,8 @@ Response text_reply(const service::Request& req, unsigned status, std::string bo
 bool authorized(const RequestContext& ctx, const std::string& token) {
   const std::string_view auth = ctx.header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
-  if (token.empty() || !auth.starts_with(kBearer))
-    return false;
-  const std::string_view given = auth.substr(kBearer.size());
-  // Constant time over the token's length: the comparison leaks no prefix.
-  unsigned diff = given.size() == token.size() ? 0 : 1;
-  for (size_t i = 0; i < token.size(); ++i)
-    diff |= static_cast<unsigned char>(i < given.size() ? given[i] : 0) ^
-            static_cast<unsigned char>(token[i]);
-  return diff == 0;
+  return !token.empty() && auth.starts_with(kBearer) &&
+         clients::secure_equals(auth.substr(kBearer.size()), token);
 }
 
 std::string candidate_of(const std::string& body) {

@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "clients/secure_equals.hpp"
 #include "gateway/http_util.hpp"
 
 namespace medgate::gateway {
@@ -284,7 +285,7 @@ WireResponse Gateway::admin(const WireRequest& req, std::string_view path) {
   std::string_view given;
   if (auto h = req.fields.find(http::field::authorization); h && h->starts_with("Bearer "))
     given = h->substr(7);
-  if (cfg_.admin_token.empty() || !secure_equals(given, cfg_.admin_token)) {
+  if (cfg_.admin_token.empty() || !clients::secure_equals(given, cfg_.admin_token)) {
     auto res = error_response(401, "unauthorized", "admin token required");
     res.fields.set("WWW-Authenticate", "Bearer realm=\"medgate-admin\"");
     return res;

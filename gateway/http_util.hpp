@@ -30,7 +30,4 @@ void append_json_string(std::string& out, std::string_view s);
 [[nodiscard]] std::string_view path_of(std::string_view target);
 [[nodiscard]] std::string_view query_of(std::string_view target);
 
-// Constant-time comparison for secrets.
-[[nodiscard]] bool secure_equals(std::string_view a, std::string_view b);
-
 }  // namespace medgate::gateway

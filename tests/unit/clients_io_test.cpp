@@ -15,6 +15,7 @@
 
 #include "clients/deadline_stream.hpp"
 #include "clients/http_wire.hpp"
+#include "clients/secure_equals.hpp"
 #include "clients/url_query.hpp"
 #include "tests/support/stream_pair.hpp"
 
@@ -185,6 +186,14 @@ TEST(DeadlineStream, AChunkedMessageIsSentWithAContentLengthAndTheEdits) {
   std::string got(expected.size(), '\0');
   asio::read(p.peer, asio::buffer(got));
   EXPECT_EQ(got, expected);
+}
+
+TEST(SecureEquals, EqualOnlyForTheSameBytes) {
+  EXPECT_TRUE(secure_equals("token-0123456789", "token-0123456789"));
+  EXPECT_FALSE(secure_equals("token-0123456789", "token-0123456788"));
+  EXPECT_FALSE(secure_equals("token-0123456789", "token-012345678"));  // a prefix
+  EXPECT_FALSE(secure_equals("", "x"));
+  EXPECT_TRUE(secure_equals("", ""));
 }
 
 }  // namespace
