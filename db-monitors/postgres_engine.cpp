@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "clients/db/postgres_driver.hpp"
+
 namespace medgate::dbmon {
 
 namespace {
@@ -26,27 +28,16 @@ Position lsn(const std::string& text) {
   return *p;
 }
 
-// A value inside a libpq connection string.
-std::string conn_value(const std::string& v) {
-  std::string out = "'";
-  for (char ch : v) {
-    if (ch == '\'' || ch == '\\')
-      out += '\\';
-    out += ch;
-  }
-  return out + "'";
-}
-
 }  // namespace
 
 std::string standby_conninfo(const NodeSpec& self, const NodeSpec& primary,
                              const ReplicationLogin& login) {
-  std::string s = "host=" + conn_value(primary.source_host()) +
+  std::string s = "host=" + db::conninfo_value(primary.source_host()) +
                   " port=" + std::to_string(primary.source_port()) +
-                  " user=" + conn_value(login.user) + " application_name=" + conn_value(self.name) +
-                  " connect_timeout=2";
+                  " user=" + db::conninfo_value(login.user) +
+                  " application_name=" + db::conninfo_value(self.name) + " connect_timeout=2";
   if (!login.password.empty())
-    s += " password=" + conn_value(login.password);
+    s += " password=" + db::conninfo_value(login.password);
   return s;
 }
 

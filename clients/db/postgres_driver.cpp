@@ -21,18 +21,6 @@ struct PgConnDeleter {
 };
 using PgConn = std::unique_ptr<PGconn, PgConnDeleter>;
 
-// libpq connection strings quote values with single quotes and backslash escapes.
-std::string conninfo_value(std::string_view v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'' || c == '\\')
-      out += '\\';
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
-
 std::string first_line(const char* message) {
   std::string s = message ? message : "";
   if (auto nl = s.find('\n'); nl != std::string::npos)
@@ -201,6 +189,17 @@ class PostgresConnection final : public DbConnection {
 };
 
 }  // namespace
+
+std::string conninfo_value(std::string_view v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
 
 DbErrorKind classify_sqlstate(std::string_view s) {
   if (s == "25006")  // read_only_sql_transaction: a standby, or default_transaction_read_only

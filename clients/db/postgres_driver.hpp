@@ -23,6 +23,9 @@ class PostgresDriver final : public DbDriver {
   std::chrono::milliseconds io_timeout_;
 };
 
+// A value quoted for a libpq connection string (single quotes, backslash escapes).
+[[nodiscard]] std::string conninfo_value(std::string_view v);
+
 // Maps a PostgreSQL SQLSTATE to our error kinds (exposed for tests).
 [[nodiscard]] DbErrorKind classify_sqlstate(std::string_view sqlstate);
 
