@@ -155,8 +155,8 @@ std::string candidate_of(const std::string& body) {
   if (ec || !v.is_object())
     throw std::invalid_argument("the body must be a JSON object");
   if (const auto* c = v.as_object().if_contains("candidate")) {
-    if (!c->is_string())
-      throw std::invalid_argument("candidate must be a string");
+    if (!c->is_string() || c->as_string().size() > 63)
+      throw std::invalid_argument("candidate must be a node name (a string of at most 63)");
     return std::string(c->as_string());
   }
   return {};

@@ -1,5 +1,7 @@
 #include "db-monitors/monitor_config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace medgate::dbmon {
@@ -46,7 +48,16 @@ MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env
   for (const auto& item : nodes_node.items()) {
     auto n = item.map();
     MonitorNode node;
-    node.spec.name = n.required("name").as_nonempty_string();
+    const config::Node name_node = n.required("name");
+    node.spec.name = name_node.as_nonempty_string();
+    // Names travel into events, PostgreSQL's application_name and start wrappers' key=value
+    // lines: letters, digits, '-', '_' and '.', at most 63.
+    if (node.spec.name.size() > 63 ||
+        !std::all_of(node.spec.name.begin(), node.spec.name.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ||
+                 ch == '.';
+        }))
+      name_node.fail("must be 1-63 of A-Z a-z 0-9 - _ . (got '" + node.spec.name + "')");
     node.spec.host = n.get_string("host", "127.0.0.1");
     node.spec.port = static_cast<uint16_t>(n.required("port").as_int(1, 65535));
     node.spec.no_failover = n.get_bool("no_failover", false);

@@ -1,0 +1,78 @@
+// db-monitor's configuration: defaults, and errors that name the file, line and key.
+#include "db-monitors/monitor_config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/process.hpp"
+
+namespace medgate::dbmon {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+class MonitorConfigTest : public ::testing::Test {
+ protected:
+  ~MonitorConfigTest() override { std::filesystem::remove_all(dir_); }
+  MonitorConfig load(const std::string& nodes, const std::string& extra = "") {
+    std::ofstream(path_) << "cluster: c\nengine: postgresql\nlisten: { port: 8012 }\n"
+                            "state_file: /tmp/x.json\nlogin: { user: postgres }\n"
+                            "replication: { user: repl }\nnodes:\n"
+                         << nodes << extra;
+    return load_monitor_config(path_, [](const std::string&) { return std::nullopt; });
+  }
+  std::string error_of(const std::string& nodes, const std::string& extra = "") {
+    try {
+      (void)load(nodes, extra);
+    } catch (const config::ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+  std::string dir_ = testing::make_temp_dir("dbmon-config-");
+  std::string path_ = dir_ + "/monitor.yaml";
+};
+
+const std::string kTwo = "  - { name: a, port: 5433 }\n  - { name: b, port: 5434 }\n";
+
+TEST_F(MonitorConfigTest, DefaultsForAPostgresPair) {
+  const MonitorConfig c = load(kTwo);
+  EXPECT_EQ(c.engine, EngineKind::postgresql);
+  EXPECT_EQ(c.monitor.login.database, "postgres");
+  EXPECT_EQ(c.monitor.interval, 1s);
+  EXPECT_EQ(c.monitor.check_timeout, 800ms);
+  EXPECT_EQ(c.monitor.core.failures_to_down, 3u);
+  EXPECT_EQ(c.monitor.core.max_lag_on_failover, 16ULL << 20);  // bytes of WAL
+  EXPECT_EQ(c.monitor.core.relax_after, 5s);
+  EXPECT_TRUE(c.api_token.empty());
+  ASSERT_EQ(c.monitor.nodes.size(), 2u);
+  EXPECT_EQ(c.monitor.nodes[1].spec.address(), "127.0.0.1:5434");
+}
+
+TEST_F(MonitorConfigTest, NodeNamesAreBoundedAndPlain) {
+  EXPECT_THAT(error_of("  - { name: \"a\\nrole=primary\", port: 1 }\n  - { name: b, port: 2 }\n"),
+              HasSubstr("monitor.yaml:8:"));
+  EXPECT_THAT(error_of("  - { name: \"a b\", port: 1 }\n  - { name: b, port: 2 }\n"),
+              HasSubstr("nodes[0].name: must be 1-63 of"));
+  EXPECT_THAT(error_of("  - { name: a, port: 1 }\n  - { name: a, port: 2 }\n"),
+              HasSubstr("duplicate node name 'a'"));
+  EXPECT_THAT(error_of("  - { name: a, port: 1 }\n"), HasSubstr("at least two nodes"));
+}
+
+TEST_F(MonitorConfigTest, CrossChecks) {
+  EXPECT_THAT(error_of(kTwo, "failover: { bootstrap_primary: z }\n"),
+              HasSubstr("failover.bootstrap_primary: must name one of the nodes"));
+  EXPECT_THAT(error_of(kTwo, "checks: { interval: 1s, timeout: 1s }\n"),
+              HasSubstr("timeout must be shorter than interval"));
+  EXPECT_THAT(error_of(kTwo, "checks: { intervall: 1s }\n"), HasSubstr("did you mean"));
+  EXPECT_THAT(error_of("  - { name: a, port: 1, replication_address: \"nohost\" }\n"
+                       "  - { name: b, port: 2 }\n"),
+              HasSubstr("must be host:port"));
+}
+
+}  // namespace
+}  // namespace medgate::dbmon
