@@ -9,11 +9,10 @@ namespace {
 using db::DbConnection;
 using db::SqlResult;
 
+// A column of a row, "" for NULL or no such row; a column the server did not return is an
+// error (SqlResult::at throws): another server version, not an empty value.
 std::string value(const SqlResult& r, std::string_view column, size_t row = 0) {
-  for (size_t i = 0; i < r.columns.size(); ++i)
-    if (r.columns[i] == column && row < r.rows.size())
-      return r.rows[row][i].value_or("");
-  return "";
+  return row < r.rows.size() ? r.at(row, column).value_or("") : std::string();
 }
 
 int64_t number(const std::string& s) {
