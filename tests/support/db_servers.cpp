@@ -272,19 +272,14 @@ PostgresServer::~PostgresServer() {
 }
 
 void PostgresServer::start() {
-  process_ = std::make_unique<ChildProcess>(
-      as_user("postgres", {"/usr/lib/postgresql/15/bin/postgres", "-D", dir_ + "/data"}),
-      dir_ + "/postgres.log");
-  db::PostgresDriver driver;
-  wait_until_connectable([&] { (void)driver.connect(node("postgres", "", "postgres"), 1s); },
-                         *process_, "postgres");
+  start_through({"/usr/lib/postgresql/15/bin/postgres", "-D", data_dir_});
 }
 
 void PostgresServer::start_through(const std::vector<std::string>& command) {
   process_ = std::make_unique<ChildProcess>(as_user("postgres", command), dir_ + "/postgres.log");
   db::PostgresDriver driver;
   wait_until_connectable([&] { (void)driver.connect(node("postgres", "", "postgres"), 1s); },
-                         *process_, "postgres (through " + command.back() + ")");
+                         *process_, "postgres");
 }
 
 void PostgresServer::stop() {
