@@ -16,6 +16,7 @@
 #include "apps/service-kit/http_service.hpp"
 #include "clients/db/mariadb_driver.hpp"
 #include "clients/db/postgres_driver.hpp"
+#include "clients/stop_signals.hpp"
 #include "db-monitors/file_store.hpp"
 #include "db-monitors/http_api.hpp"
 #include "db-monitors/monitor.hpp"
@@ -119,12 +120,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const clients::StopSignals stop;  // before any thread starts
 
   auto log = std::make_shared<spdlog::logger>(cfg.monitor.cluster + "-monitor",
                                               std::make_shared<spdlog::sinks::stderr_sink_mt>());
@@ -161,8 +157,7 @@ int main(int argc, char** argv) {
     monitor.start();
     log->info("monitoring cluster {} ({}) on {}:{}", cfg.monitor.cluster, engine->name(),
               cfg.listen_address, http.port());
-    int sig = 0;
-    sigwait(&stop, &sig);
+    const int sig = stop.wait();
     log->info("signal {}: stopping", sig);
     http.stop(std::chrono::seconds(2));
     monitor.stop();

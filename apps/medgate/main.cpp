@@ -13,6 +13,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "clients/stop_signals.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/server.hpp"
 
@@ -61,13 +62,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Block the stop signals in every thread; the main thread waits for them with sigwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const medgate::clients::StopSignals stop_signals;  // before any thread starts
 
   auto events = std::make_shared<spdlog::logger>("medgate",
                                                  std::make_shared<spdlog::sinks::stderr_sink_mt>());
@@ -102,8 +97,7 @@ int main(int argc, char** argv) {
     events->info("medgate listening on {}:{} with {} threads, {} upstreams, {} routes",
                  cfg.listen.address, server.port(), cfg.threads, cfg.upstreams.size(),
                  cfg.routes.size());
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    const int sig = stop_signals.wait();
     events->info("signal {} received: draining (up to {} ms)", sig,
                  cfg.limits.drain_timeout.count());
     server.drain();

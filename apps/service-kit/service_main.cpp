@@ -10,6 +10,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "clients/stop_signals.hpp"
+
 namespace medgate::service {
 
 namespace {
@@ -78,12 +80,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     return 0;
   }
 
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const clients::StopSignals stop;  // before any thread starts
 
   // Declared before the pool so it is destroyed after it: the pool's destructor joins the
   // logging thread (which may still be formatting the last lines) before the logger and
@@ -118,8 +115,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     return 1;
   }
   log->info("{} service listening on {}:{}", def.name, cfg.listen.address, http.port());
-  int sig = 0;
-  sigwait(&stop, &sig);
+  const int sig = stop.wait();
   log->info("signal {}: stopping", sig);
   http.stop();
   return 0;

@@ -1,0 +1,21 @@
+#include "clients/stop_signals.hpp"
+
+#include <pthread.h>
+
+namespace medgate::clients {
+
+StopSignals::StopSignals() {
+  sigemptyset(&set_);
+  sigaddset(&set_, SIGINT);
+  sigaddset(&set_, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int StopSignals::wait() const {
+  int sig = 0;
+  sigwait(&set_, &sig);
+  return sig;
+}
+
+}  // namespace medgate::clients
