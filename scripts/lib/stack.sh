@@ -177,6 +177,8 @@ CONF
     service_program portal "PORTAL_PORT=3003" "$BIN/patient-portal/patient-portal --config $MEDGATE_ROOT/config/patient-portal.example.yaml"
     service_program medgate "MEDGATE_ADMIN_TOKEN=\"${MEDGATE_ADMIN_TOKEN:-}\"" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
   } >"$conf"
+  # It holds the admin and monitor tokens: readable by the stack's owner only.
+  chmod 600 "$conf"
 }
 
 monitor_program() {  # name [extra environment]
