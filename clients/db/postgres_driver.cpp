@@ -150,8 +150,12 @@ class PostgresConnection final : public DbConnection {
       while (PQisBusy(c)) {
         if (!wait_socket(fd, POLLIN, deadline))
           timed_out();
+        // The connection broke before the server said it is ready again. With the extended
+        // protocol the statement's CommandComplete comes before the commit (at Sync), and a
+        // synchronous commit waits for a standby there: a result already read proves
+        // nothing, so the outcome is unknown, never a success.
         if (!PQconsumeInput(c))
-          return last ? std::move(last) : nullptr;
+          return nullptr;
       }
       PgResult r(PQgetResult(c));
       if (!r)

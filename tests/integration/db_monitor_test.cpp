@@ -253,9 +253,15 @@ class PostgresMonitorIT : public ::testing::Test {
       present.insert(std::stoll(*r[0]));
     EXPECT_EQ(present.size(), rows.rows.size());
     size_t missing = 0;
+    std::string which;
     for (int64_t id : writers.acknowledged())
-      missing += present.contains(id) ? 0 : 1;
-    EXPECT_EQ(missing, 0u) << "acknowledged writes lost, of " << writers.acknowledged_count();
+      if (!present.contains(id)) {
+        ++missing;
+        which += std::to_string(id) + " ";
+      }
+    EXPECT_EQ(missing, 0u) << "acknowledged writes lost, of " << writers.acknowledged_count()
+                           << ": " << which << "\n"
+                           << monitor_->events();
     RecordProperty("promotion_ms", std::to_string(took.count()));
     return took;
   }
