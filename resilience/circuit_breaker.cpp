@@ -170,7 +170,10 @@ void CircuitBreaker::on_result(const Permit& p, CallResult result) {
                    std::to_string(probe_successes_) + " half-open probes succeeded", pending);
         trips_ = 0;
       }
-    } else if (state_ == BreakerState::closed && result != CallResult::ignored) {
+    } else if (state_ == BreakerState::closed && p.epoch_ == epoch_ &&
+               result != CallResult::ignored) {
+      // Only calls admitted in this closed period count: an answer to a call admitted before
+      // a trip and recovery (or a reset) says nothing about the callee since.
       const bool failure = result == CallResult::failure;
       consecutive_failures_ = failure ? consecutive_failures_ + 1 : 0;
       record_in_window(now, failure, slow);

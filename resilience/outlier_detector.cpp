@@ -42,7 +42,7 @@ void OutlierDetector::publish() {
   clean_.store(consecutive_ == 0 && multiplier_ == 0, std::memory_order_release);
 }
 
-bool OutlierDetector::record_failure(bool may_eject) {
+bool OutlierDetector::record_failure(bool may_eject, Duration cap) {
   if (config_.consecutive_failures == 0)
     return false;
   const TimePoint now = clock_.now();
@@ -59,9 +59,23 @@ bool OutlierDetector::record_failure(bool may_eject) {
   consecutive_ = 0;
   ++multiplier_;
   ++total_;
-  const auto wait = std::min(config_.base_ejection * multiplier_, config_.max_ejection);
+  const auto wait =
+      std::min({config_.base_ejection * multiplier_, config_.max_ejection, std::max(cap, {})});
   until_ = now + wait;
   last_decay_ = until_;
+  publish();
+  return true;
+}
+
+bool OutlierDetector::reinstate() {
+  const TimePoint now = clock_.now();
+  std::lock_guard lock(mu_);
+  if (now >= until_)
+    return false;
+  // Back at once; the multiplier stays, so a relapse is ejected for longer.
+  until_ = now;
+  last_decay_ = now;
+  consecutive_ = 0;
   publish();
   return true;
 }

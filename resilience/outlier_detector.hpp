@@ -41,7 +41,11 @@ class OutlierDetector {
 
   // Returns true when this failure ejected the endpoint. With `may_eject` false (the
   // upstream is at its ejection cap) the endpoint stays in, and the next failure asks again.
-  bool record_failure(bool may_eject = true);
+  // The ejection lasts at most `cap` (the caller bounds an upstream's last routable
+  // endpoint by its breaker's open period, so ejection never outlasts the breaker).
+  bool record_failure(bool may_eject = true, Duration cap = Duration::max());
+  // Ends an ejection now (its active health checks pass again); false when not ejected.
+  bool reinstate();
   void record_success();
   [[nodiscard]] bool ejected() const;
   [[nodiscard]] OutlierSnapshot snapshot() const;

@@ -1,5 +1,6 @@
 #include "apps/service-kit/http_service.hpp"
 
+#include <charconv>
 #include <random>
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -295,6 +297,16 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+std::optional<std::chrono::steady_clock::time_point> deadline_from_budget(
+    std::string_view budget_ms, std::chrono::steady_clock::time_point now) {
+  int64_t ms = 0;
+  const auto [end, ec] = std::from_chars(budget_ms.data(), budget_ms.data() + budget_ms.size(), ms);
+  if (ec != std::errc{} || end != budget_ms.data() + budget_ms.size() || ms < 1 || ms > 3'600'000)
+    return std::nullopt;
+  const int64_t margin = std::min<int64_t>(250, ms / 5);
+  return now + std::chrono::milliseconds(ms - margin);
+}
+
 asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string& request_id) {
   const std::string_view target = req.target();
   const size_t q = target.find('?');
@@ -307,7 +319,9 @@ asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string&
   }
   RequestContext ctx{req, m.params,
                      q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
-                     request_id};
+                     request_id, std::nullopt};
+  if (const auto it = req.find(kTimeoutHeader); it != req.end())
+    ctx.deadline = deadline_from_budget(it->value(), std::chrono::steady_clock::now());
   std::optional<Response> failed;
   try {
     co_return co_await (*m.handler)(ctx);
@@ -322,10 +336,24 @@ asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string&
         break;
       case db::DbErrorKind::invalid:
         break;  // a bug: 500 below
+      case db::DbErrorKind::outcome_unknown: {
+        // Not a failure: the write may have happened. Saying 503 here would invite a
+        // second, unkeyed write.
+        boost::json::object body{{"error", "outcome_unknown"},
+                                 {"outcome", "unknown"},
+                                 {"message",
+                                  "the database did not confirm the commit: the write may or "
+                                  "may not have happened; retry with the same Idempotency-Key "
+                                  "to find out"}};
+        if (const auto k = req.find("Idempotency-Key"); k != req.end())
+          body["idempotency_key"] = std::string(k->value());
+        failed = json_reply(req, 504, json::serialize(body));
+        break;
+      }
       default:
         failed = error_reply(req, 503, "database_unavailable",
                              "the database is unavailable; retry shortly");
-        failed->set(http::field::retry_after, "2");
+        failed->set(http::field::retry_after, "1");
     }
   } catch (const std::exception& e) {
     log_->error("{} {} failed: {}", std::string(req.method_string()), std::string(path), e.what());

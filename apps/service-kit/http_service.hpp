@@ -43,6 +43,10 @@ struct RequestContext {
   std::vector<std::pair<std::string, std::string>> params;  // {name} segments of the pattern
   std::string_view query;
   std::string request_id;
+  // When the caller stops waiting, less a margin to answer in: from `X-Medgate-Timeout-Ms`
+  // (what medgate allows this attempt). Database work gives up by then with a 503 instead of
+  // being cut off with no answer.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 
   [[nodiscard]] const std::string& param(std::string_view name) const;
   // A query parameter, percent-decoded; nullopt when absent or malformed.
@@ -119,6 +123,14 @@ class HttpService {
   std::list<std::shared_ptr<Idle>> idle_;
   uint16_t bound_port_ = 0;
 };
+
+// The request header carrying the caller's time budget for one attempt, in milliseconds.
+inline constexpr std::string_view kTimeoutHeader = "X-Medgate-Timeout-Ms";
+// The deadline a service keeps for a budget of `budget_ms` received at `now`: a margin of a
+// fifth of the budget (at most 250 ms) is left to send the answer back. nullopt when the
+// header is absent or not a number in 1..3600000.
+[[nodiscard]] std::optional<std::chrono::steady_clock::time_point> deadline_from_budget(
+    std::string_view budget_ms, std::chrono::steady_clock::time_point now);
 
 // JSON replies, with keep-alive following the request.
 [[nodiscard]] Response json_reply(const Request& req, unsigned status, const std::string& body);

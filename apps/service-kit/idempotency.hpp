@@ -1,10 +1,19 @@
-// Idempotent writes: a POST carrying `Idempotency-Key` runs its write and records the reply
-// under the key in the same transaction. A retry with the same key and the same request gets
-// the recorded reply (marked `Idempotent-Replayed: true`) and writes nothing; the same key
-// with a different request is refused (422). So the gateway's retries, or a client's, never
-// book an appointment or take a payment twice.
+// Idempotent writes: a POST carrying `Idempotency-Key` claims the key, runs its write and
+// records the reply under the key, all in one transaction. Then:
+// - a retry with the same key and the same request gets the recorded reply (marked
+//   `Idempotent-Replayed: true`) and writes nothing;
+// - the same key with a different request is refused (422 idempotency_key_reused);
+// - a concurrent twin waits on the key's row lock for the first one's outcome (commit:
+//   replay; rollback: it runs itself), so two clicks never give two writes, a 500 or a
+//   misleading 422;
+// - a COMMIT whose answer was lost runs again: the re-run finds the key if the first one
+//   committed, and replays it. Without a key that outcome stays unknown: the caller gets
+//   504 {"outcome": "unknown"} and must not assume either way.
+// Keys live for `IdempotencyOptions::ttl` at least; expire_idempotency_keys removes older
+// ones in bounded batches.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -26,10 +35,15 @@ struct Reply {
 [[nodiscard]] std::string request_fingerprint(const Request& req);
 
 // Runs `write(conn)` in one transaction, under the request's Idempotency-Key when present
-// (at most 128 plain characters, else 400). Table: idempotency_keys(idem_key, request_hash,
-// status, body), created by each service's migrations.
+// (at most 128 plain characters, else 400), until the request's deadline at the latest.
+// A `write` answering 5xx is rolled back and not recorded. Table: idempotency_keys(idem_key,
+// request_hash, status, body, created_at), created by each service's migrations.
 [[nodiscard]] boost::asio::awaitable<Response> idempotent_write(
     db::DbPool& pool, SqlDialect dialect, const RequestContext& ctx,
     std::function<Reply(db::DbConnection&)> write);
+
+// Deletes at most `batch` keys older than `ttl`; returns how many. Blocking (pool threads).
+size_t expire_idempotency_keys(db::DbPool& pool, SqlDialect dialect, std::chrono::seconds ttl,
+                               size_t batch = 1000);
 
 }  // namespace medgate::service

@@ -108,6 +108,13 @@ ServiceConfig load_service_config(const std::string& path, uint16_t default_port
     }
   }
   d.finish();
+  if (auto i = root.optional("idempotency")) {
+    auto m = i->map();
+    c.idempotency_ttl = std::chrono::duration_cast<std::chrono::seconds>(
+        m.get_duration("ttl", c.idempotency_ttl, 1min, std::chrono::hours(24 * 365)));
+    c.idempotency_cleanup = ms(m, "cleanup_interval", c.idempotency_cleanup, 1s, 24h);
+    m.finish();
+  }
   if (extra)
     extra(root);
   root.finish();

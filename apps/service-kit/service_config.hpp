@@ -17,6 +17,7 @@
 //     reads_on_replica: false
 //     io_timeout: 10s            # bound on each statement's network reads and writes
 //     topology_url: http://127.0.0.1:8012/primary   # the cluster's db-monitor (optional)
+//   idempotency: { ttl: 24h, cleanup_interval: 10m }   # how long keys replay
 //   <service-specific keys>     # read by the `extra` callback
 #pragma once
 
@@ -41,6 +42,10 @@ struct ServiceConfig {
   // Bound on every statement's reads and writes: a hung database holds a worker thread no
   // longer (MariaDB counts whole seconds).
   std::chrono::milliseconds io_timeout{10'000};
+  // Idempotency keys replay for at least `ttl`; older ones are deleted every
+  // `cleanup_interval`, in batches of at most 1000.
+  std::chrono::seconds idempotency_ttl{24 * 3600};
+  std::chrono::milliseconds idempotency_cleanup{10 * 60'000};
 
   [[nodiscard]] SqlDialect dialect() const {
     return driver == DbDriverKind::postgresql ? SqlDialect::postgres : SqlDialect::mysql;

@@ -2,6 +2,9 @@
 
 #include <csignal>
 #include <cstdio>
+#include <condition_variable>
+#include <mutex>
+#include <stop_token>
 #include <thread>
 
 #include <spdlog/async.h>
@@ -10,6 +13,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "apps/service-kit/idempotency.hpp"
 #include "clients/stop_signals.hpp"
 
 namespace medgate::service {
@@ -27,6 +31,41 @@ std::shared_ptr<spdlog::logger> make_log(
   log->flush_on(spdlog::level::info);
   return log;
 }
+
+// Deletes expired idempotency keys every `idempotency_cleanup` on its own thread, until
+// destroyed. A failure is logged and tried again at the next round.
+class KeyExpiry {
+ public:
+  KeyExpiry(db::DbPool& pool, const ServiceConfig& cfg, spdlog::logger& log)
+      : thread_([&pool, &log, dialect = cfg.dialect(), ttl = cfg.idempotency_ttl,
+                 every = cfg.idempotency_cleanup](std::stop_token stop) {
+          std::mutex mu;
+          std::condition_variable_any cv;
+          for (;;) {
+            {
+              std::unique_lock lock(mu);
+              if (cv.wait_for(lock, stop, every, [] { return false; }) || stop.stop_requested())
+                return;
+            }
+            try {
+              constexpr size_t kBatch = 1000;
+              size_t total = 0;
+              size_t deleted = 0;
+              do {
+                deleted = expire_idempotency_keys(pool, dialect, ttl, kBatch);
+                total += deleted;
+              } while (deleted == kBatch && !stop.stop_requested());
+              if (total > 0)
+                log.info("expired {} idempotency keys older than {} s", total, ttl.count());
+            } catch (const std::exception& e) {
+              log.warn("idempotency key expiry failed: {}", e.what());
+            }
+          }
+        }) {}
+
+ private:
+  std::jthread thread_;
+};
 
 }  // namespace
 
@@ -115,6 +154,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     return 1;
   }
   log->info("{} service listening on {}:{}", def.name, cfg.listen.address, http.port());
+  KeyExpiry expiry(pool, cfg, *log);
   const int sig = stop.wait();
   log->info("signal {}: stopping", sig);
   http.stop();

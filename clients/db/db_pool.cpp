@@ -38,6 +38,21 @@ DbPool::Lease::~Lease() {
   pool_->give_back(std::move(conn_), node_, broken);
 }
 
+void Transaction::commit() {
+  try {
+    conn_.commit();
+  } catch (const DbError& e) {
+    if (e.kind() != DbErrorKind::unavailable)
+      throw;  // refused (read-only, aborted): nothing was committed
+    done_ = true;  // nothing left to roll back on a broken connection
+    throw DbError(DbErrorKind::outcome_unknown,
+                  std::string("COMMIT got no answer, the transaction may have committed: ") +
+                      e.what(),
+                  e.code());
+  }
+  done_ = true;
+}
+
 Transaction::~Transaction() {
   if (done_)
     return;

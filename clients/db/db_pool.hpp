@@ -5,8 +5,13 @@
 // - The pool discovers the primary by asking each node (DbConnection::writable). When a
 //   unit of work fails because its node went away or turned read-only (a failover), the
 //   pool forgets the primary, rediscovers it and runs the work again for up to
-//   `failover_wait`: work must therefore be one transaction, or otherwise safe to run twice
-//   (services make POSTs idempotent with Idempotency-Key for this reason).
+//   `failover_wait` (or the caller's own deadline, when sooner): work must therefore be one
+//   transaction, or otherwise safe to run twice. A transaction the server aborted (deadlock,
+//   serialization failure) runs again too.
+// - A transaction whose COMMIT got no answer (the connection broke) is never run again: it
+//   may have committed. with_transaction throws DbError(outcome_unknown); only the caller
+//   knows whether running it again is safe (services: work keyed by Idempotency-Key, whose
+//   re-run finds the committed key and replays).
 // - A connection never returns to the pool inside a transaction: it is rolled back, or
 //   discarded if the rollback fails.
 // - Connections idle longer than `validate_after_idle` are pinged before reuse.
@@ -86,13 +91,19 @@ class DbPool {
   DbPool(const DbPool&) = delete;
   DbPool& operator=(const DbPool&) = delete;
 
-  // Blocking: runs `work(conn)` and returns its result (see the header comment for retries).
-  template <typename F>
-  auto with_connection(Access access, F&& work) -> std::invoke_result_t<F&, DbConnection&>;
+  using Deadline = std::chrono::steady_clock::time_point;
 
-  // Blocking: `work` inside BEGIN ... COMMIT; rolled back if it throws.
+  // Blocking: runs `work(conn)` and returns its result (see the header comment for retries),
+  // retrying until `failover_wait` from now or `give_up`, whichever comes first.
   template <typename F>
-  auto with_transaction(Access access, F&& work) -> std::invoke_result_t<F&, DbConnection&>;
+  auto with_connection(Access access, F&& work, std::optional<Deadline> give_up = {})
+      -> std::invoke_result_t<F&, DbConnection&>;
+
+  // Blocking: `work` inside BEGIN ... COMMIT; rolled back if it throws. A COMMIT that got
+  // no answer throws DbError(outcome_unknown) and is not retried.
+  template <typename F>
+  auto with_transaction(Access access, F&& work, std::optional<Deadline> give_up = {})
+      -> std::invoke_result_t<F&, DbConnection&>;
 
   // Coroutine: runs with_connection on a worker thread (autocommit: for single statements).
   template <typename F>
@@ -183,10 +194,9 @@ class Transaction {
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
-  void commit() {
-    conn_.commit();
-    done_ = true;
-  }
+  // A COMMIT that breaks the connection may or may not have committed: reported as
+  // DbError(outcome_unknown), which no one retries blindly.
+  void commit();
 
  private:
   DbConnection& conn_;
@@ -194,22 +204,25 @@ class Transaction {
 };
 
 template <typename F>
-auto DbPool::with_connection(Access access, F&& work) -> std::invoke_result_t<F&, DbConnection&> {
-  const auto give_up = std::chrono::steady_clock::now() + options_.failover_wait;
+auto DbPool::with_connection(Access access, F&& work, std::optional<Deadline> give_up)
+    -> std::invoke_result_t<F&, DbConnection&> {
+  const auto wait_end = std::chrono::steady_clock::now() + options_.failover_wait;
+  const Deadline end = give_up ? std::min(*give_up, wait_end) : wait_end;
   for (uint32_t attempt = 0;; ++attempt) {
     try {
       Lease lease = acquire(access);
       try {
         return work(*lease);
       } catch (const DbError& e) {
-        if (e.retryable()) {
+        if (e.retryable() || e.kind() == DbErrorKind::outcome_unknown) {
           lease.discard();
           lost_primary(lease.node(), e);
         }
         throw;
       }
     } catch (const DbError& e) {
-      if (!e.retryable() || std::chrono::steady_clock::now() + pause_for(attempt) > give_up)
+      const bool again = e.retryable() || e.kind() == DbErrorKind::aborted;
+      if (!again || std::chrono::steady_clock::now() + pause_for(attempt) > end)
         throw;
       event(std::string("retrying after: ") + e.what());
     }
@@ -218,18 +231,22 @@ auto DbPool::with_connection(Access access, F&& work) -> std::invoke_result_t<F&
 }
 
 template <typename F>
-auto DbPool::with_transaction(Access access, F&& work) -> std::invoke_result_t<F&, DbConnection&> {
-  return with_connection(access, [&work](DbConnection& conn) {
-    Transaction tx(conn);
-    if constexpr (std::is_void_v<std::invoke_result_t<F&, DbConnection&>>) {
-      work(conn);
-      tx.commit();
-    } else {
-      auto result = work(conn);
-      tx.commit();
-      return result;
-    }
-  });
+auto DbPool::with_transaction(Access access, F&& work, std::optional<Deadline> give_up)
+    -> std::invoke_result_t<F&, DbConnection&> {
+  return with_connection(
+      access,
+      [&work](DbConnection& conn) {
+        Transaction tx(conn);
+        if constexpr (std::is_void_v<std::invoke_result_t<F&, DbConnection&>>) {
+          work(conn);
+          tx.commit();
+        } else {
+          auto result = work(conn);
+          tx.commit();
+          return result;
+        }
+      },
+      give_up);
 }
 
 template <typename F>

@@ -111,6 +111,12 @@ DbErrorKind classify_mysql_errno(unsigned err) {
     case 1836:  // ER_READ_ONLY_MODE
     case 1792:  // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
       return DbErrorKind::read_only;
+    case 1213:  // ER_LOCK_DEADLOCK: InnoDB rolled the transaction back
+      return DbErrorKind::aborted;
+    case 1205:  // ER_LOCK_WAIT_TIMEOUT
+    case 1969:  // ER_STATEMENT_TIMEOUT (max_statement_time)
+    case 3024:  // ER_QUERY_TIMEOUT (MySQL 8 max_execution_time)
+      return DbErrorKind::busy;
     case 1062:  // ER_DUP_ENTRY
     case 1586:  // ER_DUP_ENTRY_WITH_KEY_NAME
       return DbErrorKind::conflict;
@@ -149,6 +155,11 @@ std::unique_ptr<DbConnection> MariadbDriver::connect(const DbNode& node,
   mysql_optionsv(conn.get(), MYSQL_OPT_READ_TIMEOUT, &io_secs);
   mysql_optionsv(conn.get(), MYSQL_OPT_WRITE_TIMEOUT, &io_secs);
   mysql_optionsv(conn.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  // Row-lock waits end within the same bound and roll back only the statement. No
+  // max_statement_time: it could end a COMMIT waiting for the semi-sync ACK with an error
+  // although the transaction commits, and a write reported failed must not have happened.
+  const std::string init = "SET SESSION innodb_lock_wait_timeout = " + std::to_string(io_secs);
+  mysql_optionsv(conn.get(), MYSQL_INIT_COMMAND, init.c_str());
   if (!mysql_real_connect(conn.get(), node.host.c_str(), node.user.c_str(), node.password.c_str(),
                           node.database.empty() ? nullptr : node.database.c_str(), node.port,
                           nullptr, 0)) {

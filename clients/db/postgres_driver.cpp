@@ -210,11 +210,32 @@ DbErrorKind classify_sqlstate(std::string_view s) {
     return DbErrorKind::read_only;
   if (s == "23505")  // unique_violation
     return DbErrorKind::conflict;
+  if (s == "40001" || s == "40P01")  // serialization_failure, deadlock_detected
+    return DbErrorKind::aborted;
+  if (s == "57014" || s == "55P03")  // query_canceled (statement_timeout), lock_not_available
+    return DbErrorKind::busy;
   // Class 08 connection exceptions, 57P01-03 shutdown / cannot connect now, 53 resources.
   if (s.starts_with("08") || s.starts_with("57P") || s.starts_with("53"))
     return DbErrorKind::unavailable;
   return DbErrorKind::invalid;
 }
+
+namespace {
+
+// Keepalives and TCP_USER_TIMEOUT let the kernel give up on a peer that stopped answering;
+// lock_timeout ends row-lock waits. No statement_timeout: a cancel during COMMIT's wait for
+// the synchronous standby makes PostgreSQL report success for a commit that is only local,
+// and an acknowledged write must survive a failover.
+std::string session_bounds(std::chrono::milliseconds io_timeout) {
+  if (io_timeout.count() <= 0)
+    return {};
+  const auto ms = std::to_string(io_timeout.count());
+  return " keepalives=1 keepalives_idle=5 keepalives_interval=1 keepalives_count=3"
+         " tcp_user_timeout=" +
+         ms + " options=" + conninfo_value("-c lock_timeout=" + ms);
+}
+
+}  // namespace
 
 std::unique_ptr<DbConnection> PostgresDriver::connect(const DbNode& node,
                                                       std::chrono::milliseconds timeout) {
@@ -227,7 +248,7 @@ std::unique_ptr<DbConnection> PostgresDriver::connect(const DbNode& node,
       "host=" + conninfo_value(node.host) + " port=" + std::to_string(node.port) +
       " user=" + conninfo_value(node.user) + " password=" + conninfo_value(node.password) +
       " dbname=" + conninfo_value(node.database) + " connect_timeout=" + std::to_string(secs) +
-      " application_name=medgate";
+      " application_name=medgate" + session_bounds(io_timeout_);
   PgConn conn(PQconnectStart(conninfo.c_str()));
   auto fail = [&](const std::string& why) -> DbError {
     return DbError(DbErrorKind::unavailable, "postgresql " + node.label() + ": " + why);

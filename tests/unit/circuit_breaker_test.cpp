@@ -342,6 +342,28 @@ TEST_F(CircuitBreakerTest, ResultOfPermitIssuedBeforeOpenIsIgnoredWhileOpen) {
   EXPECT_EQ(b.state(), BreakerState::open);
 }
 
+TEST_F(CircuitBreakerTest, LateAnswersFromBeforeARecoveryOrAResetDoNotCount) {
+  CircuitBreaker b(consecutive_only(2), clock);
+  auto before_cycle = b.try_acquire();
+  auto before_reset = b.try_acquire();
+  call(b, CallResult::failure);
+  call(b, CallResult::failure);
+  ASSERT_EQ(b.state(), BreakerState::open);
+  clock.advance(10s);
+  call(b, CallResult::success);  // the two probes close it again
+  call(b, CallResult::success);
+  ASSERT_EQ(b.state(), BreakerState::closed);
+  call(b, CallResult::failure);   // one failure in the new closed period
+  before_cycle.record(CallResult::failure);  // admitted before the trip: not counted
+  EXPECT_EQ(b.state(), BreakerState::closed);
+  EXPECT_EQ(b.snapshot().consecutive_failures, 1u);
+  b.reset("admin API");
+  call(b, CallResult::failure);
+  before_reset.record(CallResult::failure);  // admitted before the reset: not counted
+  EXPECT_EQ(b.state(), BreakerState::closed);
+  EXPECT_EQ(b.snapshot().consecutive_failures, 1u);
+}
+
 TEST_F(CircuitBreakerTest, ListenersSeeEveryTransitionInOrder) {
   CircuitBreaker b(consecutive_only(1), clock);
   std::vector<std::pair<BreakerState, BreakerState>> seen;

@@ -74,6 +74,34 @@ TEST_F(OutlierDetectorTest, FailuresWhileEjectedDoNotExtend) {
   EXPECT_EQ(d.snapshot().ejected_until, until);
 }
 
+TEST_F(OutlierDetectorTest, AnEjectionLastsNoLongerThanTheCallersCap) {
+  d.record_failure(true, 4s);
+  d.record_failure(true, 4s);
+  EXPECT_TRUE(d.record_failure(true, 4s));  // base 10 s, capped at 4 s
+  clock.advance(4s - 1ns);
+  EXPECT_TRUE(d.ejected());
+  clock.advance(1ns);
+  EXPECT_FALSE(d.ejected());
+}
+
+TEST_F(OutlierDetectorTest, ReinstateEndsAnEjectionAtOnceButKeepsTheMultiplier) {
+  EXPECT_FALSE(d.reinstate());  // nothing to end
+  for (int i = 0; i < 3; ++i)
+    d.record_failure();
+  ASSERT_TRUE(d.ejected());
+  clock.advance(1s);
+  EXPECT_TRUE(d.reinstate());
+  EXPECT_FALSE(d.ejected());
+  EXPECT_EQ(d.snapshot().consecutive_failures, 0u);
+  for (int i = 0; i < 3; ++i)
+    d.record_failure();
+  // A relapse right away is ejected for longer: 2 x base.
+  clock.advance(20s - 1ns);
+  EXPECT_TRUE(d.ejected());
+  clock.advance(1ns);
+  EXPECT_FALSE(d.ejected());
+}
+
 TEST(OutlierDetector, ZeroThresholdNeverEjects) {
   testing::FakeClock clock;
   OutlierDetector d({.consecutive_failures = 0}, clock);
