@@ -94,6 +94,21 @@ TEST_F(AdminService, PaymentsValidateAndPayInvoicesAtomically) {
   EXPECT_EQ(payments.find("Factura 3"), payments.rfind("Factura 3")) << "paid once";
 }
 
+TEST_F(AdminService, ConcurrentTwinsPayAnInvoiceOnceAndReplay) {
+  const std::string pay3 =
+      R"({"rut":"11111111-1","amount":42000,"concept":"Factura 3","invoice_id":3})";
+  // Without the key's lock the twins would see the invoice paid and answer 422.
+  expect_one_write_rest_replayed(concurrent_posts(*svc_, "/payments", pay3, "twin-pay-3", 6));
+  const auto payments = svc_->get("/patients/11111111-1/payments").body;
+  EXPECT_EQ(payments.find("Factura 3"), payments.rfind("Factura 3")) << "paid once";
+  for (int round = 0; round < 5; ++round) {
+    const std::string body = R"({"rut":"11111111-1","amount":1000,"concept":"Copago )" +
+                             std::to_string(round) + R"("})";
+    expect_one_write_rest_replayed(
+        concurrent_posts(*svc_, "/payments", body, "twin-" + std::to_string(round), 4));
+  }
+}
+
 TEST_F(AdminService, CreatePatientOnceThenConflict) {
   const std::string body =
       R"({"rut":"12345678-5","name":"Luis Fuentes","birth_date":"1990-01-31","email":"luis@example.org"})";

@@ -139,6 +139,19 @@ TEST_F(MedicalService, RetriedPostWithTheSameKeyWritesOnce) {
             "2\n");
 }
 
+TEST_F(MedicalService, ConcurrentTwinsWithOneKeyWriteOnceAndReplay) {
+  // Double clicks racing on InnoDB: the twin waits on the key's row lock and replays; no
+  // deadlock surfaces as a 500.
+  for (int round = 0; round < 10; ++round) {
+    const std::string key = "twin-" + std::to_string(round);
+    const auto answers = concurrent_posts(*svc_, "/consultations", kNewConsultation, key, 4);
+    expect_one_write_rest_replayed(answers);
+  }
+  EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.consultations WHERE diagnosis = "
+                       "'Sinusitis'"),
+            "10\n");
+}
+
 TEST_F(MedicalService, MigrationsAndSeedsAreAppliedOnce) {
   svc_->restart();
   EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.doctors"), "4\n");

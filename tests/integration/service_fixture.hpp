@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <latch>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "clients/curl_client.hpp"
 #include "tests/support/db_servers.hpp"
@@ -73,6 +76,38 @@ class ServiceProcess {
   uint16_t port_ = 0;
   std::unique_ptr<ChildProcess> process_;
 };
+
+// `n` identical POSTs with the same Idempotency-Key, released together (a double click, a
+// client and its own retry racing): the answers in no particular order.
+inline std::vector<clients::CurlResponse> concurrent_posts(ServiceProcess& svc,
+                                                           const std::string& path,
+                                                           const std::string& body,
+                                                           const std::string& key, size_t n) {
+  std::vector<clients::CurlResponse> out(n);
+  std::latch go(static_cast<std::ptrdiff_t>(n));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      go.arrive_and_wait();
+      out[i] = svc.post(path, body, key);
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  return out;
+}
+
+// Exactly one of `answers` wrote (201, not replayed); every other one replayed it.
+inline void expect_one_write_rest_replayed(const std::vector<clients::CurlResponse>& answers) {
+  size_t written = 0;
+  for (const auto& a : answers) {
+    ASSERT_EQ(a.status, 201) << a.body;
+    if (a.header("idempotent-replayed") != "true")
+      ++written;
+    EXPECT_EQ(a.body, answers.front().body) << "a replay answers what the write answered";
+  }
+  EXPECT_EQ(written, 1u);
+}
 
 // A MariaDB database and an application user with only what the service needs on it: no
 // global privileges, so no READ ONLY ADMIN (which would bypass read_only fencing).

@@ -31,6 +31,7 @@ struct FakeNode {
   std::atomic<int> connects{0};
   std::atomic<int> rollbacks{0};
   std::atomic<bool> rollback_fails{false};
+  std::atomic<bool> commit_breaks{false};  // the connection dies during COMMIT
 };
 
 class DbPoolTest : public ::testing::Test {
@@ -58,7 +59,11 @@ class DbPoolTest : public ::testing::Test {
     });
     ON_CALL(*conn, ping).WillByDefault([&node] { return node.reachable.load(); });
     ON_CALL(*conn, begin).WillByDefault([in_tx] { *in_tx = true; });
-    ON_CALL(*conn, commit).WillByDefault([in_tx] { *in_tx = false; });
+    ON_CALL(*conn, commit).WillByDefault([in_tx, &node] {
+      if (node.commit_breaks)
+        throw DbError(DbErrorKind::unavailable, "server closed the connection during COMMIT");
+      *in_tx = false;
+    });
     ON_CALL(*conn, rollback).WillByDefault([in_tx, &node] {
       ++node.rollbacks;
       if (node.rollback_fails)
@@ -199,6 +204,49 @@ TEST_F(DbPoolTest, NonRetryableErrorsAreNotRetried) {
                                     }),
                DbError);
   EXPECT_EQ(runs, 1);
+}
+
+TEST_F(DbPoolTest, ACommitWithoutAnAnswerIsNeverRunAgain) {
+  db::DbPool pool(driver_, options());
+  nodes_[0].commit_breaks = true;
+  int runs = 0;
+  try {
+    (void)pool.with_transaction(Access::write, [&](DbConnection& c) {
+      ++runs;
+      return which_node(c);
+    });
+    FAIL() << "expected outcome_unknown";
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.kind(), DbErrorKind::outcome_unknown);
+    EXPECT_FALSE(e.retryable());
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("may have committed"));
+  }
+  EXPECT_EQ(runs, 1);  // re-running could apply the write twice
+  EXPECT_EQ(pool.stats().open, 0u) << "the broken connection is not reused";
+}
+
+TEST_F(DbPoolTest, ATransactionTheServerAbortedRunsAgain) {
+  db::DbPool pool(driver_, options());
+  int runs = 0;
+  const std::string node = pool.with_transaction(Access::write, [&](DbConnection& c) {
+    if (++runs == 1)
+      throw DbError(DbErrorKind::aborted, "Deadlock found when trying to get lock", "1213");
+    return which_node(c);
+  });
+  EXPECT_EQ(node, "0");
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(nodes_[0].connects, 1) << "a deadlock is no reason to drop the connection";
+  EXPECT_EQ(pool.stats().primary, "127.0.0.1:1");
+}
+
+TEST_F(DbPoolTest, TheCallersDeadlineEndsTheFailoverWaitSooner) {
+  nodes_[0].writable = false;  // no primary: the pool would wait up to failover_wait
+  auto o = options();
+  o.failover_wait = 5s;
+  db::DbPool pool(driver_, o);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW((void)pool.with_connection(Access::write, which_node, start + 50ms), DbError);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
 }
 
 TEST_F(DbPoolTest, TheSizeIsBoundedAndAWaiterTimesOutAsBusy) {
