@@ -16,33 +16,14 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 namespace json = boost::json;
 
-ThreadContext::ThreadContext(asio::io_context& io_ctx, const GatewayConfig& cfg, uint64_t seed)
-    : io(io_ctx), rng(seed) {
-  for (const auto& u : cfg.upstreams) {
-    clients::PoolOptions opts;
-    opts.connect_timeout = u.connect_timeout;
-    opts.idle_timeout = u.idle_timeout;
-    opts.max_idle = u.max_idle_per_thread;
-    opts.max_response_body = u.max_response_bytes;
-    auto& row = pools.emplace_back();
-    for (const auto& ep : u.endpoints)
-      row.push_back(std::make_unique<clients::ConnectionPool>(io.get_executor(), ep, opts));
-  }
-}
-
-double ThreadContext::unit_random() {
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
+ThreadContext::ThreadContext(asio::io_context& io, const GatewayConfig& cfg, uint64_t seed,
+                             const resilience::Clock& clock, spdlog::logger& events)
+    : transport(io, cfg), rng(seed), env{clock, transport, rng, views, events} {}
 
 namespace {
 
-std::vector<std::string> make_route_labels(const GatewayConfig& cfg) {
-  std::vector<std::string> labels = {"unmatched",    "/health",       "/status",
-                                     "/metrics",     "/admin",        "/api/medical-history",
-                                     "/api/doctors", "/api/payments", "/api/patient"};
-  for (const auto& r : cfg.routes)
-    labels.push_back(r.prefix);
-  return labels;
+std::vector<std::string> builtin_route_labels() {
+  return {"unmatched", "/health", "/status", "/metrics", "/admin"};
 }
 
 json::string iso_age(resilience::TimePoint at, resilience::TimePoint now) {
@@ -81,16 +62,31 @@ json::object breaker_json(resilience::CircuitBreaker& b, resilience::TimePoint n
 }  // namespace
 
 Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
-                 std::shared_ptr<spdlog::logger> events)
+                 std::shared_ptr<spdlog::logger> events,
+                 std::vector<std::unique_ptr<ApiModule>> modules)
     : cfg_(std::move(cfg)),
       clock_(clock),
       events_(std::move(events)),
-      route_labels_(make_route_labels(cfg_)),
-      metrics_(cfg_, route_labels_),
-      upstreams_(cfg_, clock, &metrics_),
+      route_labels_(builtin_route_labels()),
+      metrics_(cfg_,
+               [&] {
+                 // Labels: the gateway's own, each module's, then the configured routes'.
+                 for (auto& m : modules) {
+                   modules_.push_back({std::move(m), route_labels_.size()});
+                   for (auto& label : modules_.back().module->route_labels())
+                     route_labels_.push_back(std::move(label));
+                 }
+                 first_configured_ = route_labels_.size();
+                 for (const auto& r : cfg_.routes)
+                   route_labels_.push_back(r.prefix);
+                 return route_labels_;
+               }()),
+      upstreams_(cfg_, clock, metrics_),
       start_time_(clock.now()) {
   for (const auto& route : cfg_.routes)
     route_upstreams_.push_back(upstreams_.find(route.upstream));
+  for (auto& m : modules_)
+    m.module->bind(upstreams_);
   // Every breaker transition is logged the moment it happens.
   for (auto& up : upstreams_.all()) {
     auto log_transition = [ev = events_, name = up->name()](const std::string& endpoint) {
@@ -107,24 +103,19 @@ Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
   }
 }
 
-namespace {
-
-bool is_portal_api(std::string_view path) {
-  return path.starts_with("/api/medical-history/") || path == "/api/doctors" ||
-         path.starts_with("/api/payments/") || path.starts_with("/api/patient/");
+bool Gateway::answers_itself(std::string_view path) const {
+  if (path == "/health" || path.starts_with("/health/") || path == "/status" ||
+      path == "/metrics" || path.starts_with("/admin/"))
+    return true;
+  for (const auto& m : modules_)
+    if (m.module->match(path))
+      return true;
+  return false;
 }
-
-// Paths the gateway answers itself, whatever the configured routes say.
-bool is_builtin(std::string_view path) {
-  return path == "/health" || path.starts_with("/health/") || path == "/status" ||
-         path == "/metrics" || path.starts_with("/admin/") || is_portal_api(path);
-}
-
-}  // namespace
 
 std::optional<Gateway::ProxyRoute> Gateway::match_proxy_route(std::string_view target,
                                                               std::string& rewritten) {
-  if (is_builtin(path_of(target)))
+  if (answers_itself(path_of(target)))
     return std::nullopt;
   for (size_t i = 0; i < cfg_.routes.size(); ++i) {
     const RouteConfig& route = cfg_.routes[i];
@@ -136,22 +127,22 @@ std::optional<Gateway::ProxyRoute> Gateway::match_proxy_route(std::string_view t
     if (head.empty() || head.front() != '/')
       rewritten.push_back('/');  // the upstream target is always absolute
     rewritten.append(route.add_prefix).append(rest);
-    return ProxyRoute{kFirstConfigured + i, route_upstreams_[i]};
+    return ProxyRoute{first_configured_ + i, route_upstreams_[i]};
   }
   return std::nullopt;
 }
 
-asio::awaitable<void> Gateway::handle(const WireRequest& req, ThreadContext& tc, RequestInfo& info,
+asio::awaitable<void> Gateway::handle(const WireRequest& req, CallEnv& env, RequestInfo& info,
                                       Reply& out) {
   if (auto route = match_proxy_route(req.target, info.upstream_target)) {
     info.route = route->label;
-    return call_upstream(*route->upstream, req, tc, info, out, info.upstream_target);
+    return call_upstream(*route->upstream, req, info.upstream_target, env, info, out);
   }
-  return handle_local(req, tc, info, out);
+  return handle_local(req, env, info, out);
 }
 
-asio::awaitable<void> Gateway::handle_local(const WireRequest& req, ThreadContext& tc,
-                                            RequestInfo& info, Reply& out) {
+asio::awaitable<void> Gateway::handle_local(const WireRequest& req, CallEnv& env, RequestInfo& info,
+                                            Reply& out) {
   out.clear();
   const std::string_view path = path_of(req.target);
   auto simple = [&](unsigned status, std::string_view state) {
@@ -173,22 +164,33 @@ asio::awaitable<void> Gateway::handle_local(const WireRequest& req, ThreadContex
                        : simple(503, "starting");
     else
       res = error_response(404, "not_found", "no such health endpoint");
-  } else if (path == "/status") {
+    co_return;
+  }
+  if (path == "/status") {
     info.route = kStatus;
     res = status_report();
-  } else if (path == "/metrics") {
+    co_return;
+  }
+  if (path == "/metrics") {
     info.route = kMetrics;
     res =
         text_response(200, metrics_.render(upstreams_), "text/plain; version=0.0.4; charset=utf-8");
-  } else if (path.starts_with("/admin/")) {
+    co_return;
+  }
+  if (path.starts_with("/admin/")) {
     info.route = kAdmin;
     res = admin(req, path);
-  } else if (is_portal_api(path)) {
-    res = co_await portal_api(req, path, tc, info);
-  } else {
-    info.route = kUnmatched;
-    res = error_response(404, "not_found", "no route for this path");
+    co_return;
   }
+  for (auto& m : modules_) {
+    if (auto route = m.module->match(path)) {
+      info.route = m.first_label + *route;
+      co_await m.module->handle(req, path, *route, env, info, res);
+      co_return;
+    }
+  }
+  info.route = kUnmatched;
+  res = error_response(404, "not_found", "no route for this path");
 }
 
 WireResponse Gateway::health_report() {
@@ -270,7 +272,7 @@ WireResponse Gateway::status_report() {
   for (const auto& r : cfg_.routes)
     routes.push_back(json::object{{"prefix", r.prefix}, {"upstream", r.upstream}});
   json::object body{{"service", "medgate"},
-                    {"version", "0.1.0"},
+                    {"version", MEDGATE_VERSION},
                     {"config", cfg_.source},
                     {"uptime_seconds", uptime},
                     {"threads", cfg_.threads},
@@ -329,6 +331,11 @@ WireResponse Gateway::admin(const WireRequest& req, std::string_view path) {
     breaker->disable("admin API");
   } else if (action == "reset") {
     breaker->reset("admin API");
+    // A clean slate: traffic comes back now, not when an ejection ends.
+    if (parts.size() == 4)
+      up->endpoint(std::stoul(std::string(parts[2]))).outlier.reinstate();
+    else
+      up->reinstate_all();
   } else {
     return error_response(400, "unknown_action",
                           "action must be force-open, force-closed, disable or reset");

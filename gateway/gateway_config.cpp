@@ -119,6 +119,11 @@ UpstreamConfig read_upstream(const std::string& name, const Node& node) {
       get_ms(m, "per_try_timeout", std::min(u.per_try_timeout, u.timeout), 1ms, 10min);
   if (u.per_try_timeout > u.timeout)
     m.required("per_try_timeout").fail("must not exceed timeout");
+  u.write_timeout = get_ms(m, "write_timeout", u.timeout, 1ms, 10min);
+  u.write_per_try_timeout =
+      get_ms(m, "write_per_try_timeout", std::min(u.per_try_timeout, u.write_timeout), 1ms, 10min);
+  if (u.write_per_try_timeout > u.write_timeout)
+    m.required("write_per_try_timeout").fail("must not exceed write_timeout");
   u.connect_timeout = get_ms(m, "connect_timeout", u.connect_timeout, 1ms, 1min);
   u.idle_timeout = get_ms(m, "idle_timeout", u.idle_timeout, 100ms, 1h);
   u.max_idle_per_thread =
@@ -162,6 +167,8 @@ UpstreamConfig read_upstream(const std::string& name, const Node& node) {
     u.stale.max_age = get_ms(s, "max_age", u.stale.max_age, 0ms, 24h);
     u.stale.max_entries =
         static_cast<uint32_t>(s.get_int("max_entries", u.stale.max_entries, 1, 1'000'000));
+    u.stale.max_bytes = static_cast<uint64_t>(
+        s.get_int("max_bytes", static_cast<int64_t>(u.stale.max_bytes), 1024, int64_t{1} << 34));
     s.finish();
   }
   m.finish();

@@ -48,6 +48,7 @@ struct HealthCheckConfig {
 struct StaleConfig {
   milliseconds max_age{0};  // 0: never answer from the last-good copy
   uint32_t max_entries = 1024;
+  uint64_t max_bytes = 16 * 1024 * 1024;  // bodies and headers of every copy together
 };
 
 struct UpstreamConfig {
@@ -57,6 +58,11 @@ struct UpstreamConfig {
   resilience::PanicMode panic = resilience::PanicMode::fail;
   milliseconds timeout{2'000};  // overall, all attempts and back-offs included
   milliseconds per_try_timeout{1'000};
+  // The same for requests that may change state (not GET, HEAD, OPTIONS or TRACE): a write
+  // may wait out a database failover in the service, which answers 503 before its
+  // per-try budget (sent as X-Medgate-Timeout-Ms) runs out. Default: timeout, per_try_timeout.
+  milliseconds write_timeout{2'000};
+  milliseconds write_per_try_timeout{1'000};
   milliseconds connect_timeout{250};
   milliseconds idle_timeout{30'000};
   uint32_t max_idle_per_thread = 64;

@@ -102,21 +102,21 @@ Metrics::Metrics(const GatewayConfig& cfg, const std::vector<std::string>& route
                       .Add({});
 
   for (const auto& u : cfg.upstreams) {
-    UpstreamHandles h;
+    auto h = std::make_unique<UpstreamStats>();
     const prometheus::Labels up{{"upstream", u.name}};
-    h.requests = &up_requests.Add(up);
-    h.retries = &retries.Add(up);
-    h.stale = &stale.Add(up);
-    for (size_t r = 0; r < h.rejected.size(); ++r)
-      h.rejected[r] = &rejected.Add(
+    h->requests_ = &up_requests.Add(up);
+    h->retries_ = &retries.Add(up);
+    h->stale_ = &stale.Add(up);
+    for (size_t r = 0; r < h->rejected_.size(); ++r)
+      h->rejected_[r] = &rejected.Add(
           {{"upstream", u.name}, {"reason", std::string(to_string(static_cast<Rejection>(r)))}});
     for (size_t s = 0; s < kStates.size(); ++s)
-      h.state[s] = &state.Add(
+      h->state_[s] = &state.Add(
           {{"upstream", u.name}, {"endpoint", ""}, {"state", std::string(to_string(kStates[s]))}});
-    h.amplification = &amplification.Add(up);
-    h.budget_allowed = &budget.Add(up);
+    h->amplification_ = &amplification.Add(up);
+    h->budget_allowed_ = &budget.Add(up);
     for (const auto& ep : u.endpoints) {
-      EndpointHandles e;
+      UpstreamStats::EndpointHandles e;
       for (size_t o = 0; o < e.attempts.size(); ++o)
         e.attempts[o] =
             &attempts.Add({{"upstream", u.name},
@@ -128,7 +128,7 @@ Metrics::Metrics(const GatewayConfig& cfg, const std::vector<std::string>& route
                                  {"endpoint", ep.url},
                                  {"state", std::string(to_string(kStates[s]))}});
       e.in_flight = &in_flight.Add({{"upstream", u.name}, {"endpoint", ep.url}});
-      h.endpoints.push_back(e);
+      h->endpoints_.push_back(e);
     }
     upstreams_.push_back(std::move(h));
   }
@@ -142,30 +142,6 @@ void Metrics::request(size_t route, unsigned status, double seconds) {
   routes_[route].latency->Observe(seconds);
 }
 
-void Metrics::downstream_request(size_t upstream) {
-  upstreams_[upstream].requests->Increment();
-}
-
-void Metrics::attempt(size_t upstream, size_t endpoint, AttemptOutcome outcome) {
-  upstreams_[upstream].endpoints[endpoint].attempts[static_cast<size_t>(outcome)]->Increment();
-}
-
-void Metrics::retry(size_t upstream) {
-  upstreams_[upstream].retries->Increment();
-}
-
-void Metrics::rejected(size_t upstream, Rejection why) {
-  upstreams_[upstream].rejected[static_cast<size_t>(why)]->Increment();
-}
-
-void Metrics::stale_served(size_t upstream) {
-  upstreams_[upstream].stale->Increment();
-}
-
-void Metrics::ejection(size_t upstream, size_t endpoint) {
-  upstreams_[upstream].endpoints[endpoint].ejections->Increment();
-}
-
 void Metrics::on_transition(const std::string& upstream, const std::string& endpoint,
                             const resilience::BreakerTransition& t) {
   // Rare (state changes only), so the label lookup is acceptable here.
@@ -175,16 +151,15 @@ void Metrics::on_transition(const std::string& upstream, const std::string& endp
 }
 
 std::string Metrics::render(UpstreamSet& upstreams) {
-  auto& all = upstreams.all();
-  for (size_t u = 0; u < all.size() && u < upstreams_.size(); ++u) {
-    Upstream& up = *all[u];
-    UpstreamHandles& h = upstreams_[u];
+  for (auto& upp : upstreams.all()) {
+    Upstream& up = *upp;
+    UpstreamStats& h = up.stats();
     const auto current = up.breaker.state();
     for (size_t s = 0; s < kStates.size(); ++s)
-      h.state[s]->Set(current == kStates[s] ? 1 : 0);
+      h.state_[s]->Set(current == kStates[s] ? 1 : 0);
     double attempts = 0;
     for (size_t e = 0; e < up.size(); ++e) {
-      EndpointHandles& eh = h.endpoints[e];
+      auto& eh = h.endpoints_[e];
       const auto es = up.endpoint(e).breaker.state();
       for (size_t s = 0; s < kStates.size(); ++s)
         eh.state[s]->Set(es == kStates[s] ? 1 : 0);
@@ -192,9 +167,9 @@ std::string Metrics::render(UpstreamSet& upstreams) {
       for (auto* c : eh.attempts)
         attempts += c->Value();
     }
-    const double requests = h.requests->Value();
-    h.amplification->Set(requests > 0 ? attempts / requests : 0.0);
-    h.budget_allowed->Set(up.budget.snapshot().allowed);
+    const double requests = h.requests_->Value();
+    h.amplification_->Set(requests > 0 ? attempts / requests : 0.0);
+    h.budget_allowed_->Set(up.budget.snapshot().allowed);
   }
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }

@@ -44,18 +44,45 @@ enum class Rejection : uint8_t {
 };
 [[nodiscard]] std::string_view to_string(Rejection r);
 
+// One upstream's counters: handles into the Metrics registry, created at start-up, so a
+// request never looks up a label set. The Upstream holds its own (no index into a table).
+class UpstreamStats {
+ public:
+  void request() { requests_->Increment(); }
+  void attempt(size_t endpoint, AttemptOutcome outcome) {
+    endpoints_[endpoint].attempts[static_cast<size_t>(outcome)]->Increment();
+  }
+  void retry() { retries_->Increment(); }
+  void rejected(Rejection why) { rejected_[static_cast<size_t>(why)]->Increment(); }
+  void stale_served() { stale_->Increment(); }
+  void ejection(size_t endpoint) { endpoints_[endpoint].ejections->Increment(); }
+
+ private:
+  friend class Metrics;
+  struct EndpointHandles {
+    std::array<prometheus::Counter*, static_cast<size_t>(AttemptOutcome::kCount)> attempts{};
+    prometheus::Counter* ejections = nullptr;
+    std::array<prometheus::Gauge*, 5> state{};
+    prometheus::Gauge* in_flight = nullptr;
+  };
+  prometheus::Counter* requests_ = nullptr;
+  prometheus::Counter* retries_ = nullptr;
+  prometheus::Counter* stale_ = nullptr;
+  std::array<prometheus::Counter*, static_cast<size_t>(Rejection::kCount)> rejected_{};
+  std::array<prometheus::Gauge*, 5> state_{};
+  prometheus::Gauge* amplification_ = nullptr;
+  prometheus::Gauge* budget_allowed_ = nullptr;
+  std::vector<EndpointHandles> endpoints_;
+};
+
 class Metrics {
  public:
   // `route_labels`: every route label the gateway will report.
   Metrics(const GatewayConfig& cfg, const std::vector<std::string>& route_labels);
 
   void request(size_t route, unsigned status, double seconds);
-  void downstream_request(size_t upstream);
-  void attempt(size_t upstream, size_t endpoint, AttemptOutcome outcome);
-  void retry(size_t upstream);
-  void rejected(size_t upstream, Rejection why);
-  void stale_served(size_t upstream);
-  void ejection(size_t upstream, size_t endpoint);
+  // cfg.upstreams[i]'s counters; the reference stays valid for the Metrics' lifetime.
+  [[nodiscard]] UpstreamStats& upstream(size_t i) { return *upstreams_.at(i); }
   void on_transition(const std::string& upstream, const std::string& endpoint,
                      const resilience::BreakerTransition& t);
   void connection_opened() { connections_->Increment(); }
@@ -69,28 +96,12 @@ class Metrics {
     std::array<prometheus::Counter*, 6> by_class{};  // 1xx..5xx, other
     prometheus::Histogram* latency = nullptr;
   };
-  struct EndpointHandles {
-    std::array<prometheus::Counter*, static_cast<size_t>(AttemptOutcome::kCount)> attempts{};
-    prometheus::Counter* ejections = nullptr;
-    std::array<prometheus::Gauge*, 5> state{};
-    prometheus::Gauge* in_flight = nullptr;
-  };
-  struct UpstreamHandles {
-    prometheus::Counter* requests = nullptr;
-    prometheus::Counter* retries = nullptr;
-    prometheus::Counter* stale = nullptr;
-    std::array<prometheus::Counter*, static_cast<size_t>(Rejection::kCount)> rejected{};
-    std::array<prometheus::Gauge*, 5> state{};
-    prometheus::Gauge* amplification = nullptr;
-    prometheus::Gauge* budget_allowed = nullptr;
-    std::vector<EndpointHandles> endpoints;
-  };
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* transitions_;
   prometheus::Gauge* connections_;
   std::vector<RouteHandles> routes_;
-  std::vector<UpstreamHandles> upstreams_;
+  std::vector<std::unique_ptr<UpstreamStats>> upstreams_;
 };
 
 }  // namespace medgate::gateway

@@ -36,7 +36,8 @@ struct SessionState {
 };
 
 struct Server::Worker {
-  Worker(const GatewayConfig& cfg, uint64_t seed) : io(1), ctx(io, cfg, seed), drain_timer(io) {}
+  Worker(Gateway& g, uint64_t seed)
+      : io(1), ctx(io, g.config(), seed, g.clock(), g.events()), drain_timer(io) {}
   asio::io_context io;
   // Keeps run() going while the worker has no connection yet; drain stops the io_context.
   asio::executor_work_guard<asio::io_context::executor_type> keep_running{io.get_executor()};
@@ -105,7 +106,7 @@ void Server::start() {
   const GatewayConfig& cfg = gateway_.config();
   std::random_device rd;
   for (uint32_t i = 0; i < cfg.threads; ++i)
-    workers_.push_back(std::make_unique<Worker>(cfg, (uint64_t{rd()} << 32) ^ rd() ^ i));
+    workers_.push_back(std::make_unique<Worker>(gateway_, (uint64_t{rd()} << 32) ^ rd() ^ i));
 
   // One acceptor, on the first worker's thread. Each connection is accepted straight into
   // the io_context of the worker with the fewest open connections: with per-thread
@@ -257,7 +258,7 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
       clients::make_request_id(w->ctx.rng, info.request_id);
     stream.expires_never();  // the handler bounds upstream time itself
     try {
-      co_await gateway_.handle(req, w->ctx, info, reply);
+      co_await gateway_.handle(req, w->ctx.env, info, reply);
     } catch (const std::exception& e) {
       gateway_.events().error("request {} failed: {}", info.request_id, e.what());
       reply.clear();
@@ -319,6 +320,7 @@ void Server::run_health_checks(Worker& w) {
             clients::ConnectionPool pool(w.io.get_executor(), ep.endpoint, opts);
             asio::steady_timer timer(w.io);
             uint32_t ok_streak = 0, fail_streak = 0;
+            uint32_t passes_in_trouble = 0;  // passing checks while out of traffic
             clients::WireRequest req;
             req.target = ep.endpoint.base_path + hc.path;
             req.fields.add(http::field::host, "Host", ep.endpoint.host_header);
@@ -340,8 +342,28 @@ void Server::run_health_checks(Worker& w) {
                   ep.breaker.probe_now(why);
                   up.breaker.probe_now(why);
                 }
+                // Ejected or behind an open breaker by passive signals while its checks pass:
+                // healthy_threshold passes in a row end that too (a failing probe opens the
+                // breaker again, so a service that answers /health but fails requests costs
+                // a few probes per cycle, never an outage of open_for or base_ejection).
+                const bool out = ep.outlier.ejected() ||
+                                 ep.breaker.state() == resilience::BreakerState::open ||
+                                 up.breaker.state() == resilience::BreakerState::open;
+                if (!out) {
+                  passes_in_trouble = 0;
+                } else if (++passes_in_trouble >= hc.healthy_threshold) {
+                  passes_in_trouble = 0;
+                  const std::string why = std::to_string(hc.healthy_threshold) +
+                                          " health checks passed on " + ep.endpoint.url;
+                  if (ep.outlier.reinstate())
+                    gateway_.events().info("endpoint reinstated: upstream={} endpoint={} ({})",
+                                           up.name(), ep.endpoint.url, why);
+                  ep.breaker.probe_now(why);
+                  up.breaker.probe_now(why);
+                }
               } else {
                 ok_streak = 0;
+                passes_in_trouble = 0;
                 if (++fail_streak >= hc.unhealthy_threshold && ep.health_ok.load()) {
                   ep.health_ok.store(false);
                   gateway_.events().warn(

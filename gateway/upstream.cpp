@@ -1,10 +1,14 @@
 #include "gateway/upstream.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 
-#include "gateway/metrics.hpp"
+#include <boost/beast/http/field.hpp>
 
 namespace medgate::gateway {
+
+namespace http = boost::beast::http;
 
 std::string_view to_string(Routability r) {
   switch (r) {
@@ -24,19 +28,85 @@ EndpointState::EndpointState(const clients::HttpEndpoint& ep, const UpstreamConf
                              const resilience::Clock& clock)
     : endpoint(ep), breaker(cfg.endpoint_breaker, clock), outlier(cfg.outlier, clock) {}
 
-void StaleStore::put(const std::string& key, const clients::WireResponse& res,
+namespace {
+
+// The directives medgate follows: the targeted field when present, else Cache-Control.
+std::string_view cache_directives(const clients::WireResponse& res) {
+  if (auto v = res.fields.find("Medgate-Cache-Control"))
+    return *v;
+  return res.fields.find(http::field::cache_control).value_or(std::string_view());
+}
+
+bool has_directive(std::string_view list, std::string_view name) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+      item.remove_prefix(1);
+    const std::string_view token = item.substr(0, item.find_first_of("= \t"));
+    if (token.size() == name.size() &&
+        std::equal(token.begin(), token.end(), name.begin(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+      return true;
+    if (comma == std::string_view::npos)
+      break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// stale-if-error=N (seconds), when the directives carry it.
+std::optional<resilience::Duration> stale_if_error(std::string_view list) {
+  const size_t at = list.find("stale-if-error=");
+  if (at == std::string_view::npos)
+    return std::nullopt;
+  const std::string_view rest = list.substr(at + 15);
+  uint32_t secs = 0;
+  const auto r = std::from_chars(rest.data(), rest.data() + rest.size(), secs);
+  if (r.ec != std::errc{})
+    return std::nullopt;
+  return std::chrono::seconds(secs);
+}
+
+size_t size_of(const clients::WireResponse& res) {
+  return res.body.size() + res.fields.line_bytes() + res.reason.size() + 64;
+}
+
+}  // namespace
+
+bool StaleStore::put(const std::string& key, const clients::WireResponse& res,
                      resilience::TimePoint now) {
   if (!enabled())
-    return;
+    return false;
+  const std::string_view cc = cache_directives(res);
+  if (has_directive(cc, "no-store") || has_directive(cc, "private"))
+    return false;
+  const size_t bytes = size_of(res) + key.size();
+  if (bytes > cfg_.max_bytes)
+    return false;
+  resilience::Duration max_age = cfg_.max_age;
+  if (auto sie = stale_if_error(cc))
+    max_age = std::min(max_age, *sie);
   std::lock_guard lock(mu_);
-  if (entries_.size() >= cfg_.max_entries && !entries_.contains(key)) {
-    // Make room: drop the oldest copy (a linear scan, bounded by max_entries).
-    auto oldest = std::min_element(entries_.begin(), entries_.end(), [](auto& a, auto& b) {
-      return a.second.stored < b.second.stored;
-    });
-    entries_.erase(oldest);
+  if (auto it = entries_.find(key); it != entries_.end()) {
+    bytes_ -= it->second.bytes;
+    entries_.erase(it);
   }
-  entries_.insert_or_assign(key, Entry{res, now});
+  while (!entries_.empty() &&
+         (entries_.size() >= cfg_.max_entries || bytes_ + bytes > cfg_.max_bytes))
+    evict_oldest();
+  entries_.emplace(key, Entry{res, now, max_age, bytes});
+  bytes_ += bytes;
+  return true;
+}
+
+void StaleStore::evict_oldest() {
+  // A linear scan, bounded by max_entries; only when the store is full.
+  auto oldest = std::min_element(entries_.begin(), entries_.end(), [](auto& a, auto& b) {
+    return a.second.stored < b.second.stored;
+  });
+  bytes_ -= oldest->second.bytes;
+  entries_.erase(oldest);
 }
 
 std::optional<std::pair<clients::WireResponse, resilience::Duration>> StaleStore::get(
@@ -48,34 +118,76 @@ std::optional<std::pair<clients::WireResponse, resilience::Duration>> StaleStore
   if (it == entries_.end())
     return std::nullopt;
   const auto age = now - it->second.stored;
-  if (age > cfg_.max_age)
+  if (age > it->second.max_age)
     return std::nullopt;
   return std::make_pair(it->second.response, age);
 }
 
-Upstream::Upstream(const UpstreamConfig& cfg, const resilience::Clock& clock, Metrics* metrics)
+size_t StaleStore::bytes() {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+size_t StaleStore::entries() {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+Upstream::Upstream(const UpstreamConfig& cfg, size_t index, const resilience::Clock& clock,
+                   UpstreamStats& stats)
     : breaker(cfg.breaker, clock),
       budget(cfg.budget, clock),
       bulkhead(cfg.max_concurrent),
       selector(cfg.selection, cfg.panic),
       stale(cfg.stale),
       cfg_(cfg),
-      clock_(clock) {
+      index_(index),
+      clock_(clock),
+      stats_(stats) {
   if (cfg.rate_limit > 0)
     limiter.emplace(cfg.rate_limit, cfg.rate_burst, clock);
   for (const auto& ep : cfg.endpoints)
     endpoints_.push_back(std::make_unique<EndpointState>(ep, cfg, clock));
-  if (metrics) {
-    breaker.add_listener([metrics, name = cfg.name](const resilience::BreakerTransition& t) {
-      metrics->on_transition(name, "", t);
-    });
-    for (auto& e : endpoints_) {
-      e->breaker.add_listener([metrics, name = cfg.name,
-                               url = e->endpoint.url](const resilience::BreakerTransition& t) {
-        metrics->on_transition(name, url, t);
-      });
-    }
+}
+
+bool Upstream::last_routable(size_t i) {
+  for (size_t j = 0; j < endpoints_.size(); ++j)
+    if (j != i && routability(j) == Routability::routable)
+      return false;
+  return true;
+}
+
+resilience::Duration Upstream::time_until_available() {
+  const auto now = clock_.now();
+  auto until_probe = [now](resilience::CircuitBreaker& b) -> resilience::Duration {
+    const auto s = b.state();
+    if (s == resilience::BreakerState::forced_open)
+      return resilience::Duration::max();
+    if (s != resilience::BreakerState::open)
+      return resilience::Duration::zero();
+    const auto next = b.snapshot().next_probe_at;
+    return next && *next > now ? *next - now : resilience::Duration::zero();
+  };
+  const resilience::Duration upstream_wait = until_probe(breaker);
+  // The soonest an endpoint may take traffic again.
+  resilience::Duration endpoint_wait = resilience::Duration::max();
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    EndpointState& e = *endpoints_[i];
+    resilience::Duration wait = until_probe(e.breaker);
+    const auto o = e.outlier.snapshot();
+    if (o.ejected)
+      wait = std::max(wait, o.ejected_until - now);
+    if (!e.health_ok.load(std::memory_order_relaxed))
+      wait = std::max<resilience::Duration>(
+          wait, cfg_.health_check.interval * cfg_.health_check.healthy_threshold);
+    endpoint_wait = std::min(endpoint_wait, wait);
   }
+  return std::max(upstream_wait, endpoint_wait);
+}
+
+void Upstream::reinstate_all() {
+  for (auto& e : endpoints_)
+    e->outlier.reinstate();
 }
 
 Routability Upstream::routability(size_t i) {
@@ -117,9 +229,20 @@ void Upstream::views(std::vector<resilience::EndpointView>& out) {
 }
 
 UpstreamSet::UpstreamSet(const GatewayConfig& cfg, const resilience::Clock& clock,
-                         Metrics* metrics) {
-  for (const auto& u : cfg.upstreams)
-    upstreams_.push_back(std::make_unique<Upstream>(u, clock, metrics));
+                         Metrics& metrics) {
+  for (size_t i = 0; i < cfg.upstreams.size(); ++i) {
+    const UpstreamConfig& u = cfg.upstreams[i];
+    auto up = std::make_unique<Upstream>(u, i, clock, metrics.upstream(i));
+    up->breaker.add_listener([&metrics, name = u.name](const resilience::BreakerTransition& t) {
+      metrics.on_transition(name, "", t);
+    });
+    for (size_t e = 0; e < up->size(); ++e) {
+      up->endpoint(e).breaker.add_listener(
+          [&metrics, name = u.name, url = u.endpoints[e].url](
+              const resilience::BreakerTransition& t) { metrics.on_transition(name, url, t); });
+    }
+    upstreams_.push_back(std::move(up));
+  }
 }
 
 Upstream* UpstreamSet::find(std::string_view name) {
@@ -127,13 +250,6 @@ Upstream* UpstreamSet::find(std::string_view name) {
     if (u->name() == name)
       return u.get();
   return nullptr;
-}
-
-size_t UpstreamSet::index_of(const Upstream* u) const {
-  for (size_t i = 0; i < upstreams_.size(); ++i)
-    if (upstreams_[i].get() == u)
-      return i;
-  return upstreams_.size();
 }
 
 bool Upstream::may_eject() const {

@@ -14,6 +14,7 @@
 
 #include "clients/connection_pool.hpp"
 #include "gateway/gateway_config.hpp"
+#include "gateway/metrics.hpp"
 #include "resilience/bulkhead.hpp"
 #include "resilience/circuit_breaker.hpp"
 #include "resilience/endpoint_selector.hpp"
@@ -22,8 +23,6 @@
 #include "resilience/retry_budget.hpp"
 
 namespace medgate::gateway {
-
-class Metrics;
 
 // Why an endpoint may or may not take traffic.
 enum class Routability : uint8_t { routable, breaker_open, ejected, health_check_failed };
@@ -43,32 +42,56 @@ struct EndpointState {
 };
 
 // Last good responses to GETs, served (marked stale) while the upstream is unavailable.
+// Bounded in entries and in bytes (the oldest copy goes first). A response the upstream
+// marked `no-store` or `private` is never kept: in `Medgate-Cache-Control` when present (a
+// targeted field, RFC 9213: the services' instructions to medgate), else in `Cache-Control`.
+// A `stale-if-error=N` there bounds the copy's age below the configured max_age.
 class StaleStore {
  public:
   explicit StaleStore(StaleConfig cfg) : cfg_(cfg) {}
   [[nodiscard]] bool enabled() const { return cfg_.max_age.count() > 0; }
-  void put(const std::string& key, const clients::WireResponse& res, resilience::TimePoint now);
+  // Keeps a copy unless the response forbids it; false when it was not kept.
+  bool put(const std::string& key, const clients::WireResponse& res, resilience::TimePoint now);
   // The copy and its age, when one exists that is young enough.
   [[nodiscard]] std::optional<std::pair<clients::WireResponse, resilience::Duration>> get(
       const std::string& key, resilience::TimePoint now);
+  [[nodiscard]] size_t bytes();
+  [[nodiscard]] size_t entries();
 
  private:
   struct Entry {
     clients::WireResponse response;
     resilience::TimePoint stored;
+    resilience::Duration max_age;
+    size_t bytes;
   };
+  void evict_oldest();  // under mu_
+
   const StaleConfig cfg_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
+  size_t bytes_ = 0;
 };
 
 class Upstream {
  public:
-  Upstream(const UpstreamConfig& cfg, const resilience::Clock& clock, Metrics* metrics);
+  // cfg.upstreams[index]; `stats` are its counters (Metrics::upstream(index)).
+  Upstream(const UpstreamConfig& cfg, size_t index, const resilience::Clock& clock,
+           UpstreamStats& stats);
 
   [[nodiscard]] const UpstreamConfig& config() const { return cfg_; }
   [[nodiscard]] const std::string& name() const { return cfg_.name; }
+  [[nodiscard]] size_t index() const { return index_; }
+  [[nodiscard]] UpstreamStats& stats() { return stats_; }
   [[nodiscard]] size_t size() const { return endpoints_.size(); }
+  // Whether endpoint `i` is the only routable one left (then an ejection of it is capped by
+  // the breaker's open period, so the breaker's probe can reach it).
+  [[nodiscard]] bool last_routable(size_t i);
+  // How long until this upstream may take traffic again, as far as its breakers, ejections
+  // and health checks tell; zero when it may now. For Retry-After.
+  [[nodiscard]] resilience::Duration time_until_available();
+  // Ends every endpoint's ejection (an operator's reset: a clean slate).
+  void reinstate_all();
   // Whether one more endpoint may be ejected now (outlier.max_ejection_percent).
   [[nodiscard]] bool may_eject() const;
   [[nodiscard]] EndpointState& endpoint(size_t i) { return *endpoints_[i]; }
@@ -90,17 +113,19 @@ class Upstream {
 
  private:
   const UpstreamConfig& cfg_;
+  const size_t index_;
   const resilience::Clock& clock_;
+  UpstreamStats& stats_;
   std::vector<std::unique_ptr<EndpointState>> endpoints_;
 };
 
 // Every upstream, by name. Built once at start-up; never resized.
 class UpstreamSet {
  public:
-  UpstreamSet(const GatewayConfig& cfg, const resilience::Clock& clock, Metrics* metrics);
+  // Breaker transitions are counted in `metrics`, which must outlive the set.
+  UpstreamSet(const GatewayConfig& cfg, const resilience::Clock& clock, Metrics& metrics);
   [[nodiscard]] Upstream* find(std::string_view name);
   [[nodiscard]] std::vector<std::unique_ptr<Upstream>>& all() { return upstreams_; }
-  [[nodiscard]] size_t index_of(const Upstream* u) const;
 
  private:
   std::vector<std::unique_ptr<Upstream>> upstreams_;

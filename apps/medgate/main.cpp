@@ -15,6 +15,7 @@
 
 #include "clients/stop_signals.hpp"
 #include "gateway/gateway.hpp"
+#include "gateway/portal/portal_api.hpp"
 #include "gateway/server.hpp"
 
 namespace {
@@ -91,7 +92,9 @@ int main(int argc, char** argv) {
   // Policies read the clock many times per request; they need milliseconds, not nanoseconds.
   medgate::resilience::CoarseSteadyClock clock;
   try {
-    medgate::gateway::Gateway gateway(cfg, clock, events);
+    std::vector<std::unique_ptr<medgate::gateway::ApiModule>> modules;
+    modules.push_back(medgate::gateway::make_portal_api(cfg.medical_upstream, cfg.admin_upstream));
+    medgate::gateway::Gateway gateway(cfg, clock, events, std::move(modules));
     medgate::gateway::Server server(gateway, access);
     server.start();
     events->info("medgate listening on {}:{} with {} threads, {} upstreams, {} routes",

@@ -1,8 +1,8 @@
 #include "apps/service-kit/service_main.hpp"
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
-#include <condition_variable>
 #include <mutex>
 #include <stop_token>
 #include <thread>

@@ -31,13 +31,13 @@ struct SqlResult {
 };
 
 enum class DbErrorKind : uint8_t {
-  unavailable,  // could not connect, or the connection broke: try another node
-  read_only,    // the node refused a write: it is (now) a replica or fenced
-  conflict,     // unique / primary key violation
-  invalid,      // bad SQL or data (a bug or bad input), not retryable
-  busy,         // no connection became free in time, or a statement/lock wait timed out
-  aborted,      // the server rolled the transaction back (deadlock, serialization failure):
-                // nothing of it happened, so it may run again on the same connection
+  unavailable,      // could not connect, or the connection broke: try another node
+  read_only,        // the node refused a write: it is (now) a replica or fenced
+  conflict,         // unique / primary key violation
+  invalid,          // bad SQL or data (a bug or bad input), not retryable
+  busy,             // no connection became free in time, or a statement/lock wait timed out
+  aborted,          // the server rolled the transaction back (deadlock, serialization failure):
+                    // nothing of it happened, so it may run again on the same connection
   outcome_unknown,  // the connection broke during COMMIT: it may or may not have committed,
                     // so running the work again could apply it twice
 };

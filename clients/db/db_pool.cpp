@@ -43,12 +43,12 @@ void Transaction::commit() {
     conn_.commit();
   } catch (const DbError& e) {
     if (e.kind() != DbErrorKind::unavailable)
-      throw;  // refused (read-only, aborted): nothing was committed
+      throw;       // refused (read-only, aborted): nothing was committed
     done_ = true;  // nothing left to roll back on a broken connection
-    throw DbError(DbErrorKind::outcome_unknown,
-                  std::string("COMMIT got no answer, the transaction may have committed: ") +
-                      e.what(),
-                  e.code());
+    throw DbError(
+        DbErrorKind::outcome_unknown,
+        std::string("COMMIT got no answer, the transaction may have committed: ") + e.what(),
+        e.code());
   }
   done_ = true;
 }

@@ -102,8 +102,8 @@ TEST_F(AdminService, ConcurrentTwinsPayAnInvoiceOnceAndReplay) {
   const auto payments = svc_->get("/patients/11111111-1/payments").body;
   EXPECT_EQ(payments.find("Factura 3"), payments.rfind("Factura 3")) << "paid once";
   for (int round = 0; round < 5; ++round) {
-    const std::string body = R"({"rut":"11111111-1","amount":1000,"concept":"Copago )" +
-                             std::to_string(round) + R"("})";
+    const std::string body =
+        R"({"rut":"11111111-1","amount":1000,"concept":"Copago )" + std::to_string(round) + R"("})";
     expect_one_write_rest_replayed(
         concurrent_posts(*svc_, "/payments", body, "twin-" + std::to_string(round), 4));
   }

@@ -6,8 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <latch>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>

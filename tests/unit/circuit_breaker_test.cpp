@@ -353,7 +353,7 @@ TEST_F(CircuitBreakerTest, LateAnswersFromBeforeARecoveryOrAResetDoNotCount) {
   call(b, CallResult::success);  // the two probes close it again
   call(b, CallResult::success);
   ASSERT_EQ(b.state(), BreakerState::closed);
-  call(b, CallResult::failure);   // one failure in the new closed period
+  call(b, CallResult::failure);              // one failure in the new closed period
   before_cycle.record(CallResult::failure);  // admitted before the trip: not counted
   EXPECT_EQ(b.state(), BreakerState::closed);
   EXPECT_EQ(b.snapshot().consecutive_failures, 1u);

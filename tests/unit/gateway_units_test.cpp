@@ -8,7 +8,7 @@
 #include "domain/rut.hpp"
 #include "gateway/gateway_config.hpp"
 #include "gateway/http_util.hpp"
-#include "gateway/portal_transform.hpp"
+#include "gateway/portal/portal_transform.hpp"
 
 namespace medgate::gateway {
 using domain::normalize_rut;

@@ -1,9 +1,4 @@
-// The portal's API (compatible with the system medgate replaces):
-//   GET /api/medical-history/{rut}  -> medical  GET /patients/{rut}/consultations
-//   GET /api/doctors?specialty=     -> medical  GET /doctors?specialty=
-//   GET /api/patient/{rut}          -> admin    GET /patients/{rut}
-//   GET /api/payments/{rut}         -> admin    GET /patients/{rut}/payments + /invoices
-// A malformed RUT is refused before any upstream is called.
+// The portal API module (see portal_api.hpp).
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/object.hpp>
@@ -11,9 +6,10 @@
 
 #include "clients/url_query.hpp"
 #include "domain/rut.hpp"
-#include "gateway/gateway.hpp"
 #include "gateway/http_util.hpp"
-#include "gateway/portal_transform.hpp"
+#include "gateway/portal/portal_api.hpp"
+#include "gateway/portal/portal_transform.hpp"
+#include "gateway/upstream_call.hpp"
 
 namespace medgate::gateway {
 
@@ -69,15 +65,54 @@ WireResponse stale_json_response(json::object& body, const WireResponse& from) {
   return res;
 }
 
-}  // namespace
+enum PortalRoute : size_t { kMedicalHistory, kDoctors, kPayments, kPatient, kRouteCount };
 
-asio::awaitable<WireResponse> Gateway::portal_api(const WireRequest& req, std::string_view path,
-                                                  ThreadContext& tc, RequestInfo& info) {
+class PortalApi final : public ApiModule {
+ public:
+  PortalApi(std::string medical, std::string admin)
+      : medical_name_(std::move(medical)), admin_name_(std::move(admin)) {}
+
+  std::vector<std::string> route_labels() const override {
+    return {"/api/medical-history", "/api/doctors", "/api/payments", "/api/patient"};
+  }
+
+  void bind(UpstreamSet& upstreams) override {
+    medical_ = upstreams.find(medical_name_);
+    admin_ = upstreams.find(admin_name_);
+  }
+
+  std::optional<size_t> match(std::string_view path) const override {
+    if (path.starts_with("/api/medical-history/"))
+      return kMedicalHistory;
+    if (path == "/api/doctors")
+      return kDoctors;
+    if (path.starts_with("/api/payments/"))
+      return kPayments;
+    if (path.starts_with("/api/patient/"))
+      return kPatient;
+    return std::nullopt;
+  }
+
+  asio::awaitable<void> handle(const WireRequest& req, std::string_view path, size_t route,
+                               CallEnv& env, RequestInfo& info, WireResponse& out) override {
+    out = co_await answer(req, path, static_cast<PortalRoute>(route), env, info);
+  }
+
+ private:
+  asio::awaitable<WireResponse> answer(const WireRequest& req, std::string_view path,
+                                       PortalRoute route, CallEnv& env, RequestInfo& info);
+
+  const std::string medical_name_;
+  const std::string admin_name_;
+  Upstream* medical_ = nullptr;
+  Upstream* admin_ = nullptr;
+};
+
+asio::awaitable<WireResponse> PortalApi::answer(const WireRequest& req, std::string_view path,
+                                                PortalRoute route, CallEnv& env,
+                                                RequestInfo& info) {
   if (req.method != http::verb::get && req.method != http::verb::head)
     co_return error_response(405, "method_not_allowed", "the portal API is read-only");
-
-  Upstream* medical = upstreams_.find(cfg_.medical_upstream);
-  Upstream* admin = upstreams_.find(cfg_.admin_upstream);
 
   // Turns an upstream reply into the portal's answer with `transform`, or passes on the
   // upstream's own 4xx, or the gateway's explicit 5xx when the upstream is unavailable.
@@ -92,6 +127,9 @@ asio::awaitable<WireResponse> Gateway::portal_api(const WireRequest& req, std::s
       return error_response(502, "bad_upstream_response",
                             "the upstream answered in an unexpected shape");
     return reply.stale ? stale_json_response(*body, reply.response) : json_response(200, *body);
+  };
+  auto call = [&](Upstream& up, const WireRequest& upstream_req, RequestInfo& i, Reply& reply) {
+    return call_upstream(up, upstream_req, upstream_req.target, env, i, reply);
   };
 
   auto need_rut = [&](std::string_view prefix) -> std::optional<std::string> {
@@ -108,61 +146,62 @@ asio::awaitable<WireResponse> Gateway::portal_api(const WireRequest& req, std::s
                           "no upstream named '" + std::string(name) + "'");
   };
 
-  if (path.starts_with("/api/medical-history/")) {
-    info.route = kMedicalHistory;
-    auto rut = need_rut("/api/medical-history/");
-    if (!rut)
-      co_return bad_rut();
-    if (!medical)
-      co_return missing_upstream(cfg_.medical_upstream);
-    const WireRequest upstream_req = upstream_get(req, "/patients/" + *rut + "/consultations");
-    Reply reply;
-    co_await call_upstream(*medical, upstream_req, tc, info, reply);
-    co_return finish(reply, [&](std::string_view b) { return to_medical_history(*rut, b); });
+  switch (route) {
+    case kMedicalHistory: {
+      auto rut = need_rut("/api/medical-history/");
+      if (!rut)
+        co_return bad_rut();
+      if (!medical_)
+        co_return missing_upstream(medical_name_);
+      const WireRequest upstream_req = upstream_get(req, "/patients/" + *rut + "/consultations");
+      Reply reply;
+      co_await call(*medical_, upstream_req, info, reply);
+      co_return finish(reply, [&](std::string_view b) { return to_medical_history(*rut, b); });
+    }
+    case kDoctors: {
+      auto specialty = query_param(query_of(req.target), "specialty");
+      if (!specialty || specialty->size() > 64)
+        co_return json_response(400, {{"error", "invalid_parameter"},
+                                      {"field", "specialty"},
+                                      {"message", "specialty must be at most 64 characters"}});
+      if (!medical_)
+        co_return missing_upstream(medical_name_);
+      std::string target = "/doctors";
+      if (!specialty->empty())
+        target += "?specialty=" + encode_query_value(*specialty);
+      const WireRequest upstream_req = upstream_get(req, target);
+      Reply reply;
+      co_await call(*medical_, upstream_req, info, reply);
+      co_return finish(reply, [&](std::string_view b) { return to_doctors(*specialty, b); });
+    }
+    case kPatient: {
+      auto rut = need_rut("/api/patient/");
+      if (!rut)
+        co_return bad_rut();
+      if (!admin_)
+        co_return missing_upstream(admin_name_);
+      const WireRequest upstream_req = upstream_get(req, "/patients/" + *rut);
+      Reply reply;
+      co_await call(*admin_, upstream_req, info, reply);
+      co_return finish(reply, [&](std::string_view b) { return to_patient(b); });
+    }
+    case kPayments:
+    case kRouteCount:
+      break;
   }
-  if (path == "/api/doctors") {
-    info.route = kDoctors;
-    auto specialty = query_param(query_of(req.target), "specialty");
-    if (!specialty || specialty->size() > 64)
-      co_return json_response(400, {{"error", "invalid_parameter"},
-                                    {"field", "specialty"},
-                                    {"message", "specialty must be at most 64 characters"}});
-    if (!medical)
-      co_return missing_upstream(cfg_.medical_upstream);
-    std::string target = "/doctors";
-    if (!specialty->empty())
-      target += "?specialty=" + encode_query_value(*specialty);
-    const WireRequest upstream_req = upstream_get(req, target);
-    Reply reply;
-    co_await call_upstream(*medical, upstream_req, tc, info, reply);
-    co_return finish(reply, [&](std::string_view b) { return to_doctors(*specialty, b); });
-  }
-  if (path.starts_with("/api/patient/")) {
-    info.route = kPatient;
-    auto rut = need_rut("/api/patient/");
-    if (!rut)
-      co_return bad_rut();
-    if (!admin)
-      co_return missing_upstream(cfg_.admin_upstream);
-    const WireRequest upstream_req = upstream_get(req, "/patients/" + *rut);
-    Reply reply;
-    co_await call_upstream(*admin, upstream_req, tc, info, reply);
-    co_return finish(reply, [&](std::string_view b) { return to_patient(b); });
-  }
-  // /api/payments/{rut}
-  info.route = kPayments;
+  // /api/payments/{rut}: payments and invoices, fetched side by side.
   auto rut = need_rut("/api/payments/");
   if (!rut)
     co_return bad_rut();
-  if (!admin)
-    co_return missing_upstream(cfg_.admin_upstream);
+  if (!admin_)
+    co_return missing_upstream(admin_name_);
   RequestInfo invoices_info = info;
   const WireRequest payments_req = upstream_get(req, "/patients/" + *rut + "/payments");
   const WireRequest invoices_req = upstream_get(req, "/patients/" + *rut + "/invoices");
   Reply payments;
   Reply invoices;
-  co_await (call_upstream(*admin, payments_req, tc, info, payments) &&
-            call_upstream(*admin, invoices_req, tc, invoices_info, invoices));
+  co_await (call(*admin_, payments_req, info, payments) &&
+            call(*admin_, invoices_req, invoices_info, invoices));
   info.attempts += invoices_info.attempts;
   const bool invoices_ok = invoices.ok && invoices.response.status == 200;
   std::optional<std::string_view> invoices_body;
@@ -174,6 +213,12 @@ asio::awaitable<WireResponse> Gateway::portal_api(const WireRequest& req, std::s
       (*out)["invoices_stale"] = true;
     return out;
   });
+}
+
+}  // namespace
+
+std::unique_ptr<ApiModule> make_portal_api(std::string medical, std::string admin) {
+  return std::make_unique<PortalApi>(std::move(medical), std::move(admin));
 }
 
 }  // namespace medgate::gateway

@@ -1,4 +1,4 @@
-#include "gateway/portal_transform.hpp"
+#include "gateway/portal/portal_transform.hpp"
 
 #include <boost/json/parse.hpp>
 
