@@ -105,7 +105,12 @@ Router::Match Router::match(http::verb method, std::string_view path) const {
 Response json_reply(const Request& req, unsigned status, const std::string& body) {
   Response res{static_cast<http::status>(status), req.version()};
   res.set(http::field::content_type, "application/json");
+  // Patient data: no browser or shared cache keeps it. medgate, the services' own edge,
+  // may keep a read's last good answer to serve (marked stale) while a service is down:
+  // told so in its targeted field (RFC 9213), which it reads instead of Cache-Control.
   res.set(http::field::cache_control, "no-store");
+  if (req.method() == http::verb::get && status == 200)
+    res.set(kMedgateCacheControl, "no-cache, stale-if-error=300");
   res.keep_alive(req.keep_alive());
   res.body() = body;
   res.prepare_payload();

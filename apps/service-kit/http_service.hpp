@@ -132,7 +132,11 @@ inline constexpr std::string_view kTimeoutHeader = "X-Medgate-Timeout-Ms";
 [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> deadline_from_budget(
     std::string_view budget_ms, std::chrono::steady_clock::time_point now);
 
-// JSON replies, with keep-alive following the request.
+// Directives for medgate's last-good store only (it ignores Cache-Control when present).
+inline constexpr std::string_view kMedgateCacheControl = "Medgate-Cache-Control";
+
+// JSON replies, with keep-alive following the request. Cache-Control: no-store; a GET's 200
+// allows medgate a stale copy for up to 5 minutes while the service is unavailable.
 [[nodiscard]] Response json_reply(const Request& req, unsigned status, const std::string& body);
 // {"error": code, "message": message[, "field": field]}.
 [[nodiscard]] Response error_reply(const Request& req, unsigned status, std::string_view code,
