@@ -198,7 +198,9 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
     std::list<SessionState*>::iterator it;
     ~Registration() { list.erase(it); }
   } registration{w->sessions_list, w->sessions_list.insert(w->sessions_list.end(), &state)};
-  beast::flat_buffer buffer(8192);
+  // A header is parsed whole, so the buffer must hold the largest one allowed and then some:
+  // the parser, not the buffer, refuses an oversized header (431, not 400).
+  beast::flat_buffer buffer(size_t{limits.max_header_bytes} + 4096);
   std::string header_scratch;
   // Reused by every request of the connection: parsing into them again keeps their
   // buffers' capacity.

@@ -232,7 +232,9 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     }
   } unregister{*this, registered};
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  beast::flat_buffer buffer(8192);
+  // A header is parsed whole, so the buffer must hold the largest one allowed and then some:
+  // the parser, not the buffer, refuses an oversized header (431, not 400).
+  beast::flat_buffer buffer(limits_.max_header_bytes + 4096);
   std::string scratch;
   for (;;) {
     beast::error_code ec;

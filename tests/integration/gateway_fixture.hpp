@@ -89,7 +89,7 @@ class GatewayFixture : public ::testing::Test {
         << "threads: 2\n"
         << "admin: { token: " << kToken << " }\n"
         << "access_log: { path: " << dir_ << "/access.log }\n"
-        << "limits: { max_header_bytes: 4096, max_body_bytes: 65536, header_timeout: 1s }\n"
+        << "limits: " << limits_ << "\n"
         << extra << "upstreams:\n"
         << "  medical:\n"
         << "    endpoints: [ \"" << upstream_url(primary_port_) << "\", \""
@@ -114,6 +114,9 @@ class GatewayFixture : public ::testing::Test {
                                        dir_ + "/medgate.log");
     ASSERT_TRUE(wait_for_http(gw("/health/liveness"), std::chrono::seconds(5))) << gateway_->log();
   }
+
+  // The gateway's `limits:` map; set before start_gateway.
+  std::string limits_ = "{ max_header_bytes: 4096, max_body_bytes: 65536, header_timeout: 1s }";
 
   [[nodiscard]] std::string gw(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(gateway_port_) + path;

@@ -19,6 +19,16 @@ TEST_F(GatewayLimits, OversizedHeaderGets431) {
   EXPECT_THAT(r.body, HasSubstr("header_too_large"));
 }
 
+TEST_F(GatewayLimits, TheConfiguredHeaderLimitIsTheOneThatHolds) {
+  // Above the read buffer's old fixed 8 KiB: the limit decides, to the byte.
+  limits_ = "{ max_header_bytes: 16384, header_timeout: 2s }";
+  start_gateway();
+  EXPECT_EQ(get("/health/liveness", {{"X-Big", std::string(12 * 1024, 'a')}}).status, 200);
+  const auto refused = get("/health/liveness", {{"X-Big", std::string(20 * 1024, 'a')}});
+  EXPECT_EQ(refused.status, 431);
+  EXPECT_THAT(refused.body, HasSubstr("header_too_large"));
+}
+
 TEST_F(GatewayLimits, OversizedBodyGets413) {
   start_gateway();
   auto r = post("/api/medical/consultations", std::string(100'000, 'x'));

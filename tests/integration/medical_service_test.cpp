@@ -65,6 +65,17 @@ TEST_F(MedicalService, HeadAnswersTheHeaderOnlySoTheConnectionStaysInStep) {
   EXPECT_THAT(both.substr(first_end + 4), HasSubstr("\"doctors\""));
 }
 
+TEST_F(MedicalService, TheHeaderLimitOf16KiBHolds) {
+  auto get_with = [&](size_t bytes) {
+    return clients::curl_perform(
+        {.url = svc_->url("/health"), .headers = {{"X-Big", std::string(bytes, 'a')}}});
+  };
+  EXPECT_EQ(get_with(12 * 1024).status, 200);
+  const auto refused = get_with(20 * 1024);
+  EXPECT_EQ(refused.status, 431);
+  EXPECT_THAT(refused.body, HasSubstr("header"));
+}
+
 TEST_F(MedicalService, BadRutIs400NamingTheField) {
   const auto r = svc_->get("/patients/11111111-2/consultations");
   EXPECT_EQ(r.status, 400);
