@@ -92,8 +92,8 @@ class GatewayFixture : public ::testing::Test {
         << "limits: " << limits_ << "\n"
         << extra << "upstreams:\n"
         << "  medical:\n"
-        << "    endpoints: [ \"" << upstream_url(primary_port_) << "\", \""
-        << upstream_url(replica_port_) << "\" ]\n"
+        << "    endpoints: [ \"" << upstream_url(primary_port_) << "\""
+        << (single_endpoint_ ? "" : ", \"" + upstream_url(replica_port_) + "\"") << " ]\n"
         << (medical.empty()
                 ? "    selection: ordered\n"
                   "    timeout: 2s\n"
@@ -115,6 +115,8 @@ class GatewayFixture : public ::testing::Test {
     ASSERT_TRUE(wait_for_http(gw("/health/liveness"), std::chrono::seconds(5))) << gateway_->log();
   }
 
+  // Set before start_gateway: the medical upstream gets the primary only.
+  bool single_endpoint_ = false;
   // The gateway's `limits:` map; set before start_gateway.
   std::string limits_ = "{ max_header_bytes: 4096, max_body_bytes: 65536, header_timeout: 1s }";
 

@@ -71,6 +71,44 @@ TEST_F(GatewayScenarios, FlappingPrimaryIsCutOffWhileBadAndTakenBackWhileGood) {
   EXPECT_THAT(health, HasSubstr("half-open probes succeeded"));
 }
 
+TEST_F(GatewayScenarios, ASingleEndpointUpstreamIsBackAsSoonAsItsHealthChecksPass) {
+  // Breaker and ejection would each keep it out for 30 s; passing health checks end both.
+  single_endpoint_ = true;
+  start_gateway(
+      "    timeout: 1s\n"
+      "    per_try_timeout: 300ms\n"
+      "    retry: { attempts: 1 }\n"
+      "    breaker: { consecutive_failures: 3, failure_rate: 0, open_for: 30s }\n"
+      "    endpoint_breaker: { consecutive_failures: 3, failure_rate: 0, open_for: 30s }\n"
+      "    outlier: { consecutive_failures: 3, base_ejection: 30s, max_ejection_percent: 100 }\n"
+      "    health_check: { path: /health, interval: 200ms, timeout: 100ms, "
+      "healthy_threshold: 2, unhealthy_threshold: 2 }\n"
+      "    slow_start: 0s\n");
+  ASSERT_EQ(get("/api/medical/ok").status, 200);
+  primary_->kill();
+  for (int i = 0; i < 5; ++i)
+    EXPECT_NE(get("/api/medical/ok").status, 200);
+  const auto down = get("/health").body;
+  EXPECT_THAT(down, HasSubstr("\"state\":\"open\""));
+  const auto refused = get("/api/medical/ok");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_GE(std::stoi(refused.header("retry-after")), 1);
+  EXPECT_LE(std::stoi(refused.header("retry-after")), 30);
+
+  primary_ = start_upstream("primary", primary_port_);  // answers once this returns
+  const auto back = std::chrono::steady_clock::now();
+  int status = 0;
+  while (std::chrono::steady_clock::now() - back < 10s) {
+    status = get("/api/medical/ok").status;
+    if (status == 200)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto took = std::chrono::steady_clock::now() - back;
+  ASSERT_EQ(status, 200) << get("/health").body;
+  EXPECT_LT(took, 2 * 200ms + 1s) << "healthy_threshold x interval + 1 s";
+}
+
 TEST_F(GatewayScenarios, SlowCallRateOpensTheBreakerAndItRecoversWhenFastAgain) {
   start_gateway(
       "    selection: ordered\n"

@@ -93,6 +93,29 @@ class PortalStack : public ::testing::Test {
 };
 Stack* PortalStack::stack_ = nullptr;
 
+TEST_F(PortalStack, HeadRequestsThroughMedgateLeaveNothingBehindForTheNextWrite) {
+  // Each HEAD answer is a header only; a pooled connection reused after one must be in step,
+  // or the next request reads leftovers (a 502 for a write that was committed).
+  const std::string history = stack_->gateway_url("/api/medical/patients/11111111-1/consultations");
+  for (int i = 0; i < 20; ++i) {
+    const auto h = clients::curl_perform({.method = "HEAD", .url = history});
+    ASSERT_EQ(h.status, 200) << "HEAD " << i;
+  }
+  const std::string before = stack_->mariadb->query(
+      "SELECT COUNT(*) FROM medical.consultations WHERE diagnosis = 'Otitis'");
+  const auto w = clients::curl_perform(
+      {.method = "POST",
+       .url = stack_->gateway_url("/api/medical/consultations"),
+       .body = R"({"patient_rut":"22222222-2","doctor_id":2,"date":"2026-11-21",)"
+               R"("diagnosis":"Otitis","treatment":"Drops"})",
+       .headers = {{"Content-Type", "application/json"}}});
+  EXPECT_EQ(w.status, 201) << w.body;
+  EXPECT_EQ(std::stoi(stack_->mariadb->query(
+                "SELECT COUNT(*) FROM medical.consultations WHERE diagnosis = 'Otitis'")),
+            std::stoi(before) + 1)
+      << "written exactly once";
+}
+
 TEST_F(PortalStack, AppointmentsApiBooksOnceListsAndCancels) {
   auto& portal = *stack_->portal;
   const auto health = portal.get("/health");
