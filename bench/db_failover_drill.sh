@@ -7,8 +7,14 @@
 #   CLUSTER  administrative (PostgreSQL, postgres-monitor) | medical (MariaDB, mariadb-monitor)
 #   FAULT    stop  (scripts/run ctl stop PRIMARY; started again at the end)
 #            kill  (kill -9 of the server and its children; supervisord restarts it)
-#            hang  (kill -STOP of the server and its children for HOLD_SECONDS, default 20)
-# Bounded: writes stop 8 s after the promotion (and the end of a hang), at most 120 s.
+#            hang  (kill -STOP of the server and its children for HOLD_SECONDS, default 20;
+#                   shorter than detection, e.g. 2.5, no failover happens and the writes
+#                   wait it out)
+# Bounded: writes stop 8 s after the promotion or the end of a hang, at most 120 s.
+# Reports, besides detection and promotion times: how many answers left the outcome unknown
+# (504 outcome_unknown, or no answer within 5 s) and whether retrying with the same key
+# resolved each one; how soon after the fault cleared writes were acknowledged again; and
+# every acknowledged write looked up on the current primary (lost, or applied twice).
 # Before the fault it acknowledges the monitor (POST /ack), clearing the cooldown a previous
 # failover left: without that a second drill within DB_MONITOR_COOLDOWN is refused, by design.
 set -euo pipefail
@@ -86,7 +92,7 @@ case $fault in
   hang)
     stopped=$victims
     kill -STOP $stopped
-    (sleep "$hold"; kill -CONT $stopped) &
+    (sleep "$hold"; kill -CONT $stopped; now >"$work/cont") &
     resume=$!
     ;;
   *) echo "unknown fault $fault" >&2; touch "$work/stop"; exit 2 ;;
@@ -95,6 +101,8 @@ new=""
 for _ in $(seq 1 600); do
   new=$(primary || true)
   [ -n "$new" ] && [ "$new" != "$old" ] && break
+  # A hang shorter than detection ends without a failover.
+  [ -f "$work/cont" ] && awk -v c="$(cat "$work/cont")" -v n="$(now)" 'BEGIN { exit !(n - c > 3) }' && break
   sleep 0.1
 done
 [ "$fault" = hang ] && wait "$resume"
@@ -120,6 +128,15 @@ read -r gap resumed < <(sort -k3 -n "$work/writes" | awk -v t="$t0" '$4 ~ /^2/ {
     if (p && $3 - p > m) { m = $3 - p; e = $3 } p = $3 }
   END { printf "%.2f %d\n", m, e * 1000 }')
 acked=$(awk '$4 ~ /^2/' "$work/writes" | wc -l)
+# Answers that left a write's outcome unknown, and whether its key was acknowledged later.
+cat "$work"/failed.* 2>/dev/null | awk '$3 == 504 || $3 == "000" { print $2 }' | sort -u >"$work/unknown_keys"
+unknown=$(wc -l <"$work/unknown_keys")
+resolved=$(awk '$4 ~ /^2/ { print $1 }' "$work/writes" | sort | comm -12 - "$work/unknown_keys" | wc -l)
+after_clear="-"
+if [ -f "$work/cont" ]; then
+  after_clear=$(awk -v c="$(cat "$work/cont")" '$4 ~ /^2/ && $3 > c { if (!f || $3 < f) f = $3 }
+    END { if (f) printf "%.2f s", f - c; else print "none" }' "$work/writes")
+fi
 retried=$(awk '$5 > 1 && $4 ~ /^2/' "$work/writes" | wc -l)
 unresolved=$(awk '$4 !~ /^2/' "$work/writes" | wc -l)
 
@@ -149,6 +166,8 @@ cat <<REPORT
 | writes acknowledged again (end of that gap) | $(since "$resumed") |
 | writes acknowledged | $acked ($retried needed a retry with the same key) |
 | writes not acknowledged after 60 tries | $unresolved |
+| answers with the outcome unknown (504 outcome_unknown or none within 5 s) | $unknown, $resolved of them resolved by retrying with the same key |
+| first acknowledged write after the fault cleared (hang) | $after_clear |
 | acknowledged writes lost | $lost |
 | writes applied twice | $twice |
 REPORT

@@ -168,7 +168,7 @@ TEST_F(MedicalService, MigrationsAndSeedsAreAppliedOnce) {
   EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.doctors"), "4\n");
   EXPECT_EQ(db_->query("SELECT GROUP_CONCAT(version ORDER BY version) FROM "
                        "medical.schema_migrations"),
-            "1,2\n");
+            "1,2,3\n");
 }
 
 TEST_F(MedicalService, AFencedDatabaseRefusesWritesWithA503AndKeepsServingReads) {

@@ -8,22 +8,57 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <string_view>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "clients/curl_client.hpp"
 
 namespace medgate::testing {
 
+namespace {
+
+// The parent's environment with each sanitizer's reports sent to `report_path`.<pid>.
+// Built before fork: the child of a threaded parent may only call async-signal-safe code.
+std::vector<std::string> child_environment(const std::string& report_path) {
+  std::vector<std::string> env;
+  std::vector<std::string> options = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS",
+                                      "LSAN_OPTIONS"};
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    bool ours = false;
+    for (const auto& name : options)
+      ours = ours || entry.starts_with(name + "=");
+    if (!ours)
+      env.emplace_back(entry);
+  }
+  for (const auto& name : options) {
+    const char* given = std::getenv(name.c_str());
+    std::string value = given != nullptr ? std::string(given) + ":" : std::string();
+    env.push_back(name + "=" + value + "log_path=" + report_path);
+  }
+  return env;
+}
+
+}  // namespace
+
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path)
-    : log_path_(std::move(log_path)) {
+    : log_path_(std::move(log_path)), sanitizer_log_(log_path_ + ".sanitizer") {
   std::vector<char*> args;
   for (auto& a : argv)
     args.push_back(a.data());
   args.push_back(nullptr);
+  std::vector<std::string> env_strings = child_environment(sanitizer_log_);
+  std::vector<char*> env;
+  for (auto& e : env_strings)
+    env.push_back(e.data());
+  env.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ < 0)
     throw std::runtime_error("fork failed");
@@ -38,7 +73,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path)
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), env.data());
     ::_exit(127);
   }
 }
@@ -58,7 +93,20 @@ void ChildProcess::kill() {
   ::kill(pid_, SIGCONT);  // a stopped process must be able to die
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
+  reaped();
+}
+
+void ChildProcess::reaped() {
+  const int pid = pid_;
   pid_ = -1;
+  const std::string report = sanitizer_log_ + "." + std::to_string(pid);
+  std::ifstream in(report);
+  if (!in)
+    return;
+  std::stringstream text;
+  text << in.rdbuf();
+  ADD_FAILURE() << "sanitizer report from child process " << pid << " (" << report << "):\n"
+                << text.str();
 }
 
 int ChildProcess::stop(int sig, std::chrono::milliseconds timeout) {
@@ -69,7 +117,7 @@ int ChildProcess::stop(int sig, std::chrono::milliseconds timeout) {
   while (std::chrono::steady_clock::now() < until) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
+      reaped();
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -82,8 +130,8 @@ bool ChildProcess::running() {
     return false;
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-    pid_ = -1;
     exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    reaped();
     return false;
   }
   return true;

@@ -1,5 +1,11 @@
 // Real child processes for integration tests: started with fork/exec, output captured to
 // a file, always stopped (by PID) when the handle goes away.
+//
+// Sanitizer reports of the child (ASan, UBSan, TSan, LSan: what a sanitizer preset builds
+// into medgate and the services) go to "<log>.sanitizer.<pid>" through each sanitizer's
+// log_path option, kept apart from the child's own output; when the process ends (reaped
+// by kill, stop or running) any such report fails the running test with its text. In a
+// build without sanitizers the options are ignored and no file appears.
 #pragma once
 
 #include <chrono>
@@ -27,9 +33,12 @@ class ChildProcess {
   [[nodiscard]] std::string log() const;
 
  private:
+  void reaped();  // checks for sanitizer reports once the process is gone
+
   int pid_ = -1;
   int exit_status_ = -1;
   std::string log_path_;
+  std::string sanitizer_log_;
 };
 
 // A TCP port that was free a moment ago on 127.0.0.1.
