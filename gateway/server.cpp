@@ -19,6 +19,7 @@
 #include "clients/http_read.hpp"
 #include "clients/http_wire.hpp"
 #include "clients/request_id.hpp"
+#include "clients/request_reader.hpp"
 #include "clients/wire_parser.hpp"
 #include "gateway/http_util.hpp"
 
@@ -198,9 +199,9 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
     std::list<SessionState*>::iterator it;
     ~Registration() { list.erase(it); }
   } registration{w->sessions_list, w->sessions_list.insert(w->sessions_list.end(), &state)};
-  // A header is parsed whole, so the buffer must hold the largest one allowed and then some:
-  // the parser, not the buffer, refuses an oversized header (431, not 400).
-  beast::flat_buffer buffer(size_t{limits.max_header_bytes} + 4096);
+  const clients::RequestReadLimits read_limits{limits.max_header_bytes, limits.max_body_bytes,
+                                               limits.header_timeout, limits.body_timeout};
+  beast::flat_buffer buffer = clients::request_buffer(read_limits);
   std::string header_scratch;
   // Reused by every request of the connection: parsing into them again keeps their
   // buffers' capacity.
@@ -208,46 +209,20 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
   Reply reply;
   RequestInfo info;
   for (;;) {
-    beast::error_code ec;
     clients::WireRequestParser parser(req);
-    parser.header_limit(limits.max_header_bytes);
-    parser.body_limit(limits.max_body_bytes);
-    // The whole header must arrive within header_timeout, which is also how
-    // long an idle keep-alive connection is kept.
-    stream.expires_after(limits.header_timeout);
-    state.idle = true;
-    ec = co_await clients::read_http(stream, buffer, parser, clients::ReadUntil::header);
-    state.idle = false;
-    if (!ec && !parser.is_done()) {
-      stream.expires_after(limits.body_timeout);
-      if (req.expect_continue && req.version == 11) {
-        // The client waits for this before it sends the body (RFC 9110 §10.1.1).
-        header_scratch.assign("HTTP/1.1 100 Continue\r\n\r\n");
-        size_t sent = 0;
-        if (!clients::send_now(stream, header_scratch, {}, sent, ec))
-          ec = co_await clients::send_rest(stream, header_scratch, {}, sent);
-      }
-      if (!ec)
-        ec = co_await clients::read_http(stream, buffer, parser, clients::ReadUntil::message);
-    }
+    beast::error_code ec = co_await clients::read_request(
+        stream, buffer, parser, read_limits,
+        [&req] { return req.expect_continue && req.version == 11; }, state.idle);
     if (ec) {
-      // Answer what deserves an answer; silently close the rest (timeouts,
-      // resets, clean EOF between requests).
-      std::optional<WireResponse> err;
-      if (ec == http::error::header_limit)
-        err = error_response(431, "header_too_large", "request header exceeds the limit");
-      else if (ec == http::error::body_limit)
-        err = error_response(413, "body_too_large", "request body exceeds the limit");
-      else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-               ec != http::error::end_of_stream && ec != http::error::partial_message)
-        err = error_response(400, "bad_request", ec.message());
-      if (err) {
+      // Answer what deserves an answer; silently close the rest.
+      if (const auto refusal = clients::refusal_for(ec)) {
+        const WireResponse err = error_response(refusal->status, refusal->error, refusal->message);
         stream.expires_after(std::chrono::seconds(2));
         header_scratch.clear();
-        clients::append_header(header_scratch, *err, {11, false});
+        clients::append_header(header_scratch, err, {11, false});
         size_t sent = 0;
-        if (!clients::send_now(stream, header_scratch, err->body, sent, ec))
-          ec = co_await clients::send_rest(stream, header_scratch, err->body, sent);
+        if (!clients::send_now(stream, header_scratch, err.body, sent, ec))
+          ec = co_await clients::send_rest(stream, header_scratch, err.body, sent);
       }
       break;
     }

@@ -21,6 +21,7 @@
 #include "clients/http_read.hpp"
 #include "clients/http_wire.hpp"
 #include "clients/request_id.hpp"
+#include "clients/request_reader.hpp"
 #include "clients/url_query.hpp"
 
 namespace medgate::service {
@@ -232,39 +233,28 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     }
   } unregister{*this, registered};
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  // A header is parsed whole, so the buffer must hold the largest one allowed and then some:
-  // the parser, not the buffer, refuses an oversized header (431, not 400).
-  beast::flat_buffer buffer(limits_.max_header_bytes + 4096);
+  const clients::RequestReadLimits read_limits{limits_.max_header_bytes, limits_.max_body_bytes,
+                                               limits_.header_timeout, limits_.body_timeout};
+  beast::flat_buffer buffer = clients::request_buffer(read_limits);
   std::string scratch;
   for (;;) {
-    beast::error_code ec;
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
-    parser.body_limit(limits_.max_body_bytes);
     if (draining_.load())
       break;
-    stream.expires_after(limits_.header_timeout);
-    idle->waiting = true;
-    ec = co_await clients::read_http(stream, buffer, parser, clients::ReadUntil::header);
-    idle->waiting = false;
-    if (!ec && !parser.is_done()) {
-      stream.expires_after(limits_.body_timeout);
-      ec = co_await clients::read_http(stream, buffer, parser, clients::ReadUntil::message);
-    }
+    http::request_parser<http::string_body> parser;
+    beast::error_code ec = co_await clients::read_request(
+        stream, buffer, parser, read_limits,
+        [&parser] {
+          const auto& h = parser.get();
+          return h.version() == 11 && beast::iequals(h[http::field::expect], "100-continue");
+        },
+        idle->waiting);
     if (ec) {
-      Request dummy{http::verb::get, "/", 11};
-      dummy.keep_alive(false);
-      std::optional<Response> err;
-      if (ec == http::error::header_limit)
-        err = error_reply(dummy, 431, "header_too_large", "request header exceeds the limit");
-      else if (ec == http::error::body_limit)
-        err = error_reply(dummy, 413, "body_too_large", "request body exceeds the limit");
-      else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-               ec != http::error::end_of_stream && ec != http::error::partial_message)
-        err = error_reply(dummy, 400, "bad_request", ec.message());
-      if (err) {
+      if (const auto refusal = clients::refusal_for(ec)) {
+        Request dummy{http::verb::get, "/", 11};
+        dummy.keep_alive(false);
+        const Response err = error_reply(dummy, refusal->status, refusal->error, refusal->message);
         stream.expires_after(std::chrono::seconds(2));
-        (void)co_await clients::write_message(stream, *err, scratch);
+        (void)co_await clients::write_message(stream, err, scratch);
       }
       co_return;
     }

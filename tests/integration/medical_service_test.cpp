@@ -76,6 +76,16 @@ TEST_F(MedicalService, TheHeaderLimitOf16KiBHolds) {
   EXPECT_THAT(refused.body, HasSubstr("header"));
 }
 
+TEST_F(MedicalService, AClientThatExpectsContinueIsToldToGoOn) {
+  const std::string body = kNewConsultation;
+  const std::string reply =
+      raw_exchange(svc_->port(),
+                   "POST /consultations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 ")) << reply;
+}
+
 TEST_F(MedicalService, BadRutIs400NamingTheField) {
   const auto r = svc_->get("/patients/11111111-2/consultations");
   EXPECT_EQ(r.status, 400);

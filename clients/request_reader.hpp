@@ -1,0 +1,75 @@
+// The request-reading half of every HTTP server here (medgate's sessions and the services'):
+// one read loop with the same limits, timeouts, 100-continue and refusals, so a fix lands in
+// both. Writing the answer stays with each server (medgate writes wire-form messages, the
+// services Beast's).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+
+#include "clients/deadline_stream.hpp"
+#include "clients/http_read.hpp"
+#include "clients/http_wire.hpp"
+
+namespace medgate::clients {
+
+struct RequestReadLimits {
+  size_t max_header_bytes = 16 * 1024;               // larger -> 431
+  uint64_t max_body_bytes = 1024 * 1024;             // larger -> 413
+  std::chrono::milliseconds header_timeout{10'000};  // also the keep-alive idle limit
+  std::chrono::milliseconds body_timeout{10'000};
+};
+
+// A connection's read buffer: a header is parsed whole, so the buffer holds the largest one
+// allowed and then some, and the parser (not a full buffer) refuses an oversized one.
+[[nodiscard]] inline boost::beast::flat_buffer request_buffer(const RequestReadLimits& limits) {
+  return boost::beast::flat_buffer(limits.max_header_bytes + 4096);
+}
+
+// What a failed read deserves as an answer; nullopt for failures answered by closing the
+// connection (a timeout, a reset, a clean end between requests).
+struct ReadRefusal {
+  unsigned status;         // 431, 413 or 400
+  std::string_view error;  // "header_too_large", "body_too_large", "bad_request"
+  std::string message;
+};
+[[nodiscard]] std::optional<ReadRefusal> refusal_for(const boost::beast::error_code& ec);
+
+// Reads one request into `parser` (its limits set here): the header within header_timeout,
+// then — when `expects_continue()` says the client waits for it (Expect: 100-continue on
+// HTTP/1.1) — an interim "100 Continue", then the body within body_timeout. `idle` is true
+// while the connection waits for a header, so a draining server may close it at once.
+template <typename ExpectsContinue>
+boost::asio::awaitable<boost::beast::error_code> read_request(
+    DeadlineStream& stream, boost::beast::flat_buffer& buffer,
+    boost::beast::http::basic_parser<true>& parser, const RequestReadLimits& limits,
+    ExpectsContinue expects_continue, bool& idle) {
+  parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
+  parser.body_limit(limits.max_body_bytes);
+  stream.expires_after(limits.header_timeout);
+  idle = true;
+  boost::beast::error_code ec = co_await read_http(stream, buffer, parser, ReadUntil::header);
+  idle = false;
+  if (ec || parser.is_done())
+    co_return ec;
+  stream.expires_after(limits.body_timeout);
+  if (expects_continue()) {
+    // The client waits for this before it sends the body (RFC 9110 §10.1.1).
+    std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+    size_t sent = 0;
+    if (!send_now(stream, interim, {}, sent, ec))
+      ec = co_await send_rest(stream, interim, {}, sent);
+    if (ec)
+      co_return ec;
+  }
+  co_return co_await read_http(stream, buffer, parser, ReadUntil::message);
+}
+
+}  // namespace medgate::clients
