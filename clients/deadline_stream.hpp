@@ -75,8 +75,12 @@ class DeadlineStream {
   // bytes raises no new edge. clients/read_http does this; use it for HTTP messages.
   template <typename MutableBuffers, typename Token>
   decltype(auto) async_read_some(const MutableBuffers& buffers, Token&& token) {
+#if MEDGATE_DRAINING_READ
     return state_->socket.async_read_some(first_draining_buffer(buffers),
                                           std::forward<Token>(token));
+#else
+    return state_->socket.async_read_some(buffers, std::forward<Token>(token));
+#endif
   }
   template <typename ConstBuffers, typename Token>
   decltype(auto) async_write_some(const ConstBuffers& buffers, Token&& token) {

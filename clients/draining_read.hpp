@@ -18,9 +18,13 @@
 // report. Everything else (handler allocation, work tracking, cancellation, completion)
 // stays Asio's own. The specialisation relies on Asio's internal op layout, hence the
 // version check: on an upgrade, re-read `detail/reactive_socket_recv_op.hpp` and
-// `detail/impl/epoll_reactor.ipp::start_op`. `tests/unit/clients_io_test.cpp` counts the
+// `detail/impl/epoll_reactor.ipp::start_op`. `tests/unit/draining_read_test.cpp` counts the
 // recv() calls, so a silent loss of the effect fails a test.
+//
+// Built only with MEDGATE_DRAINING_READ (CMake turns it on for Boost 1.81); without it,
+// DeadlineStream reads through the stock operation and this header declares nothing.
 #pragma once
+#if MEDGATE_DRAINING_READ
 
 #include <cstddef>
 
@@ -92,3 +96,5 @@ class reactive_socket_recv_op_base<medgate::clients::DrainingBuffer> : public re
 };
 
 }  // namespace boost::asio::detail
+
+#endif  // MEDGATE_DRAINING_READ

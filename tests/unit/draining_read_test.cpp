@@ -72,6 +72,9 @@ struct WatchedPair : testing::StreamPair {
 };
 
 TEST(DrainingRead, AReadAfterAShortReadWaitsForReadinessWithoutTryingFirst) {
+#if !MEDGATE_DRAINING_READ
+  GTEST_SKIP() << "built without MEDGATE_DRAINING_READ: plain reads try recv() first";
+#endif
   WatchedPair p;
   std::string got;
   asio::steady_timer later(p.io);
