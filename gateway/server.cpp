@@ -302,6 +302,8 @@ void Server::run_health_checks(Worker& w) {
             req.target = ep.endpoint.base_path + hc.path;
             req.fields.add(http::field::host, "Host", ep.endpoint.host_header);
             req.fields.add(http::field::user_agent, "User-Agent", "medgate-health-check");
+            // The endpoint may answer "not answering" in time rather than not at all.
+            req.fields.add("X-Medgate-Timeout-Ms", std::to_string(hc.timeout.count()));
             clients::WireResponse response;
             while (!draining_.load()) {
               auto r = co_await pool.send(req, response, hc.timeout, true);

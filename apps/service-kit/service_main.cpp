@@ -71,8 +71,27 @@ class KeyExpiry {
 
 boost::asio::awaitable<Response> health_reply(db::DbPool& pool, const std::string& service,
                                               const RequestContext& ctx) {
-  const db::DbPool::Health health = co_await pool.run([&pool] { return pool.check(); });
+  // Answered within the caller's budget (medgate's checks send their timeout), 2 s without
+  // one: a hung database makes this a quick 503, never a hung probe.
+  const auto now = std::chrono::steady_clock::now();
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+      ctx.deadline ? std::max(*ctx.deadline - now, std::chrono::steady_clock::duration::zero())
+                   : std::chrono::seconds(2));
+  const std::optional<db::DbPool::Health> checked = co_await pool.check_within(wait);
   const auto stats = pool.stats();
+  if (!checked) {
+    const boost::json::object body{{"status", "down"},
+                                   {"service", service},
+                                   {"database",
+                                    {{"status", "not_answering"},
+                                     {"open_connections", stats.open},
+                                     {"error", "no answer from the database within " +
+                                                   std::to_string(wait.count()) + " ms"}}}};
+    auto res = json_reply(ctx.request, 503, boost::json::serialize(body));
+    res.set(http::field::retry_after, "1");
+    co_return res;
+  }
+  const db::DbPool::Health& health = *checked;
   // Reads still served from a read-only node (a failover in progress, a fenced primary):
   // degraded but alive, so medgate keeps sending reads here.
   const char* db_status = health.writable ? "ok" : health.readable ? "read_only" : "unavailable";

@@ -87,6 +87,12 @@ class DbConnection {
   // A cheap round trip; false when the connection is no longer usable.
   [[nodiscard]] virtual bool ping() = 0;
   [[nodiscard]] virtual const DbNode& node() const = 0;
+  // Statements from now on end by `deadline` as well as by the driver's own I/O bound
+  // (the caller's budget); nullopt lifts it. A statement cut off breaks the connection.
+  // Drivers that cannot bound a statement below their I/O timeout ignore it.
+  virtual void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+    (void)deadline;
+  }
 };
 
 class DbDriver {

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
 namespace medgate::db {
 
 using Clock = std::chrono::steady_clock;
@@ -68,7 +72,7 @@ void DbPool::event(const std::string& line) const {
     on_event_(line);
 }
 
-std::optional<DbPool::Lease> DbPool::take_idle(size_t node) {
+std::optional<DbPool::Lease> DbPool::take_idle(size_t node, Until until) {
   for (;;) {
     std::unique_ptr<DbConnection> conn;
     Clock::time_point since;
@@ -85,14 +89,25 @@ std::optional<DbPool::Lease> DbPool::take_idle(size_t node) {
     }
     if (!conn)
       return std::nullopt;
+    conn->set_deadline(until);
     if (Clock::now() - since < options_.validate_after_idle || conn->ping())
       return Lease(this, std::move(conn), node);
     give_back(std::move(conn), node, true);  // dead while idle: drop it, try the next one
   }
 }
 
-DbPool::Lease DbPool::open_to(size_t node) {
-  const auto deadline = Clock::now() + options_.acquire_timeout;
+DbPool::Lease DbPool::open_to(size_t node, Until until) {
+  const auto now = Clock::now();
+  if (until && *until <= now)
+    throw DbError(DbErrorKind::unavailable, "the caller's deadline passed before " +
+                                                options_.nodes[node].label() + " answered");
+  auto deadline = now + options_.acquire_timeout;
+  auto connect_timeout = options_.connect_timeout;
+  if (until) {
+    deadline = std::min(deadline, *until);
+    connect_timeout =
+        std::min(connect_timeout, std::chrono::ceil<std::chrono::milliseconds>(*until - now));
+  }
   {
     std::unique_lock lock(mu_);
     while (open_ >= options_.max_connections) {
@@ -113,7 +128,9 @@ DbPool::Lease DbPool::open_to(size_t node) {
     ++open_;  // reserved before connecting, outside the lock
   }
   try {
-    return Lease(this, driver_->connect(options_.nodes[node], options_.connect_timeout), node);
+    auto conn = driver_->connect(options_.nodes[node], connect_timeout);
+    conn->set_deadline(until);
+    return Lease(this, std::move(conn), node);
   } catch (...) {
     std::lock_guard lock(mu_);
     --open_;
@@ -162,7 +179,7 @@ void DbPool::follow(size_t node, uint64_t epoch) {
         ")" + (left ? ", leaving " + options_.nodes[*left].label() : ""));
 }
 
-DbPool::Lease DbPool::discover() {
+DbPool::Lease DbPool::discover(Until until) {
   std::optional<size_t> chosen;
   std::string reasons;
   try {
@@ -171,7 +188,7 @@ DbPool::Lease DbPool::discover() {
     reasons = std::string(e.what()) + "; ";
   }
   if (chosen) {
-    Lease lease = open_to(*chosen);
+    Lease lease = open_to(*chosen, until);
     if ((*lease).writable())
       return lease;
     lease.discard();
@@ -183,7 +200,7 @@ DbPool::Lease DbPool::discover() {
   const bool only_replicas = !reasons.empty();
   for (size_t i = 0; i < options_.nodes.size(); ++i) {
     try {
-      Lease lease = open_to(i);
+      Lease lease = open_to(i, until);
       if (!only_replicas && (*lease).writable()) {
         {
           std::lock_guard lock(mu_);
@@ -209,7 +226,7 @@ DbPool::Lease DbPool::discover() {
   throw DbError(DbErrorKind::unavailable, "no writable database node: " + reasons);
 }
 
-DbPool::Lease DbPool::acquire(Access access) {
+DbPool::Lease DbPool::acquire(Access access, Until until) {
   if (access == Access::read && options_.reads_on_replica) {
     std::optional<size_t> replica;
     {
@@ -217,10 +234,10 @@ DbPool::Lease DbPool::acquire(Access access) {
       replica = replica_;
     }
     if (replica) {
-      if (auto lease = take_idle(*replica))
+      if (auto lease = take_idle(*replica, until))
         return std::move(*lease);
       try {
-        return open_to(*replica);
+        return open_to(*replica, until);
       } catch (const DbError& e) {
         if (e.kind() == DbErrorKind::busy)
           throw;
@@ -243,7 +260,7 @@ DbPool::Lease DbPool::acquire(Access access) {
   }
   if (!primary) {
     try {
-      return discover();
+      return discover(until);
     } catch (const DbError& e) {
       if (access != Access::read || !e.retryable())
         throw;
@@ -256,22 +273,24 @@ DbPool::Lease DbPool::acquire(Access access) {
       }
       if (!replica)
         throw;
-      return open_to(*replica);
+      return open_to(*replica, until);
     }
   }
-  if (auto lease = take_idle(*primary))
+  if (auto lease = take_idle(*primary, until))
     return std::move(*lease);
   try {
-    return open_to(*primary);
+    return open_to(*primary, until);
   } catch (const DbError& e) {
     if (!e.retryable())
       throw;
     lost_primary(*primary, e);
-    return discover();
+    return discover(until);
   }
 }
 
 void DbPool::give_back(std::unique_ptr<DbConnection> conn, size_t node, bool broken) {
+  if (!broken)
+    conn->set_deadline(std::nullopt);  // the next caller brings its own
   std::lock_guard lock(mu_);
   const bool useful = node == primary_ || (options_.reads_on_replica && node == replica_);
   if (broken || !useful) {
@@ -312,7 +331,7 @@ DbPool::Health DbPool::check() {
   Health h;
   for (const Access access : {Access::write, Access::read}) {
     try {
-      Lease lease = acquire(access);
+      Lease lease = acquire(access, std::nullopt);
       try {
         (void)(*lease).execute("SELECT 1", {});
       } catch (const DbError& e) {
@@ -330,6 +349,41 @@ DbPool::Health DbPool::check() {
     }
   }
   return h;
+}
+
+boost::asio::awaitable<std::optional<DbPool::Health>> DbPool::check_within(
+    std::chrono::milliseconds wait) {
+  uint64_t want = 0;
+  {
+    std::lock_guard lock(probe_.mu);
+    want = probe_.finished + 1;
+    if (!probe_.running) {
+      probe_.running = true;
+      boost::asio::post(workers_, [this] {
+        Health h = check();
+        std::lock_guard l(probe_.mu);
+        probe_.last = std::move(h);
+        probe_.running = false;
+        ++probe_.finished;
+      });
+    }
+  }
+  // Polled: the check runs on a worker thread that may outlive this coroutine's executor,
+  // so it touches nothing of the caller's.
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+  const auto until = Clock::now() + wait;
+  for (;;) {
+    {
+      std::lock_guard lock(probe_.mu);
+      if (probe_.finished >= want)
+        co_return probe_.last;
+    }
+    if (Clock::now() >= until)
+      co_return std::nullopt;
+    timer.expires_after(
+        std::min<Clock::duration>(std::chrono::milliseconds(10), until - Clock::now()));
+    co_await timer.async_wait(boost::asio::use_awaitable);
+  }
 }
 
 DbPoolStats DbPool::stats() const {

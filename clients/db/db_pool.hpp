@@ -129,6 +129,13 @@ class DbPool {
   };
   [[nodiscard]] Health check();
 
+  // Coroutine, for health endpoints that must answer in time: the result of a check() that
+  // finishes within `wait`, else nullopt (a hung database). At most one check runs at a
+  // time; a caller arriving while one runs waits for that one, so repeated probes of a hung
+  // database hold one worker thread, not all of them.
+  [[nodiscard]] boost::asio::awaitable<std::optional<Health>> check_within(
+      std::chrono::milliseconds wait);
+
   [[nodiscard]] DbPoolStats stats() const;
   [[nodiscard]] const DbPoolOptions& options() const { return options_; }
 
@@ -158,10 +165,13 @@ class DbPool {
     bool broken_ = false;
   };
 
-  Lease acquire(Access access);
-  std::optional<Lease> take_idle(size_t node);
-  Lease open_to(size_t node);
-  Lease discover();
+  // `until`: the caller's deadline, which bounds connecting, waiting for a free connection
+  // and every statement of the connection handed out (DbConnection::set_deadline).
+  using Until = std::optional<Deadline>;
+  Lease acquire(Access access, Until until);
+  std::optional<Lease> take_idle(size_t node, Until until);
+  Lease open_to(size_t node, Until until);
+  Lease discover(Until until);
   // The node the topology source elects (switching to it when it changed); nullopt when
   // there is no source or it did not answer. Throws DbError(unavailable) when it answered
   // that no primary takes writes.
@@ -183,6 +193,14 @@ class DbPool {
   std::optional<size_t> primary_;
   std::optional<size_t> replica_;  // a node last seen alive and read-only
   uint64_t rediscoveries_ = 0;
+
+  // check_within's one check in flight and the last result.
+  struct Probe {
+    std::mutex mu;
+    bool running = false;
+    uint64_t finished = 0;  // checks completed so far
+    Health last;
+  } probe_;
 
   boost::asio::thread_pool workers_;
 };
@@ -210,7 +228,8 @@ auto DbPool::with_connection(Access access, F&& work, std::optional<Deadline> gi
   const Deadline end = give_up ? std::min(*give_up, wait_end) : wait_end;
   for (uint32_t attempt = 0;; ++attempt) {
     try {
-      Lease lease = acquire(access);
+      // The caller stops listening at `give_up`: so do its connects and statements.
+      Lease lease = acquire(access, give_up ? Until(end) : std::nullopt);
       try {
         return work(*lease);
       } catch (const DbError& e) {

@@ -126,12 +126,15 @@ class PostgresConnection final : public DbConnection {
 
   const DbNode& node() const override { return node_; }
 
+  void set_deadline(std::optional<Clock::time_point> deadline) override { deadline_ = deadline; }
+
  private:
   // Sends what is queued and collects the statement's results within io_timeout; returns the
   // last result (the first error wins).
   PgResult await_result() {
-    const auto deadline =
-        io_timeout_.count() > 0 ? Clock::now() + io_timeout_ : Clock::time_point::max();
+    auto deadline = io_timeout_.count() > 0 ? Clock::now() + io_timeout_ : Clock::time_point::max();
+    if (deadline_)
+      deadline = std::min(deadline, *deadline_);
     PGconn* c = conn_.get();
     const int fd = PQsocket(c);
     for (;;) {
@@ -169,7 +172,7 @@ class PostgresConnection final : public DbConnection {
     broken_ = true;
     throw DbError(DbErrorKind::unavailable, "postgresql " + node_.label() + ": no answer within " +
                                                 std::to_string(io_timeout_.count()) +
-                                                " ms (outcome unknown)");
+                                                " ms or the caller's deadline (outcome unknown)");
   }
 
   void check(PGresult* res) {
@@ -189,6 +192,7 @@ class PostgresConnection final : public DbConnection {
   PgConn conn_;
   DbNode node_;
   std::chrono::milliseconds io_timeout_;
+  std::optional<Clock::time_point> deadline_;
   bool broken_ = false;
 };
 

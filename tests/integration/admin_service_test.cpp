@@ -1,5 +1,7 @@
 // admin-service against a real PostgreSQL: every endpoint, bad input, idempotent payments,
 // invoices paid in the same transaction, and a standby promoted under the running service.
+#include <csignal>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -107,6 +109,42 @@ TEST_F(AdminService, ConcurrentTwinsPayAnInvoiceOnceAndReplay) {
     expect_one_write_rest_replayed(
         concurrent_posts(*svc_, "/payments", body, "twin-" + std::to_string(round), 4));
   }
+}
+
+TEST_F(AdminService, AHungPrimaryGetsQuickAnswersFromHealthAndWrites) {
+  ASSERT_EQ(svc_->get("/health").status, 200);
+  pg_->signal_all(SIGSTOP);  // the server and its backends: a hung database, not a dead one
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto health = clients::curl_perform(
+      {.url = svc_->url("/health"), .headers = {{"X-Medgate-Timeout-Ms", "1000"}}});
+  const auto health_took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(health.status, 503) << health.body;
+  EXPECT_THAT(health.body, HasSubstr("\"not_answering\""));
+  EXPECT_LT(health_took, std::chrono::milliseconds(1500)) << "within the checker's budget";
+
+  const auto t1 = std::chrono::steady_clock::now();
+  const auto write =
+      clients::curl_perform({.method = "POST",
+                             .url = svc_->url("/payments"),
+                             .body = R"({"rut":"11111111-1","amount":1000,"concept":"hung"})",
+                             .headers = {{"Content-Type", "application/json"},
+                                         {"Idempotency-Key", "hung-1"},
+                                         {"X-Medgate-Timeout-Ms", "2000"}},
+                             .timeout = std::chrono::seconds(15)});
+  const auto write_took = std::chrono::steady_clock::now() - t1;
+  pg_->signal_all(SIGCONT);
+  EXPECT_TRUE(write.status == 503 || write.status == 504) << write.body;
+  EXPECT_LT(write_took, std::chrono::milliseconds(2500)) << "before the caller's 2 s run out";
+  // Whatever it was, the key tells: the retry either replays or writes it now, once.
+  const auto again = clients::curl_perform(
+      {.method = "POST",
+       .url = svc_->url("/payments"),
+       .body = R"({"rut":"11111111-1","amount":1000,"concept":"hung"})",
+       .headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", "hung-1"}},
+       .timeout = std::chrono::seconds(20)});
+  EXPECT_EQ(again.status, 201) << again.body;
+  const auto payments = svc_->get("/patients/11111111-1/payments").body;
+  EXPECT_EQ(payments.find("\"hung\""), payments.rfind("\"hung\"")) << "paid once";
 }
 
 TEST_F(AdminService, CreatePatientOnceThenConflict) {
