@@ -129,7 +129,8 @@ read -r gap resumed < <(sort -k3 -n "$work/writes" | awk -v t="$t0" '$4 ~ /^2/ {
   END { printf "%.2f %d\n", m, e * 1000 }')
 acked=$(awk '$4 ~ /^2/' "$work/writes" | wc -l)
 # Answers that left a write's outcome unknown, and whether its key was acknowledged later.
-cat "$work"/failed.* 2>/dev/null | awk '$3 == 504 || $3 == "000" { print $2 }' | sort -u >"$work/unknown_keys"
+{ cat "$work"/failed.* 2>/dev/null || true; } | awk '$3 == 504 || $3 == "000" { print $2 }' |
+  sort -u >"$work/unknown_keys"
 unknown=$(wc -l <"$work/unknown_keys")
 resolved=$(awk '$4 ~ /^2/ { print $1 }' "$work/writes" | sort | comm -12 - "$work/unknown_keys" | wc -l)
 after_clear="-"
