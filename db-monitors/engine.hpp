@@ -42,8 +42,10 @@ class Engine {
   // connections, starting up.
   [[nodiscard]] virtual bool proves_alive(const db::DbError& e) const = 0;
 
-  // Read-only (MySQL 8: super_read_only), application sessions ended. Never releases
-  // commits waiting for a replica's acknowledgement.
+  // Read-only (MySQL 8: super_read_only), application sessions ended. Ending a session
+  // whose commit waits for a replica's acknowledgement completes that commit locally
+  // (MariaDB/MySQL), so an old primary back from a hang is better fenced by a restart
+  // (db-monitors/fence.hpp).
   virtual void fence(db::DbConnection& c) = 0;
   // A replica becomes the primary: stop receiving, apply everything received (bounded by
   // `apply_timeout`), stop replicating, synchronous mode as asked, writable.

@@ -1,5 +1,7 @@
 #include "db-monitors/monitor.hpp"
 
+#include "db-monitors/fence.hpp"
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -228,7 +230,9 @@ ActionResult Monitor::run(const Action& action) {
       Overloaded{
           [&](const Promote& p) { return promote(p); },
           [&](const Switchover& s) { return switchover(s); },
-          [&](const Fence& f) { return fence(f.node, options_.action_timeout); },
+          [&](const Fence& f) {
+            return fence(f.node, options_.action_timeout, FenceBy::restart_if_set);
+          },
           [&](const Rejoin& r) { return rejoin(r.node, r.primary, r.old_primary); },
           [&](const MakeWritable& m) {
             try {
@@ -258,12 +262,20 @@ ActionResult Monitor::run(const Action& action) {
       action);
 }
 
-ActionResult Monitor::fence(const std::string& name, Duration timeout) {
+ActionResult Monitor::fence(const std::string& name, Duration timeout, FenceBy by) {
   events_.emit({"fence_attempt", name, {}});
   try {
-    auto f = worker(name).submit([engine = engine_](db::DbConnection& c) { engine->fence(c); });
-    await(f, timeout, "fence");
-    events_.emit({"fence_result", name, {{"ok", true}}});
+    const std::string command = by == FenceBy::restart_if_set ? node(name).fence_command : "";
+    auto f = worker(name).submit(
+        [engine = engine_, command, run_for = options_.action_timeout](db::DbConnection& c) {
+          return fence_returning_primary(*engine, c, command, [run_for](const std::string& cmd) {
+            return run_shell(cmd, run_for);
+          });
+        });
+    const FenceWay way = await(f, timeout, "fence");
+    events_.emit({"fence_result",
+                  name,
+                  {{"ok", true}, {"way", way == FenceWay::restart ? "restart" : "sql"}}});
     return {.ok = true};
   } catch (const std::exception& e) {
     // Still queued on the node's worker if it timed out: it runs if the node comes back.
@@ -279,11 +291,18 @@ ActionResult Monitor::promote(const Promote& p) {
     // node ever answers again) without holding the promotion for it.
     if (worker(old).busy()) {
       events_.emit({"fence_attempt", old, {{"queued", true}}});
-      auto queued =
-          worker(old).submit([engine = engine_](db::DbConnection& c) { engine->fence(c); });
+      auto queued = worker(old).submit([this, engine = engine_, name = old,
+                                        command = node(old).fence_command,
+                                        timeout = options_.action_timeout](db::DbConnection& c) {
+        const FenceWay way = fence_returning_primary(
+            *engine, c, command,
+            [timeout](const std::string& cmd) { return run_shell(cmd, timeout); });
+        events_.emit(
+            {"queued_fence_done", name, {{"way", way == FenceWay::restart ? "restart" : "sql"}}});
+      });
       (void)queued;
     } else {
-      (void)fence(old, options_.fence_timeout);
+      (void)fence(old, options_.fence_timeout, FenceBy::restart_if_set);
     }
   }
   events_.emit({"promote_start", p.node, {{"wait_for", p.wait_for.text()}, {"sync", p.sync}}});
@@ -374,7 +393,7 @@ ActionResult Monitor::switchover(const Switchover& s) {
     }
     return ActionResult{.error = why};
   };
-  if (const ActionResult r = fence(s.old_primary, options_.action_timeout); !r.ok)
+  if (const ActionResult r = fence(s.old_primary, options_.action_timeout, FenceBy::sql); !r.ok)
     return undo("fence failed: " + r.error);
   try {
     auto pos_f = worker(s.old_primary).submit([engine = engine_](db::DbConnection& c) {

@@ -31,6 +31,10 @@ struct MonitorNode {
   // Run when a node must rejoin but the engine cannot do it in place (a PostgreSQL primary
   // becomes a standby only by a restart through its start wrapper). Empty: none.
   std::string rejoin_command;
+  // Run instead of the SQL fence when the node comes back from a hang after a failover
+  // (db-monitors/fence.hpp): locally, a kill that supervisord follows with a restart as a
+  // replica. Empty: the SQL fence.
+  std::string fence_command;
 };
 
 struct MonitorOptions {
@@ -104,7 +108,10 @@ class Monitor {
   ActionResult promote(const Promote& p);
   ActionResult switchover(const Switchover& s);
   ActionResult rejoin(const std::string& node, const std::string& primary, bool old_primary);
-  ActionResult fence(const std::string& node, Duration timeout);
+  // `restart`: a node that comes back (or was cut off) after a failover may be fenced by its
+  // fence_command (db-monitors/fence.hpp); a switchover's healthy primary never is.
+  enum class FenceBy { sql, restart_if_set };
+  ActionResult fence(const std::string& node, Duration timeout, FenceBy by);
   void repoint(const std::string& primary, const std::vector<std::string>& replicas);
   void write_probe(const std::string& primary, TimePoint since);
   void run_command(Pending& p);

@@ -62,6 +62,7 @@ MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env
     node.spec.port = static_cast<uint16_t>(n.required("port").as_int(1, 65535));
     node.spec.no_failover = n.get_bool("no_failover", false);
     node.rejoin_command = n.get_string("rejoin_command", "");
+    node.fence_command = n.get_string("fence_command", "");
     if (auto ra = n.optional("replication_address")) {
       const std::string v = ra->as_nonempty_string();
       const size_t colon = v.rfind(':');

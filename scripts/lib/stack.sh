@@ -131,12 +131,16 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 serverurl=unix://$STACK_DIR/supervisor.sock
 
 CONF
-    local node name
+    local node name monitor
     for node in "${MARIADB_NODES[@]}"; do
       read -r name _ <<<"$node"
+      # The MariaDB nodes start through a wrapper that asks their monitor's record.
+      monitor=mariadb-monitor
+      [[ $name == portal-* ]] && monitor=mysql-monitor
       cat <<CONF
 [program:$name]
-command=/usr/sbin/mariadbd --defaults-file=$STACK_DIR/$name/my.cnf
+command=$MEDGATE_ROOT/scripts/lib/mariadb-node-start $name $STACK_DIR/$name/my.cnf
+environment=DB_MONITOR_BIN="$BIN/db-monitor",MARIADB_MONITOR_CONFIG="$MEDGATE_ROOT/config/$monitor.example.yaml",MEDGATE_STACK_DIR="$STACK_DIR"
 autostart=true
 autorestart=true
 stopwaitsecs=120
@@ -166,10 +170,14 @@ stopwaitsecs=60
 priority=10
 
 CONF
-    monitor_program mariadb-monitor
+    # A primary back from a hang after a failover is fenced by a
+    # kill: supervisord restarts it through its wrapper, as a replica (db-monitors/fence.hpp).
+    monitor_program mariadb-monitor \
+      "MEDICAL_FENCE_COMMAND_PRIMARY=\"supervisorctl -c $conf signal KILL medical-db-primary\",MEDICAL_FENCE_COMMAND_REPLICA=\"supervisorctl -c $conf signal KILL medical-db-replica\""
     monitor_program postgres-monitor \
       "PG_REJOIN_COMMAND_PRIMARY=\"supervisorctl -c $conf restart admin-db-primary\",PG_REJOIN_COMMAND_STANDBY=\"supervisorctl -c $conf restart admin-db-standby\""
-    monitor_program mysql-monitor
+    monitor_program mysql-monitor \
+      "PORTAL_FENCE_COMMAND_PRIMARY=\"supervisorctl -c $conf signal KILL portal-db-primary\",PORTAL_FENCE_COMMAND_REPLICA=\"supervisorctl -c $conf signal KILL portal-db-replica\""
     service_program medical-1 "MEDICAL_PORT=5001" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
     service_program medical-2 "MEDICAL_PORT=5002" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
     service_program admin-1 "ADMIN_PORT=3012" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
