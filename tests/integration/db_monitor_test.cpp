@@ -18,6 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The serving primary as a node, asked of the monitor at most every 100 ms.
 class PrimaryLookup {
@@ -188,6 +189,36 @@ TEST_F(MariadbMonitorIT, HungPrimaryReplacedAndFencedWhenItContinues) {
                               });
   EXPECT_LT(took, 10s);
   EXPECT_EQ(a_->query("SELECT @@global.read_only"), "1\n");
+}
+
+TEST_F(MariadbMonitorIT, HungPrimaryWithAFenceCommandIsRestartedAsAReplicaAndRejoins) {
+  // Ending its sessions would commit its in-flight writes locally (it could then only be
+  // re-cloned); killed and started as a replica, its recovery drops them and it rejoins.
+  start_monitor(
+      monitor_yaml(a_->port(), ", fence_command: \"kill -9 " + std::to_string(a_->pid()) + "\""));
+  const auto took = fail_over([&] { a_->signal(SIGSTOP); },
+                              [&] {
+                                a_->signal(SIGCONT);
+                                const auto until = std::chrono::steady_clock::now() + 20s;
+                                while (a_->running() && std::chrono::steady_clock::now() < until)
+                                  std::this_thread::sleep_for(20ms);
+                                ASSERT_FALSE(a_->running()) << monitor_->events();
+                              });
+  EXPECT_LT(took, 10s);
+  EXPECT_THAT(monitor_->events(), HasSubstr("\"way\":\"restart\""));
+  // What its supervisor would do: start it again, as the replica role recovers.
+  a_->kill();  // reaps it
+  a_->start({"--init-rpl-role=SLAVE", "--rpl-semi-sync-slave-enabled=ON"});
+  EXPECT_EQ(a_->query("SELECT @@global.read_only"), "1\n");
+  ASSERT_TRUE(monitor_->wait_until(
+      [](const auto& st) {
+        const auto* a = node_of(st, "a");
+        return a && field(*a, "role") == "replica" && a->at("streaming").as_bool() &&
+               field(st, "replication_mode") == "sync";
+      },
+      30s))
+      << monitor_->events();
+  EXPECT_THAT(monitor_->events(), Not(HasSubstr("\"event\":\"rejoin_refused\"")));
 }
 
 TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {

@@ -123,10 +123,10 @@ MariadbServer::~MariadbServer() {
   fs::remove_all(dir_, ignored);
 }
 
-void MariadbServer::start() {
-  process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{"/usr/sbin/mariadbd", "--defaults-file=" + cnf_},
-      dir_ + "/mariadbd.out");
+void MariadbServer::start(const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv{"/usr/sbin/mariadbd", "--defaults-file=" + cnf_};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  process_ = std::make_unique<ChildProcess>(argv, dir_ + "/mariadbd.out");
   // Ready when the socket answers a query.
   const auto until = std::chrono::steady_clock::now() + 30s;
   for (;;) {

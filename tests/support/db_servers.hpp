@@ -32,8 +32,13 @@ class MariadbServer {
   [[nodiscard]] std::string query(const std::string& statement) const;
   [[nodiscard]] db::DbNode node(const std::string& user, const std::string& password,
                                 const std::string& database) const;
-  // Starts again after stop()/kill(), with the same data and configuration.
-  void start();
+  // Starts again after stop()/kill(), with the same data and configuration, and
+  // `extra_args` on the command line (e.g. the replica role's crash recovery).
+  void start(const std::vector<std::string>& extra_args = {});
+  // The server's process id, -1 when it is not running; whether it still runs (it may have
+  // been killed by someone else: then it is reaped here).
+  [[nodiscard]] int pid() const { return process_ ? process_->pid() : -1; }
+  [[nodiscard]] bool running() { return process_ && process_->running(); }
   void stop();
   void kill();
   // Sends `sig` to the server (SIGSTOP / SIGCONT for a hung server).
