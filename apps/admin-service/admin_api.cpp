@@ -80,7 +80,7 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
     };
     const int64_t limit = number("limit", 50, 200);
     const int64_t offset = number("offset", 0, 1'000'000);
-    const auto rows = co_await pool.query(Access::read, [&](DbConnection& c) {
+    const auto rows = co_await pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {
       return c.execute(std::string(kPatientColumns) + "ORDER BY name, rut LIMIT $1 OFFSET $2",
                        {std::to_string(limit), std::to_string(offset)});
     });
@@ -124,7 +124,7 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
 
   r.add(http::verb::get, "/patients/{rut}", [&pool](RequestContext& ctx) -> awaitable<Response> {
     const std::string rut = rut_path_param(ctx);
-    const auto rows = co_await pool.query(Access::read, [&](DbConnection& c) {
+    const auto rows = co_await pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {
       return c.execute(std::string(kPatientColumns) + "WHERE rut = $1", {rut});
     });
     if (rows.rows.empty())
@@ -135,12 +135,13 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
   r.add(http::verb::get, "/patients/{rut}/payments",
         [&pool](RequestContext& ctx) -> awaitable<Response> {
           const std::string rut = rut_path_param(ctx);
-          const auto rows = co_await pool.transaction(Access::read, [&](DbConnection& c) {
-            return for_patient(c, rut,
-                               std::string(kPaymentColumns) +
-                                   "WHERE patient_rut = $1 ORDER BY paid_at DESC, id DESC "
-                                   "LIMIT 500");
-          });
+          const auto rows =
+              co_await pool.transaction(ctx.deadline, Access::read, [&](DbConnection& c) {
+                return for_patient(c, rut,
+                                   std::string(kPaymentColumns) +
+                                       "WHERE patient_rut = $1 ORDER BY paid_at DESC, id DESC "
+                                       "LIMIT 500");
+              });
           if (!rows)
             co_return error_reply(ctx.request, 404, "not_found", "no such patient");
           json::array list;
@@ -154,13 +155,14 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
   r.add(http::verb::get, "/patients/{rut}/invoices",
         [&pool](RequestContext& ctx) -> awaitable<Response> {
           const std::string rut = rut_path_param(ctx);
-          const auto rows = co_await pool.transaction(Access::read, [&](DbConnection& c) {
-            return for_patient(
-                c, rut,
-                "SELECT id, to_char(issued, 'YYYY-MM-DD') AS issued, to_char(due, "
-                "'YYYY-MM-DD') AS due, amount, status FROM invoices WHERE patient_rut = $1 "
-                "ORDER BY issued DESC, id DESC LIMIT 500");
-          });
+          const auto rows =
+              co_await pool.transaction(ctx.deadline, Access::read, [&](DbConnection& c) {
+                return for_patient(
+                    c, rut,
+                    "SELECT id, to_char(issued, 'YYYY-MM-DD') AS issued, to_char(due, "
+                    "'YYYY-MM-DD') AS due, amount, status FROM invoices WHERE patient_rut = $1 "
+                    "ORDER BY issued DESC, id DESC LIMIT 500");
+              });
           if (!rows)
             co_return error_reply(ctx.request, 404, "not_found", "no such patient");
           json::array list;

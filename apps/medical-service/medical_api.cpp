@@ -54,12 +54,13 @@ Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
   r.add(http::verb::get, "/patients/{rut}/consultations",
         [&pool](RequestContext& ctx) -> awaitable<Response> {
           const std::string rut = rut_path_param(ctx);
-          const db::SqlResult rows = co_await pool.query(Access::read, [&rut](DbConnection& c) {
-            return c.execute(std::string(kConsultationColumns) +
-                                 "WHERE c.patient_rut = ? ORDER BY c.date DESC, c.id DESC "
-                                 "LIMIT 500",
-                             {rut});
-          });
+          const db::SqlResult rows =
+              co_await pool.query(ctx.deadline, Access::read, [&rut](DbConnection& c) {
+                return c.execute(std::string(kConsultationColumns) +
+                                     "WHERE c.patient_rut = ? ORDER BY c.date DESC, c.id DESC "
+                                     "LIMIT 500",
+                                 {rut});
+              });
           json::array list;
           for (size_t i = 0; i < rows.rows.size(); ++i)
             list.push_back(consultation_json(rows, i));
@@ -96,14 +97,15 @@ Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
     if (specialty && specialty->size() > 64)
       throw InputError(400, "invalid_parameter", "specialty", "at most 64 characters");
     const bool filter = specialty && !specialty->empty();
-    const db::SqlResult rows = co_await pool.query(Access::read, [&](DbConnection& c) {
-      const std::string sql =
-          "SELECT d.id, d.name, d.specialty, EXISTS (SELECT 1 FROM availability a WHERE "
-          "a.doctor_id = d.id AND a.booked = 0 AND a.starts_at >= NOW()) AS available "
-          "FROM doctors d " +
-          std::string(filter ? "WHERE d.specialty = ? " : "") + "ORDER BY d.name";
-      return c.execute(sql, filter ? db::SqlParams{*specialty} : db::SqlParams{});
-    });
+    const db::SqlResult rows =
+        co_await pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {
+          const std::string sql =
+              "SELECT d.id, d.name, d.specialty, EXISTS (SELECT 1 FROM availability a WHERE "
+              "a.doctor_id = d.id AND a.booked = 0 AND a.starts_at >= NOW()) AS available "
+              "FROM doctors d " +
+              std::string(filter ? "WHERE d.specialty = ? " : "") + "ORDER BY d.name";
+          return c.execute(sql, filter ? db::SqlParams{*specialty} : db::SqlParams{});
+        });
     json::array list;
     for (size_t i = 0; i < rows.rows.size(); ++i)
       list.push_back(json::object{{"id", sql_int(rows.at(i, "id"))},
@@ -113,37 +115,37 @@ Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
     co_return json_reply(ctx.request, 200, json::serialize(json::object{{"doctors", list}}));
   });
 
-  r.add(
-      http::verb::get, "/doctors/{id}/availability",
-      [&pool](RequestContext& ctx) -> awaitable<Response> {
-        const int64_t id = id_param(ctx, "id");
-        struct Result {
-          bool found = false;
-          db::SqlResult slots;
-        };
-        const Result res = co_await pool.transaction(Access::read, [id](DbConnection& c) {
-          Result out;
-          out.found =
-              !c.execute("SELECT id FROM doctors WHERE id = ?", {std::to_string(id)}).rows.empty();
-          if (out.found)
-            out.slots = c.execute(
-                "SELECT id, DATE_FORMAT(starts_at, '%Y-%m-%d %H:%i') AS starts_at, "
-                "DATE_FORMAT(ends_at, '%Y-%m-%d %H:%i') AS ends_at, booked FROM availability "
-                "WHERE doctor_id = ? AND starts_at >= NOW() ORDER BY starts_at LIMIT 200",
-                {std::to_string(id)});
-          return out;
+  r.add(http::verb::get, "/doctors/{id}/availability",
+        [&pool](RequestContext& ctx) -> awaitable<Response> {
+          const int64_t id = id_param(ctx, "id");
+          struct Result {
+            bool found = false;
+            db::SqlResult slots;
+          };
+          const Result res =
+              co_await pool.transaction(ctx.deadline, Access::read, [id](DbConnection& c) {
+                Result out;
+                out.found = !c.execute("SELECT id FROM doctors WHERE id = ?", {std::to_string(id)})
+                                 .rows.empty();
+                if (out.found)
+                  out.slots = c.execute(
+                      "SELECT id, DATE_FORMAT(starts_at, '%Y-%m-%d %H:%i') AS starts_at, "
+                      "DATE_FORMAT(ends_at, '%Y-%m-%d %H:%i') AS ends_at, booked FROM availability "
+                      "WHERE doctor_id = ? AND starts_at >= NOW() ORDER BY starts_at LIMIT 200",
+                      {std::to_string(id)});
+                return out;
+              });
+          if (!res.found)
+            co_return error_reply(ctx.request, 404, "not_found", "no such doctor");
+          json::array slots;
+          for (size_t i = 0; i < res.slots.rows.size(); ++i)
+            slots.push_back(json::object{{"id", sql_int(res.slots.at(i, "id"))},
+                                         {"starts_at", sql_text(res.slots.at(i, "starts_at"))},
+                                         {"ends_at", sql_text(res.slots.at(i, "ends_at"))},
+                                         {"booked", res.slots.at(i, "booked") == "1"}});
+          co_return json_reply(ctx.request, 200,
+                               json::serialize(json::object{{"doctor_id", id}, {"slots", slots}}));
         });
-        if (!res.found)
-          co_return error_reply(ctx.request, 404, "not_found", "no such doctor");
-        json::array slots;
-        for (size_t i = 0; i < res.slots.rows.size(); ++i)
-          slots.push_back(json::object{{"id", sql_int(res.slots.at(i, "id"))},
-                                       {"starts_at", sql_text(res.slots.at(i, "starts_at"))},
-                                       {"ends_at", sql_text(res.slots.at(i, "ends_at"))},
-                                       {"booked", res.slots.at(i, "booked") == "1"}});
-        co_return json_reply(ctx.request, 200,
-                             json::serialize(json::object{{"doctor_id", id}, {"slots", slots}}));
-      });
   return r;
 }
 

@@ -85,7 +85,7 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg,
                   gateway->get("/api/medical-history/" + *rut, id) &&
                   gateway->get("/api/payments/" + *rut, id) && gateway->get("/api/doctors", id));
     try {
-      page.appointments = co_await pool.query(Access::read, [&](DbConnection& c) {
+      page.appointments = co_await pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {
         return c.execute(std::string(kAppointmentColumns) +
                              "WHERE patient_rut = ? ORDER BY starts_at DESC LIMIT 100",
                          {*rut});
@@ -98,7 +98,7 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg,
 
   r.add(http::verb::get, "/api/appointments", [&pool](RequestContext& ctx) -> awaitable<Response> {
     const std::string rut = rut_query(ctx);
-    const auto rows = co_await pool.query(Access::read, [&](DbConnection& c) {
+    const auto rows = co_await pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {
       return c.execute(std::string(kAppointmentColumns) +
                            "WHERE patient_rut = ? ORDER BY starts_at DESC LIMIT 100",
                        {rut});
@@ -140,14 +140,15 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg,
         const std::string& id = ctx.param("id");
         if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
           throw InputError(400, "invalid_parameter", "id", "must be a positive integer");
-        const auto row = co_await pool.transaction(Access::write, [&](DbConnection& c) {
-          (void)c.execute(
-              "UPDATE appointments SET status = 'cancelled', cancelled_at = NOW() "
-              "WHERE id = ? AND patient_rut = ? AND status = 'booked'",
-              {id, rut});
-          return c.execute(std::string(kAppointmentColumns) + "WHERE id = ? AND patient_rut = ?",
-                           {id, rut});
-        });
+        const auto row =
+            co_await pool.transaction(ctx.deadline, Access::write, [&](DbConnection& c) {
+              (void)c.execute(
+                  "UPDATE appointments SET status = 'cancelled', cancelled_at = NOW() "
+                  "WHERE id = ? AND patient_rut = ? AND status = 'booked'",
+                  {id, rut});
+              return c.execute(
+                  std::string(kAppointmentColumns) + "WHERE id = ? AND patient_rut = ?", {id, rut});
+            });
         if (row.rows.empty())
           co_return error_reply(ctx.request, 404, "not_found", "no such appointment");
         co_return json_reply(

@@ -20,6 +20,7 @@ DbPool::DbPool(std::shared_ptr<DbDriver> driver, DbPoolOptions options,
     throw std::invalid_argument("DbPool needs at least one node");
   if (options_.max_connections == 0)
     throw std::invalid_argument("DbPool needs max_connections >= 1");
+  suspect_until_.resize(options_.nodes.size());
 }
 
 DbPool::~DbPool() {
@@ -226,7 +227,39 @@ DbPool::Lease DbPool::discover(Until until) {
   throw DbError(DbErrorKind::unavailable, "no writable database node: " + reasons);
 }
 
+std::optional<DbPool::Lease> DbPool::read_elsewhere(Until until) {
+  const auto now = Clock::now();
+  std::vector<size_t> healthy;
+  bool any_suspect = false;
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < options_.nodes.size(); ++i) {
+      if (suspect_until_[i] > now)
+        any_suspect = true;
+      else
+        healthy.push_back(i);
+    }
+  }
+  if (!any_suspect)
+    return std::nullopt;
+  for (const size_t i : healthy) {
+    if (auto lease = take_idle(i, until))
+      return lease;
+    try {
+      return open_to(i, until);
+    } catch (const DbError& e) {
+      if (e.kind() == DbErrorKind::busy)
+        throw;
+    }
+  }
+  return std::nullopt;
+}
+
 DbPool::Lease DbPool::acquire(Access access, Until until) {
+  if (access == Access::read) {
+    if (auto lease = read_elsewhere(until))
+      return std::move(*lease);
+  }
   if (access == Access::read && options_.reads_on_replica) {
     std::optional<size_t> replica;
     {
@@ -292,7 +325,12 @@ void DbPool::give_back(std::unique_ptr<DbConnection> conn, size_t node, bool bro
   if (!broken)
     conn->set_deadline(std::nullopt);  // the next caller brings its own
   std::lock_guard lock(mu_);
-  const bool useful = node == primary_ || (options_.reads_on_replica && node == replica_);
+  // A connection to another node is kept while some node is suspect: reads use it.
+  const auto now = Clock::now();
+  const bool reads_elsewhere =
+      std::any_of(suspect_until_.begin(), suspect_until_.end(), [now](auto t) { return t > now; });
+  const bool useful = node == primary_ || (options_.reads_on_replica && node == replica_) ||
+                      (reads_elsewhere && suspect_until_[node] <= now);
   if (broken || !useful) {
     --open_;
     conn.reset();
@@ -306,6 +344,8 @@ void DbPool::lost_primary(size_t node, const DbError& why) {
   bool was_primary = false;
   {
     std::lock_guard lock(mu_);
+    if (why.kind() == DbErrorKind::unavailable || why.kind() == DbErrorKind::outcome_unknown)
+      suspect_until_[node] = Clock::now() + options_.suspect_for;
     if (primary_ == node) {
       primary_.reset();
       was_primary = true;
@@ -327,11 +367,14 @@ std::chrono::milliseconds DbPool::pause_for(uint32_t attempt) const {
                                              std::chrono::seconds(1));
 }
 
-DbPool::Health DbPool::check() {
+DbPool::Health DbPool::check(std::optional<Deadline> until) {
   Health h;
   for (const Access access : {Access::write, Access::read}) {
     try {
-      Lease lease = acquire(access, std::nullopt);
+      Until by = until;
+      if (until && access == Access::write)
+        by = Clock::now() + (*until - Clock::now()) / 2;
+      Lease lease = acquire(access, by);
       try {
         (void)(*lease).execute("SELECT 1", {});
       } catch (const DbError& e) {
@@ -359,8 +402,10 @@ boost::asio::awaitable<std::optional<DbPool::Health>> DbPool::check_within(
     want = probe_.finished + 1;
     if (!probe_.running) {
       probe_.running = true;
-      boost::asio::post(workers_, [this] {
-        Health h = check();
+      // Bounded a little below the first caller's wait, so the answer comes in time.
+      const Deadline by = Clock::now() + wait * 9 / 10;
+      boost::asio::post(workers_, [this, by] {
+        Health h = check(by);
         std::lock_guard l(probe_.mu);
         probe_.last = std::move(h);
         probe_.running = false;

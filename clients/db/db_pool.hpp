@@ -72,6 +72,10 @@ struct DbPoolOptions {
   // in progress), with a pause of retry_backoff x attempt, capped at 1 s, between tries.
   std::chrono::milliseconds failover_wait{10'000};
   std::chrono::milliseconds retry_backoff{100};
+  // A node whose statement or connection just failed is suspect for this long: reads go to
+  // another node that answers (a replica serves them while the primary hangs), and a read
+  // with a deadline gives its first node half its time, keeping the rest for another.
+  std::chrono::milliseconds suspect_for{3'000};
 };
 
 struct DbPoolStats {
@@ -105,14 +109,15 @@ class DbPool {
   auto with_transaction(Access access, F&& work, std::optional<Deadline> give_up = {})
       -> std::invoke_result_t<F&, DbConnection&>;
 
-  // Coroutine: runs with_connection on a worker thread (autocommit: for single statements).
+  // Coroutine: runs with_connection on a worker thread (autocommit: for single statements),
+  // until the caller's deadline when it has one (`until`: a request's).
   template <typename F>
-  auto query(Access access, F work)
+  auto query(std::optional<Deadline> until, Access access, F work)
       -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>>;
 
   // Coroutine: runs with_transaction on a worker thread. R must be default-constructible.
   template <typename F>
-  auto transaction(Access access, F work)
+  auto transaction(std::optional<Deadline> until, Access access, F work)
       -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>>;
 
   // Coroutine: runs any blocking `fn()` (typically several with_* calls) on a worker thread
@@ -127,7 +132,8 @@ class DbPool {
     bool readable = false;
     std::string error;  // why not writable
   };
-  [[nodiscard]] Health check();
+  // With `until`, the write try gets half the time and the read try the rest.
+  [[nodiscard]] Health check(std::optional<Deadline> until = std::nullopt);
 
   // Coroutine, for health endpoints that must answer in time: the result of a check() that
   // finishes within `wait`, else nullopt (a hung database). At most one check runs at a
@@ -170,6 +176,8 @@ class DbPool {
   using Until = std::optional<Deadline>;
   Lease acquire(Access access, Until until);
   std::optional<Lease> take_idle(size_t node, Until until);
+  // For a read while some node is suspect: a lease on another node that answers, if any.
+  std::optional<Lease> read_elsewhere(Until until);
   Lease open_to(size_t node, Until until);
   Lease discover(Until until);
   // The node the topology source elects (switching to it when it changed); nullopt when
@@ -192,6 +200,7 @@ class DbPool {
   size_t open_ = 0;
   std::optional<size_t> primary_;
   std::optional<size_t> replica_;  // a node last seen alive and read-only
+  std::vector<std::chrono::steady_clock::time_point> suspect_until_;  // per node
   uint64_t rediscoveries_ = 0;
 
   // check_within's one check in flight and the last result.
@@ -228,8 +237,12 @@ auto DbPool::with_connection(Access access, F&& work, std::optional<Deadline> gi
   const Deadline end = give_up ? std::min(*give_up, wait_end) : wait_end;
   for (uint32_t attempt = 0;; ++attempt) {
     try {
-      // The caller stops listening at `give_up`: so do its connects and statements.
-      Lease lease = acquire(access, give_up ? Until(end) : std::nullopt);
+      // The caller stops listening at `give_up`: so do its connects and statements. A read
+      // may go elsewhere: its first try gets half the time.
+      Until until = give_up ? Until(end) : std::nullopt;
+      if (until && access == Access::read && attempt == 0 && options_.nodes.size() > 1)
+        until = std::chrono::steady_clock::now() + (end - std::chrono::steady_clock::now()) / 2;
+      Lease lease = acquire(access, until);
       try {
         return work(*lease);
       } catch (const DbError& e) {
@@ -278,17 +291,19 @@ auto DbPool::run(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
 }
 
 template <typename F>
-auto DbPool::query(Access access, F work)
+auto DbPool::query(std::optional<Deadline> until, Access access, F work)
     -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>> {
-  co_return co_await run(
-      [this, access, work = std::move(work)]() mutable { return with_connection(access, work); });
+  co_return co_await run([this, until, access, work = std::move(work)]() mutable {
+    return with_connection(access, work, until);
+  });
 }
 
 template <typename F>
-auto DbPool::transaction(Access access, F work)
+auto DbPool::transaction(std::optional<Deadline> until, Access access, F work)
     -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>> {
-  co_return co_await run(
-      [this, access, work = std::move(work)]() mutable { return with_transaction(access, work); });
+  co_return co_await run([this, until, access, work = std::move(work)]() mutable {
+    return with_transaction(access, work, until);
+  });
 }
 
 }  // namespace medgate::db

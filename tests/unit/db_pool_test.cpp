@@ -32,6 +32,7 @@ struct FakeNode {
   std::atomic<int> rollbacks{0};
   std::atomic<bool> rollback_fails{false};
   std::atomic<bool> commit_breaks{false};  // the connection dies during COMMIT
+  std::atomic<bool> hung{false};           // connects and says writable, statements time out
 };
 
 class DbPoolTest : public ::testing::Test {
@@ -74,6 +75,8 @@ class DbPoolTest : public ::testing::Test {
     ON_CALL(*conn, execute).WillByDefault([&node, i](std::string_view sql, const db::SqlParams&) {
       if (!node.reachable)
         throw DbError(DbErrorKind::unavailable, "connection lost");
+      if (node.hung)
+        throw DbError(DbErrorKind::unavailable, "no answer within the deadline");
       if (sql.starts_with("INSERT") && !node.writable)
         throw DbError(DbErrorKind::read_only, "read-only");
       db::SqlResult r;
@@ -249,6 +252,18 @@ TEST_F(DbPoolTest, TheCallersDeadlineEndsTheFailoverWaitSooner) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
 }
 
+TEST_F(DbPoolTest, ReadsGoToAnotherNodeWhileThePrimaryIsSuspect) {
+  db::DbPool pool(driver_, options());
+  auto read = [](DbConnection& c) { return *c.execute("SELECT 1", {}).rows[0][0]; };
+  EXPECT_EQ(pool.with_connection(Access::read, read), "0");
+  nodes_[0].hung = true;  // still writable in its own eyes, its statements time out
+  EXPECT_EQ(pool.with_connection(Access::read, read), "1") << "the retry read the replica";
+  EXPECT_EQ(pool.with_connection(Access::read, read), "1") << "no new try on the suspect";
+  EXPECT_THROW((void)pool.with_connection(Access::write, which_node), DbError)
+      << "writes still need the primary";
+  nodes_[0].hung = false;
+}
+
 TEST_F(DbPoolTest, TheSizeIsBoundedAndAWaiterTimesOutAsBusy) {
   db::DbPool pool(driver_, options(1));
   std::atomic<bool> holding{false};
@@ -305,7 +320,7 @@ TEST_F(DbPoolTest, TheCoroutineEntryRunsOffTheCallingThread) {
       io,
       [&]() -> boost::asio::awaitable<bool> {
         const auto worker = co_await pool.transaction(
-            Access::write, [](DbConnection&) { return std::this_thread::get_id(); });
+            std::nullopt, Access::write, [](DbConnection&) { return std::this_thread::get_id(); });
         // Resumed back here, on the io_context's thread.
         co_return worker != io_thread&& std::this_thread::get_id() == io_thread;
       },
