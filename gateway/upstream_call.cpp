@@ -227,8 +227,13 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
   const bool safe = is_safe_method(req.method_text);
   const bool keyed = req.fields.find("Idempotency-Key").has_value();
   const bool idempotent = keyed || resilience::is_idempotent_method(req.method_text);
-  const std::string stale_key =
-      req.method == http::verb::get && up.stale.enabled() ? std::string(target) : std::string();
+  // A shared store keyed by target must not hand one caller's answer to another: requests
+  // with credentials get no stale copies (RFC 9111 §3.5), until copies are keyed by identity.
+  const bool personal = req.fields.find(http::field::authorization).has_value() ||
+                        req.fields.find(http::field::cookie).has_value();
+  const std::string stale_key = req.method == http::verb::get && up.stale.enabled() && !personal
+                                    ? std::string(target)
+                                    : std::string();
   info.upstream = cfg.name;
   up.stats().request();
   up.budget.record_request();

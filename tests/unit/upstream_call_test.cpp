@@ -251,6 +251,20 @@ TEST_F(UpstreamCallTest, StaleCopiesAreServedMarkedButNeverOfAnswersMarkedNoStor
   EXPECT_EQ(call("GET", "/a").reply.response.body, "a");
 }
 
+TEST_F(UpstreamCallTest, RequestsWithCredentialsGetNoStaleCopies) {
+  build([](UpstreamConfig& u) {
+    u.stale.max_age = 5min;
+    u.retry.attempts = 1;
+  });
+  transport_.script(0, {.body = "mine"});
+  ASSERT_EQ(call("GET", "/me", {{"Authorization", "Bearer a"}}).reply.response.status, 200u);
+  transport_.script(0, {.error = SendError::connect_failed});
+  EXPECT_EQ(call("GET", "/me", {{"Authorization", "Bearer b"}}).reply.response.status, 503u)
+      << "another caller's answer is never served from the store";
+  transport_.script(0, {.error = SendError::connect_failed});
+  EXPECT_EQ(call("GET", "/me").reply.response.status, 503u) << "nor stored for anyone";
+}
+
 TEST(StaleStore, IsBoundedInBytesAndDropsTheOldestFirst) {
   FakeClock clock;
   StaleStore store({.max_age = 1h, .max_entries = 100, .max_bytes = 4096});
