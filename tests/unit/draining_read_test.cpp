@@ -164,9 +164,11 @@ TEST(DrainingRead, PingPongNeverStalls) {
   p.io.run_for(10s);
   EXPECT_EQ(pongs, kRounds);
   EXPECT_EQ(pings, kRounds);
+#if MEDGATE_DRAINING_READ
   // Stock Asio tries recv() before each wait: about one EAGAIN per round here. An edge can
   // still come late for data an earlier read already took, hence a margin, not zero.
   EXPECT_LT(recv_would_block.load(), kRounds / 100);
+#endif
 }
 
 // The peer's last bytes and its FIN or RST arrive together, while a read is already
