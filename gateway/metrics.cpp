@@ -71,6 +71,10 @@ Metrics::Metrics(const GatewayConfig& cfg, const std::vector<std::string>& route
                     .Name("medgate_stale_responses_total")
                     .Help("Last-good responses served, marked stale, while unavailable")
                     .Register(*registry_);
+  auto& unknown = BuildCounter()
+                      .Name("medgate_upstream_unknown_outcomes_total")
+                      .Help("Writes answered 504 outcome_unknown: sent, unanswered, maybe applied")
+                      .Register(*registry_);
   auto& ejections = BuildCounter()
                         .Name("medgate_endpoint_ejections_total")
                         .Help("Outlier ejections of an endpoint")
@@ -107,6 +111,7 @@ Metrics::Metrics(const GatewayConfig& cfg, const std::vector<std::string>& route
     h->requests_ = &up_requests.Add(up);
     h->retries_ = &retries.Add(up);
     h->stale_ = &stale.Add(up);
+    h->unknown_ = &unknown.Add(up);
     for (size_t r = 0; r < h->rejected_.size(); ++r)
       h->rejected_[r] = &rejected.Add(
           {{"upstream", u.name}, {"reason", std::string(to_string(static_cast<Rejection>(r)))}});

@@ -55,6 +55,8 @@ class UpstreamStats {
   void retry() { retries_->Increment(); }
   void rejected(Rejection why) { rejected_[static_cast<size_t>(why)]->Increment(); }
   void stale_served() { stale_->Increment(); }
+  // A write answered 504 outcome_unknown: it may or may not have been applied.
+  void outcome_unknown() { unknown_->Increment(); }
   void ejection(size_t endpoint) { endpoints_[endpoint].ejections->Increment(); }
 
  private:
@@ -68,6 +70,7 @@ class UpstreamStats {
   prometheus::Counter* requests_ = nullptr;
   prometheus::Counter* retries_ = nullptr;
   prometheus::Counter* stale_ = nullptr;
+  prometheus::Counter* unknown_ = nullptr;
   std::array<prometheus::Counter*, static_cast<size_t>(Rejection::kCount)> rejected_{};
   std::array<prometheus::Gauge*, 5> state_{};
   prometheus::Gauge* amplification_ = nullptr;

@@ -199,6 +199,7 @@ void answer_error(Upstream& up, unsigned status, std::string_view error, std::st
 // applied. Saying "failed" would invite a client to do it twice.
 void answer_outcome_unknown(Upstream& up, const WireRequest& req, std::string_view reason,
                             const RequestInfo& info, Reply& reply) {
+  up.stats().outcome_unknown();
   boost::json::object body{{"error", "outcome_unknown"},
                            {"outcome", "unknown"},
                            {"upstream", up.name()},

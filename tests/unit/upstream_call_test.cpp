@@ -140,6 +140,8 @@ TEST_F(UpstreamCallTest, AnUnkeyedWriteThatWentUnansweredIsUnknownAndNotRetried)
   EXPECT_THAT(r.reply.response.body, HasSubstr("\"outcome\":\"unknown\""));
   EXPECT_THAT(r.reply.response.body, Not(HasSubstr("idempotency_key")));
   EXPECT_EQ(transport_.sent.size(), 1u) << "sending it again could apply it twice";
+  EXPECT_THAT(metrics_->render(*set_),
+              HasSubstr("medgate_upstream_unknown_outcomes_total{upstream=\"svc\"} 1"));
 }
 
 TEST_F(UpstreamCallTest, ARefusedConnectionMeansAWriteDidNotHappen) {
