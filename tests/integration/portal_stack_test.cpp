@@ -164,6 +164,39 @@ TEST_F(PortalStack, SignInShowsHistoryAndPaymentsThroughMedgate) {
   EXPECT_THAT(page.body, Not(HasSubstr("degraded-banner")));
 }
 
+TEST_F(PortalStack, InChromiumALostAnswerAndADoubleClickStillBookOnce) {
+  if (!CdpBrowser::available())
+    GTEST_SKIP() << "chromium is not installed (scripts/test installs it)";
+  auto& portal = *stack_->portal;
+  CdpBrowser browser;
+  browser.navigate(portal.url("/patient?rut=22222222-2"));
+  ASSERT_TRUE(browser.wait_for("document.getElementById('book')")) << portal.log();
+  // The first booking request reaches the portal, but its answer is lost on the way back
+  // (a 504, as medgate gives for an unknown outcome); the form is also submitted twice.
+  (void)browser.eval(
+      "(() => { window.sentKeys = []; const realFetch = window.fetch; let lost = false;"
+      "window.fetch = async (url, opts) => {"
+      "  if (opts && opts.method === 'POST') {"
+      "    window.sentKeys.push(opts.headers['Idempotency-Key']);"
+      "    if (!lost) { lost = true; await realFetch(url, opts);"
+      "                 return new Response('{}', {status: 504}); }"
+      "  }"
+      "  return realFetch(url, opts);"
+      "};"
+      "document.getElementById('specialty').value = 'cardiology';"
+      "document.getElementById('starts_at').value = '2099-08-02T09:30';"
+      "const book = document.getElementById('book');"
+      "book.requestSubmit(); book.requestSubmit(); })(); true");
+  // Both submissions and the retry carry one key; then the page reloads, booked.
+  ASSERT_TRUE(browser.wait_for(
+      "document.querySelector('#appointments') && "
+      "document.querySelector('#appointments').innerText.includes('2099-08-02 09:30')"))
+      << portal.log();
+  const auto list = portal.get("/api/appointments?rut=22222222-2").body;
+  EXPECT_EQ(list.find("2099-08-02 09:30"), list.rfind("2099-08-02 09:30")) << "booked once";
+  EXPECT_NE(list.find("2099-08-02 09:30"), std::string::npos);
+}
+
 TEST_F(PortalStack, InChromiumAPatientSignsInSeesHistoryBooksAndSeesTheDegradedBanner) {
   if (!CdpBrowser::available())
     GTEST_SKIP() << "chromium is not installed (scripts/test installs it)";
