@@ -262,16 +262,19 @@ ActionResult Monitor::run(const Action& action) {
       action);
 }
 
+std::function<FenceWay(db::DbConnection&)> Monitor::fence_job(const std::string& name,
+                                                              FenceBy by) const {
+  const std::string command = by == FenceBy::restart_if_set ? node(name).fence_command : "";
+  return [engine = engine_, command, run_for = options_.action_timeout](db::DbConnection& c) {
+    return fence_returning_primary(
+        *engine, c, command, [run_for](const std::string& cmd) { return run_shell(cmd, run_for); });
+  };
+}
+
 ActionResult Monitor::fence(const std::string& name, Duration timeout, FenceBy by) {
   events_.emit({"fence_attempt", name, {}});
   try {
-    const std::string command = by == FenceBy::restart_if_set ? node(name).fence_command : "";
-    auto f = worker(name).submit(
-        [engine = engine_, command, run_for = options_.action_timeout](db::DbConnection& c) {
-          return fence_returning_primary(*engine, c, command, [run_for](const std::string& cmd) {
-            return run_shell(cmd, run_for);
-          });
-        });
+    auto f = worker(name).submit(fence_job(name, by));
     const FenceWay way = await(f, timeout, "fence");
     events_.emit({"fence_result",
                   name,
@@ -291,15 +294,13 @@ ActionResult Monitor::promote(const Promote& p) {
     // node ever answers again) without holding the promotion for it.
     if (worker(old).busy()) {
       events_.emit({"fence_attempt", old, {{"queued", true}}});
-      auto queued = worker(old).submit([this, engine = engine_, name = old,
-                                        command = node(old).fence_command,
-                                        timeout = options_.action_timeout](db::DbConnection& c) {
-        const FenceWay way = fence_returning_primary(
-            *engine, c, command,
-            [timeout](const std::string& cmd) { return run_shell(cmd, timeout); });
-        events_.emit(
-            {"queued_fence_done", name, {{"way", way == FenceWay::restart ? "restart" : "sql"}}});
-      });
+      auto queued = worker(old).submit(
+          [this, name = old, job = fence_job(old, FenceBy::restart_if_set)](db::DbConnection& c) {
+            const FenceWay way = job(c);
+            events_.emit({"queued_fence_done",
+                          name,
+                          {{"way", way == FenceWay::restart ? "restart" : "sql"}}});
+          });
       (void)queued;
     } else {
       (void)fence(old, options_.fence_timeout, FenceBy::restart_if_set);

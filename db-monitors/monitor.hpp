@@ -20,6 +20,7 @@
 
 #include "db-monitors/engine.hpp"
 #include "db-monitors/event_log.hpp"
+#include "db-monitors/fence.hpp"
 #include "db-monitors/monitor_core.hpp"
 #include "db-monitors/node_worker.hpp"
 #include "db-monitors/topology.hpp"
@@ -112,6 +113,9 @@ class Monitor {
   // fence_command (db-monitors/fence.hpp); a switchover's healthy primary never is.
   enum class FenceBy { sql, restart_if_set };
   ActionResult fence(const std::string& node, Duration timeout, FenceBy by);
+  // What a fence runs on the node's worker (db-monitors/fence.hpp).
+  [[nodiscard]] std::function<FenceWay(db::DbConnection&)> fence_job(const std::string& node,
+                                                                     FenceBy by) const;
   void repoint(const std::string& primary, const std::vector<std::string>& replicas);
   void write_probe(const std::string& primary, TimePoint since);
   void run_command(Pending& p);
