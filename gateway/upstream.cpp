@@ -165,7 +165,7 @@ resilience::Duration Upstream::time_until_available() {
       return resilience::Duration::max();
     if (s != resilience::BreakerState::open)
       return resilience::Duration::zero();
-    const auto next = b.snapshot().next_probe_at;
+    const auto next = b.next_probe_at();
     return next && *next > now ? *next - now : resilience::Duration::zero();
   };
   const resilience::Duration upstream_wait = until_probe(breaker);

@@ -230,11 +230,10 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
   const bool idempotent = keyed || resilience::is_idempotent_method(req.method_text);
   // A shared store keyed by target must not hand one caller's answer to another: requests
   // with credentials get no stale copies (RFC 9111 §3.5), until copies are keyed by identity.
-  const bool personal = req.fields.find(http::field::authorization).has_value() ||
-                        req.fields.find(http::field::cookie).has_value();
-  const std::string stale_key = req.method == http::verb::get && up.stale.enabled() && !personal
-                                    ? std::string(target)
-                                    : std::string();
+  const bool may_use_stale = req.method == http::verb::get && up.stale.enabled() &&
+                             !req.fields.find(http::field::authorization) &&
+                             !req.fields.find(http::field::cookie);
+  const std::string stale_key = may_use_stale ? std::string(target) : std::string();
   info.upstream = cfg.name;
   up.stats().request();
   up.budget.record_request();

@@ -295,6 +295,13 @@ void CircuitBreaker::reset(std::string_view reason) {
   notify(pending);
 }
 
+std::optional<TimePoint> CircuitBreaker::next_probe_at() {
+  std::lock_guard lock(mu_);
+  if (state_ != BreakerState::open)
+    return std::nullopt;
+  return open_until_;
+}
+
 void CircuitBreaker::probe_now(std::string_view reason) {
   Pending pending;
   {

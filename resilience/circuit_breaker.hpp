@@ -121,6 +121,9 @@ class CircuitBreaker {
 
   [[nodiscard]] BreakerState state();
   [[nodiscard]] BreakerSnapshot snapshot();
+  // When an open breaker lets its next probe through; nullopt unless open. Cheaper than
+  // snapshot() (no copies): refused calls ask it for their Retry-After.
+  [[nodiscard]] std::optional<TimePoint> next_probe_at();
   [[nodiscard]] const CircuitBreakerConfig& config() const { return config_; }
 
   // Operator controls. `reason` ends up in the transition history.

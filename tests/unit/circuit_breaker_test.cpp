@@ -53,6 +53,16 @@ TEST_F(CircuitBreakerTest, ProbeNowEndsTheOpenPeriodOnlyWhenOpen) {
   EXPECT_EQ(b.state(), BreakerState::forced_open);
 }
 
+TEST_F(CircuitBreakerTest, NextProbeAtIsKnownOnlyWhileOpen) {
+  CircuitBreaker b(consecutive_only(1), clock);
+  EXPECT_FALSE(b.next_probe_at());
+  call(b, CallResult::failure);
+  EXPECT_EQ(b.next_probe_at(), clock.now() + 10s);
+  clock.advance(10s);
+  (void)b.state();  // moves to half-open
+  EXPECT_FALSE(b.next_probe_at());
+}
+
 TEST_F(CircuitBreakerTest, StartsClosedAndPermits) {
   CircuitBreaker b(consecutive_only(5), clock);
   EXPECT_EQ(b.state(), BreakerState::closed);
