@@ -313,14 +313,17 @@ WireResponse Gateway::admin(const WireRequest& req, std::string_view path) {
   if (!up)
     return error_response(404, "unknown_upstream", "no such upstream");
   resilience::CircuitBreaker* breaker = &up->breaker;
+  EndpointState* endpoint = nullptr;  // the action's, when it names one
   std::string target = up->name();
   if (parts.size() == 4) {
     size_t idx = 0;
-    const auto r = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), idx);
-    if (parts[1] != "endpoints" || r.ec != std::errc{} || idx >= up->size())
+    const char* end = parts[2].data() + parts[2].size();
+    const auto r = std::from_chars(parts[2].data(), end, idx);
+    if (parts[1] != "endpoints" || r.ec != std::errc{} || r.ptr != end || idx >= up->size())
       return error_response(404, "unknown_endpoint", "no such endpoint index");
-    breaker = &up->endpoint(idx).breaker;
-    target += " endpoint " + up->endpoint(idx).endpoint.url;
+    endpoint = &up->endpoint(idx);
+    breaker = &endpoint->breaker;
+    target += " endpoint " + endpoint->endpoint.url;
   }
   const std::string_view action = parts.back();
   if (action == "force-open") {
@@ -332,8 +335,8 @@ WireResponse Gateway::admin(const WireRequest& req, std::string_view path) {
   } else if (action == "reset") {
     breaker->reset("admin API");
     // A clean slate: traffic comes back now, not when an ejection ends.
-    if (parts.size() == 4)
-      up->endpoint(std::stoul(std::string(parts[2]))).outlier.reinstate();
+    if (endpoint)
+      endpoint->outlier.reinstate();
     else
       up->reinstate_all();
   } else {

@@ -319,6 +319,8 @@ TEST_F(GatewayPolicies, AdminNeedsTheTokenAndControlsTheBreaker) {
   EXPECT_EQ(get("/api/medical/ok").header("x-upstream-name"), "replica");
   EXPECT_EQ(post("/admin/breakers/medical/explode", "", {auth}).status, 400);
   EXPECT_EQ(post("/admin/breakers/nope/reset", "", {auth}).status, 404);
+  EXPECT_EQ(post("/admin/breakers/medical/endpoints/0x/reset", "", {auth}).status, 404)
+      << "an endpoint index is all digits";
 }
 
 TEST_F(GatewayPolicies, StaleCopyIsServedAndMarkedWhenUnavailable) {
