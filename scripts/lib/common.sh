@@ -9,7 +9,7 @@ MEDGATE_BUILD_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libyaml-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
-  libpq-dev libmariadb-dev
+  libpq-dev libmariadb-dev libjwt-dev libsodium-dev libssl-dev
 )
 
 # Servers and tools the local stack and the integration tests start.
