@@ -9,7 +9,7 @@ namespace medgate::auth {
 
 namespace {
 
-constexpr std::array<std::string_view, 7> kMethods = {"GET",   "POST",   "PUT",    "PATCH",
+constexpr std::array<std::string_view, 7> kMethods = {"GET",    "POST",    "PUT", "PATCH",
                                                       "DELETE", "OPTIONS", "HEAD"};
 
 std::vector<std::string_view> split(std::string_view path) {
@@ -142,8 +142,8 @@ AccessDecision AccessPolicy::decide(std::string_view method, std::string_view ca
                          rule.pattern;
     return d;
   }
-  d.verdict = principal ? AccessDecision::Verdict::forbidden
-                        : AccessDecision::Verdict::unauthenticated;
+  d.verdict =
+      principal ? AccessDecision::Verdict::forbidden : AccessDecision::Verdict::unauthenticated;
   d.reason = principal ? "no access rule allows this route" : "a bearer token is required";
   return d;
 }

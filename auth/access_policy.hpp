@@ -30,6 +30,11 @@ class MethodSet {
 
  private:
   explicit MethodSet(uint8_t bits) : bits_(bits) {}
+
+ public:
+  MethodSet() = default;  // no method
+
+ private:
   uint8_t bits_ = 0;
 };
 
@@ -38,6 +43,10 @@ struct AccessRule {
   MethodSet methods;
   RoleSet roles;
   bool patient_self = false;
+  // Calls it decides are written to the audit log: by default those naming a patient
+  // ({rut}); a rule over patients' records without one (a listing, a write whose patient is
+  // in the body) sets it.
+  bool audit = false;
 };
 
 struct AccessDecision {
@@ -67,8 +76,7 @@ class AccessPolicy {
     int rut_index = -1;  // which segment is {rut}
     bool rest = false;   // ends in **
   };
-  [[nodiscard]] bool matches(const Compiled& c, std::string_view path,
-                             std::string_view* rut) const;
+  [[nodiscard]] bool matches(const Compiled& c, std::string_view path, std::string_view* rut) const;
 
   std::vector<AccessRule> rules_;
   std::vector<Compiled> compiled_;

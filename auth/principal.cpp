@@ -9,7 +9,9 @@ constexpr std::array<std::string_view, kRoleCount> kNames = {
     "patient", "doctor", "nurse", "administrative", "accountant", "service"};
 }
 
-std::string_view to_string(Role r) { return kNames[static_cast<size_t>(r)]; }
+std::string_view to_string(Role r) {
+  return kNames[static_cast<size_t>(r)];
+}
 
 std::optional<Role> parse_role(std::string_view name) {
   for (size_t i = 0; i < kNames.size(); ++i)

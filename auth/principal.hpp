@@ -34,7 +34,9 @@ class RoleSet {
   [[nodiscard]] std::string str() const;
 
  private:
-  static constexpr uint8_t bit(Role r) { return static_cast<uint8_t>(1U << static_cast<unsigned>(r)); }
+  static constexpr uint8_t bit(Role r) {
+    return static_cast<uint8_t>(1U << static_cast<unsigned>(r));
+  }
   uint8_t bits_ = 0;
 };
 

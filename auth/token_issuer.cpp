@@ -23,14 +23,18 @@ TokenIssuer::TokenIssuer(IssuerOptions options) : options_(std::move(options)) {
 
 std::string TokenIssuer::issue(std::string_view subject, RoleSet roles, std::chrono::seconds ttl,
                                std::chrono::system_clock::time_point now) const {
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const auto secs =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   json::array role_names;
   for (size_t i = 0; i < kRoleCount; ++i)
     if (roles.has(static_cast<Role>(i)))
       role_names.emplace_back(to_string(static_cast<Role>(i)));
-  const json::object claims{{"iss", options_.issuer},      {"aud", options_.audience},
-                            {"sub", subject},              {"roles", std::move(role_names)},
-                            {"iat", secs},                 {"nbf", secs},
+  const json::object claims{{"iss", options_.issuer},
+                            {"aud", options_.audience},
+                            {"sub", subject},
+                            {"roles", std::move(role_names)},
+                            {"iat", secs},
+                            {"nbf", secs},
                             {"exp", secs + ttl.count()}};
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0)

@@ -24,8 +24,7 @@ class TokenIssuer {
 
   // A token for `subject` with `roles`, valid from `now` for `ttl` (`iat`, `nbf`, `exp`).
   // Thread-safe. Throws std::runtime_error if signing fails.
-  [[nodiscard]] std::string issue(std::string_view subject, RoleSet roles,
-                                  std::chrono::seconds ttl,
+  [[nodiscard]] std::string issue(std::string_view subject, RoleSet roles, std::chrono::seconds ttl,
                                   std::chrono::system_clock::time_point now) const;
 
  private:

@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "auth/canonical_path.hpp"
 #include "clients/secure_equals.hpp"
 #include "gateway/http_util.hpp"
 
@@ -18,7 +19,7 @@ namespace json = boost::json;
 
 ThreadContext::ThreadContext(asio::io_context& io, const GatewayConfig& cfg, uint64_t seed,
                              const resilience::Clock& clock, spdlog::logger& events)
-    : transport(io, cfg), rng(seed), env{clock, transport, rng, views, events} {}
+    : transport(io, cfg), rng(seed), env{clock, transport, rng, views, events, &tokens} {}
 
 namespace {
 
@@ -67,6 +68,8 @@ Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
     : cfg_(std::move(cfg)),
       clock_(clock),
       events_(std::move(events)),
+      guard_(cfg_.auth),
+      loopback_only_(boost::asio::ip::make_address(cfg_.listen.address).is_loopback()),
       route_labels_(builtin_route_labels()),
       metrics_(cfg_,
                [&] {
@@ -104,8 +107,7 @@ Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
 }
 
 bool Gateway::answers_itself(std::string_view path) const {
-  if (path == "/health" || path.starts_with("/health/") || path == "/status" ||
-      path == "/metrics" || path.starts_with("/admin/"))
+  if (is_builtin(path))
     return true;
   for (const auto& m : modules_)
     if (m.module->match(path))
@@ -132,19 +134,97 @@ std::optional<Gateway::ProxyRoute> Gateway::match_proxy_route(std::string_view t
   return std::nullopt;
 }
 
+namespace {
+
+// Paths in their canonical spelling already (the usual case) are used as they are.
+bool may_need_canonicalizing(std::string_view path) {
+  return path.find('%') != std::string_view::npos || path.find("//") != std::string_view::npos ||
+         path.find("/.") != std::string_view::npos || path.find('\\') != std::string_view::npos ||
+         path.empty() || path.front() != '/';
+}
+
+asio::awaitable<void> answered() {
+  co_return;
+}
+
+}  // namespace
+
 asio::awaitable<void> Gateway::handle(const WireRequest& req, CallEnv& env, RequestInfo& info,
                                       Reply& out) {
-  if (auto route = match_proxy_route(req.target, info.upstream_target)) {
+  const std::string_view raw_path = path_of(req.target);
+  std::string_view target = req.target;
+  std::string canonical_target;  // when the path needed canonicalizing: it and the query
+  if (may_need_canonicalizing(raw_path)) {
+    auto canonical = auth::canonical_path(raw_path);
+    if (!canonical) {
+      out.clear();
+      out.response = error_response(400, "invalid_path",
+                                    "the path has an encoded '/' or '\\', a control character, "
+                                    "or '..' above the root");
+      return answered();
+    }
+    info.path = std::move(*canonical);
+    canonical_target = info.path;
+    if (const auto q = query_of(req.target); !q.empty())
+      canonical_target.append("?").append(q);
+    target = canonical_target;
+  } else {
+    info.path.assign(raw_path);
+  }
+  if (is_builtin(info.path))
+    return handle_local(req, env, info, out);
+  if (auto refusal = guard_.check(req, info, env.tokens)) {
+    out.clear();
+    out.response = std::move(*refusal);
+    info.route = match_label(info.path);
+    return answered();
+  }
+  if (auto route = match_proxy_route(target, info.upstream_target)) {
     info.route = route->label;
     return call_upstream(*route->upstream, req, info.upstream_target, env, info, out);
   }
   return handle_local(req, env, info, out);
 }
 
+bool Gateway::is_builtin(std::string_view path) {
+  return path == "/health" || path.starts_with("/health/") || path == "/status" ||
+         path == "/metrics" || path.starts_with("/admin/");
+}
+
+size_t Gateway::match_label(std::string_view path) const {
+  for (const auto& m : modules_)
+    if (auto route = m.module->match(path))
+      return m.first_label + *route;
+  for (size_t i = 0; i < cfg_.routes.size(); ++i)
+    if (path.starts_with(cfg_.routes[i].prefix))
+      return first_configured_ + i;
+  return kUnmatched;
+}
+
+bool Gateway::admin_token_matches(const WireRequest& req) const {
+  std::string_view given;
+  if (auto h = req.fields.find(http::field::authorization); h && h->starts_with("Bearer "))
+    given = h->substr(7);
+  return !cfg_.admin_token.empty() && clients::secure_equals(given, cfg_.admin_token);
+}
+
+std::optional<WireResponse> Gateway::operator_refusal(const WireRequest& req) const {
+  if (loopback_only_ || !guard_.enabled() || admin_token_matches(req))
+    return std::nullopt;
+  const auto who = guard_.principal(req);
+  if (who && !who->roles.has(auth::Role::patient))
+    return std::nullopt;
+  auto res = error_response(who ? 403 : 401, who ? "forbidden" : "unauthorized",
+                            "the detailed health and status need a staff or admin token");
+  if (!who)
+    res.fields.set("WWW-Authenticate", "Bearer realm=\"medgate\"");
+  return res;
+}
+
 asio::awaitable<void> Gateway::handle_local(const WireRequest& req, CallEnv& env, RequestInfo& info,
                                             Reply& out) {
   out.clear();
-  const std::string_view path = path_of(req.target);
+  const std::string_view path = info.path;
   auto simple = [&](unsigned status, std::string_view state) {
     return json_response(status, {{"status", state}});
   };
@@ -153,7 +233,7 @@ asio::awaitable<void> Gateway::handle_local(const WireRequest& req, CallEnv& env
   if (path == "/health" || path.starts_with("/health/")) {
     info.route = kHealth;
     if (path == "/health")
-      res = health_report();
+      res = operator_refusal(req).value_or(health_report());
     else if (path == "/health/liveness")
       res = simple(200, "alive");
     else if (path == "/health/startup")
@@ -168,7 +248,10 @@ asio::awaitable<void> Gateway::handle_local(const WireRequest& req, CallEnv& env
   }
   if (path == "/status") {
     info.route = kStatus;
-    res = status_report();
+    if (auto refused = operator_refusal(req))
+      res = std::move(*refused);
+    else
+      res = status_report();
     co_return;
   }
   if (path == "/metrics") {
@@ -284,10 +367,7 @@ WireResponse Gateway::status_report() {
 
 WireResponse Gateway::admin(const WireRequest& req, std::string_view path) {
   // Authorization: Bearer <token>. With no token configured, admin is closed.
-  std::string_view given;
-  if (auto h = req.fields.find(http::field::authorization); h && h->starts_with("Bearer "))
-    given = h->substr(7);
-  if (cfg_.admin_token.empty() || !clients::secure_equals(given, cfg_.admin_token)) {
+  if (!admin_token_matches(req)) {
     auto res = error_response(401, "unauthorized", "admin token required");
     res.fields.set("WWW-Authenticate", "Bearer realm=\"medgate-admin\"");
     return res;

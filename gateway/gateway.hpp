@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "gateway/access_guard.hpp"
 #include "gateway/api_module.hpp"
 #include "gateway/gateway_config.hpp"
 #include "gateway/metrics.hpp"
@@ -34,6 +35,7 @@ struct ThreadContext {
   ThreadContext& operator=(const ThreadContext&) = delete;
 
   PoolTransport transport;
+  auth::VerifiedTokenCache tokens;
   std::mt19937_64 rng;
   std::vector<resilience::EndpointView> views;
   CallEnv env;
@@ -57,6 +59,7 @@ class Gateway {
   [[nodiscard]] Metrics& metrics() { return metrics_; }
   [[nodiscard]] const std::vector<std::string>& route_labels() const { return route_labels_; }
   [[nodiscard]] spdlog::logger& events() { return *events_; }
+  [[nodiscard]] const AccessGuard& guard() const { return guard_; }
 
   void set_started() { started_.store(true); }
   void set_draining() { draining_.store(true); }
@@ -80,15 +83,25 @@ class Gateway {
   [[nodiscard]] std::optional<ProxyRoute> match_proxy_route(std::string_view target,
                                                             std::string& rewritten);
   [[nodiscard]] bool answers_itself(std::string_view path) const;
+  // /health*, /status, /metrics, /admin/*: the gateway's own, outside the access rules.
+  [[nodiscard]] static bool is_builtin(std::string_view path);
+  // The route label of `path` for metrics and logs when it is refused before routing.
+  [[nodiscard]] size_t match_label(std::string_view path) const;
   [[nodiscard]] boost::asio::awaitable<void> handle_local(const WireRequest& req, CallEnv& env,
                                                           RequestInfo& info, Reply& out);
   [[nodiscard]] WireResponse health_report();
   [[nodiscard]] WireResponse status_report();
+  // The detailed /health and /status show the topology: beyond loopback they need a staff
+  // token or the admin token. Returns the refusal, or nullopt.
+  [[nodiscard]] std::optional<WireResponse> operator_refusal(const WireRequest& req) const;
+  [[nodiscard]] bool admin_token_matches(const WireRequest& req) const;
   [[nodiscard]] WireResponse admin(const WireRequest& req, std::string_view path);
 
   GatewayConfig cfg_;
   const resilience::Clock& clock_;
   std::shared_ptr<spdlog::logger> events_;
+  AccessGuard guard_;
+  const bool loopback_only_;  // medgate listens on a loopback address
   std::vector<BoundModule> modules_;
   std::vector<std::string> route_labels_;
   size_t first_configured_ = kBuiltinCount;  // label of cfg_.routes[0]

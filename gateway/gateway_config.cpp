@@ -242,8 +242,32 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
     auto a = n->map();
     c.access_log.enabled = a.get_bool("enabled", true);
     c.access_log.path = a.get_string("path", "");
+    c.access_log.pseudonym_key = a.get_string("pseudonym_key", "");
     a.finish();
   }
+  {
+    const Node auth_node = m.required("auth");
+    auto a = auth_node.map();
+    c.auth.verifier = auth::read_verifier_settings(a);
+    if (auto rules = a.optional("rules"))
+      c.auth.rules = auth::read_access_rules(*rules);
+    a.finish();
+    const auto addr = boost::asio::ip::make_address(c.listen.address);
+    if (!c.auth.verifier.enabled && !addr.is_loopback())
+      auth_node.fail_key("enabled",
+                         "authentication may be off only when medgate listens on loopback");
+  }
+  if (auto n = m.optional("audit_log")) {
+    auto a = n->map();
+    c.audit_log.path = a.get_string("path", "");
+    c.audit_log.max_bytes = static_cast<uint64_t>(a.get_int(
+        "max_bytes", static_cast<int64_t>(c.audit_log.max_bytes), 64 * 1024, int64_t{1} << 40));
+    c.audit_log.max_files =
+        static_cast<uint32_t>(a.get_int("max_files", c.audit_log.max_files, 1, 1000));
+    a.finish();
+  }
+  if (c.auth.verifier.enabled && c.audit_log.path.empty())
+    root.fail_key("audit_log", "audit_log.path is required when auth is enabled");
   for (auto& [name, node] : m.required("upstreams").map().entries()) {
     c.upstreams.push_back(read_upstream(name, node));
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/auth_config.hpp"
 #include "clients/http_url.hpp"
 #include "config/yaml_reader.hpp"
 #include "resilience/circuit_breaker.hpp"
@@ -90,6 +91,22 @@ struct RouteConfig {
 struct AccessLogConfig {
   bool enabled = true;
   std::string path;  // empty: standard output
+  // Key of the pseudonyms that replace RUTs in the access log; empty: a random key per
+  // process (pseudonyms then match within one run only).
+  std::string pseudonym_key;
+};
+
+// Who may call what (auth/auth_config.hpp). Required; `enabled: false` only on loopback.
+struct AuthConfig {
+  auth::VerifierSettings verifier;
+  std::vector<auth::AccessRule> rules;
+};
+
+// The append-only record of every call about a patient's records, rotated by size.
+struct AuditLogConfig {
+  std::string path;  // required when auth is enabled
+  uint64_t max_bytes = 64 * 1024 * 1024;
+  uint32_t max_files = 10;
 };
 
 struct GatewayConfig {
@@ -99,6 +116,8 @@ struct GatewayConfig {
   LimitsConfig limits;
   std::string admin_token;  // empty: admin endpoints always answer 401
   AccessLogConfig access_log;
+  AuthConfig auth;
+  AuditLogConfig audit_log;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
   // Names of the upstreams behind the portal API (/api/medical-history, ...).

@@ -1,5 +1,8 @@
 #include "gateway/server.hpp"
 
+#include "auth/redact.hpp"
+#include "auth/secrets.hpp"
+
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -95,8 +98,12 @@ void write_access_log(spdlog::logger& log, const RequestInfo& info, std::string_
 
 }  // namespace
 
-Server::Server(Gateway& gateway, std::shared_ptr<spdlog::logger> access_log)
-    : gateway_(gateway), access_log_(std::move(access_log)) {}
+Server::Server(Gateway& gateway, std::shared_ptr<spdlog::logger> access_log,
+               std::shared_ptr<AuditLog> audit, std::string pseudonym_key)
+    : gateway_(gateway),
+      access_log_(std::move(access_log)),
+      audit_(std::move(audit)),
+      pseudonym_key_(pseudonym_key.empty() ? auth::random_token() : std::move(pseudonym_key)) {}
 
 Server::~Server() {
   drain();
@@ -269,9 +276,12 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
     size_t sent = 0;
     if (!clients::send_now(stream, header_scratch, body, sent, ec))
       ec = co_await clients::send_rest(stream, header_scratch, body, sent);
+    if (audit_ && info.audit)
+      audit_->record(info, req.method_text, gateway_.route_labels()[info.route], res.status);
     if (access_log_)
-      write_access_log(*access_log_, info, req.method_text, req.target, res.status, secs,
-                       gateway_.route_labels()[info.route]);
+      write_access_log(*access_log_, info, req.method_text,
+                       auth::redact_ruts(req.target.substr(0, 512), pseudonym_key_), res.status,
+                       secs, gateway_.route_labels()[info.route]);
     if (ec || !keep)
       break;
   }

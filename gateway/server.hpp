@@ -13,13 +13,17 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "gateway/audit_log.hpp"
 #include "gateway/gateway.hpp"
 
 namespace medgate::gateway {
 
 class Server {
  public:
-  Server(Gateway& gateway, std::shared_ptr<spdlog::logger> access_log);
+  // `audit` may be null (auth disabled). RUTs in the access log are replaced by pseudonyms
+  // keyed with `pseudonym_key`.
+  Server(Gateway& gateway, std::shared_ptr<spdlog::logger> access_log,
+         std::shared_ptr<AuditLog> audit = nullptr, std::string pseudonym_key = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -44,6 +48,8 @@ class Server {
 
   Gateway& gateway_;
   std::shared_ptr<spdlog::logger> access_log_;
+  std::shared_ptr<AuditLog> audit_;
+  const std::string pseudonym_key_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Listener> listener_;
   std::vector<std::thread> threads_;

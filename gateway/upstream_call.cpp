@@ -228,12 +228,22 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
   const bool safe = is_safe_method(req.method_text);
   const bool keyed = req.fields.find("Idempotency-Key").has_value();
   const bool idempotent = keyed || resilience::is_idempotent_method(req.method_text);
-  // A shared store keyed by target must not hand one caller's answer to another: requests
-  // with credentials get no stale copies (RFC 9111 §3.5), until copies are keyed by identity.
-  const bool may_use_stale = req.method == http::verb::get && up.stale.enabled() &&
-                             !req.fields.find(http::field::authorization) &&
-                             !req.fields.find(http::field::cookie);
-  const std::string stale_key = may_use_stale ? std::string(target) : std::string();
+  // A shared store keyed by target must not hand one caller's answer to another
+  // (RFC 9111 §3.5). A caller medgate verified and authorized for this target gets copies
+  // kept for callers with the same roles (the answer may differ by role, never by who within
+  // it: the access rules already decided this caller may see this target). Other requests
+  // with credentials get none.
+  const bool credentials = req.fields.find(http::field::authorization).has_value() ||
+                           req.fields.find(http::field::cookie).has_value();
+  const bool authorized = !info.subject.empty() && !req.fields.find(http::field::cookie);
+  const bool may_use_stale =
+      req.method == http::verb::get && up.stale.enabled() && (!credentials || authorized);
+  std::string stale_key;
+  if (may_use_stale) {
+    if (credentials)
+      stale_key.append(info.roles.str()).append(" ");
+    stale_key.append(target);
+  }
   info.upstream = cfg.name;
   up.stats().request();
   up.budget.record_request();

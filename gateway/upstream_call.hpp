@@ -20,6 +20,8 @@
 #include <spdlog/logger.h>
 #include <boost/asio/awaitable.hpp>
 
+#include "auth/principal.hpp"
+#include "auth/token_cache.hpp"
 #include "clients/wire_message.hpp"
 #include "gateway/metrics.hpp"
 #include "gateway/transport.hpp"
@@ -43,10 +45,26 @@ struct RequestInfo {
   bool stale = false;
   // A routed request's target as the upstream sees it (before an endpoint's base path).
   std::string upstream_target;
+  // The request's path in its one canonical spelling (auth/canonical_path.hpp): what is
+  // authorized, routed and forwarded.
+  std::string path;
+  // Who called (empty subject: no valid token) and which patient the call is about, as the
+  // access rules decided; `audit` when the call goes to the audit log.
+  std::string subject;
+  auth::RoleSet roles;
+  std::string patient;
+  bool audit = false;
+  bool denied = false;  // refused by the access rules (401/403)
 
   void clear() {  // keeps the strings' capacity: a session reuses one RequestInfo
     request_id.clear();
     upstream_target.clear();
+    path.clear();
+    subject.clear();
+    roles = {};
+    patient.clear();
+    audit = false;
+    denied = false;
     route = 0;
     upstream = {};
     endpoint = {};
@@ -82,6 +100,7 @@ struct CallEnv {
   std::mt19937_64& rng;
   std::vector<resilience::EndpointView>& views;  // scratch for the selector
   spdlog::logger& events;
+  auth::VerifiedTokenCache* tokens = nullptr;  // the thread's, when it keeps one
 
   [[nodiscard]] double unit_random() {
     return std::uniform_real_distribution<double>(0.0, 1.0)(rng);

@@ -1,6 +1,8 @@
 // medgate: the gateway binary.
 //   medgate --config FILE           run
 //   medgate --config FILE --check-config   validate the configuration and exit
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -64,6 +66,8 @@ int main(int argc, char** argv) {
   }
 
   const medgate::clients::StopSignals stop_signals;  // before any thread starts
+  // Logs name requests and the audit log names patients: files medgate creates are its own.
+  ::umask(077);
 
   auto events = std::make_shared<spdlog::logger>("medgate",
                                                  std::make_shared<spdlog::sinks::stderr_sink_mt>());
@@ -94,8 +98,16 @@ int main(int argc, char** argv) {
   try {
     std::vector<std::unique_ptr<medgate::gateway::ApiModule>> modules;
     modules.push_back(medgate::gateway::make_portal_api(cfg.medical_upstream, cfg.admin_upstream));
+    std::shared_ptr<medgate::gateway::AuditLog> audit;
+    if (cfg.auth.verifier.enabled)
+      audit = std::make_shared<medgate::gateway::AuditLog>(cfg.audit_log);
+    else
+      events->warn(
+          "authentication is OFF (auth.enabled: false): anyone who reaches {}:{} "
+          "reads and writes every patient's data",
+          cfg.listen.address, cfg.listen.port);
     medgate::gateway::Gateway gateway(cfg, clock, events, std::move(modules));
-    medgate::gateway::Server server(gateway, access);
+    medgate::gateway::Server server(gateway, access, audit, cfg.access_log.pseudonym_key);
     server.start();
     events->info("medgate listening on {}:{} with {} threads, {} upstreams, {} routes",
                  cfg.listen.address, server.port(), cfg.threads, cfg.upstreams.size(),

@@ -24,6 +24,9 @@ namespace {
 WireRequest upstream_get(const WireRequest& downstream, std::string target) {
   WireRequest r;
   r.target = std::move(target);
+  // The services check the caller again (defence in depth): they get the caller's token.
+  if (auto v = downstream.fields.find(http::field::authorization))
+    r.fields.add(http::field::authorization, "Authorization", *v);
   if (auto v = downstream.fields.find(http::field::accept_language))
     r.fields.add(http::field::accept_language, "Accept-Language", *v);
   r.fields.add(http::field::accept, "Accept", "application/json");

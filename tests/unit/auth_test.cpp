@@ -9,7 +9,9 @@
 #include "auth/base64url.hpp"
 #include "auth/canonical_path.hpp"
 #include "auth/password.hpp"
+#include "auth/redact.hpp"
 #include "auth/secrets.hpp"
+#include "auth/token_cache.hpp"
 #include "auth/token_issuer.hpp"
 #include "auth/token_verifier.hpp"
 #include "tests/support/test_keys.hpp"
@@ -27,9 +29,12 @@ class Tokens : public ::testing::Test {
  protected:
   Tokens()
       : key_(make_p256_key_pair()),
-        issuer_({.key_id = "k1", .private_pem = key_.private_pem, .issuer = "medgate-test",
+        issuer_({.key_id = "k1",
+                 .private_pem = key_.private_pem,
+                 .issuer = "medgate-test",
                  .audience = "medgate"}),
-        verifier_(keys({{"k1", key_.public_pem}}), {.issuers = {"medgate-test"}, .audience = "medgate"}) {}
+        verifier_(keys({{"k1", key_.public_pem}}),
+                  {.issuers = {"medgate-test"}, .audience = "medgate"}) {}
 
   static KeySet keys(std::vector<std::pair<std::string, std::string>> entries) {
     KeySet k;
@@ -51,9 +56,10 @@ class Tokens : public ::testing::Test {
            base64url_encode(boost::json::serialize(claims)) + "." + std::string(signature);
   }
   boost::json::object good_claims() const {
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(kNow.time_since_epoch()).count();
-    return {{"iss", "medgate-test"}, {"aud", "medgate"},          {"sub", "11111111-1"},
-            {"roles", {"patient"}},   {"exp", secs + 60},         {"nbf", secs}};
+    const auto secs =
+        std::chrono::duration_cast<std::chrono::seconds>(kNow.time_since_epoch()).count();
+    return {{"iss", "medgate-test"}, {"aud", "medgate"}, {"sub", "11111111-1"},
+            {"roles", {"patient"}},  {"exp", secs + 60}, {"nbf", secs}};
   }
 
   testing::TestKeyPair key_;
@@ -107,17 +113,25 @@ TEST_F(Tokens, AlgorithmIsPinned) {
 
 TEST_F(Tokens, WrongKeyUnknownKidWrongIssuerAndAudienceAreRefused) {
   const auto other = make_p256_key_pair();
-  const TokenIssuer wrong_key({.key_id = "k1", .private_pem = other.private_pem,
-                               .issuer = "medgate-test", .audience = "medgate"});
+  const TokenIssuer wrong_key({.key_id = "k1",
+                               .private_pem = other.private_pem,
+                               .issuer = "medgate-test",
+                               .audience = "medgate"});
   EXPECT_EQ(refusal(wrong_key.issue("doc", {Role::doctor}, 60s, kNow)), "bad signature");
-  const TokenIssuer unknown_kid({.key_id = "k9", .private_pem = key_.private_pem,
-                                 .issuer = "medgate-test", .audience = "medgate"});
+  const TokenIssuer unknown_kid({.key_id = "k9",
+                                 .private_pem = key_.private_pem,
+                                 .issuer = "medgate-test",
+                                 .audience = "medgate"});
   EXPECT_EQ(refusal(unknown_kid.issue("doc", {Role::doctor}, 60s, kNow)), "unknown key");
-  const TokenIssuer wrong_iss({.key_id = "k1", .private_pem = key_.private_pem,
-                               .issuer = "someone-else", .audience = "medgate"});
+  const TokenIssuer wrong_iss({.key_id = "k1",
+                               .private_pem = key_.private_pem,
+                               .issuer = "someone-else",
+                               .audience = "medgate"});
   EXPECT_EQ(refusal(wrong_iss.issue("doc", {Role::doctor}, 60s, kNow)), "issuer not accepted");
-  const TokenIssuer wrong_aud({.key_id = "k1", .private_pem = key_.private_pem,
-                               .issuer = "medgate-test", .audience = "another-api"});
+  const TokenIssuer wrong_aud({.key_id = "k1",
+                               .private_pem = key_.private_pem,
+                               .issuer = "medgate-test",
+                               .audience = "another-api"});
   EXPECT_EQ(refusal(wrong_aud.issue("doc", {Role::doctor}, 60s, kNow)), "wrong audience");
 }
 
@@ -125,8 +139,10 @@ TEST_F(Tokens, RotationAcceptsEveryListedKey) {
   const auto next = make_p256_key_pair();
   const TokenVerifier both(keys({{"k1", key_.public_pem}, {"k2", next.public_pem}}),
                            {.issuers = {"medgate-test"}, .audience = "medgate"});
-  const TokenIssuer new_issuer({.key_id = "k2", .private_pem = next.private_pem,
-                                .issuer = "medgate-test", .audience = "medgate"});
+  const TokenIssuer new_issuer({.key_id = "k2",
+                                .private_pem = next.private_pem,
+                                .issuer = "medgate-test",
+                                .audience = "medgate"});
   for (const auto& t : {issuer_.issue("a", {Role::nurse}, 60s, kNow),
                         new_issuer.issue("b", {Role::nurse}, 60s, kNow)})
     EXPECT_TRUE(std::holds_alternative<Principal>(both.verify(t, kNow)));
@@ -141,8 +157,8 @@ TEST_F(Tokens, PatientTokensAreThatPatientsOnly) {
 }
 
 TEST_F(Tokens, GarbageIsRefusedWithoutThrowing) {
-  for (const std::string& t : std::vector<std::string>{"", "a", "a.b", "a.b.c.d", "....", "%%%.%%%.%%%", "e30.e30.e30",
-                              std::string(9000, 'a')})
+  for (const std::string& t : std::vector<std::string>{
+           "", "a", "a.b", "a.b.c.d", "....", "%%%.%%%.%%%", "e30.e30.e30", std::string(9000, 'a')})
     EXPECT_NE(refusal(t), "accepted") << t;
 }
 
@@ -246,6 +262,48 @@ TEST(AccessPolicy, MalformedPatternsAreRefused) {
   EXPECT_THROW(AccessPolicy({rule("/a/{rut}/{rut}")}), std::invalid_argument);
   EXPECT_THROW(AccessPolicy({rule("/a", true)}), std::invalid_argument);
   EXPECT_NO_THROW(AccessPolicy({rule("/a/*/{rut}/**", true)}));
+}
+
+}  // namespace
+}  // namespace medgate::auth
+
+namespace medgate::auth {
+namespace {
+
+TEST(RedactRuts, RutsInPathAndQueryBecomePseudonyms) {
+  const std::string p = "rut~" + pseudonym("11111111-1", "key");
+  EXPECT_EQ(redact_ruts("/api/patient/11111111-1", "key"), "/api/patient/" + p);
+  EXPECT_EQ(redact_ruts("/api/patient/11.111.111-1/x?rut=11111111-1&n=2", "key"),
+            "/api/patient/" + p + "/x?rut=" + p + "&n=2");
+  EXPECT_EQ(redact_ruts("/api/doctors?specialty=cardio", "key"), "/api/doctors?specialty=cardio");
+  // Not a valid check digit: not a RUT, left as is.
+  EXPECT_EQ(redact_ruts("/api/patient/11111111-2", "key"), "/api/patient/11111111-2");
+  EXPECT_EQ(redact_ruts("/metrics", "key"), "/metrics");
+}
+
+}  // namespace
+}  // namespace medgate::auth
+
+namespace medgate::auth {
+namespace {
+
+TEST(VerifiedTokenCache, KeepsAnEntryUntilExpiryOrMaxAge) {
+  VerifiedTokenCache cache(2, std::chrono::seconds(60));
+  const Principal p{
+      .subject = "d", .roles = {Role::doctor}, .expires = kNow + std::chrono::seconds(30)};
+  cache.put("t1", p, kNow, std::chrono::seconds(5));
+  ASSERT_NE(cache.find("t1", kNow + std::chrono::seconds(34)), nullptr);
+  EXPECT_EQ(cache.find("t1", kNow + std::chrono::seconds(35)), nullptr);  // exp + leeway
+  const Principal q{
+      .subject = "e", .roles = {Role::nurse}, .expires = kNow + std::chrono::hours(2)};
+  cache.put("t2", q, kNow, std::chrono::seconds(5));
+  EXPECT_NE(cache.find("t2", kNow + std::chrono::seconds(59)), nullptr);
+  EXPECT_EQ(cache.find("t2", kNow + std::chrono::seconds(60)), nullptr);  // max age
+  cache.put("a", q, kNow, std::chrono::seconds(0));
+  cache.put("b", q, kNow, std::chrono::seconds(0));
+  cache.put("c", q, kNow, std::chrono::seconds(0));  // full: starts over
+  EXPECT_EQ(cache.find("a", kNow), nullptr);
+  EXPECT_NE(cache.find("c", kNow), nullptr);
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+// The `auth` section shared by medgate and the services: token verification settings and
+// (medgate) access rules, read through config/ so errors name file, line and key.
+//
+//   auth:
+//     enabled: true                 # false: no token asked for (loopback listeners only)
+//     issuers: [ medgate-local ]    # accepted `iss`
+//     audience: medgate             # required in `aud`
+//     leeway: 30s                   # clock skew allowed on exp/nbf
+//     key_dir: /path/keys           # every <kid>.pub.pem in it, and/or:
+//     keys: [ { kid: k2, file: /path/k2.pub.pem }, { kid: k3, pem: "${K3_PEM}" } ]
+//     rules:                        # medgate: first match decides; no match is refused
+//       - { path: "/api/patient/{rut}", methods: [GET], roles: [doctor], patient_self: true }
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "auth/access_policy.hpp"
+#include "auth/token_verifier.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace medgate::auth {
+
+struct VerifierSettings {
+  bool enabled = true;
+  KeySet keys;
+  VerifierOptions options;
+};
+
+// Reads the verification keys of `m` (an `auth` map) without finishing it: the caller reads
+// its own keys and finishes. With `enabled: false` nothing else is required.
+[[nodiscard]] VerifierSettings read_verifier_settings(config::MapReader& m);
+
+// A sequence of rules (see above).
+[[nodiscard]] std::vector<AccessRule> read_access_rules(const config::Node& seq);
+
+// A RoleSet from a sequence of role names.
+[[nodiscard]] RoleSet read_roles(const config::Node& seq);
+
+}  // namespace medgate::auth
