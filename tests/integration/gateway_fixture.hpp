@@ -86,7 +86,7 @@ class GatewayFixture : public ::testing::Test {
     gateway_port_ = free_port();
     std::ofstream cfg(dir_ + "/medgate.yaml");
     cfg << "listen: { address: 127.0.0.1, port: " << gateway_port_ << " }\n"
-        << "auth: { enabled: false }\n"
+        << auth_
         << "threads: 2\n"
         << "admin: { token: " << kToken << " }\n"
         << "access_log: { path: " << dir_ << "/access.log }\n"
@@ -116,6 +116,8 @@ class GatewayFixture : public ::testing::Test {
     ASSERT_TRUE(wait_for_http(gw("/health/liveness"), std::chrono::seconds(5))) << gateway_->log();
   }
 
+  // The gateway's `auth:` section (and what goes with it); set before start_gateway.
+  std::string auth_ = "auth: { enabled: false }\n";
   // Set before start_gateway: the medical upstream gets the primary only.
   bool single_endpoint_ = false;
   // The gateway's `limits:` map; set before start_gateway.

@@ -47,6 +47,7 @@ struct Stack {
     std::ofstream(dir + "/medgate.yaml")
         << "listen: { address: 127.0.0.1, port: " << gateway_port << " }\n"
         << "threads: 1\n"
+        << "auth: { enabled: false }\n"
         << "access_log: { enabled: false }\n"
         << "upstreams:\n"
         << "  medical:\n"

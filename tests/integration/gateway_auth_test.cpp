@@ -1,0 +1,210 @@
+// medgate with auth on, in front of real test upstreams: who gets through, in which path
+// spelling, what the upstream receives, and what the audit and access logs keep.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tests/integration/gateway_fixture.hpp"
+#include "tests/support/token_kit.hpp"
+
+namespace medgate::testing {
+namespace {
+
+using auth::Role;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+size_t count_lines_with(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    n += line.find(needle) != std::string::npos ? 1 : 0;
+  return n;
+}
+
+class GatewayAuth : public GatewayFixture {
+ protected:
+  void SetUp() override {
+    GatewayFixture::SetUp();
+    kit_ = std::make_unique<TokenKit>(dir_);
+    auth_ = "auth:\n" + kit_->verifier_yaml() +
+            "  rules:\n"
+            "    - { path: \"/api/medical/records/{rut}/**\", methods: [GET], roles: [doctor], "
+            "patient_self: true }\n"
+            "    - { path: /api/medical/consultations, methods: [POST], roles: [doctor], "
+            "audit: true }\n"
+            "    - { path: /api/medical/headers, methods: [GET], roles: [service] }\n"
+            "audit_log: { path: " +
+            dir_ + "/audit.jsonl }\n";
+    start_gateway();
+    patient_a_ = kit_->bearer("11111111-1", {Role::patient});
+  }
+
+  // Flushed by medgate's logging thread shortly after the response; polled, bounded.
+  std::string wait_for_log(const std::string& path, const std::string& needle, size_t count) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::string text;
+    while (std::chrono::steady_clock::now() < until) {
+      text = slurp(path);
+      if (count_lines_with(text, needle) >= count)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return text;
+  }
+
+  std::unique_ptr<TokenKit> kit_;
+  std::string patient_a_;
+};
+
+TEST_F(GatewayAuth, NoTokenIs401WithAChallengeAndNothingReachesTheUpstream) {
+  const long before = upstream_requests(primary_port_);
+  const auto r = get("/api/medical/records/11111111-1/consultations");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_THAT(r.header("www-authenticate"), HasSubstr("Bearer realm=\"medgate\""));
+  EXPECT_EQ(json_get_raw(r.body, "error"), "unauthorized");
+  const auto bad = get("/api/medical/records/11111111-1/consultations",
+                       {{"Authorization", "Bearer not.a.token"}});
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_THAT(bad.header("www-authenticate"), HasSubstr("error=\"invalid_token\""));
+  EXPECT_EQ(upstream_requests(primary_port_), before);
+}
+
+TEST_F(GatewayAuth, APatientReadsOwnRecordsAndTheUpstreamGetsTheTokenAndCanonicalPath) {
+  const auto r =
+      get("/api/medical//records/11.111.111-1/./consultations", {{"Authorization", patient_a_}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json_get_raw(r.body, "target"), "/records/11.111.111-1/consultations");
+}
+
+// Sent raw: an HTTP client library would tidy the dot segments itself.
+TEST_F(GatewayAuth, APatientNeverReachesAnotherPatientInAnySpelling) {
+  auto status_of = [&](const std::string& path) {
+    const auto raw = raw_exchange(gateway_port_,
+                                  "GET " + path +
+                                      " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                      "Authorization: " +
+                                      patient_a_ + "\r\n\r\n",
+                                  3000);
+    return raw.substr(0, raw.find("\r\n"));
+  };
+  const long before = upstream_requests(primary_port_);
+  for (const std::string path : {
+           "/api/medical/records/22222222-2/consultations",
+           "/api/medical/records/22.222.222-2/consultations",
+           "/api/medical//records//22222222-2/consultations",
+           "/api/medical/records/11111111-1/../22222222-2/consultations",
+           "/api/medical/records/11111111-1/%2e%2e/22222222-2/consultations",
+           "/api/medical/records/%32%32%32%32%32%32%32%32-%32/consultations",
+           "/api/medical/./records/22222222-2/consultations?rut=11111111-1",
+           "/API/medical/records/22222222-2/consultations",
+           "/api/medical/RECORDS/22222222-2/consultations",
+           "/api/medical/../../records/22222222-2/consultations",  // "/records/...": no rule
+       }) {
+    EXPECT_EQ(status_of(path), "HTTP/1.1 403 Forbidden") << path;
+  }
+  for (const std::string path : {
+           "/api/medical/records/11111111-1%2F..%2F22222222-2/consultations",
+           "/api/medical/records/..%5C22222222-2/consultations",
+           "/api/medical/../../../records/22222222-2/consultations",
+       }) {
+    EXPECT_EQ(status_of(path), "HTTP/1.1 400 Bad Request") << path;
+  }
+  EXPECT_EQ(upstream_requests(primary_port_), before);
+  // The same spellings of the patient's own RUT do get through.
+  EXPECT_EQ(status_of("/api/medical/records/22222222-2/../11111111-1/consultations"),
+            "HTTP/1.1 200 OK");
+}
+
+TEST_F(GatewayAuth, TheUpstreamReceivesTheCallersTokenToCheckAgain) {
+  const auto tool = kit_->bearer("drill-runner", {Role::service});
+  const auto r = get("/api/medical/headers", {{"Authorization", tool}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ("Bearer " + json_get_raw(r.body, "authorization").substr(7), tool);
+}
+
+TEST_F(GatewayAuth, StaffNeedTheRouteRole) {
+  const auto nurse = kit_->bearer("nurse-7", {Role::nurse});
+  const auto doctor = kit_->bearer("doc-3", {Role::doctor});
+  const auto refused = post("/api/medical/consultations", "{}",
+                            {{"Authorization", nurse}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_THAT(json_get_raw(refused.body, "message"), HasSubstr("may not POST"));
+  EXPECT_EQ(post("/api/medical/consultations", "{}",
+                 {{"Authorization", doctor}, {"Content-Type", "application/json"}})
+                .status,
+            200);
+  EXPECT_EQ(
+      get("/api/medical/records/22222222-2/consultations", {{"Authorization", doctor}}).status,
+      200);
+  // A path no rule names is refused, whoever asks.
+  EXPECT_EQ(get("/api/medical/ok", {{"Authorization", doctor}}).status, 403);
+}
+
+TEST_F(GatewayAuth, ExpiredWrongAudienceAndForeignKeyTokensAreRefused) {
+  const auto path = std::string("/api/medical/records/11111111-1/consultations");
+  const auto expired = kit_->token("11111111-1", {Role::patient}, std::chrono::seconds(-60));
+  const auto r = get(path, {{"Authorization", "Bearer " + expired}});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_THAT(r.body, HasSubstr("token expired"));
+  const TokenKit other_audience(dir_ + "/aud", "medgate-test", "another-api", "test-1");
+  EXPECT_EQ(
+      get(path, {{"Authorization", other_audience.bearer("11111111-1", {Role::patient})}}).status,
+      401);
+  const TokenKit other_key(dir_ + "/key", "medgate-test", "medgate", "test-1");
+  EXPECT_EQ(get(path, {{"Authorization", other_key.bearer("11111111-1", {Role::patient})}}).status,
+            401);
+}
+
+TEST_F(GatewayAuth, EachCallAboutAPatientLeavesOneAuditEntryAndTheAccessLogNoRut) {
+  const auto doctor = kit_->bearer("doc-3", {Role::doctor});
+  ASSERT_EQ(
+      get("/api/medical/records/11111111-1/consultations", {{"Authorization", patient_a_}}).status,
+      200);
+  ASSERT_EQ(
+      get("/api/medical/records/22222222-2/consultations", {{"Authorization", patient_a_}}).status,
+      403);
+  ASSERT_EQ(post("/api/medical/consultations", "{}",
+                 {{"Authorization", doctor}, {"Content-Type", "application/json"}})
+                .status,
+            200);
+  const auto audit = wait_for_log(dir_ + "/audit.jsonl", "\"request_id\"", 3);
+  EXPECT_EQ(count_lines_with(audit, "\"request_id\""), 3U) << audit;
+  EXPECT_EQ(count_lines_with(audit,
+                             "\"subject\":\"11111111-1\",\"roles\":\"patient\","
+                             "\"patient\":\"11111111-1\",\"method\":\"GET\","
+                             "\"action\":\"read\""),
+            1U)
+      << audit;
+  EXPECT_EQ(count_lines_with(audit, "\"patient\":\"22222222-2\""), 1U) << audit;
+  EXPECT_EQ(count_lines_with(audit, "\"decision\":\"denied\",\"status\":403"), 1U) << audit;
+  EXPECT_EQ(count_lines_with(audit, "\"subject\":\"doc-3\",\"roles\":\"doctor\""), 1U) << audit;
+  EXPECT_EQ(count_lines_with(audit, "\"action\":\"write\""), 1U) << audit;
+  EXPECT_EQ(std::filesystem::status(dir_ + "/audit.jsonl").permissions() &
+                std::filesystem::perms::others_all,
+            std::filesystem::perms::none);
+
+  const auto access = wait_for_log(dir_ + "/access.log", "\"request_id\"", 3);
+  EXPECT_THAT(access, Not(HasSubstr("11111111-1")));
+  EXPECT_THAT(access, Not(HasSubstr("22222222-2")));
+  EXPECT_THAT(access, HasSubstr("/api/medical/records/rut~"));
+}
+
+TEST_F(GatewayAuth, OperatorEndpointsStayOpenOnLoopback) {
+  EXPECT_EQ(get("/health").status, 200);
+  EXPECT_EQ(get("/status").status, 200);
+  EXPECT_EQ(get("/metrics").status, 200);
+  EXPECT_EQ(post("/admin/breakers/medical/reset", "").status, 401);
+}
+
+}  // namespace
+}  // namespace medgate::testing
