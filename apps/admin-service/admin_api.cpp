@@ -59,6 +59,25 @@ std::optional<db::SqlResult> for_patient(DbConnection& c, const std::string& rut
 
 }  // namespace
 
+std::vector<auth::AccessRule> admin_access_rules() {
+  using auth::Role;
+  const auto get = *auth::MethodSet::parse("GET");
+  auto get_post = get;
+  get_post.add(*auth::MethodSet::parse("POST"));
+  const auto post = *auth::MethodSet::parse("POST");
+  return {
+      {"/patients", get_post, {Role::administrative}, false, true},
+      {"/patients/{rut}",
+       get,
+       {Role::administrative, Role::accountant, Role::doctor, Role::nurse},
+       true,
+       true},
+      {"/patients/{rut}/payments", get, {Role::administrative, Role::accountant}, true, true},
+      {"/patients/{rut}/invoices", get, {Role::administrative, Role::accountant}, true, true},
+      {"/payments", post, {Role::administrative, Role::accountant}, false, true},
+  };
+}
+
 Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
   Router r;
   const SqlDialect dialect = cfg.dialect();

@@ -5,10 +5,13 @@
 #include "apps/service-kit/http_service.hpp"
 #include "apps/service-kit/migrations.hpp"
 #include "apps/service-kit/service_config.hpp"
+#include "auth/access_policy.hpp"
 
 namespace medgate::service {
 
 [[nodiscard]] Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg);
+// Who may call which of those routes (checked again behind medgate's own rules).
+[[nodiscard]] std::vector<auth::AccessRule> admin_access_rules();
 
 // Embedded from apps/admin-service/migrations.
 std::span<const Migration> admin_migrations();

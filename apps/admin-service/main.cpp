@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
                        .default_port = 3012,
                        .migrations = admin_migrations(),
                        .read_extra = {},
+                       .access_rules = admin_access_rules(),
                        .routes = [](medgate::db::DbPool& pool, const ServiceConfig& cfg) {
                          return admin_routes(pool, cfg);
                        }});

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
                        .default_port = 5001,
                        .migrations = medical_migrations(),
                        .read_extra = {},
+                       .access_rules = medical_access_rules(),
                        .routes = [](medgate::db::DbPool& pool, const ServiceConfig& cfg) {
                          return medical_routes(pool, cfg);
                        }});

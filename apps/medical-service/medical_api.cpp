@@ -43,6 +43,20 @@ constexpr const char* kConsultationColumns =
 
 }  // namespace
 
+std::vector<auth::AccessRule> medical_access_rules() {
+  using auth::Role;
+  const auto get = *auth::MethodSet::parse("GET");
+  const auto post = *auth::MethodSet::parse("POST");
+  const auth::RoleSet anyone{Role::patient,        Role::doctor,     Role::nurse,
+                             Role::administrative, Role::accountant, Role::service};
+  return {
+      {"/patients/{rut}/consultations", get, {Role::doctor, Role::nurse}, true, true},
+      {"/consultations", post, {Role::doctor}, false, true},
+      {"/doctors", get, anyone, false, false},
+      {"/doctors/*/availability", get, anyone, false, false},
+  };
+}
+
 Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
   Router r;
   const SqlDialect dialect = cfg.dialect();

@@ -6,10 +6,13 @@
 #include "apps/service-kit/http_service.hpp"
 #include "apps/service-kit/migrations.hpp"
 #include "apps/service-kit/service_config.hpp"
+#include "auth/access_policy.hpp"
 
 namespace medgate::service {
 
 [[nodiscard]] Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg);
+// Who may call which of those routes (checked again behind medgate's own rules).
+[[nodiscard]] std::vector<auth::AccessRule> medical_access_rules();
 
 // Embedded from apps/medical-service/migrations.
 std::span<const Migration> medical_migrations();

@@ -16,6 +16,9 @@
 #include <boost/json/value.hpp>
 
 #include "apps/service-kit/json_input.hpp"
+#include "apps/service-kit/service_guard.hpp"
+#include "auth/redact.hpp"
+#include "auth/secrets.hpp"
 #include "clients/db/db.hpp"
 #include "clients/deadline_stream.hpp"
 #include "clients/http_read.hpp"
@@ -127,12 +130,15 @@ Response error_reply(const Request& req, unsigned status, std::string_view code,
 }
 
 HttpService::HttpService(std::string name, ListenOptions listen, ServiceLimits limits,
-                         Router router, std::shared_ptr<spdlog::logger> log)
+                         Router router, std::shared_ptr<spdlog::logger> log,
+                         std::shared_ptr<const ServiceGuard> guard)
     : name_(std::move(name)),
       listen_(std::move(listen)),
       limits_(limits),
       router_(std::move(router)),
       log_(std::move(log)),
+      guard_(std::move(guard)),
+      log_key_(auth::random_token()),
       io_(static_cast<int>(std::max<size_t>(1, listen_.threads))),
       acceptor_(io_),
       accept_strand_(asio::make_strand(io_)) {}
@@ -283,8 +289,8 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
         "{{\"service\":\"{}\",\"request_id\":\"{}\",\"method\":\"{}\",\"path\":{},"
         "\"status\":{},\"duration_ms\":{:.3f}}}",
         name_, request_id, std::string(req.method_string()),
-        json::serialize(json::value(std::string(req.target().substr(0, 256)))), res.result_int(),
-        ms);
+        json::serialize(json::value(auth::redact_ruts(req.target().substr(0, 256), log_key_))),
+        res.result_int(), ms);
     stream.expires_after(limits_.write_timeout);
     ec = co_await clients::write_message(stream, res, scratch);
     if (ec || !keep)
@@ -308,15 +314,18 @@ asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string&
   const std::string_view target = req.target();
   const size_t q = target.find('?');
   const std::string_view path = target.substr(0, q);
+  const std::string_view query =
+      q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
   const auto m = router_.match(req.method(), path);
   if (!m.handler) {
     if (m.path_known)
       co_return error_reply(req, 405, "method_not_allowed", "method not allowed on this path");
     co_return error_reply(req, 404, "not_found", "no such resource");
   }
-  RequestContext ctx{req, m.params,
-                     q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
-                     request_id, std::nullopt};
+  RequestContext ctx{req, m.params, query, request_id, std::nullopt};
+  if (guard_)
+    if (auto refusal = guard_->check(req, path, ctx))
+      co_return std::move(*refusal);
   if (const auto it = req.find(kTimeoutHeader); it != req.end())
     ctx.deadline = deadline_from_budget(it->value(), std::chrono::steady_clock::now());
   std::optional<Response> failed;

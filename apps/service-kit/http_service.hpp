@@ -23,6 +23,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "auth/principal.hpp"
+
 namespace medgate::service {
 
 namespace http = boost::beast::http;
@@ -47,6 +49,8 @@ struct RequestContext {
   // (what medgate allows this attempt). Database work gives up by then with a 503 instead of
   // being cut off with no answer.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  // The caller, when its bearer token was verified (services behind a ServiceGuard).
+  std::optional<auth::Principal> principal;
 
   [[nodiscard]] const std::string& param(std::string_view name) const;
   // A query parameter, percent-decoded; nullopt when absent or malformed.
@@ -83,10 +87,14 @@ struct ListenOptions {
   size_t threads = 2;
 };
 
+class ServiceGuard;
+
 class HttpService {
  public:
+  // `guard` (may be null) decides on each request before its route does.
   HttpService(std::string name, ListenOptions listen, ServiceLimits limits, Router router,
-              std::shared_ptr<spdlog::logger> log);
+              std::shared_ptr<spdlog::logger> log,
+              std::shared_ptr<const ServiceGuard> guard = nullptr);
   ~HttpService();
   HttpService(const HttpService&) = delete;
   HttpService& operator=(const HttpService&) = delete;
@@ -109,6 +117,8 @@ class HttpService {
   ServiceLimits limits_;
   Router router_;
   std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<const ServiceGuard> guard_;
+  const std::string log_key_;  // RUTs in the request log become pseudonyms under this key
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   // The accept loop and stop()'s close of the acceptor run here, never at the same time.

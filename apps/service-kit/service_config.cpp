@@ -1,5 +1,7 @@
 #include "apps/service-kit/service_config.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include "clients/db/monitor_topology.hpp"
 #include "clients/db/postgres_driver.hpp"
 
@@ -47,7 +49,7 @@ std::shared_ptr<db::DbDriver> ServiceConfig::make_driver() const {
   return std::make_shared<db::MariadbDriver>(db::MysqlDialect::mariadb, io_timeout);
 }
 
-ServiceConfig load_service_config(const std::string& path, uint16_t default_port,
+ServiceConfig load_service_config(const std::string& path, uint16_t default_port, bool bearer_auth,
                                   const std::function<void(config::MapReader&)>& extra,
                                   config::EnvLookup env) {
   const auto doc = config::Document::from_file(path, std::move(env));
@@ -114,6 +116,15 @@ ServiceConfig load_service_config(const std::string& path, uint16_t default_port
         m.get_duration("ttl", c.idempotency_ttl, 1min, std::chrono::hours(24 * 365)));
     c.idempotency_cleanup = ms(m, "cleanup_interval", c.idempotency_cleanup, 1s, 24h);
     m.finish();
+  }
+  if (bearer_auth) {
+    const config::Node node = root.required("auth");
+    auto a = node.map();
+    c.auth = auth::read_verifier_settings(a);
+    a.finish();
+    if (!c.auth.enabled && !boost::asio::ip::make_address(c.listen.address).is_loopback())
+      node.fail_key("enabled",
+                    "authentication may be off only when the service listens on loopback");
   }
   if (extra)
     extra(root);

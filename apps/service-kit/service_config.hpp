@@ -18,6 +18,10 @@
 //     io_timeout: 10s            # bound on each statement's network reads and writes
 //     topology_url: http://127.0.0.1:8012/primary   # the cluster's db-monitor (optional)
 //   idempotency: { ttl: 24h, cleanup_interval: 10m }   # how long keys replay
+//   auth:                        # services that take bearer tokens (auth/auth_config.hpp)
+//     issuers: [ medgate-local ]
+//     audience: medgate
+//     key_dir: /path/public-keys
 //   <service-specific keys>     # read by the `extra` callback
 #pragma once
 
@@ -26,6 +30,7 @@
 
 #include "apps/service-kit/http_service.hpp"
 #include "apps/service-kit/sql_dialect.hpp"
+#include "auth/auth_config.hpp"
 #include "clients/db/db_pool.hpp"
 #include "clients/db/mariadb_driver.hpp"
 #include "config/yaml_reader.hpp"
@@ -46,6 +51,8 @@ struct ServiceConfig {
   // `cleanup_interval`, in batches of at most 1000.
   std::chrono::seconds idempotency_ttl{24 * 3600};
   std::chrono::milliseconds idempotency_cleanup{10 * 60'000};
+  // How callers' tokens are verified (services that take bearer tokens).
+  auth::VerifierSettings auth;
 
   [[nodiscard]] SqlDialect dialect() const {
     return driver == DbDriverKind::postgresql ? SqlDialect::postgres : SqlDialect::mysql;
@@ -54,8 +61,10 @@ struct ServiceConfig {
 };
 
 // `extra` reads the service's own top-level keys (may be empty); unknown keys are errors.
+// With `bearer_auth`, `auth` is required (and may be off only on a loopback listener);
+// without, it is not a key of this service.
 [[nodiscard]] ServiceConfig load_service_config(
-    const std::string& path, uint16_t default_port,
+    const std::string& path, uint16_t default_port, bool bearer_auth,
     const std::function<void(config::MapReader&)>& extra = {},
     config::EnvLookup env = config::process_env);
 

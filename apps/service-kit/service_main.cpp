@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "apps/service-kit/idempotency.hpp"
+#include "apps/service-kit/service_guard.hpp"
 #include "clients/stop_signals.hpp"
 
 namespace medgate::service {
@@ -128,7 +129,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
   }
   ServiceConfig cfg;
   try {
-    cfg = load_service_config(path, def.default_port, def.read_extra);
+    cfg = load_service_config(path, def.default_port, !def.access_rules.empty(), def.read_extra);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: invalid configuration: %s\n", prog.c_str(), e.what());
     return 1;
@@ -165,7 +166,16 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
     }
   }
-  HttpService http(def.name, cfg.listen, cfg.limits, def.routes(pool, cfg), log);
+  std::shared_ptr<const ServiceGuard> guard;
+  if (!def.access_rules.empty()) {
+    guard = std::make_shared<ServiceGuard>(cfg.auth, def.access_rules);
+    if (!cfg.auth.enabled)
+      log->warn(
+          "authentication is OFF (auth.enabled: false): anyone who reaches {}:{} reads "
+          "and writes this service's data",
+          cfg.listen.address, cfg.listen.port);
+  }
+  HttpService http(def.name, cfg.listen, cfg.limits, def.routes(pool, cfg), log, guard);
   try {
     http.start();
   } catch (const std::exception& e) {

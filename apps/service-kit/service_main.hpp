@@ -11,6 +11,7 @@
 #include "apps/service-kit/http_service.hpp"
 #include "apps/service-kit/migrations.hpp"
 #include "apps/service-kit/service_config.hpp"
+#include "auth/access_policy.hpp"
 
 namespace medgate::service {
 
@@ -20,6 +21,9 @@ struct ServiceDefinition {
   std::span<const Migration> migrations;
   // Reads the service's own configuration keys (may be empty).
   std::function<void(config::MapReader&)> read_extra;
+  // Who may call which route (auth/access_policy.hpp); the service takes bearer tokens and
+  // requires an `auth` section when this is not empty. /health stays open.
+  std::vector<auth::AccessRule> access_rules;
   // Builds the routes once the pool is ready.
   std::function<Router(db::DbPool& pool, const ServiceConfig& cfg)> routes;
 };

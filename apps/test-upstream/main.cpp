@@ -192,8 +192,8 @@ asio::awaitable<void> session(tcp::socket socket, State& st) {
                  "{\"host\":\"" + seen("Host") + "\",\"request_id\":\"" + seen("X-Request-Id") +
                      "\",\"target\":\"" + target + "\",\"client_hop\":\"" + seen("X-Client-Hop") +
                      "\",\"te\":\"" + seen("TE") + "\",\"expect\":\"" + seen("Expect") +
-                     "\",\"end_to_end\":\"" + seen("X-End-To-End") +
-                     "\",\"authorization\":\"" + seen("Authorization") + "\"}",
+                     "\",\"end_to_end\":\"" + seen("X-End-To-End") + "\",\"authorization\":\"" +
+                     seen("Authorization") + "\"}",
                  req.version(), ka);
       res.set("X-Request-Id", "set-by-upstream");
       res.set("X-Medgate-Attempts", "99");

@@ -128,6 +128,7 @@ TEST_F(AdminService, AHungPrimaryGetsQuickAnswersFromHealthAndWrites) {
                              .url = svc_->url("/payments"),
                              .body = R"({"rut":"11111111-1","amount":1000,"concept":"hung"})",
                              .headers = {{"Content-Type", "application/json"},
+                                         {"Authorization", svc_->staff_bearer()},
                                          {"Idempotency-Key", "hung-1"},
                                          {"X-Medgate-Timeout-Ms", "2000"}},
                              .timeout = std::chrono::seconds(15)});
@@ -136,12 +137,14 @@ TEST_F(AdminService, AHungPrimaryGetsQuickAnswersFromHealthAndWrites) {
   EXPECT_TRUE(write.status == 503 || write.status == 504) << write.body;
   EXPECT_LT(write_took, std::chrono::milliseconds(2500)) << "before the caller's 2 s run out";
   // Whatever it was, the key tells: the retry either replays or writes it now, once.
-  const auto again = clients::curl_perform(
-      {.method = "POST",
-       .url = svc_->url("/payments"),
-       .body = R"({"rut":"11111111-1","amount":1000,"concept":"hung"})",
-       .headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", "hung-1"}},
-       .timeout = std::chrono::seconds(20)});
+  const auto again =
+      clients::curl_perform({.method = "POST",
+                             .url = svc_->url("/payments"),
+                             .body = R"({"rut":"11111111-1","amount":1000,"concept":"hung"})",
+                             .headers = {{"Content-Type", "application/json"},
+                                         {"Authorization", svc_->staff_bearer()},
+                                         {"Idempotency-Key", "hung-1"}},
+                             .timeout = std::chrono::seconds(20)});
   EXPECT_EQ(again.status, 201) << again.body;
   const auto payments = svc_->get("/patients/11111111-1/payments").body;
   EXPECT_EQ(payments.find("\"hung\""), payments.rfind("\"hung\"")) << "paid once";
@@ -192,7 +195,8 @@ TEST(AdminServiceFailover, WhileThePrimaryHangsTheStandbyServesReadsAndHealthSay
   auto get = [&](const std::string& path) {
     const auto t0 = std::chrono::steady_clock::now();
     auto r = clients::curl_perform(
-        {.url = svc.url(path), .headers = {{"X-Medgate-Timeout-Ms", "2000"}}});
+        {.url = svc.url(path),
+         .headers = {{"X-Medgate-Timeout-Ms", "2000"}, {"Authorization", svc.staff_bearer()}}});
     return std::make_pair(r, std::chrono::steady_clock::now() - t0);
   };
   // The first read gives the hung primary half its budget, then reads the standby.

@@ -86,8 +86,7 @@ class GatewayFixture : public ::testing::Test {
     gateway_port_ = free_port();
     std::ofstream cfg(dir_ + "/medgate.yaml");
     cfg << "listen: { address: 127.0.0.1, port: " << gateway_port_ << " }\n"
-        << auth_
-        << "threads: 2\n"
+        << auth_ << "threads: 2\n"
         << "admin: { token: " << kToken << " }\n"
         << "access_log: { path: " << dir_ << "/access.log }\n"
         << "limits: " << limits_ << "\n"

@@ -52,10 +52,11 @@ TEST_F(MedicalService, HealthAndHistoryOfTheDemoPatient) {
 TEST_F(MedicalService, HeadAnswersTheHeaderOnlySoTheConnectionStaysInStep) {
   // HEAD then GET on one kept-alive connection: the first answer must end at its header, or
   // its body would be read as the start of the second.
-  const std::string both =
-      raw_exchange(svc_->port(),
-                   "HEAD /doctors HTTP/1.1\r\nHost: x\r\n\r\n"
-                   "GET /doctors HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string both = raw_exchange(
+      svc_->port(), "HEAD /doctors HTTP/1.1\r\nHost: x\r\nAuthorization: " + svc_->staff_bearer() +
+                        "\r\n\r\nGET /doctors HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                        "Authorization: " +
+                        svc_->staff_bearer() + "\r\n\r\n");
   const size_t first_end = both.find("\r\n\r\n");
   ASSERT_NE(first_end, std::string::npos) << both;
   EXPECT_EQ(both.substr(0, 15), "HTTP/1.1 200 OK");
@@ -81,9 +82,40 @@ TEST_F(MedicalService, AClientThatExpectsContinueIsToldToGoOn) {
   const std::string reply =
       raw_exchange(svc_->port(),
                    "POST /consultations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+                   "Authorization: " +
+                       svc_->staff_bearer() +
+                       "\r\nExpect: 100-continue\r\nConnection: close\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\n\r\n" + body);
   EXPECT_TRUE(reply.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 ")) << reply;
+}
+
+TEST_F(MedicalService, RefusesCallsWithoutACredentialThatItsRulesAllow) {
+  using auth::Role;
+  auto get_as = [&](const std::string& path, const std::string& auth) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!auth.empty())
+      headers.emplace_back("Authorization", auth);
+    return clients::curl_perform({.url = svc_->url(path), .headers = headers});
+  };
+  const std::string own = "/patients/11111111-1/consultations";
+  const auto none = get_as(own, "");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.header("www-authenticate"), "Bearer realm=\"medgate\"");
+  EXPECT_EQ(get_as(own, "Bearer forged.token.here").status, 401);
+  const auto patient = svc_->tokens().bearer("11111111-1", {Role::patient});
+  EXPECT_EQ(get_as(own, patient).status, 200);
+  const auto other = get_as("/patients/22222222-2/consultations", patient);
+  EXPECT_EQ(other.status, 403);
+  EXPECT_THAT(other.body, HasSubstr("only their own records"));
+  const auto nurse = svc_->tokens().bearer("nurse-1", {Role::nurse});
+  EXPECT_EQ(get_as("/patients/22222222-2/consultations", nurse).status, 200);
+  const auto write = clients::curl_perform({.method = "POST",
+                                            .url = svc_->url("/consultations"),
+                                            .body = kNewConsultation,
+                                            .headers = {{"Content-Type", "application/json"},
+                                                        {"Authorization", nurse}}});
+  EXPECT_EQ(write.status, 403) << write.body;
+  EXPECT_EQ(get_as("/health", "").status, 200);  // probes need no token
 }
 
 TEST_F(MedicalService, BadRutIs400NamingTheField) {

@@ -15,17 +15,23 @@
 #include "clients/curl_client.hpp"
 #include "tests/support/db_servers.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/token_kit.hpp"
 
 namespace medgate::testing {
 
 class ServiceProcess {
  public:
-  // `yaml` is the whole configuration except `listen`, which is added.
-  ServiceProcess(const std::string& binary, const std::string& yaml) : dir_(make_temp_dir("svc-")) {
+  // `yaml` is the whole configuration except `listen`, which is added, and (for the services
+  // that take bearer tokens, unless `yaml` has one) an `auth` section trusting this
+  // process's own test keys.
+  ServiceProcess(const std::string& binary, const std::string& yaml)
+      : dir_(make_temp_dir("svc-")), kit_(dir_) {
     port_ = free_port();
-    std::ofstream(dir_ + "/service.yaml")
-        << "listen: { address: 127.0.0.1, port: " << port_ << " }\n"
-        << yaml;
+    std::ofstream out(dir_ + "/service.yaml");
+    out << "listen: { address: 127.0.0.1, port: " << port_ << " }\n" << yaml;
+    if (binary != "patient-portal" && yaml.find("auth:") == std::string::npos)
+      out << "auth:\n" << kit_.verifier_yaml();
+    out.close();
     start(binary);
   }
   ~ServiceProcess() {
@@ -51,13 +57,21 @@ class ServiceProcess {
   [[nodiscard]] std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
+  // A token with every staff role, as the tests' caller.
+  [[nodiscard]] std::string staff_bearer() const {
+    using auth::Role;
+    return kit_.bearer("test-staff",
+                       {Role::doctor, Role::nurse, Role::administrative, Role::accountant});
+  }
+  [[nodiscard]] const TokenKit& tokens() const { return kit_; }
   clients::CurlResponse get(const std::string& path) {
-    return clients::curl_perform({.url = url(path)});
+    return clients::curl_perform(
+        {.url = url(path), .headers = {{"Authorization", staff_bearer()}}});
   }
   clients::CurlResponse post(const std::string& path, const std::string& body,
                              const std::string& idempotency_key = "") {
     std::vector<std::pair<std::string, std::string>> headers = {
-        {"Content-Type", "application/json"}};
+        {"Content-Type", "application/json"}, {"Authorization", staff_bearer()}};
     if (!idempotency_key.empty())
       headers.emplace_back("Idempotency-Key", idempotency_key);
     return clients::curl_perform({.method = "POST",
@@ -72,6 +86,7 @@ class ServiceProcess {
 
  private:
   std::string dir_;
+  TokenKit kit_;
   std::string binary_;
   uint16_t port_ = 0;
   std::unique_ptr<ChildProcess> process_;
