@@ -10,8 +10,8 @@ namespace medgate::service {
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-boost::asio::awaitable<GatewayAnswer> GatewayClient::get(std::string target,
-                                                         std::string request_id) const {
+boost::asio::awaitable<GatewayAnswer> GatewayClient::get(std::string target, std::string request_id,
+                                                         std::string bearer) const {
   // One short-lived pool per page: the portal's handlers run on several threads and a pool
   // belongs to one; a page makes a handful of calls, in parallel.
   clients::ConnectionPool pool(co_await boost::asio::this_coro::executor, gateway_,
@@ -21,6 +21,8 @@ boost::asio::awaitable<GatewayAnswer> GatewayClient::get(std::string target,
   req.fields.add(http::field::host, "Host", gateway_.host_header);
   req.fields.add(http::field::accept, "Accept", "application/json");
   req.fields.add("X-Request-Id", request_id);
+  if (!bearer.empty())
+    req.fields.add(http::field::authorization, "Authorization", "Bearer " + bearer);
   clients::WireResponse res;
   const clients::SendResult r = co_await pool.send(req, res, timeout_, true);
   GatewayAnswer a;

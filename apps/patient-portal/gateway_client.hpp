@@ -1,4 +1,5 @@
-// The portal's only way to medical and administrative data: GET requests to medgate.
+// The portal's only way to medical and administrative data: GET requests to medgate, on
+// the signed-in patient's behalf.
 #pragma once
 
 #include <chrono>
@@ -27,8 +28,10 @@ class GatewayClient {
  public:
   GatewayClient(clients::HttpEndpoint gateway, std::chrono::milliseconds timeout)
       : gateway_(std::move(gateway)), timeout_(timeout) {}
+  // GET `target` from medgate as the holder of `bearer` (a patient token).
   [[nodiscard]] boost::asio::awaitable<GatewayAnswer> get(std::string target,
-                                                          std::string request_id) const;
+                                                          std::string request_id,
+                                                          std::string bearer) const;
 
  private:
   clients::HttpEndpoint gateway_;

@@ -1,5 +1,6 @@
-// patient-portal: the patients' web app (port 3003). Appointments live in its own MySQL
-// database; history and payments come only through medgate (`gateway.url`).
+// patient-portal: the patients' web app (port 3003). Appointments, accounts and sessions
+// live in its own MySQL database; history and payments come only through medgate
+// (`gateway.url`), with a short-lived token in the signed-in patient's name.
 #include <cstdio>
 
 #include "apps/patient-portal/portal_api.hpp"
@@ -7,14 +8,14 @@
 
 int main(int argc, char** argv) {
   using namespace medgate::service;
-  std::shared_ptr<const GatewayClient> gateway;
+  PortalParts parts;
   return service_main(
       argc, argv,
       {.name = "portal",
        .default_port = 3003,
        .migrations = portal_migrations(),
        .read_extra =
-           [&gateway](medgate::config::MapReader& root) {
+           [&parts](medgate::config::MapReader& root) {
              auto node = root.required("gateway");
              auto m = node.map();
              const auto url_node = m.required("url");
@@ -26,9 +27,11 @@ int main(int argc, char** argv) {
                  m.get_duration("timeout", std::chrono::seconds(3), std::chrono::milliseconds(50),
                                 std::chrono::minutes(1)));
              m.finish();
-             gateway = std::make_shared<GatewayClient>(*endpoint, timeout);
+             parts.gateway = std::make_shared<GatewayClient>(*endpoint, timeout);
+             auto security = std::make_shared<PortalSecuritySettings>();
+             read_portal_security(root, *security);
+             parts.security = std::move(security);
            },
-       .routes = [&gateway](
-                     medgate::db::DbPool& pool,
-                     const ServiceConfig& cfg) { return portal_routes(pool, cfg, gateway); }});
+       .routes = [&parts](medgate::db::DbPool& pool,
+                          const ServiceConfig& cfg) { return portal_routes(pool, cfg, parts); }});
 }

@@ -11,24 +11,16 @@ using Kind = GatewayAnswer::Kind;
 
 namespace {
 
-constexpr std::string_view kStyle = R"(
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#1b1b1b}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem;border-bottom:1px solid #ccc}
-.banner{padding:.75rem 1rem;border-radius:.3rem;margin:.75rem 0;font-weight:600}
-.degraded{background:#fde2e1;border:2px solid #b3261e}.stale{background:#fff4d6;border:2px solid #8a6100}
-label{display:block;margin-top:.5rem}input,select,button{font-size:1rem;padding:.35rem}
-button{margin-top:.75rem;cursor:pointer}.muted{color:#555})";
-
-std::string page(std::string_view title, const std::string& body) {
+// Styles and script come from files under /static: the page's CSP allows nothing inline.
+std::string page(std::string_view title, const std::string& body, std::string_view csrf = {}) {
   std::string out =
       "<!doctype html>\n<html lang=\"es\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-      "<title>";
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">";
+  if (!csrf.empty())
+    out += "<meta name=\"csrf-token\" content=\"" + html_escape(csrf) + "\">";
+  out += "<title>";
   out += html_escape(title);
-  out += "</title><style>";
-  out += kStyle;
-  out += "</style></head><body>\n";
+  out += "</title><link rel=\"stylesheet\" href=\"/static/portal.css\"></head><body>\n";
   out += body;
   out += "\n</body></html>\n";
   return out;
@@ -112,84 +104,6 @@ bool has_data(const GatewayAnswer& a) {
   return a.kind == Kind::ok || a.kind == Kind::stale;
 }
 
-constexpr std::string_view kScript = R"(<script>
-// One key per booking, not per click: a retry or a second click with the same details
-// reuses it, so the service replays instead of booking twice. The key is kept (also across
-// a reload) until the answer is definitive; changing the details starts a new booking.
-// randomUUID exists only in secure contexts (https, localhost): fall back elsewhere.
-function newKey() {
-  return self.crypto && crypto.randomUUID ? crypto.randomUUID()
-    : Date.now().toString(36) + '-' + Math.random().toString(36).slice(2);
-}
-const PENDING = 'medgate-pending-booking';
-function keyFor(details) {
-  const fp = JSON.stringify(details);
-  let p = null;
-  try { p = JSON.parse(sessionStorage.getItem(PENDING)); } catch (e) {}
-  if (!p || p.fp !== fp) {
-    p = {fp, key: newKey()};
-    try { sessionStorage.setItem(PENDING, JSON.stringify(p)); } catch (e) {}
-  }
-  return p.key;
-}
-function settled() { try { sessionStorage.removeItem(PENDING); } catch (e) {} }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// Sends until the answer is definitive (below 500), with the same key each time; after
-// `tries` it reports {unknown: true}: whether the write happened is then not known.
-async function sendUntilKnown(method, url, body, key, onTry, tries = 4) {
-  const headers = {'Content-Type': 'application/json'};
-  if (key) headers['Idempotency-Key'] = key;
-  for (let attempt = 1; attempt <= tries; ++attempt) {
-    onTry(attempt);
-    let r = null;
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), 10000);
-    try {
-      r = await fetch(url, {method, headers, signal: ctl.signal,
-        body: body ? JSON.stringify(body) : undefined});
-    } catch (e) { r = null; }  // no answer: unknown, like a 5xx
-    clearTimeout(timer);
-    if (r && r.status < 500)
-      return {status: r.status, ok: r.ok, data: await r.json().catch(() => ({}))};
-    const after = r ? Number(r.headers.get('Retry-After')) : NaN;
-    if (attempt < tries) await sleep(1000 * Math.min(5, after > 0 ? after : attempt));
-  }
-  return {unknown: true};
-}
-const form = document.getElementById('book');
-if (form) form.addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const msg = document.getElementById('book-result');
-  const button = form.querySelector('button[type=submit]');
-  const f = new FormData(form);
-  const details = {rut: f.get('rut'), specialty: f.get('specialty'),
-    starts_at: f.get('starts_at'), reason: f.get('reason') || undefined};
-  button.disabled = true;
-  const res = await sendUntilKnown('POST', '/api/appointments', details, keyFor(details),
-    (n) => { msg.textContent = n === 1 ? 'Reservando…' : 'Reservando… (intento ' + n + ')'; });
-  button.disabled = false;
-  if (res.unknown) {
-    msg.textContent = 'Aún no sabemos si la hora quedó reservada. Pulse «Reservar» de nuevo ' +
-      'para confirmarlo: no se reservará dos veces.';
-    return;
-  }
-  settled();
-  if (res.ok) { msg.textContent = 'Hora reservada.'; location.reload(); return; }
-  msg.textContent = 'No se pudo reservar: ' + (res.data.message || ('error ' + res.status));
-});
-document.querySelectorAll('button[data-cancel]').forEach((b) => b.addEventListener('click',
-  async () => {
-    b.disabled = true;
-    // Cancelling twice is a no-op, so retrying is safe without a key.
-    const res = await sendUntilKnown('DELETE', '/api/appointments/' + b.dataset.cancel +
-      '?rut=' + encodeURIComponent(b.dataset.rut), undefined, null, () => {});
-    b.disabled = false;
-    if (res.ok) { location.reload(); return; }
-    b.textContent = res.unknown ? 'Sin respuesta: pulse de nuevo'
-      : 'Error: ' + (res.data.message || res.status);
-  }));
-</script>)";
-
 }  // namespace
 
 std::string html_escape(std::string_view s) {
@@ -224,13 +138,13 @@ std::string render_sign_in(std::string_view error, std::string_view rut_typed) {
   if (!error.empty())
     body += "<div class=\"banner degraded\" role=\"alert\">" + html_escape(error) + "</div>";
   body +=
-      "<form action=\"/patient\" method=\"get\"><label for=\"rut\">RUT</label>"
+      "<form action=\"/login\" method=\"post\"><label for=\"rut\">RUT</label>"
       "<input id=\"rut\" name=\"rut\" required autocomplete=\"username\" "
-      "placeholder=\"11111111-1\" value=\"" +
+      "maxlength=\"16\" placeholder=\"11111111-1\" value=\"" +
       html_escape(rut_typed) +
-      "\"><button type=\"submit\">Ingresar</button></form>"
-      "<p class=\"muted\">Demostración: el RUT identifica al paciente; no es una "
-      "autenticación.</p></main>";
+      "\"><label for=\"password\">Contraseña</label><input id=\"password\" name=\"password\" "
+      "type=\"password\" required autocomplete=\"current-password\" maxlength=\"256\">"
+      "<button type=\"submit\">Ingresar</button></form></main>";
   return page("Portal de pacientes", body);
 }
 
@@ -252,7 +166,10 @@ std::string render_patient(const PatientPage& p) {
             "</p>";
   else if (p.patient.kind == Kind::not_found)
     body += "<p>No encontramos datos administrativos para el RUT " + html_escape(p.rut) + ".</p>";
-  body += "<p><a href=\"/\">Salir</a></p></section>";
+  body +=
+      "<form class=\"signout\" action=\"/logout\" method=\"post\"><input type=\"hidden\" "
+      "name=\"csrf\" value=\"" +
+      html_escape(p.csrf_token) + "\"><button type=\"submit\">Salir</button></form></section>";
 
   body +=
       "<section id=\"history\"><h2>Historial médico</h2>" + banner(p.history, "Historial médico");
@@ -320,24 +237,21 @@ std::string render_patient(const PatientPage& p) {
     for (size_t i = 0; i < p.appointments.rows.size(); ++i) {
       const auto& r = p.appointments;
       const std::string status = r.at(i, "status").value_or("");
-      body +=
-          "<li data-appointment=\"" + html_escape(r.at(i, "id").value_or("")) + "\">" +
-          html_escape(r.at(i, "starts_at").value_or("")) + " · " +
-          html_escape(r.at(i, "specialty").value_or("")) +
-          (r.at(i, "reason") ? " · " + html_escape(*r.at(i, "reason")) : "") +
-          (status == "cancelled" ? " · <em>anulada</em>"
-                                 : " <button type=\"button\" data-cancel=\"" +
-                                       html_escape(r.at(i, "id").value_or("")) + "\" data-rut=\"" +
-                                       html_escape(p.rut) + "\">Anular</button>") +
-          "</li>";
+      body += "<li data-appointment=\"" + html_escape(r.at(i, "id").value_or("")) + "\">" +
+              html_escape(r.at(i, "starts_at").value_or("")) + " · " +
+              html_escape(r.at(i, "specialty").value_or("")) +
+              (r.at(i, "reason") ? " · " + html_escape(*r.at(i, "reason")) : "") +
+              (status == "cancelled"
+                   ? " · <em>anulada</em>"
+                   : " <button type=\"button\" data-cancel=\"" +
+                         html_escape(r.at(i, "id").value_or("")) + "\">Anular</button>") +
+              "</li>";
     }
     body += "</ul>";
   }
   body +=
-      "<h3>Reservar una hora</h3><form id=\"book\"><input type=\"hidden\" name=\"rut\" "
-      "value=\"" +
-      html_escape(p.rut) +
-      "\"><label for=\"specialty\">Especialidad</label><select id=\"specialty\" "
+      "<h3>Reservar una hora</h3><form id=\"book\">"
+      "<label for=\"specialty\">Especialidad</label><select id=\"specialty\" "
       "name=\"specialty\" required>";
   const auto* docs = has_data(p.doctors) ? list(p.doctors.body, "doctors") : nullptr;
   std::vector<std::string> seen;
@@ -358,8 +272,8 @@ std::string render_patient(const PatientPage& p) {
       "(opcional)</label><input id=\"reason\" name=\"reason\" maxlength=\"300\">"
       "<button type=\"submit\">Reservar</button><p id=\"book-result\" role=\"status\"></p>"
       "</form></section></main>";
-  body += kScript;
-  return page("Portal de pacientes · " + p.rut, body);
+  body += "<script src=\"/static/portal.js\"></script>";
+  return page("Portal de pacientes · " + p.rut, body, p.csrf_token);
 }
 
 }  // namespace medgate::service

@@ -1,5 +1,6 @@
-// Server-rendered HTML for the portal: the sign-in form and a patient's page. Everything
-// from outside is escaped; every section says plainly when its data is missing or stale.
+// Server-rendered HTML for the portal: the sign-in form and a signed-in patient's page.
+// Everything from outside is escaped; every section says plainly when its data is missing or
+// stale. No inline script or style (the CSP forbids them): /static/portal.{js,css}.
 #pragma once
 
 #include <string>
@@ -17,6 +18,7 @@ namespace medgate::service {
 
 struct PatientPage {
   std::string rut;
+  std::string csrf_token;  // the session's, for the page's forms and script
   GatewayAnswer patient;
   GatewayAnswer history;
   GatewayAnswer payments;

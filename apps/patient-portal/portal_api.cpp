@@ -1,14 +1,19 @@
 #include "apps/patient-portal/portal_api.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "apps/patient-portal/pages.hpp"
+#include "apps/patient-portal/web_guard.hpp"
 #include "apps/service-kit/idempotency.hpp"
 #include "apps/service-kit/json_input.hpp"
 #include "apps/service-kit/service_main.hpp"
+#include "auth/password.hpp"
+#include "clients/secure_equals.hpp"
+#include "clients/url_query.hpp"
 #include "domain/rut.hpp"
 
 namespace medgate::service {
@@ -34,127 +39,288 @@ json::object appointment_json(const db::SqlResult& r, size_t i) {
           {"status", text(r.at(i, "status"))}};
 }
 
-std::string rut_query(const RequestContext& ctx) {
-  const auto raw = ctx.query_param("rut");
-  auto rut = raw ? domain::normalize_rut(*raw) : std::nullopt;
-  if (!rut)
-    throw InputError(400, "invalid_rut", "rut",
-                     "RUT must look like 12345678-5 with a valid check digit");
-  return *rut;
-}
-
 Response html_reply(const Request& req, unsigned status, std::string body) {
   Response res{static_cast<http::status>(status), req.version()};
   res.set(http::field::content_type, "text/html; charset=utf-8");
-  res.set(http::field::cache_control, "no-store");
-  res.set("Content-Security-Policy",
-          "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'");
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
 }
 
+Response redirect(const Request& req, std::string_view to) {
+  Response res{http::status::see_other, req.version()};
+  res.set(http::field::location, to);
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  return res;
+}
+
+// A field of an application/x-www-form-urlencoded body; empty when absent or malformed.
+std::string form_field(std::string_view body, std::string_view name) {
+  const auto raw = clients::find_query_param(body, name);
+  return raw ? clients::percent_decode(*raw).value_or("") : std::string();
+}
+
+bool content_type_is(const Request& req, std::string_view want) {
+  const auto it = req.find(http::field::content_type);
+  if (it == req.end())
+    return false;
+  const std::string_view v = it->value();
+  return boost::beast::iequals(v.substr(0, v.find(';')), want);
+}
+
+// Everything the routes share; owned by the router's handlers.
+struct Portal {
+  Portal(db::DbPool& p, const PortalParts& parts)
+      : pool(p),
+        gateway(parts.gateway),
+        settings(parts.security),
+        sessions(p, *settings),
+        gate(p, *settings),
+        web(*settings),
+        issuer(settings->token) {}
+
+  db::DbPool& pool;
+  std::shared_ptr<const GatewayClient> gateway;
+  std::shared_ptr<const PortalSecuritySettings> settings;
+  SessionStore sessions;
+  SignInGate gate;
+  WebGuard web;
+  auth::TokenIssuer issuer;
+
+  [[nodiscard]] std::string patient_token(const std::string& rut) const {
+    return issuer.issue(rut, {auth::Role::patient}, settings->token_ttl,
+                        std::chrono::system_clock::now());
+  }
+};
+
+// A state-changing call must come from the portal's own page: same origin, and the
+// session's CSRF token in X-CSRF-Token (JSON calls) or the `csrf` field (forms).
+std::optional<Response> csrf_refusal(const Portal& portal, const RequestContext& ctx,
+                                     const Session& session, std::string_view given) {
+  if (!portal.web.same_origin(ctx.request))
+    return error_reply(ctx.request, 403, "cross_origin",
+                       "this request did not come from the portal");
+  if (given.empty() || !clients::secure_equals(given, session.csrf_token))
+    return error_reply(ctx.request, 403, "csrf_token", "missing or wrong CSRF token");
+  return std::nullopt;
+}
+
 }  // namespace
 
-Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg,
-                     std::shared_ptr<const GatewayClient> gateway) {
-  Router r;
+Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg, const PortalParts& given) {
+  PortalParts parts = given;
+  auto settings = std::make_shared<PortalSecuritySettings>(*given.security);
+  default_web_names(*settings, cfg.listen.port);
+  parts.security = std::move(settings);
+  const auto portal = std::make_shared<Portal>(pool, parts);
+  portal->gate.ensure_demo_accounts();
   const SqlDialect dialect = cfg.dialect();
+  Router r;
+
+  // Every page and call: only under an allowed Host name, and with the security headers.
+  auto add = [&r, portal](http::verb method, std::string pattern, Handler handler) {
+    r.add(method, std::move(pattern),
+          [portal, handler = std::move(handler)](RequestContext& ctx) -> awaitable<Response> {
+            // No co_await inside ?: (GCC 12 miscompiles it).
+            Response res;
+            if (portal->web.host_allowed(ctx.request))
+              res = co_await handler(ctx);
+            else
+              res = error_reply(ctx.request, 421, "misdirected_request",
+                                "this host name is not served here");
+            portal->web.harden(res);
+            co_return res;
+          });
+  };
+  // Handlers for a signed-in patient get the session; others get 401 (JSON) or the sign-in
+  // page (HTML).
+  using SessionHandler = std::function<awaitable<Response>(RequestContext&, const Session&)>;
+  auto signed_in = [portal](bool html, SessionHandler handler) -> Handler {
+    return
+        [portal, html, handler = std::move(handler)](RequestContext& ctx) -> awaitable<Response> {
+          const auto session =
+              co_await portal->sessions.find(portal->web.session_cookie(ctx.request), ctx.deadline);
+          if (!session)
+            co_return html ? redirect(ctx.request, "/")
+                           : error_reply(ctx.request, 401, "not_signed_in", "sign in first");
+          co_return co_await handler(ctx, *session);
+        };
+  };
 
   r.add(http::verb::get, "/health", [&pool](RequestContext& ctx) -> awaitable<Response> {
     co_return co_await health_reply(pool, "portal", ctx);
   });
 
-  r.add(http::verb::get, "/", [](RequestContext& ctx) -> awaitable<Response> {
+  for (const char* name : {"portal.js", "portal.css"}) {
+    const std::string file = name;
+    add(http::verb::get, "/static/" + file, [file](RequestContext& ctx) -> awaitable<Response> {
+      Response res{http::status::ok, ctx.request.version()};
+      res.set(http::field::content_type,
+              file.ends_with(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8");
+      res.keep_alive(ctx.request.keep_alive());
+      res.body() = std::string(portal_asset(file));
+      res.prepare_payload();
+      co_return res;
+    });
+  }
+
+  add(http::verb::get, "/", [portal](RequestContext& ctx) -> awaitable<Response> {
+    const auto session =
+        co_await portal->sessions.find(portal->web.session_cookie(ctx.request), ctx.deadline);
+    if (session)
+      co_return redirect(ctx.request, "/patient");
     co_return html_reply(ctx.request, 200, render_sign_in("", ""));
   });
 
-  r.add(http::verb::get, "/patient", [&pool, gateway](RequestContext& ctx) -> awaitable<Response> {
-    const auto typed = ctx.query_param("rut").value_or("");
-    const auto rut = domain::normalize_rut(typed);
-    if (!rut)
+  add(http::verb::post, "/login", [portal](RequestContext& ctx) -> awaitable<Response> {
+    if (!portal->web.same_origin(ctx.request))
+      co_return error_reply(ctx.request, 403, "cross_origin",
+                            "this request did not come from the portal");
+    if (!content_type_is(ctx.request, "application/x-www-form-urlencoded"))
+      co_return error_reply(ctx.request, 415, "unsupported_media_type",
+                            "send the sign-in form (application/x-www-form-urlencoded)");
+    const std::string& body = ctx.request.body();
+    const std::string rut = form_field(body, "rut").substr(0, 16);
+    const std::string password = form_field(body, "password");
+    if (rut.empty() || password.empty() || password.size() > auth::kMaxPasswordBytes)
       co_return html_reply(ctx.request, 400,
-                           render_sign_in("El RUT no es válido: revise el dígito verificador.",
-                                          typed.substr(0, 16)));
-    PatientPage page;
-    page.rut = *rut;
-    const std::string id = ctx.request_id;
-    std::tie(page.patient, page.history, page.payments, page.doctors) =
-        co_await (gateway->get("/api/patient/" + *rut, id) &&
-                  gateway->get("/api/medical-history/" + *rut, id) &&
-                  gateway->get("/api/payments/" + *rut, id) && gateway->get("/api/doctors", id));
-    try {
-      page.appointments = co_await pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {
-        return c.execute(std::string(kAppointmentColumns) +
-                             "WHERE patient_rut = ? ORDER BY starts_at DESC LIMIT 100",
-                         {*rut});
-      });
-    } catch (const db::DbError&) {
-      page.appointments_ok = false;  // the page still shows what medgate gave
+                           render_sign_in("Ingrese su RUT y su contraseña.", rut));
+    const SignInResult result =
+        co_await portal->gate.sign_in(rut, password, ctx.client_address, ctx.deadline);
+    if (result.kind == SignInResult::Kind::locked) {
+      const auto minutes = std::max<long>(1, (result.retry_after.count() + 59) / 60);
+      Response res = html_reply(
+          ctx.request, 429,
+          render_sign_in("Demasiados intentos fallidos. Intente de nuevo en " +
+                             std::to_string(minutes) + (minutes == 1 ? " minuto." : " minutos."),
+                         rut));
+      res.set(http::field::retry_after, std::to_string(result.retry_after.count()));
+      co_return res;
     }
-    co_return html_reply(ctx.request, 200, render_patient(page));
+    if (result.kind == SignInResult::Kind::refused)
+      co_return html_reply(ctx.request, 401, render_sign_in("RUT o contraseña incorrectos.", rut));
+    // A new session on every sign-in: a session id planted before it is worth nothing.
+    auto [cookie, session] = co_await portal->sessions.open(result.rut, ctx.deadline);
+    Response res = redirect(ctx.request, "/patient");
+    res.set(http::field::set_cookie, portal->web.set_session_cookie(cookie));
+    co_return res;
   });
 
-  r.add(http::verb::get, "/api/appointments", [&pool](RequestContext& ctx) -> awaitable<Response> {
-    const std::string rut = rut_query(ctx);
-    const auto rows = co_await pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {
-      return c.execute(std::string(kAppointmentColumns) +
-                           "WHERE patient_rut = ? ORDER BY starts_at DESC LIMIT 100",
-                       {rut});
-    });
-    json::array list;
-    for (size_t i = 0; i < rows.rows.size(); ++i)
-      list.push_back(appointment_json(rows, i));
-    co_return json_reply(
-        ctx.request, 200,
-        json::serialize(json::object{{"patient_rut", rut}, {"appointments", list}}));
-  });
+  add(http::verb::post, "/logout",
+      signed_in(true, [portal](RequestContext& ctx, const Session& s) -> awaitable<Response> {
+        if (!content_type_is(ctx.request, "application/x-www-form-urlencoded"))
+          co_return error_reply(ctx.request, 415, "unsupported_media_type", "send the form");
+        if (auto refused = csrf_refusal(*portal, ctx, s, form_field(ctx.request.body(), "csrf")))
+          co_return std::move(*refused);
+        co_await portal->sessions.close(portal->web.session_cookie(ctx.request), ctx.deadline);
+        Response res = redirect(ctx.request, "/");
+        res.set(http::field::set_cookie, portal->web.clear_session_cookie());
+        co_return res;
+      }));
 
-  r.add(http::verb::post, "/api/appointments",
-        [&pool, dialect](RequestContext& ctx) -> awaitable<Response> {
-          JsonInput in(ctx.request.body());
-          const std::string rut = in.rut("rut");
-          const std::string specialty = in.text("specialty", 64);
-          const std::string starts_at = in.datetime("starts_at");
-          const auto reason = in.optional_text("reason", 300);
-          co_return co_await idempotent_write(pool, dialect, ctx, [&](DbConnection& c) -> Reply {
-            if (c.execute("SELECT 1 FROM DUAL WHERE ? > NOW()", {starts_at}).rows.empty())
-              throw InputError(422, "invalid_field", "starts_at",
-                               "starts_at: must be in the future");
-            const auto ins = c.execute(
-                "INSERT INTO appointments (patient_rut, specialty, starts_at, reason) VALUES "
-                "(?, ?, ?, ?)",
-                {rut, specialty, starts_at, reason});
-            const auto row = c.execute(std::string(kAppointmentColumns) + "WHERE id = ?",
-                                       {std::to_string(ins.insert_id)});
-            return {201, json::serialize(json::object{{"appointment", appointment_json(row, 0)}})};
-          });
-        });
+  add(http::verb::get, "/patient",
+      signed_in(true, [portal](RequestContext& ctx, const Session& s) -> awaitable<Response> {
+        PatientPage page;
+        page.rut = s.rut;
+        page.csrf_token = s.csrf_token;
+        const std::string id = ctx.request_id;
+        const std::string token = portal->patient_token(s.rut);
+        const auto& gw = *portal->gateway;
+        std::tie(page.patient, page.history, page.payments, page.doctors) = co_await (
+            gw.get("/api/patient/" + s.rut, id, token) &&
+            gw.get("/api/medical-history/" + s.rut, id, token) &&
+            gw.get("/api/payments/" + s.rut, id, token) && gw.get("/api/doctors", id, token));
+        try {
+          page.appointments =
+              co_await portal->pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {
+                return c.execute(std::string(kAppointmentColumns) +
+                                     "WHERE patient_rut = ? ORDER BY starts_at DESC LIMIT 100",
+                                 {s.rut});
+              });
+        } catch (const db::DbError&) {
+          page.appointments_ok = false;  // the page still shows what medgate gave
+        }
+        co_return html_reply(ctx.request, 200, render_patient(page));
+      }));
+
+  add(http::verb::get, "/api/appointments",
+      signed_in(false, [portal](RequestContext& ctx, const Session& s) -> awaitable<Response> {
+        const auto rows =
+            co_await portal->pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {
+              return c.execute(std::string(kAppointmentColumns) +
+                                   "WHERE patient_rut = ? ORDER BY starts_at DESC LIMIT 100",
+                               {s.rut});
+            });
+        json::array list;
+        for (size_t i = 0; i < rows.rows.size(); ++i)
+          list.push_back(appointment_json(rows, i));
+        co_return json_reply(
+            ctx.request, 200,
+            json::serialize(json::object{{"patient_rut", s.rut}, {"appointments", list}}));
+      }));
+
+  add(http::verb::post, "/api/appointments",
+      signed_in(
+          false, [portal, dialect](RequestContext& ctx, const Session& s) -> awaitable<Response> {
+            if (auto refused = csrf_refusal(*portal, ctx, s, ctx.header("X-CSRF-Token")))
+              co_return std::move(*refused);
+            if (!content_type_is(ctx.request, "application/json"))
+              co_return error_reply(ctx.request, 415, "unsupported_media_type",
+                                    "send JSON (Content-Type: application/json)");
+            JsonInput in(ctx.request.body());
+            // The patient is the session's; a `rut` in the body, if any, must be the same.
+            if (const auto given = in.optional_text("rut", 16);
+                given && domain::normalize_rut(*given) != s.rut)
+              throw InputError(403, "forbidden", "rut",
+                               "an appointment is booked for yourself only");
+            const std::string specialty = in.text("specialty", 64);
+            const std::string starts_at = in.datetime("starts_at");
+            const auto reason = in.optional_text("reason", 300);
+            const std::string rut = s.rut;
+            co_return co_await idempotent_write(
+                portal->pool, dialect, ctx,
+                [&](DbConnection& c) -> Reply {
+                  if (c.execute("SELECT 1 FROM DUAL WHERE ? > NOW()", {starts_at}).rows.empty())
+                    throw InputError(422, "invalid_field", "starts_at",
+                                     "starts_at: must be in the future");
+                  const auto ins = c.execute(
+                      "INSERT INTO appointments (patient_rut, specialty, starts_at, reason) VALUES "
+                      "(?, ?, ?, ?)",
+                      {rut, specialty, starts_at, reason});
+                  const auto row = c.execute(std::string(kAppointmentColumns) + "WHERE id = ?",
+                                             {std::to_string(ins.insert_id)});
+                  return {201,
+                          json::serialize(json::object{{"appointment", appointment_json(row, 0)}})};
+                },
+                rut);
+          }));
 
   // Cancels (never deletes: the history stays). Cancelling twice is a no-op.
-  r.add(
-      http::verb::delete_, "/api/appointments/{id}",
-      [&pool](RequestContext& ctx) -> awaitable<Response> {
-        const std::string rut = rut_query(ctx);
+  add(http::verb::delete_, "/api/appointments/{id}",
+      signed_in(false, [portal](RequestContext& ctx, const Session& s) -> awaitable<Response> {
+        if (auto refused = csrf_refusal(*portal, ctx, s, ctx.header("X-CSRF-Token")))
+          co_return std::move(*refused);
         const std::string& id = ctx.param("id");
         if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
           throw InputError(400, "invalid_parameter", "id", "must be a positive integer");
         const auto row =
-            co_await pool.transaction(ctx.deadline, Access::write, [&](DbConnection& c) {
+            co_await portal->pool.transaction(ctx.deadline, Access::write, [&](DbConnection& c) {
               (void)c.execute(
                   "UPDATE appointments SET status = 'cancelled', cancelled_at = NOW() "
                   "WHERE id = ? AND patient_rut = ? AND status = 'booked'",
-                  {id, rut});
+                  {id, s.rut});
               return c.execute(
-                  std::string(kAppointmentColumns) + "WHERE id = ? AND patient_rut = ?", {id, rut});
+                  std::string(kAppointmentColumns) + "WHERE id = ? AND patient_rut = ?",
+                  {id, s.rut});
             });
         if (row.rows.empty())
           co_return error_reply(ctx.request, 404, "not_found", "no such appointment");
         co_return json_reply(
             ctx.request, 200,
             json::serialize(json::object{{"appointment", appointment_json(row, 0)}}));
-      });
+      }));
   return r;
 }
 

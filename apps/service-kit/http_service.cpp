@@ -242,6 +242,13 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
   const clients::RequestReadLimits read_limits{limits_.max_header_bytes, limits_.max_body_bytes,
                                                limits_.header_timeout, limits_.body_timeout};
   beast::flat_buffer buffer = clients::request_buffer(read_limits);
+  std::string client_address;
+  {
+    boost::system::error_code ec;
+    const auto peer = stream.socket().remote_endpoint(ec);
+    if (!ec)
+      client_address = peer.address().to_string();
+  }
   std::string scratch;
   for (;;) {
     if (draining_.load())
@@ -273,7 +280,7 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     else
       request_id = clients::make_request_id(rng);
     stream.expires_never();
-    Response res = co_await dispatch(req, request_id);
+    Response res = co_await dispatch(req, request_id, client_address);
     res.set("X-Request-Id", request_id);
     // HEAD: the GET's header (Content-Length included) and never a body on the wire, or the
     // bytes would be read as the start of the next answer on a kept-alive connection.
@@ -310,7 +317,8 @@ std::optional<std::chrono::steady_clock::time_point> deadline_from_budget(
   return now + std::chrono::milliseconds(ms - margin);
 }
 
-asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string& request_id) {
+asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string& request_id,
+                                                const std::string& client_address) {
   const std::string_view target = req.target();
   const size_t q = target.find('?');
   const std::string_view path = target.substr(0, q);
@@ -322,7 +330,7 @@ asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string&
       co_return error_reply(req, 405, "method_not_allowed", "method not allowed on this path");
     co_return error_reply(req, 404, "not_found", "no such resource");
   }
-  RequestContext ctx{req, m.params, query, request_id, std::nullopt};
+  RequestContext ctx{req, m.params, query, request_id, std::nullopt, std::nullopt, client_address};
   if (guard_)
     if (auto refusal = guard_->check(req, path, ctx))
       co_return std::move(*refusal);

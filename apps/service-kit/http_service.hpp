@@ -51,6 +51,8 @@ struct RequestContext {
   std::optional<std::chrono::steady_clock::time_point> deadline;
   // The caller, when its bearer token was verified (services behind a ServiceGuard).
   std::optional<auth::Principal> principal;
+  // The connection's peer address ("127.0.0.1"), for per-client limits.
+  std::string client_address;
 
   [[nodiscard]] const std::string& param(std::string_view name) const;
   // A query parameter, percent-decoded; nullopt when absent or malformed.
@@ -110,7 +112,8 @@ class HttpService {
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket);
-  boost::asio::awaitable<Response> dispatch(Request& req, const std::string& request_id);
+  boost::asio::awaitable<Response> dispatch(Request& req, const std::string& request_id,
+                                            const std::string& client_address);
 
   std::string name_;
   ListenOptions listen_;

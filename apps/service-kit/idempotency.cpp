@@ -114,7 +114,7 @@ Outcome run_keyed(db::DbPool& pool, SqlDialect d, const std::optional<std::strin
 
 }  // namespace
 
-std::string request_fingerprint(const Request& req) {
+std::string request_fingerprint(const Request& req, std::string_view caller) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](std::string_view s) {
     for (unsigned char c : s) {
@@ -127,6 +127,8 @@ std::string request_fingerprint(const Request& req) {
   mix(req.method_string());
   mix(req.target());
   mix(req.body());
+  if (!caller.empty())
+    mix(caller);
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
@@ -134,7 +136,8 @@ std::string request_fingerprint(const Request& req) {
 
 boost::asio::awaitable<Response> idempotent_write(db::DbPool& pool, SqlDialect dialect,
                                                   const RequestContext& ctx,
-                                                  std::function<Reply(db::DbConnection&)> write) {
+                                                  std::function<Reply(db::DbConnection&)> write,
+                                                  std::string_view caller) {
   std::optional<std::string> key;
   if (const auto k = ctx.header("Idempotency-Key"); !k.empty()) {
     bool plain = k.size() <= 128;
@@ -146,7 +149,7 @@ boost::asio::awaitable<Response> idempotent_write(db::DbPool& pool, SqlDialect d
                        "Idempotency-Key must be at most 128 letters, digits or -_.:");
     key = std::string(k);
   }
-  const std::string hash = request_fingerprint(ctx.request);
+  const std::string hash = request_fingerprint(ctx.request, caller);
   const auto deadline = ctx.deadline;
   const Outcome out = co_await pool.run(
       [&]() -> Outcome { return run_keyed(pool, dialect, key, hash, write, deadline); });

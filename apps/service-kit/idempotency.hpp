@@ -31,8 +31,10 @@ struct Reply {
   std::string body;  // JSON
 };
 
-// Stable digest of method, target and body (FNV-1a, hex): the same request on any instance.
-[[nodiscard]] std::string request_fingerprint(const Request& req);
+// Stable digest of method, target, body and `caller` (FNV-1a, hex): the same request on any
+// instance. With `caller`, one caller's key used by another is a different request (422),
+// never a replay of the first caller's answer.
+[[nodiscard]] std::string request_fingerprint(const Request& req, std::string_view caller = {});
 
 // Runs `write(conn)` in one transaction, under the request's Idempotency-Key when present
 // (at most 128 plain characters, else 400), until the request's deadline at the latest.
@@ -40,7 +42,7 @@ struct Reply {
 // request_hash, status, body, created_at), created by each service's migrations.
 [[nodiscard]] boost::asio::awaitable<Response> idempotent_write(
     db::DbPool& pool, SqlDialect dialect, const RequestContext& ctx,
-    std::function<Reply(db::DbConnection&)> write);
+    std::function<Reply(db::DbConnection&)> write, std::string_view caller = {});
 
 // Deletes at most `batch` keys older than `ttl`; returns how many. Blocking (pool threads).
 size_t expire_idempotency_keys(db::DbPool& pool, SqlDialect dialect, std::chrono::seconds ttl,

@@ -109,11 +109,11 @@ TEST_F(MedicalService, RefusesCallsWithoutACredentialThatItsRulesAllow) {
   EXPECT_THAT(other.body, HasSubstr("only their own records"));
   const auto nurse = svc_->tokens().bearer("nurse-1", {Role::nurse});
   EXPECT_EQ(get_as("/patients/22222222-2/consultations", nurse).status, 200);
-  const auto write = clients::curl_perform({.method = "POST",
-                                            .url = svc_->url("/consultations"),
-                                            .body = kNewConsultation,
-                                            .headers = {{"Content-Type", "application/json"},
-                                                        {"Authorization", nurse}}});
+  const auto write = clients::curl_perform(
+      {.method = "POST",
+       .url = svc_->url("/consultations"),
+       .body = kNewConsultation,
+       .headers = {{"Content-Type", "application/json"}, {"Authorization", nurse}}});
   EXPECT_EQ(write.status, 403) << write.body;
   EXPECT_EQ(get_as("/health", "").status, 200);  // probes need no token
 }

@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "tests/integration/service_fixture.hpp"
 #include "tests/support/cdp_browser.hpp"
+#include "tests/support/token_kit.hpp"
 
 namespace medgate::testing {
 namespace {
@@ -18,6 +20,22 @@ using ::testing::Not;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+// The access rules medgate ships with (config/medgate.example.yaml), so that the stack runs
+// the rules operators get.
+std::string shipped_access_rules() {
+  std::ifstream in(source_dir() + "/config/medgate.example.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string all = text.str();
+  const size_t from = all.find("  rules:\n");
+  const size_t to = all.find("\naudit_log:", from);
+  EXPECT_NE(from, std::string::npos);
+  EXPECT_NE(to, std::string::npos);
+  return all.substr(from, to - from + 1);
+}
+
+constexpr const char* kDemoPassword = "demo-password-for-tests";
+
 struct Stack {
   std::unique_ptr<MariadbServer> mariadb;
   std::unique_ptr<PostgresServer> postgres;
@@ -26,10 +44,14 @@ struct Stack {
   std::unique_ptr<ChildProcess> gateway;
   std::unique_ptr<ServiceProcess> portal;
   std::string dir;
+  std::unique_ptr<TokenKit> kit;  // medgate and the services trust it; the portal signs with it
   uint16_t gateway_port = 0;
 
   Stack() {
     dir = make_temp_dir("portal-stack-");
+    kit = std::make_unique<TokenKit>(dir);
+    const std::string verifier = "auth:\n" + kit->verifier_yaml();
+    std::ofstream(dir + "/portal-signing.key.pem") << kit->keys().private_pem;
     mariadb = std::make_unique<MariadbServer>(MariadbServer::Options{});
     create_app_database(*mariadb, "medical", "medical_app");
     create_app_database(*mariadb, "portal", "portal_app");
@@ -37,18 +59,20 @@ struct Stack {
     postgres->sql("CREATE ROLE admin_app LOGIN PASSWORD 'secret'");
     postgres->sql("CREATE DATABASE administrative OWNER admin_app");
     medical = std::make_unique<ServiceProcess>(
-        "medical-service", mariadb_service_yaml({mariadb->port()}, "medical", "medical_app"));
+        "medical-service",
+        mariadb_service_yaml({mariadb->port()}, "medical", "medical_app") + verifier);
     admin = std::make_unique<ServiceProcess>(
         "admin-service", "database:\n  driver: postgresql\n  nodes: [ \"127.0.0.1:" +
                              std::to_string(postgres->port()) +
                              "\" ]\n  user: admin_app\n  password: secret\n"
-                             "  name: administrative\n");
+                             "  name: administrative\n" +
+                             verifier);
     gateway_port = free_port();
     std::ofstream(dir + "/medgate.yaml")
         << "listen: { address: 127.0.0.1, port: " << gateway_port << " }\n"
         << "threads: 1\n"
-        << "auth: { enabled: false }\n"
-        << "access_log: { enabled: false }\n"
+        << "access_log: { path: " << dir << "/access.log }\n"
+        << verifier << shipped_access_rules() << "audit_log: { path: " << dir << "/audit.jsonl }\n"
         << "upstreams:\n"
         << "  medical:\n"
         << "    endpoints: [ \"" << medical->url("") << "\" ]\n"
@@ -57,14 +81,22 @@ struct Stack {
         << "  administrative:\n"
         << "    endpoints: [ \"" << admin->url("") << "\" ]\n"
         << "routes:\n"
-        << "  - { prefix: /api/medical/, upstream: medical, strip_prefix: /api/medical }\n";
+        << "  - { prefix: /api/medical/, upstream: medical, strip_prefix: /api/medical }\n"
+        << "  - { prefix: /api/admin/, upstream: administrative, strip_prefix: /api/admin }\n";
     gateway = std::make_unique<ChildProcess>(
         std::vector<std::string>{binary_dir() + "/apps/medgate", "--config", dir + "/medgate.yaml"},
         dir + "/medgate.log");
     EXPECT_TRUE(wait_for_http(gateway_url("/health/liveness"), 10s)) << gateway->log();
     portal = std::make_unique<ServiceProcess>(
-        "patient-portal", mariadb_service_yaml({mariadb->port()}, "portal", "portal_app") +
-                              "gateway: { url: \"" + gateway_url("") + "\", timeout: 3s }\n");
+        "patient-portal",
+        mariadb_service_yaml({mariadb->port()}, "portal", "portal_app") + "gateway: { url: \"" +
+            gateway_url("") + "\", timeout: 3s }\n" + "tokens: { key_file: " + dir +
+            "/portal-signing.key.pem, kid: test-1, issuer: medgate-test, audience: medgate, "
+            "ttl: 2m }\n"
+            "sign_in: { max_failures_per_rut: 3, max_failures_per_address: 100, window: 10m, "
+            "lockout: 10m, slowdown_step: 10ms }\n"
+            "demo_accounts: { password: " +
+            kDemoPassword + ", ruts: [ 11111111-1, 22222222-2 ] }\n");
   }
   ~Stack() {
     portal.reset();
@@ -74,6 +106,63 @@ struct Stack {
   [[nodiscard]] std::string gateway_url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(gateway_port) + path;
   }
+  [[nodiscard]] std::string staff_bearer() const {
+    using auth::Role;
+    return kit->bearer("test-staff", {Role::doctor, Role::administrative});
+  }
+};
+
+// A browser's part, by hand: the session cookie, the page's CSRF token, its Origin.
+class PortalUser {
+ public:
+  explicit PortalUser(ServiceProcess& portal) : portal_(portal) {}
+
+  [[nodiscard]] std::string origin() const { return portal_.url(""); }
+
+  clients::CurlResponse sign_in(const std::string& rut, const std::string& password) {
+    auto r = clients::curl_perform(
+        {.method = "POST",
+         .url = portal_.url("/login"),
+         .body = "rut=" + rut + "&password=" + password,
+         .headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Origin", origin()}},
+         .timeout = std::chrono::seconds(20)});
+    const std::string set = r.header("set-cookie");
+    if (r.status == 303 && !set.empty()) {
+      cookie_ = set.substr(0, set.find(';'));
+      const auto page = get("/patient");
+      const std::string meta = "name=\"csrf-token\" content=\"";
+      const size_t at = page.body.find(meta);
+      if (at != std::string::npos)
+        csrf_ = page.body.substr(at + meta.size(),
+                                 page.body.find('"', at + meta.size()) - at - meta.size());
+    }
+    return r;
+  }
+  clients::CurlResponse get(const std::string& path) {
+    return clients::curl_perform({.url = portal_.url(path), .headers = {{"Cookie", cookie_}}});
+  }
+  clients::CurlResponse send(const std::string& method, const std::string& path,
+                             const std::string& body = "", const std::string& key = "") {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"Cookie", cookie_},
+        {"Origin", origin()},
+        {"X-CSRF-Token", csrf_},
+        {"Content-Type", "application/json"}};
+    if (!key.empty())
+      headers.emplace_back("Idempotency-Key", key);
+    return clients::curl_perform({.method = method,
+                                  .url = portal_.url(path),
+                                  .body = body,
+                                  .headers = headers,
+                                  .timeout = std::chrono::seconds(20)});
+  }
+  [[nodiscard]] const std::string& cookie() const { return cookie_; }
+  [[nodiscard]] const std::string& csrf() const { return csrf_; }
+
+ private:
+  ServiceProcess& portal_;
+  std::string cookie_;
+  std::string csrf_;
 };
 
 class PortalStack : public ::testing::Test {
@@ -94,12 +183,33 @@ class PortalStack : public ::testing::Test {
 };
 Stack* PortalStack::stack_ = nullptr;
 
+// Signs in through the form, as a patient would; true once the patient's page is shown.
+bool sign_in_in_browser(CdpBrowser& browser, ServiceProcess& portal, const std::string& rut) {
+  browser.navigate(portal.url("/"));
+  if (!browser.wait_for("document.getElementById('password')"))
+    return false;
+  (void)browser.eval("document.getElementById('rut').value = '" + rut +
+                     "';"
+                     "document.getElementById('password').value = '" +
+                     kDemoPassword +
+                     "';"
+                     "document.querySelector('form').requestSubmit(); true");
+  if (browser.wait_for("document.getElementById('book')"))
+    return true;
+  ADD_FAILURE() << "after signing in: "
+                << std::string(
+                       browser.eval("location.href + ' ' + document.body.innerText").as_string());
+  return false;
+}
+
 TEST_F(PortalStack, HeadRequestsThroughMedgateLeaveNothingBehindForTheNextWrite) {
   // Each HEAD answer is a header only; a pooled connection reused after one must be in step,
   // or the next request reads leftovers (a 502 for a write that was committed).
   const std::string history = stack_->gateway_url("/api/medical/patients/11111111-1/consultations");
+  const std::string staff = stack_->staff_bearer();
   for (int i = 0; i < 20; ++i) {
-    const auto h = clients::curl_perform({.method = "HEAD", .url = history});
+    const auto h = clients::curl_perform(
+        {.method = "HEAD", .url = history, .headers = {{"Authorization", staff}}});
     ASSERT_EQ(h.status, 200) << "HEAD " << i;
   }
   const std::string before = stack_->mariadb->query(
@@ -109,7 +219,7 @@ TEST_F(PortalStack, HeadRequestsThroughMedgateLeaveNothingBehindForTheNextWrite)
        .url = stack_->gateway_url("/api/medical/consultations"),
        .body = R"({"patient_rut":"22222222-2","doctor_id":2,"date":"2026-11-21",)"
                R"("diagnosis":"Otitis","treatment":"Drops"})",
-       .headers = {{"Content-Type", "application/json"}}});
+       .headers = {{"Content-Type", "application/json"}, {"Authorization", staff}}});
   EXPECT_EQ(w.status, 201) << w.body;
   EXPECT_EQ(std::stoi(stack_->mariadb->query(
                 "SELECT COUNT(*) FROM medical.consultations WHERE diagnosis = 'Otitis'")),
@@ -117,52 +227,209 @@ TEST_F(PortalStack, HeadRequestsThroughMedgateLeaveNothingBehindForTheNextWrite)
       << "written exactly once";
 }
 
-TEST_F(PortalStack, AppointmentsApiBooksOnceListsAndCancels) {
+TEST_F(PortalStack, NobodyReachesPatientDataWithoutTheRightCredential) {
+  // Straight to medgate and to the services: no token, no data.
+  EXPECT_EQ(
+      clients::curl_perform({.url = stack_->gateway_url("/api/admin/patients?limit=200")}).status,
+      401);
+  EXPECT_EQ(clients::curl_perform({.url = stack_->admin->url("/patients?limit=200")}).status, 401);
+  EXPECT_EQ(
+      clients::curl_perform({.url = stack_->medical->url("/patients/11111111-1/consultations")})
+          .status,
+      401);
+  const auto patient = stack_->kit->bearer("11111111-1", {auth::Role::patient});
+  const auto others =
+      clients::curl_perform({.url = stack_->gateway_url("/api/medical-history/22222222-2"),
+                             .headers = {{"Authorization", patient}}});
+  EXPECT_EQ(others.status, 403);
+  EXPECT_THAT(others.body, Not(HasSubstr("consultations")));
+  const auto payment = clients::curl_perform(
+      {.method = "POST",
+       .url = stack_->gateway_url("/api/admin/payments"),
+       .body = R"({"rut":"11111111-1","amount":1,"concept":"x"})",
+       .headers = {{"Content-Type", "application/json"}, {"Authorization", patient}}});
+  EXPECT_EQ(payment.status, 403);
+  const auto own = clients::curl_perform({.url = stack_->gateway_url("/api/payments/11111111-1"),
+                                          .headers = {{"Authorization", patient}}});
+  EXPECT_EQ(own.status, 200) << own.body;
+  EXPECT_THAT(own.body, HasSubstr("\"total_debt\":60000"));
+}
+
+TEST_F(PortalStack, AppointmentsApiBooksOnceListsAndCancelsForTheSignedInPatientOnly) {
   auto& portal = *stack_->portal;
   const auto health = portal.get("/health");
   EXPECT_EQ(health.status, 200);
   EXPECT_THAT(health.body, HasSubstr("\"service\":\"portal\""));
+  PortalUser ana(portal);
+  ASSERT_EQ(ana.sign_in("11111111-1", kDemoPassword).status, 303);
+  ASSERT_FALSE(ana.csrf().empty());
   const std::string body =
-      R"({"rut":"11111111-1","specialty":"cardiology","starts_at":"2099-05-04 10:30",)"
-      R"("reason":"Control presión"})";
-  const auto booked = portal.post("/api/appointments", body, "book-1");
+      R"({"specialty":"cardiology","starts_at":"2099-05-04 10:30","reason":"Control presión"})";
+  const auto booked = ana.send("POST", "/api/appointments", body, "book-1");
   ASSERT_EQ(booked.status, 201) << booked.body;
   EXPECT_THAT(booked.body, HasSubstr("\"starts_at\":\"2099-05-04 10:30\""));
-  EXPECT_EQ(portal.post("/api/appointments", body, "book-1").header("idempotent-replayed"), "true");
-  const auto list = portal.get("/api/appointments?rut=11111111-1");
+  EXPECT_EQ(ana.send("POST", "/api/appointments", body, "book-1").header("idempotent-replayed"),
+            "true");
+  const auto list = ana.get("/api/appointments");
+  EXPECT_THAT(list.body, HasSubstr("\"patient_rut\":\"11111111-1\""));
   EXPECT_EQ(list.body.find("2099-05-04 10:30"), list.body.rfind("2099-05-04 10:30"))
       << "booked once: " << list.body;
-  const auto past = portal.post(
-      "/api/appointments",
-      R"({"rut":"11111111-1","specialty":"cardiology","starts_at":"2001-01-01 10:00"})");
+  const auto past = ana.send("POST", "/api/appointments",
+                             R"({"specialty":"cardiology","starts_at":"2001-01-01 10:00"})");
   EXPECT_EQ(past.status, 422);
   EXPECT_THAT(past.body, HasSubstr("\"field\":\"starts_at\""));
-  EXPECT_EQ(portal.get("/api/appointments?rut=1-1").status, 400);
+  EXPECT_EQ(ana.send("POST", "/api/appointments",
+                     R"({"rut":"22222222-2","specialty":"x","starts_at":"2099-01-01 10:00"})")
+                .status,
+            403)
+      << "booking in another patient's name";
   const std::string id = booked.body.substr(
       booked.body.find("\"id\":") + 5, booked.body.find(',') - booked.body.find("\"id\":") - 5);
-  const auto cancelled = clients::curl_perform(
-      {.method = "DELETE", .url = portal.url("/api/appointments/" + id + "?rut=11111111-1")});
+
+  PortalUser bruno(portal);
+  ASSERT_EQ(bruno.sign_in("22222222-2", kDemoPassword).status, 303);
+  EXPECT_EQ(bruno.send("DELETE", "/api/appointments/" + id).status, 404)
+      << "another patient's appointment";
+  EXPECT_THAT(bruno.get("/api/appointments").body, Not(HasSubstr("2099-05-04 10:30")));
+  // The first patient's key, replayed by another patient, is not the first one's answer.
+  const auto reused = bruno.send("POST", "/api/appointments", body, "book-1");
+  EXPECT_EQ(reused.status, 422) << reused.body;
+
+  const auto cancelled = ana.send("DELETE", "/api/appointments/" + id);
   EXPECT_EQ(cancelled.status, 200) << cancelled.body;
   EXPECT_THAT(cancelled.body, HasSubstr("\"status\":\"cancelled\""));
-  const auto other = clients::curl_perform(
-      {.method = "DELETE", .url = portal.url("/api/appointments/" + id + "?rut=22222222-2")});
-  EXPECT_EQ(other.status, 404) << "another patient's appointment";
 }
 
-TEST_F(PortalStack, SignInShowsHistoryAndPaymentsThroughMedgate) {
+TEST_F(PortalStack, SignInIsByPasswordAndTheSessionDecidesWhoseDataIsShown) {
   auto& portal = *stack_->portal;
-  const auto sign_in = portal.get("/");
-  EXPECT_THAT(sign_in.body, HasSubstr("<form action=\"/patient\""));
-  const auto bad = portal.get("/patient?rut=11111111-2");
-  EXPECT_EQ(bad.status, 400);
-  EXPECT_THAT(bad.body, HasSubstr("no es válido"));
-  const auto page = portal.get("/patient?rut=11111111-1");
+  const auto form = portal.get("/");
+  EXPECT_THAT(form.body, HasSubstr("<form action=\"/login\" method=\"post\"")) << portal.log();
+  EXPECT_THAT(form.body, HasSubstr("type=\"password\""));
+  EXPECT_EQ(portal.get("/patient?rut=11111111-1").status, 303) << "no session, no page";
+
+  PortalUser someone(portal);
+  const auto wrong = someone.sign_in("11111111-1", "not-the-password");
+  const auto unknown = someone.sign_in("44444444-4", "not-the-password");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(unknown.status, 401) << portal.log();
+  // The typed RUT is given back in the form; apart from it, the answers are the same.
+  auto without = [](std::string body, const std::string& rut) {
+    body.replace(body.find("value=\"" + rut), rut.size() + 7, "value=\"");
+    return body;
+  };
+  EXPECT_EQ(without(wrong.body, "11111111-1"), without(unknown.body, "44444444-4"))
+      << "the answer does not tell whether the RUT exists";
+  EXPECT_THAT(wrong.header("set-cookie"), ::testing::IsEmpty());
+
+  PortalUser ana(portal);
+  const auto ok = ana.sign_in("11.111.111-1", kDemoPassword);
+  ASSERT_EQ(ok.status, 303) << ok.body;
+  EXPECT_EQ(ok.header("location"), "/patient");
+  EXPECT_THAT(ok.header("set-cookie"), HasSubstr("HttpOnly; SameSite=Strict; Path=/"));
+  // Typing another RUT into the URL changes nothing: the session decides.
+  const auto page = ana.get("/patient?rut=22222222-2");
   ASSERT_EQ(page.status, 200);
   EXPECT_THAT(page.body, HasSubstr("Ana Pérez"));
   EXPECT_THAT(page.body, HasSubstr("Stage 1 hypertension"));
   EXPECT_THAT(page.body, HasSubstr("Consulta cardiología"));
   EXPECT_THAT(page.body, HasSubstr("Deuda total: $60.000"));
   EXPECT_THAT(page.body, Not(HasSubstr("degraded-banner")));
+  EXPECT_THAT(page.body, Not(HasSubstr("22222222-2")));
+
+  // Each page load read three of Ana's records through medgate: each left an audit entry.
+  std::ifstream audit(stack_->dir + "/audit.jsonl");
+  std::stringstream text;
+  text << audit.rdbuf();
+  EXPECT_THAT(text.str(), HasSubstr("\"subject\":\"11111111-1\",\"roles\":\"patient\","
+                                    "\"patient\":\"11111111-1\""));
+
+  // Signing out ends the session on the server: the old cookie opens nothing.
+  const auto out =
+      clients::curl_perform({.method = "POST",
+                             .url = portal.url("/logout"),
+                             .body = "csrf=" + ana.csrf(),
+                             .headers = {{"Cookie", ana.cookie()},
+                                         {"Origin", ana.origin()},
+                                         {"Content-Type", "application/x-www-form-urlencoded"}}});
+  EXPECT_EQ(out.status, 303);
+  EXPECT_THAT(out.header("set-cookie"), HasSubstr("Max-Age=0"));
+  EXPECT_EQ(ana.get("/patient").status, 303);
+  EXPECT_EQ(ana.get("/api/appointments").status, 401);
+}
+
+TEST_F(PortalStack, GuessingPasswordsIsSlowedAndLocked) {
+  auto& portal = *stack_->portal;
+  PortalUser guesser(portal);
+  // The stack allows 3 failures per RUT (the default is 5); the right password then waits.
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(guesser.sign_in("33333333-3", "guess-" + std::to_string(i)).status, 401);
+  const auto locked = guesser.sign_in("33333333-3", "guess-3");
+  EXPECT_EQ(locked.status, 429);
+  EXPECT_FALSE(locked.header("retry-after").empty());
+  // The account that does exist gets the same treatment.
+  PortalUser ana(portal);
+  for (int i = 0; i < 3; ++i)
+    (void)ana.sign_in("22.222.222-2", "guess-" + std::to_string(i));
+  EXPECT_EQ(ana.sign_in("22222222-2", kDemoPassword).status, 429) << "locked, even when right";
+  stack_->mariadb->sql("DELETE FROM portal.sign_in_failures WHERE subject = 'rut:22222222-2'");
+  EXPECT_EQ(ana.sign_in("22222222-2", kDemoPassword).status, 303);
+}
+
+TEST_F(PortalStack, CrossSiteRequestsAndForeignHostsAreRefused) {
+  auto& portal = *stack_->portal;
+  PortalUser ana(portal);
+  ASSERT_EQ(ana.sign_in("11111111-1", kDemoPassword).status, 303);
+  const std::string booking = R"({"specialty":"cardiology","starts_at":"2099-09-09 09:00"})";
+  auto post = [&](std::vector<std::pair<std::string, std::string>> headers,
+                  const std::string& body) {
+    headers.emplace_back("Cookie", ana.cookie());
+    return clients::curl_perform({.method = "POST",
+                                  .url = portal.url("/api/appointments"),
+                                  .body = body,
+                                  .headers = std::move(headers)});
+  };
+  // A form on another site posting text/plain with the cookie: no Origin of ours, no token.
+  EXPECT_EQ(
+      post({{"Origin", "https://evil.example"}, {"Content-Type", "text/plain"}}, booking).status,
+      403);
+  EXPECT_EQ(post({{"Origin", ana.origin()}, {"Content-Type", "application/json"}}, booking).status,
+            403)
+      << "no CSRF token";
+  EXPECT_EQ(post({{"Origin", ana.origin()},
+                  {"X-CSRF-Token", "wrong"},
+                  {"Content-Type", "application/json"}},
+                 booking)
+                .status,
+            403);
+  EXPECT_EQ(
+      post({{"Origin", ana.origin()}, {"X-CSRF-Token", ana.csrf()}, {"Content-Type", "text/plain"}},
+           booking)
+          .status,
+      415);
+  const auto cross_login =
+      clients::curl_perform({.method = "POST",
+                             .url = portal.url("/login"),
+                             .body = "rut=11111111-1&password=x",
+                             .headers = {{"Origin", "https://evil.example"},
+                                         {"Content-Type", "application/x-www-form-urlencoded"}}});
+  EXPECT_EQ(cross_login.status, 403);
+  EXPECT_THAT(ana.get("/api/appointments").body, Not(HasSubstr("2099-09-09")));
+
+  // DNS rebinding: a name that is not the portal's gets nothing.
+  const auto rebound = clients::curl_perform(
+      {.url = portal.url("/"), .headers = {{"Host", "attacker.example:3003"}}});
+  EXPECT_EQ(rebound.status, 421);
+  // Every page: a CSP with no inline code, no framing, no sniffing, no referrer.
+  const auto page = ana.get("/patient");
+  const std::string csp = page.header("content-security-policy");
+  EXPECT_THAT(csp, HasSubstr("frame-ancestors 'none'"));
+  EXPECT_THAT(csp, HasSubstr("script-src 'self'"));
+  EXPECT_THAT(csp, Not(HasSubstr("unsafe-inline")));
+  EXPECT_EQ(page.header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(page.header("referrer-policy"), "same-origin");
+  EXPECT_THAT(page.body, Not(HasSubstr("<script>")));
+  EXPECT_THAT(page.body, Not(HasSubstr("<style>")));
+  EXPECT_EQ(ana.get("/static/portal.js").header("content-type"), "text/javascript; charset=utf-8");
 }
 
 TEST_F(PortalStack, InChromiumLostAnswersAndADoubleSubmitBookOnce) {
@@ -170,8 +437,9 @@ TEST_F(PortalStack, InChromiumLostAnswersAndADoubleSubmitBookOnce) {
     GTEST_SKIP() << "chromium is not installed (scripts/test installs it)";
   auto& portal = *stack_->portal;
   CdpBrowser browser;
-  browser.navigate(portal.url("/patient?rut=22222222-2"));
-  ASSERT_TRUE(browser.wait_for("document.getElementById('book')")) << portal.log();
+  ASSERT_TRUE(sign_in_in_browser(browser, portal, "22222222-2")) << portal.log();
+  PortalUser bruno(portal);
+  ASSERT_EQ(bruno.sign_in("22222222-2", kDemoPassword).status, 303);
   // The first booking request reaches the portal, but its answer is lost on the way back
   // (a 504, as medgate gives for an unknown outcome); the form is also submitted twice.
   (void)browser.eval(
@@ -193,7 +461,7 @@ TEST_F(PortalStack, InChromiumLostAnswersAndADoubleSubmitBookOnce) {
       "document.querySelector('#appointments') && "
       "document.querySelector('#appointments').innerText.includes('2099-08-02 09:30')"))
       << portal.log();
-  const auto list = portal.get("/api/appointments?rut=22222222-2").body;
+  const auto list = bruno.get("/api/appointments").body;
   EXPECT_EQ(list.find("2099-08-02 09:30"), list.rfind("2099-08-02 09:30")) << "booked once";
   EXPECT_NE(list.find("2099-08-02 09:30"), std::string::npos);
 
@@ -218,11 +486,11 @@ TEST_F(PortalStack, InChromiumLostAnswersAndADoubleSubmitBookOnce) {
   ASSERT_TRUE(browser.wait_for(
       "document.querySelector('#appointments') && "
       "document.querySelector('#appointments').innerText.includes('2099-08-03 11:00')"));
-  const auto after = portal.get("/api/appointments?rut=22222222-2").body;
+  const auto after = bruno.get("/api/appointments").body;
   EXPECT_EQ(after.find("2099-08-03 11:00"), after.rfind("2099-08-03 11:00")) << "booked once";
 }
 
-TEST_F(PortalStack, InChromiumAPatientSignsInSeesHistoryBooksAndSeesTheDegradedBanner) {
+TEST_F(PortalStack, InChromiumAPatientSignsInSeesOwnHistoryBooksSeesTheDegradedBannerAndSignsOut) {
   if (!CdpBrowser::available())
     GTEST_SKIP() << "chromium is not installed (scripts/test installs it)";
   const std::string shots = binary_dir() + "/screenshots";
@@ -230,18 +498,18 @@ TEST_F(PortalStack, InChromiumAPatientSignsInSeesHistoryBooksAndSeesTheDegradedB
   auto& portal = *stack_->portal;
   CdpBrowser browser;
 
-  // Sign in: type the RUT into the form and submit it.
-  browser.navigate(portal.url("/"));
-  (void)browser.eval(
-      "document.getElementById('rut').value = '11.111.111-1';"
-      "document.querySelector('form').requestSubmit(); true");
+  // Sign in: type the RUT and the password into the form and submit it.
+  ASSERT_TRUE(sign_in_in_browser(browser, portal, "11.111.111-1")) << portal.log();
   ASSERT_TRUE(browser.wait_for("document.querySelector('#history table')")) << portal.log();
+  PortalUser ana(portal);
+  ASSERT_EQ(ana.sign_in("11111111-1", kDemoPassword).status, 303);
   const auto page_text = [&] {
     return std::string(browser.eval("document.body.innerText").as_string());
   };
   EXPECT_THAT(page_text(), HasSubstr("Stage 1 hypertension"));
   EXPECT_THAT(page_text(), HasSubstr("Deuda total: $60.000"));
   EXPECT_THAT(page_text(), Not(HasSubstr("Parte de su información")));
+  EXPECT_THAT(page_text(), Not(HasSubstr("22222222-2"))) << "only the signed-in patient's data";
 
   // Book: pick a specialty and a time, submit; the page reloads with the appointment.
   (void)browser.eval(
@@ -254,7 +522,7 @@ TEST_F(PortalStack, InChromiumAPatientSignsInSeesHistoryBooksAndSeesTheDegradedB
       << page_text();
   EXPECT_THAT(page_text(), HasSubstr("Control anual"));
   browser.screenshot(shots + "/portal-booked.png");
-  const auto list = portal.get("/api/appointments?rut=11111111-1").body;
+  const auto list = ana.get("/api/appointments").body;
   EXPECT_EQ(list.find("2099-07-01 10:00"), list.rfind("2099-07-01 10:00")) << "booked once";
 
   // Cancel it with its button.
@@ -267,12 +535,19 @@ TEST_F(PortalStack, InChromiumAPatientSignsInSeesHistoryBooksAndSeesTheDegradedB
 
   // The medical service stops: the page says so and still shows payments.
   stack_->medical.reset();
-  browser.navigate(portal.url("/patient?rut=11111111-1"));
+  browser.navigate(portal.url("/patient"));
   ASSERT_TRUE(browser.wait_for("document.getElementById('degraded-banner')"));
   EXPECT_THAT(page_text(), HasSubstr("Historial médico no disponible en este momento"));
   EXPECT_THAT(page_text(), HasSubstr("Deuda total: $60.000")) << "payments still shown";
   EXPECT_THAT(page_text(), Not(HasSubstr("Stage 1 hypertension")));
   browser.screenshot(shots + "/portal-medical-down.png");
+
+  // Sign out with the page's button: back to the sign-in form, and the page is closed.
+  (void)browser.eval("document.querySelector('form.signout button').click(); true");
+  ASSERT_TRUE(browser.wait_for("document.getElementById('password')"));
+  browser.navigate(portal.url("/patient"));
+  ASSERT_TRUE(browser.wait_for("document.getElementById('password')"))
+      << "a signed-out browser is sent to the sign-in form";
 }
 
 }  // namespace
