@@ -24,6 +24,12 @@ cluster=${1:?cluster: administrative or medical}
 fault=${2:?fault: stop, kill or hang}
 hold=${3:-20}
 ctl() { supervisorctl -c "$STACK_DIR/supervisord.conf" "$@"; }
+# The staff token (writes through medgate) and the monitors' operator token.
+set -a
+# shellcheck disable=SC1091
+source "$STACK_DIR/credentials.env"
+set +a
+export PGPASSFILE="$STACK_DIR/secrets/pgpass"
 now() { date +%s.%N; }
 
 case $cluster in
@@ -59,6 +65,7 @@ writer() {  # id
       tries=$((tries + 1))
       status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST \
         -H 'Content-Type: application/json' -H "Idempotency-Key: $key" \
+        -H "Authorization: Bearer $MEDGATE_STAFF_TOKEN" \
         --data "$(body "$1-$n")" "http://127.0.0.1:8000$path" || true)
       case $status in 2??) break ;; esac
       echo "$(now) $key $status" >>"$work/failed.$1"
@@ -70,7 +77,7 @@ writer() {  # id
 }
 # A drill is an operator's test: clear the cooldown a previous failover left, so the monitor
 # may act (POST /ack with the stack's operator token).
-curl -fsS --max-time 5 -X POST -H "Authorization: Bearer $(cat "$STACK_DIR/monitor-token")" \
+curl -fsS --max-time 5 -X POST -H "Authorization: Bearer $MEDGATE_MONITOR_TOKEN" \
   "http://127.0.0.1:$port/ack" >/dev/null || echo "warning: /ack failed" >&2
 
 writer 1 & w1=$!

@@ -7,13 +7,19 @@ STACK_DIR=${MEDGATE_STACK_DIR:-/var/tmp/medgate-stack}
 PG_BIN=/usr/lib/postgresql/15/bin
 BIN="$MEDGATE_ROOT/build/default/apps"
 
-# name port server_id role database app_user app_password
+# name port server_id role database app_user app_password_variable (credentials.env)
 MARIADB_NODES=(
-  "medical-db-primary 3306 1 primary medical medical_app medical-dev-password"
-  "medical-db-replica 3316 2 replica medical medical_app medical-dev-password"
-  "portal-db-primary 3307 11 primary portal portal_app portal-dev-password"
-  "portal-db-replica 3308 12 replica portal portal_app portal-dev-password"
+  "medical-db-primary 3306 1 primary medical medical_app MEDICAL_DB_PASSWORD"
+  "medical-db-replica 3316 2 replica medical medical_app MEDICAL_DB_PASSWORD"
+  "portal-db-primary 3307 11 primary portal portal_app PORTAL_DB_PASSWORD"
+  "portal-db-replica 3308 12 replica portal portal_app PORTAL_DB_PASSWORD"
 )
+CREDENTIALS="$STACK_DIR/credentials.env"
+SECRETS="$STACK_DIR/secrets"
+WITH_CREDENTIALS="$MEDGATE_ROOT/scripts/lib/with-credentials"
+# libpq (psql, pg_basebackup, pg_rewind, the standbys' WAL receivers) finds the
+# PostgreSQL password here.
+export PGPASSFILE="$SECRETS/pgpass"
 PG_PRIMARY_PORT=5433
 PG_STANDBY_PORT=5434
 
@@ -83,8 +89,13 @@ init_postgres_primary() {
   log "initializing admin-db-primary (PostgreSQL, port $PG_PRIMARY_PORT)"
   mkdir -p "$dir/run"
   is_root && chown -R postgres:postgres "$dir"
-  run_as postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 \
-    --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || die "initdb failed: see $dir/initdb.log"
+  # Passwords (SCRAM) for every connection, the local socket too: nothing is trusted.
+  (umask 077 && printf '%s\n' "$PG_MONITOR_PASSWORD" >"$dir/pwfile")
+  is_root && chown postgres:postgres "$dir/pwfile"
+  run_as postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=scram-sha-256 \
+    --pwfile="$dir/pwfile" -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+    { rm -f "$dir/pwfile"; die "initdb failed: see $dir/initdb.log"; }
+  rm -f "$dir/pwfile"
   cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PG_PRIMARY_PORT
@@ -113,7 +124,7 @@ write_supervisord_conf() {
   local conf="$STACK_DIR/supervisord.conf" pg_user=""
   is_root && pg_user="user=postgres"
   # The PostgreSQL nodes start through a wrapper that asks postgres-monitor's record.
-  local pg_env="DB_MONITOR_BIN=\"$BIN/db-monitor\",PG_MONITOR_CONFIG=\"$MEDGATE_ROOT/config/postgres-monitor.example.yaml\",MEDGATE_STACK_DIR=\"$STACK_DIR\",PG_BIN=\"$PG_BIN\""
+  local pg_env="DB_MONITOR_BIN=\"$BIN/db-monitor\",PG_MONITOR_CONFIG=\"$MEDGATE_ROOT/config/postgres-monitor.example.yaml\",MEDGATE_STACK_DIR=\"$STACK_DIR\",PG_BIN=\"$PG_BIN\",PGPASSFILE=\"$PGPASSFILE\""
   {
     cat <<CONF
 [unix_http_server]
@@ -183,17 +194,18 @@ CONF
     service_program admin-1 "ADMIN_PORT=3012" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
     service_program admin-2 "ADMIN_PORT=3013" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
     service_program portal "PORTAL_PORT=3003" "$BIN/patient-portal/patient-portal --config $MEDGATE_ROOT/config/patient-portal.example.yaml"
-    service_program medgate "MEDGATE_ADMIN_TOKEN=\"${MEDGATE_ADMIN_TOKEN:-}\"" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
+    service_program medgate "" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
   } >"$conf"
-  # It holds the admin and monitor tokens: readable by the stack's owner only.
+  # No secret in it (they come from credentials.env through with-credentials), but it
+  # names every command: the stack's owner's business.
   chmod 600 "$conf"
 }
 
 monitor_program() {  # name [extra environment]
   cat <<CONF
 [program:$1]
-command=$BIN/db-monitor --config $MEDGATE_ROOT/config/$1.example.yaml
-environment=MEDGATE_STACK_DIR="$STACK_DIR",MEDGATE_MONITOR_TOKEN="$(monitor_token)"${2:+,$2}
+command=$WITH_CREDENTIALS $BIN/db-monitor --config $MEDGATE_ROOT/config/$1.example.yaml
+environment=MEDGATE_STACK_DIR="$STACK_DIR"${2:+,$2}
 autostart=false
 autorestart=true
 startsecs=1
@@ -204,25 +216,72 @@ priority=30
 CONF
 }
 
-# The operator token for the monitors' POST commands: $MEDGATE_MONITOR_TOKEN, or one made
-# for this stack and kept readable by its owner only.
-monitor_token() {
-  local file="$STACK_DIR/monitor-token"
-  if [ -n "${MEDGATE_MONITOR_TOKEN:-}" ]; then
-    printf '%s' "$MEDGATE_MONITOR_TOKEN"
-    return
+random_secret() {  # bytes: that many random bytes, hex
+  head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'
+}
+
+# Replaces (or adds) NAME=VALUE in credentials.env, keeping it private.
+set_credential() {  # name value
+  local tmp="$CREDENTIALS.tmp"
+  (umask 077 && { grep -v "^$1=" "$CREDENTIALS" 2>/dev/null || true; printf '%s=%s\n' "$1" "$2"; } >"$tmp")
+  mv "$tmp" "$CREDENTIALS"
+}
+
+load_credentials() {
+  set -a
+  # shellcheck disable=SC1090
+  source "$CREDENTIALS"
+  set +a
+}
+
+# The stack's development credentials, made on first start and kept in $STACK_DIR, never in
+# the repository: credentials.env (600) with the admin, monitor and staff tokens, the demo
+# patients' password, the databases' passwords and the log pseudonym key; secrets/ with the
+# token signing keys (600) and their public halves (public-keys/, what verifiers read).
+ensure_credentials() {
+  mkdir -p "$SECRETS/public-keys"
+  chmod 711 "$SECRETS"  # the PostgreSQL nodes read their pgpass file in it, nothing else
+  chmod 755 "$SECRETS/public-keys"
+  if [ ! -s "$CREDENTIALS" ] && compgen -G "$STACK_DIR/*/bootstrapped" >/dev/null; then
+    die "this stack was made before credentials.env existed: 'scripts/run reset' makes a new one"
   fi
-  if [ ! -s "$file" ]; then
-    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+  local kid var
+  for kid in staff-1 portal-1; do
+    if [ ! -s "$SECRETS/$kid.key.pem" ]; then
+      (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+        -out "$SECRETS/$kid.key.pem" 2>/dev/null) || die "cannot make the $kid signing key"
+      openssl pkey -in "$SECRETS/$kid.key.pem" -pubout -out "$SECRETS/public-keys/$kid.pub.pem" ||
+        die "cannot write the $kid public key"
+    fi
+  done
+  if [ ! -s "$CREDENTIALS" ]; then
+    log "making the stack's credentials: $CREDENTIALS"
+    (umask 077 && printf '# medgate local stack credentials (generated %s). Keep private.\n' \
+      "$(date -u +%FT%TZ)" >"$CREDENTIALS")
+    for var in MEDGATE_ADMIN_TOKEN MEDGATE_MONITOR_TOKEN MEDGATE_LOG_PSEUDONYM_KEY \
+      MEDICAL_DB_PASSWORD PORTAL_DB_PASSWORD ADMIN_DB_PASSWORD DB_MONITOR_PASSWORD \
+      DB_REPLICATION_PASSWORD PG_MONITOR_PASSWORD; do
+      set_credential "$var" "$(random_secret 20)"
+    done
+    set_credential MEDGATE_DEMO_PATIENT_PASSWORD "$(random_secret 8)"
   fi
-  cat "$file"
+  load_credentials
+  # A staff token for operators, drills and tools (doctor + administrative), renewed on
+  # every start; tokens made before stay valid until they expire.
+  set_credential MEDGATE_STAFF_TOKEN "$("$BIN/medgate-token" --key "$SECRETS/staff-1.key.pem" \
+    --kid staff-1 --issuer medgate-local --audience medgate --subject stack-operator \
+    --roles doctor,administrative --ttl 30d)" || die "cannot sign the staff token"
+  load_credentials
+  (umask 077 && printf '*:*:*:postgres:%s\n' "$PG_MONITOR_PASSWORD" >"$PGPASSFILE")
+  is_root && chown postgres:postgres "$PGPASSFILE"
+  chmod 600 "$PGPASSFILE"
 }
 
 service_program() {  # name env command
   cat <<CONF
 [program:$1]
-command=$3
-environment=$2
+command=$WITH_CREDENTIALS $3
+environment=MEDGATE_STACK_DIR="$STACK_DIR"${2:+,$2}
 autostart=false
 autorestart=true
 startsecs=1
@@ -252,9 +311,10 @@ wait_postgres() {  # port
 }
 
 bootstrap_mariadb_pairs() {
-  local node name port id role db user pass primary_port=""
+  local node name port id role db user pass_var pass primary_port=""
   for node in "${MARIADB_NODES[@]}"; do
-    read -r name port id role db user pass <<<"$node"
+    read -r name port id role db user pass_var <<<"$node"
+    pass=${!pass_var}
     wait_mariadb "$name"
     [ -f "$STACK_DIR/$name/bootstrapped" ] && { [ "$role" = primary ] && primary_port=$port; continue; }
     local sqlc=(mariadb --defaults-file="$STACK_DIR/$name/my.cnf")
@@ -264,7 +324,7 @@ bootstrap_mariadb_pairs() {
         FLUSH PRIVILEGES; RESET MASTER;" || die "bootstrap of $name failed"
       # Application users get their own database only: no global privilege, so no READ ONLY
       # ADMIN, and read_only fencing holds for them.
-      "${sqlc[@]}" -e "CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY 'repl-dev-password';
+      "${sqlc[@]}" -e "CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY '$DB_REPLICATION_PASSWORD';
         GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO 'repl'@'127.0.0.1';
         CREATE DATABASE IF NOT EXISTS $db CHARACTER SET utf8mb4;
         CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$pass';
@@ -274,7 +334,7 @@ bootstrap_mariadb_pairs() {
       "${sqlc[@]}" -e "SET SESSION sql_log_bin=0; DELETE FROM mysql.global_priv WHERE User='';
         FLUSH PRIVILEGES; RESET MASTER;
         CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$primary_port, MASTER_USER='repl',
-          MASTER_PASSWORD='repl-dev-password', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1,
+          MASTER_PASSWORD='$DB_REPLICATION_PASSWORD', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1,
           MASTER_HEARTBEAT_PERIOD=0.5;
         START SLAVE;" || die "bootstrap of $name failed"
     fi
@@ -285,7 +345,7 @@ bootstrap_mariadb_pairs() {
   for node in "${MARIADB_NODES[@]}"; do
     read -r name _ <<<"$node"
     mariadb --defaults-file="$STACK_DIR/$name/my.cnf" -e "SET SESSION sql_log_bin=0;
-      CREATE USER IF NOT EXISTS 'monitor'@'127.0.0.1' IDENTIFIED BY 'monitor-dev-password';
+      CREATE USER IF NOT EXISTS 'monitor'@'127.0.0.1' IDENTIFIED BY '$DB_MONITOR_PASSWORD';
       GRANT ALL ON *.* TO 'monitor'@'127.0.0.1';" || die "monitor account on $name failed"
   done
 }
@@ -295,7 +355,7 @@ bootstrap_postgres() {
   wait_postgres "$PG_PRIMARY_PORT"
   if [ ! -f "$primary/bootstrapped" ]; then
     local psql=("$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -v ON_ERROR_STOP=1)
-    "${psql[@]}" -c "CREATE ROLE admin_app LOGIN PASSWORD 'admin-dev-password'" || die "bootstrap failed"
+    "${psql[@]}" -c "CREATE ROLE admin_app LOGIN PASSWORD '$ADMIN_DB_PASSWORD'" || die "bootstrap failed"
     "${psql[@]}" -c "CREATE DATABASE administrative OWNER admin_app" || die "bootstrap failed"
     touch "$primary/bootstrapped"
   fi
@@ -360,6 +420,7 @@ wait_http() {  # url name
 stack_start() {
   mkdir -p "$STACK_DIR/logs"
   chmod 755 "$STACK_DIR"
+  ensure_credentials
   local node
   for node in "${MARIADB_NODES[@]}"; do
     # shellcheck disable=SC2086
