@@ -86,6 +86,9 @@ Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
                }()),
       upstreams_(cfg_, clock, metrics_),
       start_time_(clock.now()) {
+  if (cfg_.client_rate_limit.enabled)
+    client_limiter_.emplace(cfg_.client_rate_limit.rate, cfg_.client_rate_limit.burst,
+                            cfg_.client_rate_limit.max_clients, clock);
   for (const auto& route : cfg_.routes)
     route_upstreams_.push_back(upstreams_.find(route.upstream));
   for (auto& m : modules_)
@@ -173,7 +176,10 @@ asio::awaitable<void> Gateway::handle(const WireRequest& req, CallEnv& env, Requ
   }
   if (is_builtin(info.path))
     return handle_local(req, env, info, out);
-  if (auto refusal = guard_.check(req, info, env.tokens)) {
+  auto refusal = guard_.check(req, info, env.tokens);
+  if (auto limited = over_client_limit(info))
+    refusal = std::move(limited);  // a caller over its rate learns that first
+  if (refusal) {
     out.clear();
     out.response = std::move(*refusal);
     info.route = match_label(info.path);
@@ -199,6 +205,24 @@ size_t Gateway::match_label(std::string_view path) const {
     if (path.starts_with(cfg_.routes[i].prefix))
       return first_configured_ + i;
   return kUnmatched;
+}
+
+std::optional<WireResponse> Gateway::over_client_limit(const RequestInfo& info) {
+  if (!client_limiter_)
+    return std::nullopt;
+  // A verified caller is limited by who it is (the portal's patients share its address);
+  // anyone else by address.
+  std::string key = info.subject.empty() ? "addr:" + info.client : "sub:" + info.subject;
+  const auto v = client_limiter_->try_acquire(key);
+  if (v.allowed)
+    return std::nullopt;
+  const auto secs =
+      std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(v.retry_after).count());
+  auto res = json_response(429, {{"error", "rate_limited"},
+                                 {"message", "too many requests from this caller"},
+                                 {"retry_after_seconds", secs}});
+  res.fields.set("Retry-After", std::to_string(secs));
+  return res;
 }
 
 bool Gateway::admin_token_matches(const WireRequest& req) const {

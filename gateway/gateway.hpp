@@ -21,6 +21,7 @@
 #include "gateway/pool_transport.hpp"
 #include "gateway/upstream.hpp"
 #include "gateway/upstream_call.hpp"
+#include "resilience/client_rate_limiter.hpp"
 #include "resilience/clock.hpp"
 
 namespace medgate::gateway {
@@ -95,6 +96,9 @@ class Gateway {
   // token or the admin token. Returns the refusal, or nullopt.
   [[nodiscard]] std::optional<WireResponse> operator_refusal(const WireRequest& req) const;
   [[nodiscard]] bool admin_token_matches(const WireRequest& req) const;
+  // Takes a token from the caller's bucket (its subject's, else its address's): nullopt to
+  // go on, or the 429 to answer.
+  [[nodiscard]] std::optional<WireResponse> over_client_limit(const RequestInfo& info);
   [[nodiscard]] WireResponse admin(const WireRequest& req, std::string_view path);
 
   GatewayConfig cfg_;
@@ -102,6 +106,7 @@ class Gateway {
   std::shared_ptr<spdlog::logger> events_;
   AccessGuard guard_;
   const bool loopback_only_;  // medgate listens on a loopback address
+  std::optional<resilience::ClientRateLimiter> client_limiter_;
   std::vector<BoundModule> modules_;
   std::vector<std::string> route_labels_;
   size_t first_configured_ = kBuiltinCount;  // label of cfg_.routes[0]

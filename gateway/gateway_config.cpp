@@ -266,6 +266,16 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
         static_cast<uint32_t>(a.get_int("max_files", c.audit_log.max_files, 1, 1000));
     a.finish();
   }
+  if (auto n = m.optional("client_rate_limit")) {
+    auto r = n->map();
+    c.client_rate_limit.enabled = true;
+    c.client_rate_limit.rate = r.required("rate").as_double(0.001, 1e9);
+    c.client_rate_limit.burst =
+        r.get_double("burst", std::max(1.0, c.client_rate_limit.rate), 1, 1e9);
+    c.client_rate_limit.max_clients = static_cast<uint32_t>(
+        r.get_int("max_clients", c.client_rate_limit.max_clients, 16, 100'000'000));
+    r.finish();
+  }
   if (c.auth.verifier.enabled && c.audit_log.path.empty())
     root.fail_key("audit_log", "audit_log.path is required when auth is enabled");
   for (auto& [name, node] : m.required("upstreams").map().entries()) {

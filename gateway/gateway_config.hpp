@@ -102,6 +102,15 @@ struct AuthConfig {
   std::vector<auth::AccessRule> rules;
 };
 
+// A token bucket per caller on the routed API: per token subject when medgate verified one,
+// per client address otherwise. Off when absent.
+struct ClientRateLimitConfig {
+  bool enabled = false;
+  double rate = 0;  // requests per second
+  double burst = 0;
+  uint32_t max_clients = 100'000;
+};
+
 // The append-only record of every call about a patient's records, rotated by size.
 struct AuditLogConfig {
   std::string path;  // required when auth is enabled
@@ -118,6 +127,7 @@ struct GatewayConfig {
   AccessLogConfig access_log;
   AuthConfig auth;
   AuditLogConfig audit_log;
+  ClientRateLimitConfig client_rate_limit;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
   // Names of the upstreams behind the portal API (/api/medical-history, ...).

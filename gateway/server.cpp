@@ -215,6 +215,12 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
   clients::WireRequest req;
   Reply reply;
   RequestInfo info;
+  {
+    boost::system::error_code peer_ec;
+    const auto peer = stream.socket().remote_endpoint(peer_ec);
+    if (!peer_ec)
+      info.client = peer.address().to_string();
+  }
   for (;;) {
     clients::WireRequestParser parser(req);
     beast::error_code ec = co_await clients::read_request(

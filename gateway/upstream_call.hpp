@@ -55,6 +55,8 @@ struct RequestInfo {
   std::string patient;
   bool audit = false;
   bool denied = false;  // refused by the access rules (401/403)
+  // The connection's peer address, set once per connection (kept by clear()).
+  std::string client;
 
   void clear() {  // keeps the strings' capacity: a session reuses one RequestInfo
     request_id.clear();

@@ -15,6 +15,7 @@
 #include "clients/secure_equals.hpp"
 #include "clients/url_query.hpp"
 #include "domain/rut.hpp"
+#include "resilience/client_rate_limiter.hpp"
 
 namespace medgate::service {
 
@@ -79,7 +80,8 @@ struct Portal {
         sessions(p, *settings),
         gate(p, *settings),
         web(*settings),
-        issuer(settings->token) {}
+        issuer(settings->token),
+        sign_in_rate(settings->attempts_per_second, settings->attempts_burst, 100'000, clock) {}
 
   db::DbPool& pool;
   std::shared_ptr<const GatewayClient> gateway;
@@ -88,6 +90,8 @@ struct Portal {
   SignInGate gate;
   WebGuard web;
   auth::TokenIssuer issuer;
+  resilience::SteadyClock clock;
+  resilience::ClientRateLimiter sign_in_rate;  // attempts per client address
 
   [[nodiscard]] std::string patient_token(const std::string& rut) const {
     return issuer.issue(rut, {auth::Role::patient}, settings->token_ttl,
@@ -181,6 +185,15 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg, const PortalPar
     if (!content_type_is(ctx.request, "application/x-www-form-urlencoded"))
       co_return error_reply(ctx.request, 415, "unsupported_media_type",
                             "send the sign-in form (application/x-www-form-urlencoded)");
+    if (const auto v = portal->sign_in_rate.try_acquire(ctx.client_address); !v.allowed) {
+      const auto secs =
+          std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(v.retry_after).count());
+      Response res = html_reply(
+          ctx.request, 429,
+          render_sign_in("Demasiados intentos desde esta conexión. Espere unos segundos.", ""));
+      res.set(http::field::retry_after, std::to_string(secs));
+      co_return res;
+    }
     const std::string& body = ctx.request.body();
     const std::string rut = form_field(body, "rut").substr(0, 16);
     const std::string password = form_field(body, "password");

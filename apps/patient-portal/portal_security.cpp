@@ -59,6 +59,9 @@ void read_portal_security(config::MapReader& root, PortalSecuritySettings& out) 
     out.lockout = as_secs(m.get_duration("lockout", out.lockout, 1s, 24h));
     out.slowdown_step = std::chrono::duration_cast<std::chrono::milliseconds>(
         m.get_duration("slowdown_step", out.slowdown_step, 0ms, 5s));
+    out.attempts_per_second =
+        m.get_double("attempts_per_second", out.attempts_per_second, 0.001, 1000);
+    out.attempts_burst = m.get_double("attempts_burst", out.attempts_burst, 1, 100000);
     m.finish();
   }
   if (auto n = root.optional("web")) {

@@ -30,6 +30,9 @@ struct PortalSecuritySettings {
   std::chrono::seconds failure_window{15 * 60};
   std::chrono::seconds lockout{15 * 60};
   std::chrono::milliseconds slowdown_step{250};  // added per recent failure, up to 10 steps
+  // Sign-in attempts per client address, right or wrong (a token bucket, per instance).
+  double attempts_per_second = 0.5;
+  double attempts_burst = 10;
   // Host header values the portal answers (DNS rebinding); Origin values it accepts on
   // state-changing requests. Defaults: 127.0.0.1:<port> and localhost:<port>, over http.
   std::vector<std::string> allowed_hosts;

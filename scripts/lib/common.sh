@@ -14,7 +14,7 @@ MEDGATE_BUILD_PACKAGES=(
 
 # Servers and tools the local stack and the integration tests start.
 MEDGATE_RUNTIME_PACKAGES=(
-  curl procps mariadb-server postgresql-15 supervisor chromium
+  curl procps openssl mariadb-server postgresql-15 supervisor chromium
 )
 
 log() { printf '[medgate] %s\n' "$*" >&2; }

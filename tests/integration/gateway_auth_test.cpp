@@ -44,7 +44,7 @@ class GatewayAuth : public GatewayFixture {
             "audit: true }\n"
             "    - { path: /api/medical/headers, methods: [GET], roles: [service] }\n"
             "audit_log: { path: " +
-            dir_ + "/audit.jsonl }\n";
+            dir_ + "/audit.jsonl }\n" + extra_;
     start_gateway();
     patient_a_ = kit_->bearer("11111111-1", {Role::patient});
   }
@@ -64,7 +64,34 @@ class GatewayAuth : public GatewayFixture {
 
   std::unique_ptr<TokenKit> kit_;
   std::string patient_a_;
+  std::string extra_;  // more top-level configuration, set by a derived fixture
 };
+
+class GatewayAuthLimited : public GatewayAuth {
+ protected:
+  GatewayAuthLimited() { extra_ = "client_rate_limit: { rate: 0.01, burst: 3 }\n"; }
+};
+
+TEST_F(GatewayAuthLimited, EachCallerHasItsOwnRateAndAnonymousCallersShareTheirAddress) {
+  const std::string path = "/api/medical/records/11111111-1/consultations";
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(get(path, {{"Authorization", patient_a_}}).status, 200) << i;
+  const auto limited = get(path, {{"Authorization", patient_a_}});
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(json_get_raw(limited.body, "error"), "rate_limited");
+  EXPECT_FALSE(limited.header("retry-after").empty());
+  // Another patient, from the same address (as the portal's patients all are): not slowed.
+  const auto other = kit_->bearer("22222222-2", {Role::patient});
+  EXPECT_EQ(get("/api/medical/records/22222222-2/consultations", {{"Authorization", other}}).status,
+            200);
+  // Callers without a valid token share their address's bucket.
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(get(path).status, 401) << i;
+  EXPECT_EQ(get(path).status, 429);
+  EXPECT_EQ(get(path, {{"Authorization", "Bearer forged.token.x"}}).status, 429);
+  // Probes are never limited.
+  EXPECT_EQ(get("/health").status, 200);
+}
 
 TEST_F(GatewayAuth, NoTokenIs401WithAChallengeAndNothingReachesTheUpstream) {
   const long before = upstream_requests(primary_port_);
@@ -192,6 +219,19 @@ TEST_F(GatewayAuth, EachCallAboutAPatientLeavesOneAuditEntryAndTheAccessLogNoRut
   EXPECT_EQ(std::filesystem::status(dir_ + "/audit.jsonl").permissions() &
                 std::filesystem::perms::others_all,
             std::filesystem::perms::none);
+
+  // medgate-audit finds them by patient (in any spelling) and by subject.
+  const std::string out = dir_ + "/audit-query.txt";
+  ASSERT_EQ(run_command({binary_dir() + "/apps/medgate-audit", "--log", dir_ + "/audit.jsonl",
+                         "--patient", "11.111.111-1"},
+                        out, std::chrono::seconds(10)),
+            0);
+  EXPECT_EQ(count_lines_with(slurp(out), "\"patient\":\"11111111-1\""), 1U) << slurp(out);
+  ASSERT_EQ(run_command({binary_dir() + "/apps/medgate-audit", "--log", dir_ + "/audit.jsonl",
+                         "--subject", "doc-3"},
+                        out, std::chrono::seconds(10)),
+            0);
+  EXPECT_EQ(count_lines_with(slurp(out), "\"subject\":\"doc-3\""), 1U) << slurp(out);
 
   const auto access = wait_for_log(dir_ + "/access.log", "\"request_id\"", 3);
   EXPECT_THAT(access, Not(HasSubstr("11111111-1")));

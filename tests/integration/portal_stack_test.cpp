@@ -94,7 +94,7 @@ struct Stack {
             "/portal-signing.key.pem, kid: test-1, issuer: medgate-test, audience: medgate, "
             "ttl: 2m }\n"
             "sign_in: { max_failures_per_rut: 3, max_failures_per_address: 100, window: 10m, "
-            "lockout: 10m, slowdown_step: 10ms }\n"
+            "lockout: 10m, slowdown_step: 10ms, attempts_per_second: 50, attempts_burst: 100 }\n"
             "demo_accounts: { password: " +
             kDemoPassword + ", ruts: [ 11111111-1, 22222222-2 ] }\n");
   }
