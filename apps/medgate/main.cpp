@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "clients/stop_signals.hpp"
+#include "gateway/fd_limit.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/portal/portal_api.hpp"
 #include "gateway/server.hpp"
@@ -92,6 +93,11 @@ int main(int argc, char** argv) {
     // without a request thread ever waiting on the write.
     access->flush_on(spdlog::level::info);
   }
+
+  const auto fds = medgate::gateway::fit_fd_limit(cfg.limits.max_connections);
+  if (!fds.warning.empty())
+    events->warn("{}", fds.warning);
+  cfg.limits.max_connections = fds.max_connections;
 
   // Policies read the clock many times per request; they need milliseconds, not nanoseconds.
   medgate::resilience::CoarseSteadyClock clock;

@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "domain/rut.hpp"
+#include "gateway/fd_limit.hpp"
 #include "gateway/gateway_config.hpp"
 #include "gateway/http_util.hpp"
 #include "gateway/portal/portal_transform.hpp"
@@ -158,6 +159,26 @@ TEST(ReadableJson, DoublesInFixedNotationEverythingElseAsJson) {
   EXPECT_EQ(to_readable_json(v),
             R"({"rate":0.5,"zero":0.0,"big":1234.25,"tiny":0.0,"n":3,"s":"a\"é","l":[true,null]})");
   EXPECT_EQ(boost::json::parse(to_readable_json(v)).at("big").as_double(), 1234.25);
+}
+
+}  // namespace
+}  // namespace medgate::gateway
+
+namespace medgate::gateway {
+namespace {
+
+TEST(FdLimit, RaisesTheSoftLimitOrLowersTheCapSayingSo) {
+  // 10,000 connections need 20,128 descriptors.
+  const auto raised = plan_fd_limit(10'000, 1024, 1'048'576);
+  EXPECT_EQ(raised.soft_limit, 20'128U);
+  EXPECT_EQ(raised.max_connections, 10'000U);
+  EXPECT_TRUE(raised.warning.empty());
+  const auto capped = plan_fd_limit(10'000, 1024, 4096);
+  EXPECT_EQ(capped.soft_limit, 4096U);
+  EXPECT_EQ(capped.max_connections, (4096U - kReservedFds) / 2);
+  EXPECT_THAT(capped.warning, ::testing::HasSubstr("lowered from 10000 to 1984"));
+  const auto plenty = plan_fd_limit(100, 65536, 65536);
+  EXPECT_EQ(plenty.soft_limit, 65536U) << "never lowered";
 }
 
 }  // namespace
