@@ -1,5 +1,7 @@
 #include "apps/patient-portal/web_guard.hpp"
 
+#include "auth/cookie.hpp"
+
 #include <algorithm>
 
 #include <boost/beast/core/string.hpp>
@@ -23,22 +25,6 @@ std::string_view origin_of(std::string_view url) {
 }
 
 }  // namespace
-
-std::string cookie_value(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    const size_t semi = header.find(';');
-    std::string_view pair = header.substr(0, semi);
-    while (!pair.empty() && pair.front() == ' ')
-      pair.remove_prefix(1);
-    const size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && pair.substr(0, eq) == name)
-      return std::string(pair.substr(eq + 1));
-    if (semi == std::string_view::npos)
-      break;
-    header.remove_prefix(semi + 1);
-  }
-  return {};
-}
 
 bool WebGuard::host_allowed(const Request& req) const {
   const auto it = req.find(http::field::host);
@@ -70,7 +56,7 @@ void WebGuard::harden(Response& res) const {
 
 std::string WebGuard::session_cookie(const Request& req) const {
   const auto it = req.find(http::field::cookie);
-  return it == req.end() ? std::string() : cookie_value(it->value(), cookie_name());
+  return it == req.end() ? std::string() : auth::cookie_value(it->value(), cookie_name());
 }
 
 std::string WebGuard::set_session_cookie(std::string_view value) const {

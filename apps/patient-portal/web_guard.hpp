@@ -34,7 +34,4 @@ class WebGuard {
   const PortalSecuritySettings& s_;
 };
 
-// The value of `name` in a Cookie header ("a=1; b=2"), empty when absent.
-[[nodiscard]] std::string cookie_value(std::string_view header, std::string_view name);
-
 }  // namespace medgate::service

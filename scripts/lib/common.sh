@@ -12,6 +12,9 @@ MEDGATE_BUILD_PACKAGES=(
   libpq-dev libmariadb-dev libjwt-dev libsodium-dev libssl-dev
 )
 
+# The libFuzzer targets (scripts/fuzz): clang and its sanitizer runtimes.
+MEDGATE_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+
 # Servers and tools the local stack and the integration tests start.
 MEDGATE_RUNTIME_PACKAGES=(
   curl procps openssl mariadb-server postgresql-15 supervisor chromium

@@ -8,6 +8,7 @@
 #include "auth/access_policy.hpp"
 #include "auth/base64url.hpp"
 #include "auth/canonical_path.hpp"
+#include "auth/cookie.hpp"
 #include "auth/password.hpp"
 #include "auth/redact.hpp"
 #include "auth/secrets.hpp"
@@ -304,6 +305,20 @@ TEST(VerifiedTokenCache, KeepsAnEntryUntilExpiryOrMaxAge) {
   cache.put("c", q, kNow, std::chrono::seconds(0));  // full: starts over
   EXPECT_EQ(cache.find("a", kNow), nullptr);
   EXPECT_NE(cache.find("c", kNow), nullptr);
+}
+
+}  // namespace
+}  // namespace medgate::auth
+
+namespace medgate::auth {
+namespace {
+
+TEST(CookieValue, FindsTheNamedCookieOnly) {
+  EXPECT_EQ(cookie_value("a=1; medgate_session=xyz; b=2", "medgate_session"), "xyz");
+  EXPECT_EQ(cookie_value("medgate_session_old=1;medgate_session=2", "medgate_session"), "2");
+  EXPECT_EQ(cookie_value("a=1", "medgate_session"), "");
+  EXPECT_EQ(cookie_value("", "x"), "");
+  EXPECT_EQ(cookie_value(";;; =; x", "x"), "");
 }
 
 }  // namespace
