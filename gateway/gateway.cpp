@@ -69,6 +69,7 @@ Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
       clock_(clock),
       events_(std::move(events)),
       guard_(cfg_.auth),
+      cors_(cfg_.cors),
       loopback_only_(boost::asio::ip::make_address(cfg_.listen.address).is_loopback()),
       route_labels_(builtin_route_labels()),
       metrics_(cfg_,
@@ -173,6 +174,12 @@ asio::awaitable<void> Gateway::handle(const WireRequest& req, CallEnv& env, Requ
     target = canonical_target;
   } else {
     info.path.assign(raw_path);
+  }
+  if (auto pre = cors_.preflight(req)) {
+    out.clear();
+    out.response = std::move(*pre);
+    info.route = match_label(info.path);
+    return answered();
   }
   if (is_builtin(info.path))
     return handle_local(req, env, info, out);

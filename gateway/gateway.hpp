@@ -61,6 +61,7 @@ class Gateway {
   [[nodiscard]] const std::vector<std::string>& route_labels() const { return route_labels_; }
   [[nodiscard]] spdlog::logger& events() { return *events_; }
   [[nodiscard]] const AccessGuard& guard() const { return guard_; }
+  [[nodiscard]] const Cors& cors() const { return cors_; }
 
   void set_started() { started_.store(true); }
   void set_draining() { draining_.store(true); }
@@ -105,6 +106,7 @@ class Gateway {
   const resilience::Clock& clock_;
   std::shared_ptr<spdlog::logger> events_;
   AccessGuard guard_;
+  Cors cors_;
   const bool loopback_only_;  // medgate listens on a loopback address
   std::optional<resilience::ClientRateLimiter> client_limiter_;
   std::vector<BoundModule> modules_;

@@ -276,6 +276,25 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
         r.get_int("max_clients", c.client_rate_limit.max_clients, 16, 100'000'000));
     r.finish();
   }
+  if (auto n = m.optional("cors")) {
+    auto r = n->map();
+    if (auto o = r.optional("allowed_origins")) {
+      for (const Node& item : o->items()) {
+        const std::string origin = item.as_nonempty_string();
+        const size_t scheme = origin.find("://");
+        if (origin == "*" || scheme == std::string::npos ||
+            origin.find('/', scheme + 3) != std::string::npos)
+          item.fail("an origin is scheme://host[:port], exactly (no '*', no path)");
+        c.cors.allowed_origins.push_back(origin);
+      }
+    }
+    c.cors.max_age_seconds =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(
+                             r.get_duration("max_age", std::chrono::seconds(c.cors.max_age_seconds),
+                                            std::chrono::seconds(0), std::chrono::hours(24)))
+                             .count());
+    r.finish();
+  }
   if (c.auth.verifier.enabled && c.audit_log.path.empty())
     root.fail_key("audit_log", "audit_log.path is required when auth is enabled");
   for (auto& [name, node] : m.required("upstreams").map().entries()) {

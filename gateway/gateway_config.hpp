@@ -11,6 +11,7 @@
 #include "auth/auth_config.hpp"
 #include "clients/http_url.hpp"
 #include "config/yaml_reader.hpp"
+#include "gateway/cors.hpp"
 #include "resilience/circuit_breaker.hpp"
 #include "resilience/endpoint_selector.hpp"
 #include "resilience/outlier_detector.hpp"
@@ -128,6 +129,7 @@ struct GatewayConfig {
   AuthConfig auth;
   AuditLogConfig audit_log;
   ClientRateLimitConfig client_rate_limit;
+  CorsConfig cors;  // no allowed origin: no cross-origin reads
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
   // Names of the upstreams behind the portal API (/api/medical-history, ...).

@@ -255,6 +255,7 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
       reply.response =
           error_response(500, "internal_error", "the gateway failed to handle this request");
     }
+    gateway_.cors().decorate(req, reply.response);
     const WireResponse& res = reply.response;
     const bool keep = req.keep_alive && !draining_.load();
     // Added as the response is written (they replace any the upstream sent).

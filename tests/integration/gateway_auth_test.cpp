@@ -72,6 +72,36 @@ class GatewayAuthLimited : public GatewayAuth {
   GatewayAuthLimited() { extra_ = "client_rate_limit: { rate: 0.01, burst: 3 }\n"; }
 };
 
+class GatewayAuthCors : public GatewayAuth {
+ protected:
+  GatewayAuthCors() { extra_ = "cors: { allowed_origins: [ \"https://portal.example\" ] }\n"; }
+};
+
+TEST_F(GatewayAuthCors, OnlyTheListedOriginMayReadAnswersAndItsPreflightIsAnsweredByMedgate) {
+  const long before = upstream_requests(primary_port_);
+  const auto pre =
+      clients::curl_perform({.method = "OPTIONS",
+                             .url = gw("/api/medical/records/11111111-1/consultations"),
+                             .headers = {{"Origin", "https://portal.example"},
+                                         {"Access-Control-Request-Method", "GET"},
+                                         {"Access-Control-Request-Headers", "authorization"}}});
+  EXPECT_EQ(pre.status, 204);
+  EXPECT_EQ(pre.header("access-control-allow-origin"), "https://portal.example");
+  EXPECT_EQ(upstream_requests(primary_port_), before) << "a preflight is not forwarded";
+  const std::string path = "/api/medical/records/11111111-1/consultations";
+  const auto ok = get(path, {{"Authorization", patient_a_}, {"Origin", "https://portal.example"}});
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.header("access-control-allow-origin"), "https://portal.example");
+  const auto evil = get(path, {{"Authorization", patient_a_}, {"Origin", "https://evil.example"}});
+  EXPECT_EQ(evil.header("access-control-allow-origin"), "");
+  EXPECT_EQ(clients::curl_perform({.method = "OPTIONS",
+                                   .url = gw(path),
+                                   .headers = {{"Origin", "https://evil.example"},
+                                               {"Access-Control-Request-Method", "GET"}}})
+                .status,
+            403);
+}
+
 TEST_F(GatewayAuthLimited, EachCallerHasItsOwnRateAndAnonymousCallersShareTheirAddress) {
   const std::string path = "/api/medical/records/11111111-1/consultations";
   for (int i = 0; i < 3; ++i)

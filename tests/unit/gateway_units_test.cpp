@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "domain/rut.hpp"
+#include "gateway/cors.hpp"
 #include "gateway/fd_limit.hpp"
 #include "gateway/gateway_config.hpp"
 #include "gateway/http_util.hpp"
@@ -179,6 +180,51 @@ TEST(FdLimit, RaisesTheSoftLimitOrLowersTheCapSayingSo) {
   EXPECT_THAT(capped.warning, ::testing::HasSubstr("lowered from 10000 to 1984"));
   const auto plenty = plan_fd_limit(100, 65536, 65536);
   EXPECT_EQ(plenty.soft_limit, 65536U) << "never lowered";
+}
+
+}  // namespace
+}  // namespace medgate::gateway
+
+namespace medgate::gateway {
+namespace {
+
+clients::WireRequest cors_request(boost::beast::http::verb method, std::string origin,
+                                  bool preflight) {
+  clients::WireRequest r;
+  r.set_method(method);
+  r.target = "/api/doctors";
+  if (!origin.empty())
+    r.fields.add("Origin", origin);
+  if (preflight)
+    r.fields.add("Access-Control-Request-Method", "POST");
+  return r;
+}
+
+TEST(Cors, OnlyListedOriginsMayReadAndPreflightIsAnsweredHere) {
+  using boost::beast::http::verb;
+  const Cors cors({.allowed_origins = {"https://portal.example"}});
+  const auto ok = cors.preflight(cors_request(verb::options, "https://portal.example", true));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 204U);
+  EXPECT_EQ(ok->fields.find("Access-Control-Allow-Origin"), "https://portal.example");
+  EXPECT_THAT(std::string(*ok->fields.find("Access-Control-Allow-Headers")),
+              ::testing::HasSubstr("Authorization"));
+  const auto evil = cors.preflight(cors_request(verb::options, "https://evil.example", true));
+  ASSERT_TRUE(evil);
+  EXPECT_EQ(evil->status, 403U);
+  EXPECT_FALSE(evil->fields.find("Access-Control-Allow-Origin"));
+  EXPECT_FALSE(cors.preflight(cors_request(verb::options, "https://portal.example", false)))
+      << "a plain OPTIONS is not a preflight";
+
+  clients::WireResponse res;
+  res.fields.add("Vary", "Accept-Encoding");
+  res.fields.add("Access-Control-Allow-Origin", "*");  // an upstream's, not medgate's policy
+  cors.decorate(cors_request(verb::get, "https://evil.example", false), res);
+  EXPECT_FALSE(res.fields.find("Access-Control-Allow-Origin"));
+  EXPECT_EQ(res.fields.find("Vary"), "Accept-Encoding, Origin");
+  cors.decorate(cors_request(verb::get, "https://portal.example", false), res);
+  EXPECT_EQ(res.fields.find("Access-Control-Allow-Origin"), "https://portal.example");
+  EXPECT_FALSE(res.fields.find("Access-Control-Allow-Credentials"));
 }
 
 }  // namespace
