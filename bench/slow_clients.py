@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Hostile clients on loopback, bounded in count and time: slowloris connections that send a
 request header one byte at a time and never finish it, and half-open connections that
-connect and send nothing. Reports how many the server closed and how soon.
+connect and send nothing. A connection the server closes is opened again at once, so the
+pressure lasts the whole run (at most 100,000 opens). Reports how many the server closed and
+how soon.
 
 Usage: slow_clients.py PORT [SLOW=500] [IDLE=500] [SECONDS=20] [BYTE_EVERY=1.0]
 """
@@ -19,9 +21,13 @@ def main():
     every = float(sys.argv[5]) if len(sys.argv) > 5 else 1.0
     header = b"GET /ok HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100000
     sel = selectors.DefaultSelector()
-    opened = {}  # socket -> (kind, opened_at, bytes_sent)
-    refused = 0
-    for i in range(slow_n + idle_n):
+    opened = {}  # socket -> [kind, opened_at, bytes_sent]
+    counts = {"refused": 0, "opens": 0}
+
+    def open_one(kind):
+        if counts["opens"] >= 100000:
+            return
+        counts["opens"] += 1
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setblocking(False)
         try:
@@ -29,12 +35,14 @@ def main():
         except BlockingIOError:
             pass
         except OSError:
-            refused += 1
+            counts["refused"] += 1
             s.close()
-            continue
-        kind = "slow" if i < slow_n else "idle"
+            return
         opened[s] = [kind, time.monotonic(), 0]
         sel.register(s, selectors.EVENT_READ)
+
+    for i in range(slow_n + idle_n):
+        open_one("slow" if i < slow_n else "idle")
     closed = {"slow": [], "idle": []}
     start = time.monotonic()
     next_byte = start
@@ -55,19 +63,21 @@ def main():
                 data = s.recv(4096)
             except OSError:
                 data = b""
-            if not data:  # the server closed it
+            if not data:  # the server closed it: open another in its place
                 st = opened.pop(s)
                 closed[st[0]].append(time.monotonic() - st[1])
                 sel.unregister(s)
                 s.close()
+                open_one(st[0])
     for s in opened:
         s.close()
+    refused = counts["refused"]
 
     def describe(kind, n):
         times = sorted(closed[kind])
         if not times:
-            return f"{kind}: {n} opened, none closed by the server within {seconds:.0f} s"
-        return (f"{kind}: {n} opened, {len(times)} closed by the server "
+            return f"{kind}: {n} kept open, none closed by the server within {seconds:.0f} s"
+        return (f"{kind}: {n} kept open, {len(times)} closed by the server "
                 f"(median after {times[len(times) // 2]:.1f} s, last after {times[-1]:.1f} s)")
     print(describe("slow", slow_n))
     print(describe("idle", idle_n))

@@ -6,7 +6,7 @@
 # Usage: bench/slow_clients_bench.sh [SLOW=1000] [IDLE=1000] [SECONDS=20]
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
-slow=${1:-1000}; idle=${2:-1000}; secs=${3:-20}
+slow=${1:-1000}; idle=${2:-1000}; secs=${3:-16}
 
 ensure_packages "${MEDGATE_BUILD_PACKAGES[@]}" wrk python3
 build_preset release >/dev/null
@@ -17,7 +17,13 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 up=$(port); gw=$(port)
-"$bin/test-upstream" --port "$up" --name bench >"$work/up.log" 2>&1 & pids+=($!)
+# Load generators on core 0, medgate and its upstream on core 1 (when there are two), so the
+# figures are medgate's and not the attacker's own CPU use.
+pin_load=() pin_server=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  pin_load=(taskset -c 0) pin_server=(taskset -c 1)
+fi
+"${pin_server[@]}" "$bin/test-upstream" --port "$up" --name bench >"$work/up.log" 2>&1 & pids+=($!)
 cat >"$work/medgate.yaml" <<YAML
 listen: { address: 127.0.0.1, port: $gw }
 auth: { enabled: false }
@@ -31,19 +37,20 @@ upstreams:
 routes:
   - { prefix: /, upstream: bench }
 YAML
-"$bin/medgate" --config "$work/medgate.yaml" >"$work/medgate.log" 2>&1 & pids+=($!)
+"${pin_server[@]}" "$bin/medgate" --config "$work/medgate.yaml" >"$work/medgate.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$gw/ok" 2>/dev/null && break; sleep 0.1; done
 
 measure() {  # label
   local out
-  out=$(timeout 30 wrk -t1 -c20 -d10s --latency "http://127.0.0.1:$gw/ok")
+  out=$(timeout 30 "${pin_load[@]}" wrk -t1 -c20 -d10s --latency "http://127.0.0.1:$gw/ok")
   printf '%-22s rps %8s  p50 %8s  p99 %8s  errors %s\n' "$1" \
     "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
     "$(awk '$1=="99%" {print $2}' <<<"$out")" \
     "$(grep -o 'Socket errors.*' <<<"$out" || echo none)"
 }
 measure "quiet"
-python3 "$MEDGATE_ROOT/bench/slow_clients.py" "$gw" "$slow" "$idle" "$secs" >"$work/attack.txt" &
+"${pin_load[@]}" python3 "$MEDGATE_ROOT/bench/slow_clients.py" "$gw" "$slow" "$idle" "$secs" \
+  >"$work/attack.txt" &
 attacker=$!
 pids+=("$attacker")
 sleep 2
@@ -51,4 +58,4 @@ measure "under $slow slow + $idle idle"
 wait "$attacker" || true
 cat "$work/attack.txt"
 measure "after"
-echo "(wrk -t1 -c20 -d10s; medgate 2 threads, header_timeout 5s; $(nproc) cores shared by all)"
+echo "(wrk -t1 -c20 -d10s; medgate 2 threads, header_timeout 5s; ${pin_load[*]:-unpinned} load, ${pin_server[*]:-unpinned} servers)"

@@ -101,8 +101,11 @@ TEST(ClientRateLimiter, AFullTableForgetsIdleClientsAndLetsNewOnesThroughWhenAll
   // 16 shards of 1 entry: each client fills its shard.
   ClientRateLimiter limiter(1.0, 1.0, 16, clock);
   std::vector<std::string> clients;
-  for (int i = 0; i < 200; ++i)
-    clients.push_back("c" + std::to_string(i));
+  for (int i = 0; i < 200; ++i) {
+    std::string name = "c";  // not "c" + to_string(i): GCC 12 -O3 warns falsely (-Wrestrict)
+    name += std::to_string(i);
+    clients.push_back(std::move(name));
+  }
   size_t tracked_busy = 0;
   for (const auto& c : clients)
     tracked_busy += limiter.try_acquire(c).allowed ? 1 : 0;
