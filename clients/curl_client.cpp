@@ -83,6 +83,16 @@ CurlResponse curl_perform(const CurlRequest& request) {
   }
   if (request.method == "HEAD")
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  if (!request.ca_file.empty())
+    curl_easy_setopt(h, CURLOPT_CAINFO, request.ca_file.c_str());
+  if (request.tls_max == "1.1")
+    curl_easy_setopt(h, CURLOPT_SSLVERSION,
+                     static_cast<long>(CURL_SSLVERSION_TLSv1_0) |
+                         static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_1));
+  else if (request.tls_max == "1.2")
+    curl_easy_setopt(h, CURLOPT_SSLVERSION,
+                     static_cast<long>(CURL_SSLVERSION_TLSv1_2) |
+                         static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_2));
   const CURLcode rc = curl_easy_perform(h);
   curl_off_t total_us = 0;
   curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us);

@@ -27,6 +27,10 @@ struct CurlRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds timeout{5000};
   size_t max_body = 16 * 1024 * 1024;
+  // https: the CA file to trust (else the system's), and the newest TLS version to offer
+  // ("1.1", "1.2", "1.3"; empty = libcurl's default).
+  std::string ca_file;
+  std::string tls_max;
 };
 
 [[nodiscard]] CurlResponse curl_perform(const CurlRequest& request);

@@ -211,6 +211,13 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
     if (ec)
       l.required("address").fail("not an IP address");
     c.listen.port = static_cast<uint16_t>(l.get_int("port", c.listen.port, 0, 65535));
+    if (auto t = l.optional("tls")) {
+      auto tm = t->map();
+      c.listen.tls.cert_file = tm.required("cert_file").as_nonempty_string();
+      c.listen.tls.key_file = tm.required("key_file").as_nonempty_string();
+      c.listen.tls.reload_check = get_ms(tm, "reload_check", c.listen.tls.reload_check, 100ms, 1h);
+      tm.finish();
+    }
     l.finish();
   }
   c.threads = static_cast<uint32_t>(m.get_int("threads", 0, 0, 256));

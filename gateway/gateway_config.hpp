@@ -22,9 +22,19 @@ namespace medgate::gateway {
 
 using std::chrono::milliseconds;
 
+// TLS on the listener (off when `cert_file` is empty): the chain and key are files, read
+// again when they change (checked at most every `reload_check`).
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  milliseconds reload_check{10'000};
+  [[nodiscard]] bool enabled() const { return !cert_file.empty(); }
+};
+
 struct ListenConfig {
   std::string address = "127.0.0.1";
   uint16_t port = 8000;
+  TlsConfig tls;
 };
 
 struct LimitsConfig {

@@ -3,6 +3,11 @@
 #include "auth/redact.hpp"
 #include "auth/secrets.hpp"
 
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -112,6 +117,10 @@ Server::~Server() {
 
 void Server::start() {
   const GatewayConfig& cfg = gateway_.config();
+  if (cfg.listen.tls.enabled())
+    tls_ = std::make_unique<TlsContextSource>(
+        cfg.listen.tls.cert_file, cfg.listen.tls.key_file, cfg.listen.tls.reload_check,
+        [this](const std::string& line) { gateway_.events().warn("{}", line); });
   std::random_device rd;
   for (uint32_t i = 0; i < cfg.threads; ++i)
     workers_.push_back(std::make_unique<Worker>(gateway_, (uint64_t{rd()} << 32) ^ rd() ^ i));
@@ -158,7 +167,11 @@ void Server::start() {
           ++connections_;
           ++w->sessions;
           gateway_.metrics().connection_opened();
-          asio::co_spawn(w->io, session(w, std::move(socket), limits), asio::detached);
+          if (tls_)
+            asio::co_spawn(w->io, tls_session(w, std::move(socket), limits, tls_->current()),
+                           asio::detached);
+          else
+            asio::co_spawn(w->io, session(w, std::move(socket), limits), asio::detached);
         }
       },
       asio::detached);
@@ -240,60 +253,158 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
       break;
     }
     const auto started = std::chrono::steady_clock::now();
-    info.clear();
-    // Kept or made here; call_upstream sends it upstream as it writes the request.
-    if (auto id = req.fields.find("X-Request-Id"); id && clients::acceptable_request_id(*id))
-      info.request_id.assign(*id);
-    else
-      clients::make_request_id(w->ctx.rng, info.request_id);
     stream.expires_never();  // the handler bounds upstream time itself
-    try {
-      co_await gateway_.handle(req, w->ctx.env, info, reply);
-    } catch (const std::exception& e) {
-      gateway_.events().error("request {} failed: {}", info.request_id, e.what());
-      reply.clear();
-      reply.response =
-          error_response(500, "internal_error", "the gateway failed to handle this request");
-    }
-    gateway_.cors().decorate(req, reply.response);
-    const WireResponse& res = reply.response;
+    co_await answer(*w, req, info, reply);
     const bool keep = req.keep_alive && !draining_.load();
-    // Added as the response is written (they replace any the upstream sent).
-    char attempts[12];
-    const auto attempts_end =
-        std::to_chars(attempts, attempts + sizeof attempts, info.attempts).ptr;
-    const std::array<clients::FieldOverride, 3> extra{{
-        {"X-Request-Id", info.request_id},
-        {"X-Medgate-Upstream", info.upstream},
-        {"X-Medgate-Attempts",
-         std::string_view(attempts, static_cast<size_t>(attempts_end - attempts))},
-    }};
-    const clients::WireEdits edits{{}, std::span(extra).first(info.upstream.empty() ? 1 : 3)};
-    // Counted before the write, so /metrics never lags what a client has
-    // already received; the duration is request read -> response ready.
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    gateway_.metrics().request(info.route, res.status, secs);
+    const Prepared out = prepare(req, info, reply, started, keep, header_scratch);
     stream.expires_after(limits.write_timeout);
-    header_scratch.clear();
-    clients::append_header(header_scratch, res, {req.version, keep}, edits);
-    // A response to HEAD has the header of the GET answer and no body.
-    const std::string_view body =
-        req.method == http::verb::head ? std::string_view() : std::string_view(res.body);
     size_t sent = 0;
-    if (!clients::send_now(stream, header_scratch, body, sent, ec))
-      ec = co_await clients::send_rest(stream, header_scratch, body, sent);
-    if (audit_ && info.audit)
-      audit_->record(info, req.method_text, gateway_.route_labels()[info.route], res.status);
-    if (access_log_)
-      write_access_log(*access_log_, info, req.method_text,
-                       auth::redact_ruts(req.target.substr(0, 512), pseudonym_key_), res.status,
-                       secs, gateway_.route_labels()[info.route]);
+    if (!clients::send_now(stream, header_scratch, out.body, sent, ec))
+      ec = co_await clients::send_rest(stream, header_scratch, out.body, sent);
+    log_request(req, info, reply.response.status, out.seconds);
     if (ec || !keep)
       break;
   }
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> Server::answer(Worker& w, const clients::WireRequest& req, RequestInfo& info,
+                                     Reply& reply) {
+  info.clear();
+  // Kept or made here; call_upstream sends it upstream as it writes the request.
+  if (auto id = req.fields.find("X-Request-Id"); id && clients::acceptable_request_id(*id))
+    info.request_id.assign(*id);
+  else
+    clients::make_request_id(w.ctx.rng, info.request_id);
+  try {
+    co_await gateway_.handle(req, w.ctx.env, info, reply);
+  } catch (const std::exception& e) {
+    gateway_.events().error("request {} failed: {}", info.request_id, e.what());
+    reply.clear();
+    reply.response =
+        error_response(500, "internal_error", "the gateway failed to handle this request");
+  }
+}
+
+Server::Prepared Server::prepare(const clients::WireRequest& req, const RequestInfo& info,
+                                 Reply& reply, std::chrono::steady_clock::time_point started,
+                                 bool keep, std::string& header_scratch) {
+  gateway_.cors().decorate(req, reply.response);
+  const WireResponse& res = reply.response;
+  // Added as the response is written (they replace any the upstream sent).
+  char attempts[12];
+  const auto attempts_end = std::to_chars(attempts, attempts + sizeof attempts, info.attempts).ptr;
+  const std::array<clients::FieldOverride, 3> extra{{
+      {"X-Request-Id", info.request_id},
+      {"X-Medgate-Upstream", info.upstream},
+      {"X-Medgate-Attempts",
+       std::string_view(attempts, static_cast<size_t>(attempts_end - attempts))},
+  }};
+  const clients::WireEdits edits{{}, std::span(extra).first(info.upstream.empty() ? 1 : 3)};
+  // Counted before the write, so /metrics never lags what a client has already received;
+  // the duration is request read -> response ready.
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  gateway_.metrics().request(info.route, res.status, secs);
+  header_scratch.clear();
+  clients::append_header(header_scratch, res, {req.version, keep}, edits);
+  // A response to HEAD has the header of the GET answer and no body.
+  const std::string_view body =
+      req.method == http::verb::head ? std::string_view() : std::string_view(res.body);
+  return {body, secs};
+}
+
+void Server::log_request(const clients::WireRequest& req, const RequestInfo& info, unsigned status,
+                         double seconds) {
+  if (audit_ && info.audit)
+    audit_->record(info, req.method_text, gateway_.route_labels()[info.route], status);
+  if (access_log_)
+    write_access_log(*access_log_, info, req.method_text,
+                     auth::redact_ruts(req.target.substr(0, 512), pseudonym_key_), status, seconds,
+                     gateway_.route_labels()[info.route]);
+}
+
+// The same request loop over TLS: Beast's SSL stream on a tcp_stream (its timeouts), the
+// same reader limits, the same answer and logs. Kept apart from the plain session so the
+// plain path's socket-level shortcuts stay as they are.
+asio::awaitable<void> Server::tls_session(Worker* w, tcp::socket s, LimitsConfig limits,
+                                          std::shared_ptr<asio::ssl::context> ctx) {
+  struct SessionGuard {
+    Server* server;
+    Worker* worker;
+    ~SessionGuard() {
+      --server->connections_;
+      --worker->sessions;
+      server->gateway_.metrics().connection_closed();
+    }
+  } guard{this, w};
+  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(s)), *ctx);
+  beast::error_code ec;
+  stream.next_layer().expires_after(limits.header_timeout);
+  co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  if (ec)
+    co_return;  // not TLS, or not a version or cipher we accept
+  beast::flat_buffer buffer = clients::request_buffer(
+      {limits.max_header_bytes, limits.max_body_bytes, limits.header_timeout, limits.body_timeout});
+  std::string header_scratch;
+  clients::WireRequest req;
+  Reply reply;
+  RequestInfo info;
+  {
+    boost::system::error_code peer_ec;
+    const auto peer = beast::get_lowest_layer(stream).socket().remote_endpoint(peer_ec);
+    if (!peer_ec)
+      info.client = peer.address().to_string();
+  }
+  for (;;) {
+    if (draining_.load())
+      break;
+    clients::WireRequestParser parser(req);
+    parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+    stream.next_layer().expires_after(limits.header_timeout);
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && !parser.is_done()) {
+      stream.next_layer().expires_after(limits.body_timeout);
+      if (req.expect_continue && req.version == 11) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        co_await asio::async_write(stream, asio::buffer(kContinue),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (!ec)
+        co_await http::async_read(stream, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec) {
+      if (const auto refusal = clients::refusal_for(ec)) {
+        const WireResponse err = error_response(refusal->status, refusal->error, refusal->message);
+        header_scratch.clear();
+        clients::append_header(header_scratch, err, {11, false});
+        header_scratch.append(err.body);
+        stream.next_layer().expires_after(std::chrono::seconds(2));
+        co_await asio::async_write(stream, asio::buffer(header_scratch),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
+      break;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    stream.next_layer().expires_never();
+    co_await answer(*w, req, info, reply);
+    const bool keep = req.keep_alive && !draining_.load();
+    const Prepared out = prepare(req, info, reply, started, keep, header_scratch);
+    stream.next_layer().expires_after(limits.write_timeout);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(header_scratch),
+                                                    asio::buffer(out.body)};
+    co_await asio::async_write(stream, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    log_request(req, info, reply.response.status, out.seconds);
+    if (ec || !keep)
+      break;
+  }
+  stream.next_layer().expires_after(std::chrono::seconds(2));
+  co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
 }
 
 void Server::run_health_checks(Worker& w) {

@@ -15,6 +15,7 @@
 
 #include "gateway/audit_log.hpp"
 #include "gateway/gateway.hpp"
+#include "gateway/tls_context.hpp"
 
 namespace medgate::gateway {
 
@@ -44,12 +45,29 @@ class Server {
   [[nodiscard]] Worker* least_loaded();
   [[nodiscard]] boost::asio::awaitable<void> session(Worker* w, boost::asio::ip::tcp::socket s,
                                                      LimitsConfig limits);
+  [[nodiscard]] boost::asio::awaitable<void> tls_session(
+      Worker* w, boost::asio::ip::tcp::socket s, LimitsConfig limits,
+      std::shared_ptr<boost::asio::ssl::context> ctx);
+  // What both sessions do with a request once it is read: answer it, make the response's
+  // header (into `header_scratch`), log it.
+  [[nodiscard]] boost::asio::awaitable<void> answer(Worker& w, const clients::WireRequest& req,
+                                                    RequestInfo& info, Reply& reply);
+  struct Prepared {
+    std::string_view body;  // what follows the header (none for HEAD)
+    double seconds;         // request read -> response ready
+  };
+  [[nodiscard]] Prepared prepare(const clients::WireRequest& req, const RequestInfo& info,
+                                 Reply& reply, std::chrono::steady_clock::time_point started,
+                                 bool keep, std::string& header_scratch);
+  void log_request(const clients::WireRequest& req, const RequestInfo& info, unsigned status,
+                   double seconds);
   void run_health_checks(Worker& w);
 
   Gateway& gateway_;
   std::shared_ptr<spdlog::logger> access_log_;
   std::shared_ptr<AuditLog> audit_;
   const std::string pseudonym_key_;
+  std::unique_ptr<TlsContextSource> tls_;  // set when the listener speaks TLS
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Listener> listener_;
   std::vector<std::thread> threads_;

@@ -278,3 +278,75 @@ TEST_F(GatewayAuth, OperatorEndpointsStayOpenOnLoopback) {
 
 }  // namespace
 }  // namespace medgate::testing
+
+namespace medgate::testing {
+namespace {
+
+// A self-signed certificate for 127.0.0.1 (openssl, made at test time: no key in the
+// repository), written as <dir>/<name>.crt and .key.
+void make_certificate(const std::string& dir, const std::string& name) {
+  ASSERT_EQ(run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                         "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=" + name,
+                         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                         dir + "/" + name + ".key", "-out", dir + "/" + name + ".crt"},
+                        dir + "/openssl.log", std::chrono::seconds(20)),
+            0);
+}
+
+class GatewayTls : public GatewayAuth {
+ protected:
+  void SetUp() override {
+    dir_hint_ = make_temp_dir("medgate-tls-");
+    make_certificate(dir_hint_, "first");
+    std::filesystem::copy_file(dir_hint_ + "/first.crt", dir_hint_ + "/live.crt");
+    std::filesystem::copy_file(dir_hint_ + "/first.key", dir_hint_ + "/live.key");
+    tls_ = "{ cert_file: " + dir_hint_ + "/live.crt, key_file: " + dir_hint_ +
+           "/live.key, reload_check: 200ms }";
+    GatewayAuth::SetUp();
+  }
+  void TearDown() override {
+    GatewayAuth::TearDown();
+    std::filesystem::remove_all(dir_hint_);
+  }
+  clients::CurlResponse tls_get(const std::string& path, const std::string& ca,
+                                const std::string& tls_max = "") {
+    return clients::curl_perform(
+        {.url = "https://127.0.0.1:" + std::to_string(gateway_port_) + path,
+         .headers = {{"Authorization", patient_a_}},
+         .ca_file = ca,
+         .tls_max = tls_max});
+  }
+  std::string dir_hint_;
+};
+
+TEST_F(GatewayTls, ServesOverTlsRefusesOldVersionsAndReloadsTheCertificateWithoutARestart) {
+  const std::string path = "/api/medical/records/11111111-1/consultations";
+  const auto ok = tls_get(path, dir_hint_ + "/first.crt");
+  ASSERT_EQ(ok.status, 200) << ok.error << gateway_->log();
+  EXPECT_EQ(json_get_raw(ok.body, "upstream"), "primary");
+  EXPECT_EQ(tls_get(path, dir_hint_ + "/first.crt", "1.2").status, 200);
+  const auto old = tls_get(path, dir_hint_ + "/first.crt", "1.1");
+  EXPECT_EQ(old.status, 0) << "TLS 1.1 is refused";
+  EXPECT_EQ(clients::curl_perform({.url = gw(path)}).status, 0) << "no plain HTTP on a TLS port";
+
+  // New files in place: the next connections get the new certificate, no restart.
+  make_certificate(dir_hint_, "second");
+  std::filesystem::copy_file(dir_hint_ + "/second.crt", dir_hint_ + "/live.crt",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(dir_hint_ + "/second.key", dir_hint_ + "/live.key",
+                             std::filesystem::copy_options::overwrite_existing);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  clients::CurlResponse now;
+  while (std::chrono::steady_clock::now() < until) {
+    now = tls_get(path, dir_hint_ + "/second.crt");
+    if (now.status == 200)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(now.status, 200) << now.error << gateway_->log();
+  EXPECT_EQ(tls_get(path, dir_hint_ + "/first.crt").status, 0) << "the old certificate is gone";
+  EXPECT_THAT(gateway_->log(), HasSubstr("TLS certificate and key reloaded"));
+}
+
+}  // namespace
+}  // namespace medgate::testing

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "clients/curl_client.hpp"
 #include "tests/support/process.hpp"
@@ -85,7 +86,8 @@ class GatewayFixture : public ::testing::Test {
   void start_gateway(const std::string& medical = "", const std::string& extra = "") {
     gateway_port_ = free_port();
     std::ofstream cfg(dir_ + "/medgate.yaml");
-    cfg << "listen: { address: 127.0.0.1, port: " << gateway_port_ << " }\n"
+    cfg << "listen: { address: 127.0.0.1, port: " << gateway_port_
+        << (tls_.empty() ? "" : ", tls: " + tls_) << " }\n"
         << auth_ << "threads: 2\n"
         << "admin: { token: " << kToken << " }\n"
         << "access_log: { path: " << dir_ << "/access.log }\n"
@@ -112,9 +114,19 @@ class GatewayFixture : public ::testing::Test {
         std::make_unique<ChildProcess>(std::vector<std::string>{binary_dir() + "/apps/medgate",
                                                                 "--config", dir_ + "/medgate.yaml"},
                                        dir_ + "/medgate.log");
-    ASSERT_TRUE(wait_for_http(gw("/health/liveness"), std::chrono::seconds(5))) << gateway_->log();
+    if (tls_.empty()) {
+      ASSERT_TRUE(wait_for_http(gw("/health/liveness"), std::chrono::seconds(5)))
+          << gateway_->log();
+    } else {  // no plain HTTP there: wait for the port
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (raw_exchange(gateway_port_, "", 50) == "connect failed" &&
+             std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
 
+  // The listener's `tls:` map (empty: plain HTTP); set before start_gateway.
+  std::string tls_;
   // The gateway's `auth:` section (and what goes with it); set before start_gateway.
   std::string auth_ = "auth: { enabled: false }\n";
   // Set before start_gateway: the medical upstream gets the primary only.
