@@ -255,6 +255,63 @@ TEST_F(PortalStack, NobodyReachesPatientDataWithoutTheRightCredential) {
   EXPECT_THAT(own.body, HasSubstr("\"total_debt\":60000"));
 }
 
+TEST_F(PortalStack, EveryRouteRefusesTheUnauthenticatedAndTheWrongRole) {
+  using auth::Role;
+  struct Case {
+    std::string method, path;
+    Role wrong;
+  };
+  const std::vector<Case> medgate_routes = {
+      {"GET", "/api/admin/patients", Role::nurse},
+      {"POST", "/api/admin/patients", Role::doctor},
+      {"GET", "/api/admin/patients/11111111-1", Role::service},
+      {"GET", "/api/admin/patients/11111111-1/payments", Role::doctor},
+      {"GET", "/api/admin/patients/11111111-1/invoices", Role::nurse},
+      {"POST", "/api/admin/payments", Role::doctor},
+      {"GET", "/api/medical/patients/11111111-1/consultations", Role::accountant},
+      {"POST", "/api/medical/consultations", Role::nurse},
+      {"GET", "/api/medical/doctors", Role::accountant},
+      {"GET", "/api/medical/doctors/1/availability", Role::accountant},
+      {"GET", "/api/medical-history/11111111-1", Role::accountant},
+      {"GET", "/api/payments/11111111-1", Role::doctor},
+      {"GET", "/api/patient/11111111-1", Role::service},
+  };
+  auto call = [](const std::string& method, const std::string& url, const std::string& bearer) {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"Content-Type", "application/json"}};
+    if (!bearer.empty())
+      headers.emplace_back("Authorization", bearer);
+    return clients::curl_perform(
+        {.method = method, .url = url, .body = method == "POST" ? "{}" : "", .headers = headers});
+  };
+  for (const auto& c : medgate_routes) {
+    const auto none = call(c.method, stack_->gateway_url(c.path), "");
+    EXPECT_EQ(none.status, 401) << c.method << " " << c.path;
+    EXPECT_FALSE(none.header("www-authenticate").empty()) << c.path;
+    const auto wrong =
+        call(c.method, stack_->gateway_url(c.path), stack_->kit->bearer("someone", {c.wrong}));
+    EXPECT_EQ(wrong.status, 403) << c.method << " " << c.path << " as " << auth::to_string(c.wrong);
+  }
+  EXPECT_EQ(call("GET", stack_->gateway_url("/api/doctors"), "").status, 401);
+  // Straight to the services, every route but /health.
+  const std::vector<std::pair<std::string, std::string>> medical = {
+      {"GET", "/patients/11111111-1/consultations"},
+      {"POST", "/consultations"},
+      {"GET", "/doctors"},
+      {"GET", "/doctors/1/availability"}};
+  for (const auto& [method, path] : medical)
+    EXPECT_EQ(call(method, stack_->medical->url(path), "").status, 401) << method << " " << path;
+  const std::vector<std::pair<std::string, std::string>> admin = {
+      {"GET", "/patients"},
+      {"POST", "/patients"},
+      {"GET", "/patients/11111111-1"},
+      {"GET", "/patients/11111111-1/payments"},
+      {"GET", "/patients/11111111-1/invoices"},
+      {"POST", "/payments"}};
+  for (const auto& [method, path] : admin)
+    EXPECT_EQ(call(method, stack_->admin->url(path), "").status, 401) << method << " " << path;
+}
+
 TEST_F(PortalStack, AppointmentsApiBooksOnceListsAndCancelsForTheSignedInPatientOnly) {
   auto& portal = *stack_->portal;
   const auto health = portal.get("/health");
