@@ -200,17 +200,14 @@ Server::Worker* Server::least_loaded() {
   return best;
 }
 
+Server::SessionCount::~SessionCount() {
+  --server->connections_;
+  --worker->sessions;
+  server->gateway_.metrics().connection_closed();
+}
+
 asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig limits) {
-  // Counts the session out however the coroutine ends.
-  struct SessionGuard {
-    Server* server;
-    Worker* worker;
-    ~SessionGuard() {
-      --server->connections_;
-      --worker->sessions;
-      server->gateway_.metrics().connection_closed();
-    }
-  } guard{this, w};
+  const SessionCount counted{this, w};
   clients::DeadlineStream stream(std::move(s));
   SessionState state{&stream};
   // Listed for drain while the session lives, however it ends.
@@ -330,15 +327,7 @@ void Server::log_request(const clients::WireRequest& req, const RequestInfo& inf
 // plain path's socket-level shortcuts stay as they are.
 asio::awaitable<void> Server::tls_session(Worker* w, tcp::socket s, LimitsConfig limits,
                                           std::shared_ptr<asio::ssl::context> ctx) {
-  struct SessionGuard {
-    Server* server;
-    Worker* worker;
-    ~SessionGuard() {
-      --server->connections_;
-      --worker->sessions;
-      server->gateway_.metrics().connection_closed();
-    }
-  } guard{this, w};
+  const SessionCount counted{this, w};
   beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(s)), *ctx);
   beast::error_code ec;
   stream.next_layer().expires_after(limits.header_timeout);

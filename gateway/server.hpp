@@ -42,6 +42,12 @@ class Server {
  private:
   struct Worker;
   struct Listener;
+  // Counts a session out however its coroutine ends.
+  struct SessionCount {
+    Server* server;
+    Worker* worker;
+    ~SessionCount();
+  };
   [[nodiscard]] Worker* least_loaded();
   [[nodiscard]] boost::asio::awaitable<void> session(Worker* w, boost::asio::ip::tcp::socket s,
                                                      LimitsConfig limits);

@@ -39,22 +39,21 @@ ClientRateLimiter::Verdict ClientRateLimiter::try_acquire(std::string_view clien
   return {false, it->second->wait_for()};
 }
 
-uint64_t ClientRateLimiter::rejected() const {
+uint64_t ClientRateLimiter::total(uint64_t Shard::*counter) const {
   uint64_t n = 0;
   for (const auto& s : shards_) {
     std::lock_guard lock(s.mu);
-    n += s.rejected;
+    n += s.*counter;
   }
   return n;
 }
 
+uint64_t ClientRateLimiter::rejected() const {
+  return total(&Shard::rejected);
+}
+
 uint64_t ClientRateLimiter::untracked() const {
-  uint64_t n = 0;
-  for (const auto& s : shards_) {
-    std::lock_guard lock(s.mu);
-    n += s.untracked;
-  }
-  return n;
+  return total(&Shard::untracked);
 }
 
 }  // namespace medgate::resilience

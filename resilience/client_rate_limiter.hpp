@@ -45,6 +45,8 @@ class ClientRateLimiter {
     uint64_t untracked = 0;
   };
 
+  [[nodiscard]] uint64_t total(uint64_t Shard::*counter) const;
+
   const double rate_;
   const double burst_;
   const size_t per_shard_;
