@@ -15,7 +15,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-up=$(port); gw=$(port); ng=$(port); hp=$(port)
+up=$(port); gw=$(port); ng=$(port); hp=$(port); ga=$(port)
 
 "$bin/test-upstream" --port "$up" --name bench >"$work/up.log" 2>&1 & pids+=($!); up_pid=$!
 cat >"$work/medgate.yaml" <<YAML
@@ -42,6 +42,17 @@ routes:
   - { prefix: /, upstream: bench }
 YAML
 "$bin/medgate" --config "$work/medgate.yaml" >"$work/medgate.log" 2>&1 & pids+=($!); gw_pid=$!
+# The same with authentication on: every request carries a bearer token that is verified
+# (ES256, then the per-thread cache) and checked against an access rule.
+mkdir -p "$work/keys"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/bench.key.pem" 2>/dev/null
+openssl pkey -in "$work/bench.key.pem" -pubout -out "$work/keys/bench.pub.pem"
+token=$("$bin/medgate-token" --key "$work/bench.key.pem" --kid bench --issuer bench \
+  --audience medgate --subject bench-tool --roles service --ttl 1h)
+sed -e "s/port: $gw }/port: $ga }/" \
+  -e "s|^auth: { enabled: false }|auth: { issuers: [ bench ], audience: medgate, key_dir: $work/keys, rules: [ { path: \"/**\", roles: [ service ] } ] }\naudit_log: { path: $work/audit.jsonl }|" \
+  "$work/medgate.yaml" >"$work/medgate-auth.yaml"
+"$bin/medgate" --config "$work/medgate-auth.yaml" >"$work/medgate-auth.log" 2>&1 & pids+=($!); ga_pid=$!
 cat >"$work/nginx.conf" <<NGINX
 worker_processes 2;
 pid $work/nginx.pid;
@@ -89,13 +100,17 @@ cpu_ticks() {  # utime+stime of a process and its children threads, in clock tic
 }
 
 declare -A rps p50 p99 cpu
-targets=("direct:$up:$up_pid" "medgate:$gw:$gw_pid" "nginx:$ng:$ng_pid" "haproxy:$hp:$hp_pid")
+targets=("direct:$up:$up_pid" "medgate:$gw:$gw_pid" "medgate+auth:$ga:$ga_pid" "nginx:$ng:$ng_pid"
+  "haproxy:$hp:$hp_pid")
 hz=$(getconf CLK_TCK)
 for r in $(seq 1 "$rounds"); do
   for t in "${targets[@]}"; do
     IFS=: read -r name p pid <<<"$t"
     before=$(cpu_ticks "$pid")
-    out=$(timeout $((secs + 10)) wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$p/ok")
+    auth=()
+    [ "$name" = medgate+auth ] && auth=(-H "Authorization: Bearer $token")
+    out=$(timeout $((secs + 10)) wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" --latency "${auth[@]}" \
+      "http://127.0.0.1:$p/ok")
     after=$(cpu_ticks "$pid")
     req=$(awk '/requests in/ {print $1}' <<<"$out")
     rps[$name]+="$(awk '/Requests\/sec/ {print $2}' <<<"$out") "
@@ -105,10 +120,10 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-printf '%-8s %10s %10s %10s %14s\n' proxy rps p50 p99 "cpu_us/req"
+printf '%-13s %10s %10s %10s %14s\n' proxy rps p50 p99 "cpu_us/req"
 for t in "${targets[@]}"; do
   name=${t%%:*}
-  printf '%-8s %10s %10s %10s %14s\n' "$name" "$(median <<<"${rps[$name]}")" \
+  printf '%-13s %10s %10s %10s %14s\n' "$name" "$(median <<<"${rps[$name]}")" \
     "$(median <<<"${p50[$name]}")" "$(median <<<"${p99[$name]}")" "$(median <<<"${cpu[$name]}")"
 done
 echo "(wrk -t$wrk_threads -c$conns -d${secs}s, $rounds interleaved rounds, medians; cpu of the proxy process only)"
