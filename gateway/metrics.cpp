@@ -40,7 +40,7 @@ Metrics::Metrics(const GatewayConfig& cfg, const std::vector<std::string>& route
                       .Help("Time from request read to response ready, by route")
                       .Register(*registry_);
   const prometheus::Histogram::BucketBoundaries buckets = {
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 3, 5, 10};
   static constexpr std::array<const char*, 6> kClasses = {"1xx", "2xx", "3xx",
                                                           "4xx", "5xx", "other"};
   for (const auto& label : route_labels) {

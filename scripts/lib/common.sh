@@ -17,7 +17,7 @@ MEDGATE_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 # Servers and tools the local stack and the integration tests start.
 MEDGATE_RUNTIME_PACKAGES=(
-  curl procps openssl mariadb-server postgresql-15 supervisor chromium
+  curl procps openssl mariadb-server postgresql-15 supervisor chromium prometheus
 )
 
 log() { printf '[medgate] %s\n' "$*" >&2; }

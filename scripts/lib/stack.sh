@@ -195,6 +195,19 @@ CONF
     service_program admin-2 "ADMIN_PORT=3013" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
     service_program portal "PORTAL_PORT=3003" "$BIN/patient-portal/patient-portal --config $MEDGATE_ROOT/config/patient-portal.example.yaml"
     service_program medgate "" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
+    # Service levels: scrapes medgate and the monitors, evaluates config/prometheus's rules;
+    # retention bounded for a laptop.
+    cat <<CONF
+[program:prometheus]
+command=/usr/bin/prometheus --config.file=$MEDGATE_ROOT/config/prometheus/prometheus.yml --storage.tsdb.path=$STACK_DIR/prometheus --storage.tsdb.retention.time=7d --storage.tsdb.retention.size=256MB --web.listen-address=127.0.0.1:9090
+autostart=true
+autorestart=true
+startsecs=1
+stopsignal=TERM
+stopwaitsecs=30
+priority=60
+
+CONF
   } >"$conf"
   # No secret in it (they come from credentials.env through with-credentials), but it
   # names every command: the stack's owner's business.
@@ -418,7 +431,7 @@ wait_http() {  # url name
 }
 
 stack_start() {
-  mkdir -p "$STACK_DIR/logs"
+  mkdir -p "$STACK_DIR/logs" "$STACK_DIR/prometheus"
   chmod 755 "$STACK_DIR"
   ensure_credentials
   local node
@@ -447,6 +460,7 @@ stack_start() {
   ctl start medgate portal >/dev/null || true
   wait_http http://127.0.0.1:8000/health/liveness medgate
   wait_http http://127.0.0.1:3003/health portal
+  wait_http http://127.0.0.1:9090/-/ready prometheus
 }
 
 stack_stop() {
