@@ -17,6 +17,7 @@
 
 #include "apps/service-kit/json_input.hpp"
 #include "apps/service-kit/service_guard.hpp"
+#include "apps/service-kit/service_metrics.hpp"
 #include "auth/redact.hpp"
 #include "auth/secrets.hpp"
 #include "clients/db/db.hpp"
@@ -72,7 +73,15 @@ std::string_view RequestContext::header(std::string_view name) const {
 }
 
 void Router::add(http::verb method, std::string pattern, Handler handler) {
-  routes_.push_back({method, split_path(pattern), std::move(handler)});
+  std::string label = std::string(http::to_string(method)) + " " + pattern;
+  routes_.push_back({std::move(label), method, split_path(pattern), std::move(handler)});
+}
+
+std::vector<std::string> Router::labels() const {
+  std::vector<std::string> out;
+  for (const auto& r : routes_)
+    out.push_back(r.label);
+  return out;
 }
 
 Router::Match Router::match(http::verb method, std::string_view path) const {
@@ -99,6 +108,7 @@ Router::Match Router::match(http::verb method, std::string_view path) const {
     m.path_known = true;
     if (r.method == method || (method == http::verb::head && r.method == http::verb::get)) {
       m.handler = &r.handler;
+      m.route = static_cast<size_t>(&r - routes_.data());
       m.params = std::move(params);
       return m;
     }
@@ -138,6 +148,7 @@ HttpService::HttpService(std::string name, ListenOptions listen, ServiceLimits l
       router_(std::move(router)),
       log_(std::move(log)),
       guard_(std::move(guard)),
+      metrics_(std::make_unique<ServiceMetrics>(name_, router_)),
       log_key_(auth::random_token()),
       io_(static_cast<int>(std::max<size_t>(1, listen_.threads))),
       acceptor_(io_),
@@ -280,7 +291,8 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     else
       request_id = clients::make_request_id(rng);
     stream.expires_never();
-    Response res = co_await dispatch(req, request_id, client_address);
+    std::optional<size_t> route;
+    Response res = co_await dispatch(req, request_id, client_address, route);
     res.set("X-Request-Id", request_id);
     // HEAD: the GET's header (Content-Length included) and never a body on the wire, or the
     // bytes would be read as the start of the next answer on a kept-alive connection.
@@ -292,6 +304,7 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
+    metrics_->request(route, res.result_int(), ms / 1000.0);
     log_->info(
         "{{\"service\":\"{}\",\"request_id\":\"{}\",\"method\":\"{}\",\"path\":{},"
         "\"status\":{},\"duration_ms\":{:.3f}}}",
@@ -318,13 +331,25 @@ std::optional<std::chrono::steady_clock::time_point> deadline_from_budget(
 }
 
 asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string& request_id,
-                                                const std::string& client_address) {
+                                                const std::string& client_address,
+                                                std::optional<size_t>& route) {
   const std::string_view target = req.target();
   const size_t q = target.find('?');
   const std::string_view path = target.substr(0, q);
   const std::string_view query =
       q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  if (path == "/metrics" && req.method() == http::verb::get) {
+    // Open like /health: counts by route pattern and status class, no patient in them.
+    Response res{http::status::ok, req.version()};
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.keep_alive(req.keep_alive());
+    res.body() = metrics_->render();
+    res.prepare_payload();
+    co_return res;
+  }
   const auto m = router_.match(req.method(), path);
+  if (m.handler)
+    route = m.route;
   if (!m.handler) {
     if (m.path_known)
       co_return error_reply(req, 405, "method_not_allowed", "method not allowed on this path");

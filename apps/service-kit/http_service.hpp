@@ -69,13 +69,18 @@ class Router {
 
   struct Match {
     const Handler* handler = nullptr;
+    size_t route = 0;  // index of the matched route (patterns(): its label), when handler is set
     std::vector<std::pair<std::string, std::string>> params;
     bool path_known = false;  // some route has this path, maybe with another method
   };
   [[nodiscard]] Match match(http::verb method, std::string_view path) const;
+  // Each route's method and pattern ("GET /patients/{rut}"), in the order added: metric labels
+  // that name no patient.
+  [[nodiscard]] std::vector<std::string> labels() const;
 
  private:
   struct Route {
+    std::string label;
     http::verb method;
     std::vector<std::string> segments;
     Handler handler;
@@ -90,6 +95,7 @@ struct ListenOptions {
 };
 
 class ServiceGuard;
+class ServiceMetrics;
 
 class HttpService {
  public:
@@ -112,8 +118,10 @@ class HttpService {
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket);
+  // `route` gets the matched route's index, or nullopt.
   boost::asio::awaitable<Response> dispatch(Request& req, const std::string& request_id,
-                                            const std::string& client_address);
+                                            const std::string& client_address,
+                                            std::optional<size_t>& route);
 
   std::string name_;
   ListenOptions listen_;
@@ -121,6 +129,7 @@ class HttpService {
   Router router_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<const ServiceGuard> guard_;
+  std::unique_ptr<ServiceMetrics> metrics_;
   const std::string log_key_;  // RUTs in the request log become pseudonyms under this key
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;

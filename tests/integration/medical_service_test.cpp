@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include <atomic>
 #include <thread>
 
@@ -116,6 +119,21 @@ TEST_F(MedicalService, RefusesCallsWithoutACredentialThatItsRulesAllow) {
        .headers = {{"Content-Type", "application/json"}, {"Authorization", nurse}}});
   EXPECT_EQ(write.status, 403) << write.body;
   EXPECT_EQ(get_as("/health", "").status, 200);  // probes need no token
+}
+
+TEST_F(MedicalService, MetricsCountRequestsByRoutePatternAndNameNoPatient) {
+  ASSERT_EQ(svc_->get("/doctors").status, 200);
+  ASSERT_EQ(svc_->get("/patients/11111111-1/consultations").status, 200);
+  const auto m = clients::curl_perform({.url = svc_->url("/metrics")});  // no token: a probe
+  ASSERT_EQ(m.status, 200);
+  EXPECT_THAT(m.body, HasSubstr("medgate_service_requests_total{code=\"2xx\",route=\"GET "
+                                "/doctors\",service=\"medical\"} 1"));
+  EXPECT_THAT(m.body, HasSubstr("route=\"GET /patients/{rut}/consultations\""));
+  EXPECT_THAT(m.body, Not(HasSubstr("11111111-1")));
+  EXPECT_THAT(m.body, HasSubstr("medgate_service_request_duration_seconds_bucket"));
+  const std::string file = ::testing::TempDir() + "/service-metrics.txt";
+  std::ofstream(file) << m.body;
+  EXPECT_EQ(std::system(("promtool check metrics < " + file + " > /dev/null 2>&1").c_str()), 0);
 }
 
 TEST_F(MedicalService, BadRutIs400NamingTheField) {
