@@ -13,8 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
     (void)medgate::gateway::parse_gateway_config(medgate::config::Document::from_string(
-        text, "fuzz.yaml",
-        [](const std::string&) { return std::optional<std::string>("1"); }));
+        text, "fuzz.yaml", [](const std::string&) { return std::optional<std::string>("1"); }));
   } catch (const medgate::config::ConfigError&) {
   }
   return 0;

@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (medgate::domain::normalize_rut(*rut) != rut)
     std::abort();
   const size_t dash = rut->find('-');
-  if (dash == std::string::npos || medgate::domain::rut_check_digit(rut->substr(0, dash)) != rut->back())
+  if (dash == std::string::npos ||
+      medgate::domain::rut_check_digit(rut->substr(0, dash)) != rut->back())
     std::abort();
   return 0;
 }

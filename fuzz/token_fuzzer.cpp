@@ -29,7 +29,8 @@ const medgate::auth::TokenVerifier& verifier() {
   static const medgate::auth::TokenVerifier v = [] {
     medgate::auth::KeySet keys;
     keys.add("k1", public_key_pem());  // its private half is thrown away: nothing may verify
-    return medgate::auth::TokenVerifier(std::move(keys), {.issuers = {"fuzz"}, .audience = "medgate"});
+    return medgate::auth::TokenVerifier(std::move(keys),
+                                        {.issuers = {"fuzz"}, .audience = "medgate"});
   }();
   return v;
 }
@@ -38,7 +39,8 @@ const medgate::auth::TokenVerifier& verifier() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const auto r = verifier().verify(medgate::auth::bearer_token(text), std::chrono::system_clock::now());
+  const auto r =
+      verifier().verify(medgate::auth::bearer_token(text), std::chrono::system_clock::now());
   if (std::holds_alternative<medgate::auth::Principal>(r))
     std::abort();
   (void)verifier().verify(text, std::chrono::system_clock::now());
