@@ -56,6 +56,12 @@ std::optional<std::string> normalize_segment(std::string_view seg) {
 
 }  // namespace
 
+bool may_need_canonicalizing(std::string_view path) {
+  return path.empty() || path.front() != '/' || path.find('%') != std::string_view::npos ||
+         path.find("//") != std::string_view::npos || path.find("/.") != std::string_view::npos ||
+         path.find('\\') != std::string_view::npos;
+}
+
 std::optional<std::string> canonical_path(std::string_view path) {
   if (path.empty() || path.front() != '/')
     return std::nullopt;

@@ -15,4 +15,8 @@ namespace medgate::auth {
 // A trailing slash is kept.
 [[nodiscard]] std::optional<std::string> canonical_path(std::string_view path);
 
+// False when `path` is certainly canonical already (the usual case: no '%', "//", "/." or
+// '', and a leading '/'), so callers skip canonical_path's copy.
+[[nodiscard]] bool may_need_canonicalizing(std::string_view path);
+
 }  // namespace medgate::auth

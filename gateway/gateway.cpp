@@ -140,13 +140,6 @@ std::optional<Gateway::ProxyRoute> Gateway::match_proxy_route(std::string_view t
 
 namespace {
 
-// Paths in their canonical spelling already (the usual case) are used as they are.
-bool may_need_canonicalizing(std::string_view path) {
-  return path.find('%') != std::string_view::npos || path.find("//") != std::string_view::npos ||
-         path.find("/.") != std::string_view::npos || path.find('\\') != std::string_view::npos ||
-         path.empty() || path.front() != '/';
-}
-
 asio::awaitable<void> answered() {
   co_return;
 }
@@ -158,7 +151,7 @@ asio::awaitable<void> Gateway::handle(const WireRequest& req, CallEnv& env, Requ
   const std::string_view raw_path = path_of(req.target);
   std::string_view target = req.target;
   std::string canonical_target;  // when the path needed canonicalizing: it and the query
-  if (may_need_canonicalizing(raw_path)) {
+  if (auth::may_need_canonicalizing(raw_path)) {
     auto canonical = auth::canonical_path(raw_path);
     if (!canonical) {
       out.clear();

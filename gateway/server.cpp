@@ -74,6 +74,13 @@ void close_idle_sessions(const std::list<SessionState*>& sessions) {
       s->stream->socket().cancel(ignored);
 }
 
+// The client's address, for per-caller limits and logs; empty when the socket has none.
+std::string peer_address(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  return ec ? std::string() : peer.address().to_string();
+}
+
 void write_access_log(spdlog::logger& log, const RequestInfo& info, std::string_view method,
                       std::string_view target, unsigned status, double seconds,
                       const std::string& route) {
@@ -225,12 +232,7 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
   clients::WireRequest req;
   Reply reply;
   RequestInfo info;
-  {
-    boost::system::error_code peer_ec;
-    const auto peer = stream.socket().remote_endpoint(peer_ec);
-    if (!peer_ec)
-      info.client = peer.address().to_string();
-  }
+  info.client = peer_address(stream.socket());
   for (;;) {
     clients::WireRequestParser parser(req);
     beast::error_code ec = co_await clients::read_request(
@@ -341,12 +343,7 @@ asio::awaitable<void> Server::tls_session(Worker* w, tcp::socket s, LimitsConfig
   clients::WireRequest req;
   Reply reply;
   RequestInfo info;
-  {
-    boost::system::error_code peer_ec;
-    const auto peer = beast::get_lowest_layer(stream).socket().remote_endpoint(peer_ec);
-    if (!peer_ec)
-      info.client = peer.address().to_string();
-  }
+  info.client = peer_address(beast::get_lowest_layer(stream).socket());
   for (;;) {
     if (draining_.load())
       break;

@@ -16,7 +16,7 @@ ServiceGuard::ServiceGuard(const auth::VerifierSettings& settings,
 std::optional<Response> ServiceGuard::check(const Request& req, std::string_view path,
                                             RequestContext& ctx) const {
   // One spelling per path: what medgate authorized is what is served here.
-  if (auth::canonical_path(path) != path)
+  if (auth::may_need_canonicalizing(path) && auth::canonical_path(path) != path)
     return error_reply(req, 400, "invalid_path", "the path is not in its canonical form");
   if (!verifier_ || std::find(open_paths_.begin(), open_paths_.end(), path) != open_paths_.end())
     return std::nullopt;

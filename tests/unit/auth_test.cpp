@@ -326,3 +326,18 @@ TEST(CookieValue, FindsTheNamedCookieOnly) {
 
 }  // namespace
 }  // namespace medgate::auth
+
+namespace medgate::auth {
+namespace {
+
+TEST(CanonicalPath, TheFastCheckNeverPassesAPathThatCanonicalizingChanges) {
+  for (const char* p : {"/api/x", "/api/x/", "/", "/a-b_c~d"})
+    EXPECT_FALSE(may_need_canonicalizing(p)) << p;
+  for (const char* p : {"", "x", "/a//b", "/a/./b", "/a/../b", "/a%41", "/a\\b", "/.", "/a/.."})
+    EXPECT_TRUE(may_need_canonicalizing(p)) << p;
+  for (const char* p : {"/api/x", "/api/x/", "/", "/a-b_c~d"})
+    EXPECT_EQ(canonical_path(p), p) << "a path the fast check passes is canonical";
+}
+
+}  // namespace
+}  // namespace medgate::auth
