@@ -15,19 +15,19 @@ namespace medgate::drill {
 // started. Wall-clock readings are converted with the offset measured at the start.
 using Ms = int64_t;
 
-struct Sample {  // one HTTP exchange of the load generator
-  Ms at = 0;               // when it was sent
-  double latency_ms = 0;   // until the whole answer arrived (or the attempt gave up)
-  std::string op;          // page, history, payments, book, pay, consult
-  std::string upstream;    // the cluster it depends on: medical, administrative, portal
-  int status = 0;          // HTTP status; 0 = no answer
-  bool ok = false;         // what a user wanted: a 2xx (a marked stale copy counts, see stale)
-  bool stale = false;      // a marked stale copy (X-Medgate-Stale)
-  bool degraded = false;   // a page that said some of its data is missing
-  bool unknown = false;    // a write whose outcome the answer left unknown (504, none)
+struct Sample {           // one HTTP exchange of the load generator
+  Ms at = 0;              // when it was sent
+  double latency_ms = 0;  // until the whole answer arrived (or the attempt gave up)
+  std::string op;         // page, history, payments, book, pay, consult
+  std::string upstream;   // the cluster it depends on: medical, administrative, portal
+  int status = 0;         // HTTP status; 0 = no answer
+  bool ok = false;        // what a user wanted: a 2xx (a marked stale copy counts, see stale)
+  bool stale = false;     // a marked stale copy (X-Medgate-Stale)
+  bool degraded = false;  // a page that said some of its data is missing
+  bool unknown = false;   // a write whose outcome the answer left unknown (504, none)
 };
 
-struct WriteRecord {  // one keyed write, through all its tries
+struct WriteRecord {     // one keyed write, through all its tries
   std::string key;       // its Idempotency-Key, also stored in the row (read back by it)
   std::string op;        // book, pay, consult
   std::string upstream;  // portal, administrative, medical
@@ -46,23 +46,23 @@ struct ReadBack {
 
 struct Event {
   Ms at = 0;
-  std::string source;  // medgate, mariadb-monitor, probe, drill, log:<file>, ...
-  std::string kind;    // see the constants below
-  std::string detail;  // the reason, node, upstream, line...
+  std::string source;       // medgate, mariadb-monitor, probe, drill, log:<file>, ...
+  std::string kind;         // see the constants below
+  std::string detail;       // the reason, node, upstream, line...
   bool wall_clock = false;  // `at` was converted from a wall-clock reading
 };
 
 namespace kind {
 inline constexpr const char* fault = "fault_injected";
 inline constexpr const char* fault_cleared = "fault_cleared";
-inline constexpr const char* detected = "detected";        // a monitor confirmed the primary down
+inline constexpr const char* detected = "detected";          // a monitor confirmed the primary down
 inline constexpr const char* breaker_open = "breaker_open";  // an upstream or endpoint breaker
 inline constexpr const char* breaker_closed = "breaker_closed";
 inline constexpr const char* endpoint_out = "endpoint_unroutable";  // medgate stopped routing
 inline constexpr const char* endpoint_in = "endpoint_routable";
-inline constexpr const char* promoted = "promoted";   // a monitor finished promoting a replica
-inline constexpr const char* rejoined = "rejoined";   // the old primary is a replica again
-inline constexpr const char* steady = "steady";       // every probe healthy
+inline constexpr const char* promoted = "promoted";  // a monitor finished promoting a replica
+inline constexpr const char* rejoined = "rejoined";  // the old primary is a replica again
+inline constexpr const char* steady = "steady";      // every probe healthy
 inline constexpr const char* unsteady = "unsteady";
 inline constexpr const char* logged = "failure_logged";  // first warning/error line in a log
 inline constexpr const char* two_writable = "two_writable_primaries";
@@ -78,11 +78,11 @@ struct ClockReading {
 
 struct DrillRecord {
   std::string scenario;
-  std::string variant;      // stop, kill, hang, ...
-  std::string target;       // what was faulted (program or container names)
-  std::string cluster;      // the affected upstream or database cluster
+  std::string variant;  // stop, kill, hang, ...
+  std::string target;   // what was faulted (program or container names)
+  std::string cluster;  // the affected upstream or database cluster
   int64_t started_wall_ms = 0;
-  Ms end = 0;               // when recording stopped
+  Ms end = 0;  // when recording stopped
   std::vector<Sample> samples;
   std::vector<WriteRecord> writes;
   std::vector<ReadBack> read_back;  // empty when it could not run (then read_back_error)

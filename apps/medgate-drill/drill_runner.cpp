@@ -19,9 +19,9 @@ namespace {
 
 // A scenario: what it breaks, how it mends it, and what it is judged on.
 struct Plan {
-  std::string cluster;       // the database cluster or upstream it faults
-  std::string watch;         // cluster checked for two writable primaries
-  std::string target;        // what was faulted, for the report
+  std::string cluster;  // the database cluster or upstream it faults
+  std::string watch;    // cluster checked for two writable primaries
+  std::string target;   // what was faulted, for the report
   Checks checks;
   Expectations expect;
   std::function<void()> inject;
@@ -41,12 +41,14 @@ std::string primary_of(const ClusterLayout& c) {
   return p ? std::string(p->as_object().at("name").as_string()) : std::string();
 }
 
-void sleep_for(milliseconds d) { std::this_thread::sleep_for(d); }
+void sleep_for(milliseconds d) {
+  std::this_thread::sleep_for(d);
+}
 
 std::string run_id() {
-  const auto ms = std::chrono::duration_cast<milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   return "drill-" + std::to_string(ms);
 }
 
@@ -83,9 +85,9 @@ Report DrillRunner::run(const std::string& scenario) {
   report.targets = opt_.targets;
   DrillRecord& rec = report.record;
   rec.scenario = scenario;
-  rec.started_wall_ms = std::chrono::duration_cast<milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+  rec.started_wall_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   std::unique_ptr<Probes> probes_holder;
   auto probes = [&]() -> Probes& { return *probes_holder; };
 
@@ -291,8 +293,11 @@ Report DrillRunner::run(const std::string& scenario) {
       if (fault_at < 0 || at < fault_at || seen[l.file])
         continue;
       seen[l.file] = true;
-      rec.events.push_back({.at = at, .source = "log:" + l.file, .kind = kind::logged,
-                            .detail = l.text.substr(0, 160), .wall_clock = true});
+      rec.events.push_back({.at = at,
+                            .source = "log:" + l.file,
+                            .kind = kind::logged,
+                            .detail = l.text.substr(0, 160),
+                            .wall_clock = true});
     }
     std::stable_sort(rec.events.begin(), rec.events.end(),
                      [](const Event& a, const Event& b) { return a.at < b.at; });
@@ -307,13 +312,17 @@ Report DrillRunner::run(const std::string& scenario) {
   bool closed_after_clear = false;
   if (report.measurements.cleared_at)
     for (const auto& e : rec.events)
-      closed_after_clear = closed_after_clear ||
-                           (e.kind == kind::breaker_closed && e.at >= *report.measurements.cleared_at &&
-                            e.detail.starts_with(plan.cluster + ":"));
+      closed_after_clear = closed_after_clear || (e.kind == kind::breaker_closed &&
+                                                  e.at >= *report.measurements.cleared_at &&
+                                                  e.detail.starts_with(plan.cluster + ":"));
   report.verdicts = judge(report.measurements, opt_.targets, plan.checks, closed_after_clear);
   if (!failure.empty())
-    report.verdicts.push_back({.name = "drill completed", .unit = "", .op = "==", .target = 1,
-                               .outcome = Outcome::fail, .note = failure});
+    report.verdicts.push_back({.name = "drill completed",
+                               .unit = "",
+                               .op = "==",
+                               .target = 1,
+                               .outcome = Outcome::fail,
+                               .note = failure});
   return report;
 }
 

@@ -20,8 +20,8 @@ struct DrillOptions {
   std::chrono::milliseconds after{5000};   // load once the system is steady again
   std::chrono::milliseconds promote_timeout{30000};
   std::chrono::milliseconds steady_timeout{90000};
-  std::string variant = "stop";            // database drills: stop, kill, hang
-  std::string cluster = "medical";         // old-primary-returns
+  std::string variant = "stop";     // database drills: stop, kill, hang
+  std::string cluster = "medical";  // old-primary-returns
   Targets targets;
   LoadOptions load;
   std::function<void(const std::string&)> progress;  // one line, rewritten; may be empty

@@ -48,37 +48,39 @@ std::vector<Verdict> judge(const Measurements& m, const Targets& t, const Checks
                            bool breaker_closed_after_clear) {
   std::vector<Verdict> out;
   if (!m.fault_at) {
-    out.push_back(make("fault injected", std::nullopt, "", "==", 1, "the fault was never injected"));
+    out.push_back(
+        make("fault injected", std::nullopt, "", "==", 1, "the fault was never injected"));
     return out;
   }
   if (c.detection)
-    out.push_back(make("time to detect", as_double(m.detect_ms), "ms", "<=",
-                       static_cast<double>(t.detect_ms)));
+    out.push_back(make("time to detect", as_double(m.detect_ms), "ms",
+                       "<=", static_cast<double>(t.detect_ms)));
   if (c.breaker_opens)
-    out.push_back(make("time to breaker open", as_double(m.breaker_open_ms), "ms", "<=",
-                       static_cast<double>(t.detect_ms)));
+    out.push_back(make("time to breaker open", as_double(m.breaker_open_ms), "ms",
+                       "<=", static_cast<double>(t.detect_ms)));
   if (c.promotion)
-    out.push_back(make("promotion after detection", as_double(m.promotion_after_detect_ms), "ms",
-                       "<=", static_cast<double>(t.promote_after_detect_ms),
-                       m.promoted_ms ? "promoted, but the detection was not seen"
-                                     : "no promotion observed"));
+    out.push_back(
+        make("promotion after detection", as_double(m.promotion_after_detect_ms), "ms",
+             "<=", static_cast<double>(t.promote_after_detect_ms),
+             m.promoted_ms ? "promoted, but the detection was not seen" : "no promotion observed"));
   if (c.writes)
     out.push_back(make("writes acknowledged again", as_double(m.writes_resumed_ms), "ms", "<",
-                       static_cast<double>(t.recovery_ms), "no write was acknowledged after the fault"));
+                       static_cast<double>(t.recovery_ms),
+                       "no write was acknowledged after the fault"));
   out.push_back(make("recovery", as_double(m.recovery_ms), "ms", "<",
                      static_cast<double>(t.recovery_ms), "the fault never ended"));
   if (c.breaker_closes)
     out.push_back(make("breaker closed after the restart", breaker_closed_after_clear ? 1.0 : 0.0,
                        "", "==", 1));
   if (c.rejoin)
-    out.push_back(make("old primary back as a replica", as_double(m.rejoined_ms), "ms", "<=",
-                       static_cast<double>(t.rejoin_ms), "the old primary did not rejoin"));
+    out.push_back(make("old primary back as a replica", as_double(m.rejoined_ms), "ms",
+                       "<=", static_cast<double>(t.rejoin_ms), "the old primary did not rejoin"));
   if (c.log)
-    out.push_back(make("failure logged", as_double(m.logged_ms), "ms", "<=",
-                       static_cast<double>(t.logged_ms), m.logged_unknown));
+    out.push_back(make("failure logged", as_double(m.logged_ms), "ms",
+                       "<=", static_cast<double>(t.logged_ms), m.logged_unknown));
   if (c.p99)
-    out.push_back(make("p99 latency during the fault", m.during.p99_ms, "ms", "<=",
-                       static_cast<double>(t.p99_during_ms), "no request during the fault"));
+    out.push_back(make("p99 latency during the fault", m.during.p99_ms, "ms",
+                       "<=", static_cast<double>(t.p99_during_ms), "no request during the fault"));
   if (c.no_failures_of_op) {
     const auto it = m.during_by_op.find(c.fail_free_op);
     out.push_back(make(c.fail_free_op + " failures during the fault",
@@ -103,12 +105,12 @@ std::vector<Verdict> judge(const Measurements& m, const Targets& t, const Checks
                        "the writes could not be read back"));
     out.push_back(make("writes applied twice", as_double(m.twice), "count", "==", 0,
                        "the writes could not be read back"));
-    out.push_back(make("writes never resolved", static_cast<double>(m.writes_unresolved), "count",
-                       "==", 0));
+    out.push_back(
+        make("writes never resolved", static_cast<double>(m.writes_unresolved), "count", "==", 0));
   }
   if (c.writes || c.rejoin)
-    out.push_back(make("two writable primaries seen", static_cast<double>(m.two_writable), "count",
-                       "==", 0));
+    out.push_back(
+        make("two writable primaries seen", static_cast<double>(m.two_writable), "count", "==", 0));
   return out;
 }
 

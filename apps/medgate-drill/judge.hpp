@@ -23,16 +23,16 @@ struct Targets {  // configurable: medgate-drill --target NAME=VALUE
 struct Checks {
   bool detection = false;
   bool breaker_opens = false;
-  bool breaker_closes = false;   // after the fault's end
+  bool breaker_closes = false;  // after the fault's end
   bool promotion = false;
-  bool writes = false;           // lost / twice / resumed / two writable
+  bool writes = false;  // lost / twice / resumed / two writable
   bool rejoin = false;
   bool log = true;
   bool p99 = true;
-  bool no_failures_of_op = false;     // fail_free_op must see no failure during the fault
+  bool no_failures_of_op = false;  // fail_free_op must see no failure during the fault
   std::string fail_free_op;
   std::vector<std::string> unaffected_upstreams;  // no failure there during the fault
-  bool explicit_failures = false;     // every failure a fast explicit 5xx or a stale copy
+  bool explicit_failures = false;  // every failure a fast explicit 5xx or a stale copy
 };
 
 enum class Outcome { pass, fail, unknown };

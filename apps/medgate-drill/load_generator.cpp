@@ -57,7 +57,9 @@ bool is_unknown(const CurlResponse& r) {
 LoadGenerator::LoadGenerator(StackLayout layout, LoadOptions options, Clock::time_point origin)
     : layout_(std::move(layout)), opt_(std::move(options)), origin_(origin) {}
 
-LoadGenerator::~LoadGenerator() { stop(); }
+LoadGenerator::~LoadGenerator() {
+  stop();
+}
 
 Ms LoadGenerator::now() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - origin_).count();
@@ -72,8 +74,7 @@ std::string LoadGenerator::start() {
     w->rng.seed(static_cast<uint32_t>(i * 7919 + 17));
     CurlRequest login{.method = "POST",
                       .url = layout_.portal_url + "/login",
-                      .body = "rut=" + form_escape(w->rut) +
-                              "&password=" + form_escape(password)};
+                      .body = "rut=" + form_escape(w->rut) + "&password=" + form_escape(password)};
     login.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                      {"Origin", layout_.portal_url}};
     const auto res = clients::curl_perform(login);
@@ -132,8 +133,7 @@ Sample LoadGenerator::read(Worker& w, const std::string& op) {
     s.upstream = "page";
   } else {
     const bool history = op == "history";
-    req.url = layout_.medgate_url + (history ? "/api/medical-history/" : "/api/payments/") +
-              w.rut;
+    req.url = layout_.medgate_url + (history ? "/api/medical-history/" : "/api/payments/") + w.rut;
     req.headers = {{"Authorization", "Bearer " + layout_.credential("MEDGATE_STAFF_TOKEN")}};
     s.upstream = history ? "medical" : "administrative";
   }
@@ -144,7 +144,8 @@ Sample LoadGenerator::read(Worker& w, const std::string& op) {
   s.stale = res.header("x-medgate-stale") == "true";
   // A page whose data did not all come is a degraded answer: it says so, and it counts as a
   // failure here (data_banner="degraded").
-  const bool degraded = op == "page" && res.body.find("data-banner=\"degraded\"") != std::string::npos;
+  const bool degraded =
+      op == "page" && res.body.find("data-banner=\"degraded\"") != std::string::npos;
   s.degraded = degraded;
   s.ok = res.status >= 200 && res.status < 300 && !degraded;
   ++requests_;
@@ -153,10 +154,10 @@ Sample LoadGenerator::read(Worker& w, const std::string& op) {
 }
 
 void LoadGenerator::write(Worker& w, const std::string& op) {
-  WriteRecord rec{.key = opt_.run_id + "-" + std::to_string(w.id) + "-" +
-                         std::to_string(++w.next_key),
-                  .op = op,
-                  .first_sent = now()};
+  WriteRecord rec{
+      .key = opt_.run_id + "-" + std::to_string(w.id) + "-" + std::to_string(++w.next_key),
+      .op = op,
+      .first_sent = now()};
   CurlRequest req{.method = "POST"};
   req.timeout = std::chrono::milliseconds(5000);
   req.headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", rec.key}};
@@ -173,8 +174,8 @@ void LoadGenerator::write(Worker& w, const std::string& op) {
     if (op == "pay") {
       rec.upstream = "administrative";
       req.url = layout_.medgate_url + "/api/admin/payments";
-      req.body = json::serialize(
-          json::object{{"rut", w.rut}, {"amount", 1000}, {"concept", rec.key}});
+      req.body =
+          json::serialize(json::object{{"rut", w.rut}, {"amount", 1000}, {"concept", rec.key}});
     } else {
       rec.upstream = "medical";
       req.url = layout_.medgate_url + "/api/medical/consultations";

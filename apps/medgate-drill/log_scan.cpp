@@ -55,8 +55,8 @@ std::optional<int64_t> failure_line_time(std::string_view line) {
   // A monitor event: {"ts":"...","wall_ms":N,...,"event":"unreachable",...}
   if (line.starts_with("{\"ts\":")) {
     static constexpr std::string_view kFailures[] = {
-        "\"event\":\"check_failed\"", "\"event\":\"unreachable\"", "\"event\":\"suspect\"",
-        "\"event\":\"confirmed_down\"", "\"event\":\"node_down\"", "\"event\":\"check_refused\""};
+        "\"event\":\"check_failed\"",   "\"event\":\"unreachable\"", "\"event\":\"suspect\"",
+        "\"event\":\"confirmed_down\"", "\"event\":\"node_down\"",   "\"event\":\"check_refused\""};
     if (std::none_of(std::begin(kFailures), std::end(kFailures),
                      [&](std::string_view f) { return line.find(f) != std::string_view::npos; }))
       return std::nullopt;
@@ -67,8 +67,8 @@ std::optional<int64_t> failure_line_time(std::string_view line) {
   if (sp == std::string_view::npos)
     return std::nullopt;
   const std::string_view rest = line.substr(sp + 1);
-  const bool bad_level = rest.starts_with("warning ") || rest.starts_with("error ") ||
-                         rest.starts_with("critical ");
+  const bool bad_level =
+      rest.starts_with("warning ") || rest.starts_with("error ") || rest.starts_with("critical ");
   const bool server_error = rest.find("\"status\":5") != std::string_view::npos;
   if (!bad_level && !server_error)
     return std::nullopt;
@@ -107,9 +107,7 @@ std::vector<LogLine> LogScan::failures_since_start() const {
     std::string line;
     while (std::getline(in, line))
       if (auto t = failure_line_time(line))
-        out.push_back({.wall_ms = *t,
-                       .file = label(f),
-                       .text = line.substr(0, 300)});
+        out.push_back({.wall_ms = *t, .file = label(f), .text = line.substr(0, 300)});
   }
   std::sort(out.begin(), out.end(),
             [](const LogLine& a, const LogLine& b) { return a.wall_ms < b.wall_ms; });

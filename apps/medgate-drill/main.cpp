@@ -182,8 +182,8 @@ int main(int argc, char** argv) {
       if (opt.progress && tty)
         std::fprintf(stderr, "\n");
       const std::string base =
-          (fs::path(out_dir) / (stamp() + "-" + name +
-                                (rep.record.variant.empty() ? "" : "-" + rep.record.variant)))
+          (fs::path(out_dir) /
+           (stamp() + "-" + name + (rep.record.variant.empty() ? "" : "-" + rep.record.variant)))
               .string();
       write_file(base + ".json", boost::json::serialize(to_json(rep)) + "\n");
       write_file(base + ".md", to_markdown(rep));

@@ -31,7 +31,9 @@ struct PhaseBuilder {
   }
 };
 
-Ms sample_end(const Sample& s) { return s.at + static_cast<Ms>(std::ceil(s.latency_ms)); }
+Ms sample_end(const Sample& s) {
+  return s.at + static_cast<Ms>(std::ceil(s.latency_ms));
+}
 
 // A failure a user can act on at once: an explicit "unavailable" answered quickly.
 bool explained(const Sample& s) {
@@ -53,10 +55,10 @@ Measurements measure(const DrillRecord& r, const Expectations& expect) {
   Measurements m;
   // Clocks first: a step decides what the wall-clock-only events are worth.
   if (!r.clocks.empty()) {
-    const auto [lo, hi] = std::minmax_element(
-        r.clocks.begin(), r.clocks.end(), [](const ClockReading& a, const ClockReading& b) {
-          return a.wall_ms - a.steady < b.wall_ms - b.steady;
-        });
+    const auto [lo, hi] = std::minmax_element(r.clocks.begin(), r.clocks.end(),
+                                              [](const ClockReading& a, const ClockReading& b) {
+                                                return a.wall_ms - a.steady < b.wall_ms - b.steady;
+                                              });
     m.clock_step_ms = (hi->wall_ms - hi->steady) - (lo->wall_ms - lo->steady);
   }
 

@@ -34,7 +34,7 @@ struct PhaseStats {
 inline constexpr Ms kClockStepTolerance = 250;
 
 struct Measurements {
-  std::optional<Ms> fault_at;    // on the drill's timeline
+  std::optional<Ms> fault_at;  // on the drill's timeline
   std::optional<Ms> cleared_at;
   // From the fault:
   std::optional<Ms> detect_ms;        // first detection: a monitor's confirmed_down, a breaker

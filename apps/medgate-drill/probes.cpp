@@ -34,12 +34,15 @@ std::string str(const json::value& v, std::string_view key) {
 }
 
 std::string last_reason(const json::object& breaker) {
-  if (const auto* t = breaker.if_contains("transitions"); t && t->is_array() && !t->as_array().empty())
+  if (const auto* t = breaker.if_contains("transitions");
+      t && t->is_array() && !t->as_array().empty())
     return str(t->as_array().back(), "reason");
   return {};
 }
 
-bool is_open(const std::string& state) { return state == "open" || state == "forced_open"; }
+bool is_open(const std::string& state) {
+  return state == "open" || state == "forced_open";
+}
 
 // Which monitor events mean what to the drill.
 const char* kind_of_monitor_event(std::string_view type) {
@@ -56,13 +59,18 @@ const char* kind_of_monitor_event(std::string_view type) {
 
 Probes::Probes(StackLayout layout, Clock::time_point origin, std::string watch_writable,
                std::chrono::milliseconds period)
-    : layout_(std::move(layout)), origin_(origin), watch_(std::move(watch_writable)), period_(period) {
+    : layout_(std::move(layout)),
+      origin_(origin),
+      watch_(std::move(watch_writable)),
+      period_(period) {
   // The monitors stamp events with the same monotonic clock (one machine, one kernel).
   origin_mono_ms_ =
       std::chrono::duration_cast<std::chrono::milliseconds>(origin_.time_since_epoch()).count();
 }
 
-Probes::~Probes() { stop(); }
+Probes::~Probes() {
+  stop();
+}
 
 Ms Probes::now() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - origin_).count();
@@ -112,7 +120,8 @@ void Probes::mark(const std::string& k, const std::string& detail) {
 std::vector<Event> Probes::events() const {
   std::lock_guard lock(mu_);
   auto out = events_;
-  std::stable_sort(out.begin(), out.end(), [](const Event& a, const Event& b) { return a.at < b.at; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Event& a, const Event& b) { return a.at < b.at; });
   return out;
 }
 
@@ -158,10 +167,10 @@ void Probes::poll_loop() {
     {
       const auto wall = std::chrono::system_clock::now();
       std::lock_guard lock(mu_);
-      clocks_.push_back({.steady = now(),
-                         .wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        wall.time_since_epoch())
-                                        .count()});
+      clocks_.push_back(
+          {.steady = now(),
+           .wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch())
+                          .count()});
     }
     poll_medgate();
     poll_monitors();
@@ -183,10 +192,14 @@ void Probes::poll_medgate() {
       std::string& before = breaker_state_[who];
       if (medgate_seen_ && state != before) {
         if (is_open(state) && !is_open(before))
-          add({.at = at, .source = "medgate", .kind = kind::breaker_open,
+          add({.at = at,
+               .source = "medgate",
+               .kind = kind::breaker_open,
                .detail = who + ": " + before + " -> " + state + " (" + last_reason(breaker) + ")"});
         else if (state == "closed" && !before.empty())
-          add({.at = at, .source = "medgate", .kind = kind::breaker_closed,
+          add({.at = at,
+               .source = "medgate",
+               .kind = kind::breaker_closed,
                .detail = who + ": " + before + " -> closed (" + last_reason(breaker) + ")"});
       }
       before = state;
@@ -201,7 +214,8 @@ void Probes::poll_medgate() {
         const bool routable = e.contains("routable") && e.at("routable").as_bool();
         auto [it, fresh] = routable_.try_emplace(who, routable);
         if (!fresh && it->second != routable && medgate_seen_)
-          add({.at = at, .source = "medgate",
+          add({.at = at,
+               .source = "medgate",
                .kind = routable ? kind::endpoint_in : kind::endpoint_out,
                .detail = who + (routable ? "" : " (" + str(e, "reason") + ")")});
         it->second = routable;
@@ -220,7 +234,8 @@ void Probes::poll_monitors() {
       const auto& e = item.as_object();
       after = std::max<uint64_t>(after, static_cast<uint64_t>(e.at("seq").to_number<int64_t>()));
       const std::string type = str(e, "event");
-      Event out{.source = c.monitor, .kind = kind_of_monitor_event(type),
+      Event out{.source = c.monitor,
+                .kind = kind_of_monitor_event(type),
                 .detail = type + (str(e, "node").empty() ? "" : " " + str(e, "node"))};
       if (const auto* mono = e.if_contains("mono_ms")) {
         out.at = mono->to_number<int64_t>() - origin_mono_ms_;
@@ -251,8 +266,10 @@ void Probes::check_steady() {
   std::lock_guard lock(mu_);
   unsteady_reason_ = reason;
   if (!steady_known_ || now_steady != steady_) {
-    events_.push_back({.at = now(), .source = "probe",
-                       .kind = now_steady ? kind::steady : kind::unsteady, .detail = reason});
+    events_.push_back({.at = now(),
+                       .source = "probe",
+                       .kind = now_steady ? kind::steady : kind::unsteady,
+                       .detail = reason});
     steady_known_ = true;
   }
   steady_ = now_steady;
@@ -267,14 +284,16 @@ void Probes::writable_loop() {
   if (c.driver == "postgres")
     driver = std::make_unique<db::PostgresDriver>();
   else
-    driver = std::make_unique<db::MariadbDriver>(db::MysqlDialect::mariadb,
-                                                 std::chrono::seconds(1));
+    driver =
+        std::make_unique<db::MariadbDriver>(db::MysqlDialect::mariadb, std::chrono::seconds(1));
   std::vector<std::unique_ptr<db::DbConnection>> conns(c.nodes.size());
   auto writable = [&](size_t i) -> bool {
     try {
       if (!conns[i])
-        conns[i] = driver->connect({.port = c.nodes[i].second, .user = c.user,
-                                    .password = c.password, .database = c.database},
+        conns[i] = driver->connect({.port = c.nodes[i].second,
+                                    .user = c.user,
+                                    .password = c.password,
+                                    .database = c.database},
                                    std::chrono::milliseconds(500));
       conns[i]->set_deadline(Clock::now() + std::chrono::milliseconds(800));
       return conns[i]->writable();
@@ -288,7 +307,9 @@ void Probes::writable_loop() {
     if (c.nodes.size() == 2) {
       const Ms at = now();
       if (writable(0) && writable(1) && writable(0))
-        add({.at = at, .source = "probe", .kind = kind::two_writable,
+        add({.at = at,
+             .source = "probe",
+             .kind = kind::two_writable,
              .detail = c.nodes[0].first + " and " + c.nodes[1].first + " both take writes"});
     }
     std::this_thread::sleep_until(next);

@@ -26,14 +26,19 @@ std::string iso_utc(int64_t wall_ms) {
   return buf;
 }
 
-json::value opt(std::optional<Ms> v) { return v ? json::value(*v) : json::value(nullptr); }
-json::value opt(std::optional<double> v) { return v ? json::value(*v) : json::value(nullptr); }
-json::value opt(std::optional<size_t> v) { return v ? json::value(*v) : json::value(nullptr); }
+json::value opt(std::optional<Ms> v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+json::value opt(std::optional<double> v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+json::value opt(std::optional<size_t> v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
 
 json::object phase_json(const PhaseStats& p) {
-  return {{"requests", p.requests},    {"failed", p.failed},
-          {"error_rate", p.error_rate()}, {"stale", p.stale},
-          {"p50_ms", opt(p.p50_ms)},    {"p99_ms", opt(p.p99_ms)}};
+  return {{"requests", p.requests}, {"failed", p.failed},      {"error_rate", p.error_rate()},
+          {"stale", p.stale},       {"p50_ms", opt(p.p50_ms)}, {"p99_ms", opt(p.p99_ms)}};
 }
 
 std::string seconds(std::optional<Ms> ms) {
@@ -87,11 +92,20 @@ std::string escape_html(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -199,16 +213,15 @@ json::value to_json(const Report& rep) {
                     {"during_by_op", std::move(by_op)},
                     {"failed_total", m.failed_total},
                     {"unexplained_failures", m.unexplained_failures},
-                    {"writes",
-                     json::object{{"sent", m.writes},
-                                  {"acknowledged", m.writes_acked},
-                                  {"retried", m.writes_retried},
-                                  {"unknown_outcomes", m.unknown_outcomes},
-                                  {"unknown_resolved", m.unknown_resolved},
-                                  {"unresolved", m.writes_unresolved},
-                                  {"lost", opt(m.lost)},
-                                  {"applied_twice", opt(m.twice)},
-                                  {"read_back_error", r.read_back_error}}},
+                    {"writes", json::object{{"sent", m.writes},
+                                            {"acknowledged", m.writes_acked},
+                                            {"retried", m.writes_retried},
+                                            {"unknown_outcomes", m.unknown_outcomes},
+                                            {"unknown_resolved", m.unknown_resolved},
+                                            {"unresolved", m.writes_unresolved},
+                                            {"lost", opt(m.lost)},
+                                            {"applied_twice", opt(m.twice)},
+                                            {"read_back_error", r.read_back_error}}},
                     {"two_writable_primaries_seen", m.two_writable}}},
       {"targets", json::object{{"detect_ms", rep.targets.detect_ms},
                                {"promote_after_detect_ms", rep.targets.promote_after_detect_ms},
@@ -226,8 +239,8 @@ std::string to_markdown(const Report& rep) {
   const auto& m = rep.measurements;
   std::string out = "## Drill " + title(r) + ": " +
                     (all_passed(rep.verdicts) ? "PASSED" : "MISSED A TARGET") + "\n\n";
-  out += "Started " + iso_utc(r.started_wall_ms) + ", " + seconds(r.end) + " in all; fault: " +
-         (r.target.empty() ? "-" : r.target) + ".\n\n";
+  out += "Started " + iso_utc(r.started_wall_ms) + ", " + seconds(r.end) +
+         " in all; fault: " + (r.target.empty() ? "-" : r.target) + ".\n\n";
   out += "| check | measured | target | result |\n|---|---|---|---|\n";
   for (const auto& v : rep.verdicts)
     out += "| " + v.name + " | " + verdict_value(v) + " | " + verdict_target(v) + " | " +
@@ -241,12 +254,14 @@ std::string to_markdown(const Report& rep) {
   out += "\nDuring the fault, by upstream:";
   for (const auto& [k, p] : m.during_by_upstream)
     out += " " + k + " " + std::to_string(p.failed) + "/" + std::to_string(p.requests) +
-           " failed (p99 " + fmt_ms(p.p99_ms) + ")" + (p.stale ? ", " + std::to_string(p.stale) + " stale copies" : "") + ";";
+           " failed (p99 " + fmt_ms(p.p99_ms) + ")" +
+           (p.stale ? ", " + std::to_string(p.stale) + " stale copies" : "") + ";";
   out += "\n\nWrites: " + std::to_string(m.writes) + " sent, " + std::to_string(m.writes_acked) +
-         " acknowledged (" + std::to_string(m.writes_retried) + " after a retry with the same key), " +
-         std::to_string(m.unknown_outcomes) + " with an unknown outcome (" +
-         std::to_string(m.unknown_resolved) + " resolved by the retry), " +
-         std::to_string(m.writes_unresolved) + " never resolved; read back: " +
+         " acknowledged (" + std::to_string(m.writes_retried) +
+         " after a retry with the same key), " + std::to_string(m.unknown_outcomes) +
+         " with an unknown outcome (" + std::to_string(m.unknown_resolved) +
+         " resolved by the retry), " + std::to_string(m.writes_unresolved) +
+         " never resolved; read back: " +
          (m.lost ? std::to_string(*m.lost) + " lost, " + std::to_string(m.twice.value_or(0)) +
                        " applied twice"
                  : "not possible (" + r.read_back_error + ")") +
@@ -278,8 +293,9 @@ std::string to_markdown(const Report& rep) {
 }
 
 std::string summary_markdown(const std::vector<Report>& reports) {
-  std::string out = "| drill | result | detect | promoted | writes again | recovery | lost | "
-                    "p99 during |\n|---|---|---|---|---|---|---|---|\n";
+  std::string out =
+      "| drill | result | detect | promoted | writes again | recovery | lost | "
+      "p99 during |\n|---|---|---|---|---|---|---|---|\n";
   for (const auto& rep : reports) {
     const auto& m = rep.measurements;
     out += "| " + title(rep.record) + " | " + (all_passed(rep.verdicts) ? "pass" : "MISSED") +
@@ -295,7 +311,8 @@ std::string to_html(const Report& rep) {
   std::string out =
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-      "<title>medgate drill: " + escape_html(title(rep.record)) + "</title><style>";
+      "<title>medgate drill: " +
+      escape_html(title(rep.record)) + "</title><style>";
   out += web::asset("uPlot.min.css");
   out += web::asset("drill-report.css");
   out += "</style></head><body><h1>Drill " + escape_html(title(rep.record)) + " — " +

@@ -110,22 +110,21 @@ class Compose final : public StackControl {
   void pause(const std::string& p) override { docker({"pause", name(p)}); }
   void resume(const std::string& p) override { docker({"unpause", name(p)}); }
   [[nodiscard]] std::string name(const std::string& p) const override {
-    static const std::map<std::string, std::string> names{
-        {"medical-1", "app1"},
-        {"medical-2", "app1-replica"},
-        {"admin-1", "app2"},
-        {"admin-2", "app2-replica"},
-        {"portal", "app3"},
-        {"medgate", "middleware"},
-        {"medical-db-primary", "mariadb-master"},
-        {"medical-db-replica", "mariadb-replica"},
-        {"admin-db-primary", "postgres_primary"},
-        {"admin-db-standby", "postgres_replica"},
-        {"portal-db-primary", "mysql_primary"},
-        {"portal-db-replica", "mysql_replica"},
-        {"mariadb-monitor", "mariadb-monitor"},
-        {"postgres-monitor", "postgres-monitor"},
-        {"mysql-monitor", "mysql-monitor"}};
+    static const std::map<std::string, std::string> names{{"medical-1", "app1"},
+                                                          {"medical-2", "app1-replica"},
+                                                          {"admin-1", "app2"},
+                                                          {"admin-2", "app2-replica"},
+                                                          {"portal", "app3"},
+                                                          {"medgate", "middleware"},
+                                                          {"medical-db-primary", "mariadb-master"},
+                                                          {"medical-db-replica", "mariadb-replica"},
+                                                          {"admin-db-primary", "postgres_primary"},
+                                                          {"admin-db-standby", "postgres_replica"},
+                                                          {"portal-db-primary", "mysql_primary"},
+                                                          {"portal-db-replica", "mysql_replica"},
+                                                          {"mariadb-monitor", "mariadb-monitor"},
+                                                          {"postgres-monitor", "postgres-monitor"},
+                                                          {"mysql-monitor", "mysql-monitor"}};
     const auto it = names.find(p);
     return it == names.end() ? p : it->second;
   }
@@ -144,6 +143,8 @@ class Compose final : public StackControl {
 std::unique_ptr<StackControl> local_stack_control(std::string stack_dir) {
   return std::make_unique<LocalStack>(std::move(stack_dir));
 }
-std::unique_ptr<StackControl> compose_control() { return std::make_unique<Compose>(); }
+std::unique_ptr<StackControl> compose_control() {
+  return std::make_unique<Compose>();
+}
 
 }  // namespace medgate::drill

@@ -43,7 +43,8 @@ StackLayout local_stack_layout(const std::string& dir) {
   s.log_dir = dir + "/logs";
   std::ifstream in(dir + "/credentials.env");
   if (!in)
-    throw std::runtime_error(dir + "/credentials.env not found: is the local stack set up "
+    throw std::runtime_error(dir +
+                             "/credentials.env not found: is the local stack set up "
                              "(scripts/run)?");
   std::stringstream text;
   text << in.rdbuf();

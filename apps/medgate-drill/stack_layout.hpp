@@ -10,10 +10,10 @@
 namespace medgate::drill {
 
 struct ClusterLayout {
-  std::string name;        // medical, administrative, portal (the upstream it serves)
-  std::string monitor;     // mariadb-monitor, postgres-monitor, mysql-monitor
+  std::string name;     // medical, administrative, portal (the upstream it serves)
+  std::string monitor;  // mariadb-monitor, postgres-monitor, mysql-monitor
   std::string monitor_url;
-  std::string driver;      // mariadb, postgres
+  std::string driver;                                   // mariadb, postgres
   std::vector<std::pair<std::string, uint16_t>> nodes;  // program name, port
   std::string database, user, password;
   std::string table, key_column;  // where a drill write's key lands

@@ -9,7 +9,7 @@ MEDGATE_BUILD_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libyaml-cpp-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
-  libpq-dev libmariadb-dev libjwt-dev libsodium-dev libssl-dev
+  libpq-dev libmariadb-dev libjwt-dev libsodium-dev libssl-dev nodejs
 )
 
 # The libFuzzer targets (scripts/fuzz): clang and its sanitizer runtimes.
@@ -49,9 +49,26 @@ ensure_packages() {
     "${missing[@]}" >/dev/null
 }
 
+# The pinned front-end libraries (web/package-lock.json: uPlot) that the build compiles into
+# medgate's dashboard and the drill reports. npm ci: exactly the locked versions, checked
+# against their integrity hashes. Debian 12 ships npm apart from nodejs.
+ensure_web_assets() {
+  local web="$MEDGATE_ROOT/web"
+  if [ -f "$web/node_modules/.package-lock.json" ] &&
+    cmp -s <(grep -A2 '"node_modules/uplot"' "$web/package-lock.json") \
+      <(grep -A2 '"node_modules/uplot"' "$web/node_modules/.package-lock.json"); then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || ensure_packages npm
+  log "installing the pinned web assets (npm ci in web/)"
+  npm ci --prefix "$web" --no-audit --no-fund --loglevel=error >/dev/null ||
+    die "npm ci in web/ failed"
+}
+
 # Configures and builds one CMake preset (default: "default").
 build_preset() {
   local preset=${1:-default}
+  ensure_web_assets
   cd "$MEDGATE_ROOT"
   if [ ! -f "build/$preset/build.ninja" ]; then
     cmake --preset "$preset" >/dev/null
