@@ -10,6 +10,7 @@
 #include "auth/canonical_path.hpp"
 #include "clients/secure_equals.hpp"
 #include "gateway/http_util.hpp"
+#include "web/web_assets.hpp"
 
 namespace medgate::gateway {
 
@@ -24,7 +25,7 @@ ThreadContext::ThreadContext(asio::io_context& io, const GatewayConfig& cfg, uin
 namespace {
 
 std::vector<std::string> builtin_route_labels() {
-  return {"unmatched", "/health", "/status", "/metrics", "/admin"};
+  return {"unmatched", "/health", "/status", "/metrics", "/admin", "/dashboard"};
 }
 
 json::string iso_age(resilience::TimePoint at, resilience::TimePoint now) {
@@ -92,6 +93,9 @@ Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
                             cfg_.client_rate_limit.max_clients, clock);
   for (const auto& route : cfg_.routes)
     route_upstreams_.push_back(upstreams_.find(route.upstream));
+  if (cfg_.dashboard.enabled)
+    dashboard_ = std::make_unique<DashboardCollector>(cfg_.dashboard,
+                                                      [this] { return metrics_.api_totals(); });
   for (auto& m : modules_)
     m.module->bind(upstreams_);
   // Every breaker transition is logged the moment it happens.
@@ -194,7 +198,8 @@ asio::awaitable<void> Gateway::handle(const WireRequest& req, CallEnv& env, Requ
 
 bool Gateway::is_builtin(std::string_view path) {
   return path == "/health" || path.starts_with("/health/") || path == "/status" ||
-         path == "/metrics" || path.starts_with("/admin/");
+         path == "/metrics" || path.starts_with("/admin/") || path == "/dashboard" ||
+         path.starts_with("/dashboard/");
 }
 
 size_t Gateway::match_label(std::string_view path) const {
@@ -287,6 +292,11 @@ asio::awaitable<void> Gateway::handle_local(const WireRequest& req, CallEnv& env
   if (path.starts_with("/admin/")) {
     info.route = kAdmin;
     res = admin(req, path);
+    co_return;
+  }
+  if (path == "/dashboard" || path.starts_with("/dashboard/")) {
+    info.route = kDashboard;
+    res = dashboard(req, path);
     co_return;
   }
   for (auto& m : modules_) {
@@ -452,6 +462,61 @@ WireResponse Gateway::admin(const WireRequest& req, std::string_view path) {
                              {"target", target},
                              {"action", action},
                              {"state", to_string(breaker->state())}});
+}
+
+WireResponse Gateway::dashboard(const WireRequest& req, std::string_view path) {
+  if (!dashboard_)
+    return error_response(404, "not_found", "the dashboard is off (dashboard.enabled)");
+  if (req.method != http::verb::get && req.method != http::verb::head)
+    return error_response(405, "method_not_allowed", "use GET");
+  // The page and its files are public (no data in them); the state needs what /health
+  // needs: loopback, or a staff or admin token.
+  auto page_headers = [](WireResponse& res) {
+    res.fields.set("Content-Security-Policy",
+                   "default-src 'none'; script-src 'self'; style-src 'self'; "
+                   "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                   "form-action 'none'; frame-ancestors 'none'");
+    res.fields.set("X-Content-Type-Options", "nosniff");
+    res.fields.set("X-Frame-Options", "DENY");
+    res.fields.set("Referrer-Policy", "no-referrer");
+    res.fields.set("Cache-Control", "no-cache");
+  };
+  if (path == "/dashboard" || path == "/dashboard/") {
+    auto res =
+        text_response(200, std::string(web::asset("dashboard.html")), "text/html; charset=utf-8");
+    page_headers(res);
+    return res;
+  }
+  constexpr std::string_view kStatic = "/dashboard/static/";
+  if (path.starts_with(kStatic)) {
+    const std::string_view name = path.substr(kStatic.size());
+    static constexpr std::pair<std::string_view, std::string_view> kFiles[] = {
+        {"dashboard.js", "text/javascript; charset=utf-8"},
+        {"dashboard.css", "text/css; charset=utf-8"},
+        {"uPlot.iife.min.js", "text/javascript; charset=utf-8"},
+        {"uPlot.min.css", "text/css; charset=utf-8"}};
+    for (const auto& [file, type] : kFiles)
+      if (name == file) {
+        auto res = text_response(200, std::string(web::asset(file)), type);
+        page_headers(res);
+        return res;
+      }
+    return error_response(404, "not_found", "no such dashboard file");
+  }
+  if (path == "/dashboard/api/state") {
+    if (auto refused = operator_refusal(req))
+      return std::move(*refused);
+    const auto health = health_report();
+    const auto collected = dashboard_->snapshot();
+    std::string body;
+    body.reserve(health.body.size() + collected->size() + 64);
+    body.append("{\"health\":").append(health.body).append(",\"collected\":").append(*collected);
+    body.append("}");
+    auto res = text_response(200, std::move(body), "application/json");
+    res.fields.set("Cache-Control", "no-store");
+    return res;
+  }
+  return error_response(404, "not_found", "no such dashboard endpoint");
 }
 
 }  // namespace medgate::gateway

@@ -69,7 +69,15 @@ class Gateway {
 
   // Route label indices of the gateway's own endpoints; modules' labels follow, then the
   // configured routes'.
-  enum BuiltinRoute : size_t { kUnmatched = 0, kHealth, kStatus, kMetrics, kAdmin, kBuiltinCount };
+  enum BuiltinRoute : size_t {
+    kUnmatched = 0,
+    kHealth,
+    kStatus,
+    kMetrics,
+    kAdmin,
+    kDashboard,
+    kBuiltinCount
+  };
 
  private:
   struct ProxyRoute {
@@ -101,6 +109,7 @@ class Gateway {
   // go on, or the 429 to answer.
   [[nodiscard]] std::optional<WireResponse> over_client_limit(const RequestInfo& info);
   [[nodiscard]] WireResponse admin(const WireRequest& req, std::string_view path);
+  [[nodiscard]] WireResponse dashboard(const WireRequest& req, std::string_view path);
 
   GatewayConfig cfg_;
   const resilience::Clock& clock_;
@@ -118,6 +127,8 @@ class Gateway {
   std::atomic<bool> started_{false};
   std::atomic<bool> draining_{false};
   const resilience::TimePoint start_time_;
+  // Last: its thread reads metrics_, so it stops first.
+  std::unique_ptr<DashboardCollector> dashboard_;
 };
 
 }  // namespace medgate::gateway

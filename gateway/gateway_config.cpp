@@ -302,6 +302,37 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
                              .count());
     r.finish();
   }
+  if (auto n = m.optional("dashboard")) {
+    auto r = n->map();
+    auto& d = c.dashboard;
+    d.enabled = r.get_bool("enabled", d.enabled);
+    d.prometheus_url = r.get_string("prometheus_url", "");
+    d.drills_dir = r.get_string("drills_dir", "");
+    d.refresh = std::chrono::duration_cast<std::chrono::milliseconds>(r.get_duration(
+        "refresh", d.refresh, std::chrono::milliseconds(200), std::chrono::minutes(1)));
+    d.availability_objective =
+        r.get_double("availability_objective", d.availability_objective, 0.5, 0.99999);
+    d.latency_objective = r.get_double("latency_objective", d.latency_objective, 0.5, 0.99999);
+    if (!d.prometheus_url.empty() && !d.prometheus_url.starts_with("http://") &&
+        !d.prometheus_url.starts_with("https://"))
+      r.optional("prometheus_url")->fail("expected http://host:port");
+    if (auto ms = r.optional("monitors")) {
+      for (const Node& item : ms->items()) {
+        auto mr = item.map();
+        DashboardMonitor mon{.name = mr.required("name").as_nonempty_string(),
+                             .url = mr.required("url").as_nonempty_string()};
+        if (!mon.url.starts_with("http://") && !mon.url.starts_with("https://"))
+          item.fail("a monitor's url is http://host:port");
+        while (mon.url.ends_with("/"))
+          mon.url.pop_back();
+        mr.finish();
+        d.monitors.push_back(std::move(mon));
+      }
+    }
+    while (d.prometheus_url.ends_with("/"))
+      d.prometheus_url.pop_back();
+    r.finish();
+  }
   if (c.auth.verifier.enabled && c.audit_log.path.empty())
     root.fail_key("audit_log", "audit_log.path is required when auth is enabled");
   for (auto& [name, node] : m.required("upstreams").map().entries()) {

@@ -12,6 +12,7 @@
 #include "clients/http_url.hpp"
 #include "config/yaml_reader.hpp"
 #include "gateway/cors.hpp"
+#include "gateway/dashboard.hpp"
 #include "resilience/circuit_breaker.hpp"
 #include "resilience/endpoint_selector.hpp"
 #include "resilience/outlier_detector.hpp"
@@ -140,6 +141,7 @@ struct GatewayConfig {
   AuditLogConfig audit_log;
   ClientRateLimitConfig client_rate_limit;
   CorsConfig cors;  // no allowed origin: no cross-origin reads
+  DashboardConfig dashboard;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
   // Names of the upstreams behind the portal API (/api/medical-history, ...).

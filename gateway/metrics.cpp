@@ -1,5 +1,7 @@
 #include "gateway/metrics.hpp"
 
+#include <cmath>
+
 #include <prometheus/text_serializer.h>
 
 #include "gateway/upstream.hpp"
@@ -48,6 +50,7 @@ Metrics::Metrics(const GatewayConfig& cfg, const std::vector<std::string>& route
     for (size_t c = 0; c < kClasses.size(); ++c)
       h.by_class[c] = &requests.Add({{"route", label}, {"code", kClasses[c]}});
     h.latency = &latency.Add({{"route", label}}, buckets);
+    h.api = std::string_view(label).starts_with("/api");
     routes_.push_back(h);
   }
 
@@ -145,6 +148,27 @@ void Metrics::request(size_t route, unsigned status, double seconds) {
   const size_t cls = status >= 100 && status < 600 ? status / 100 - 1 : 5;
   routes_[route].by_class[cls]->Increment();
   routes_[route].latency->Observe(seconds);
+}
+
+ApiTotals Metrics::api_totals() const {
+  ApiTotals t;
+  t.at = std::chrono::steady_clock::now();
+  for (const auto& r : routes_) {
+    if (!r.api)
+      continue;
+    for (const auto* c : r.by_class)
+      t.requests += c->Value();
+    t.errors += r.by_class[4]->Value();
+    const auto h = r.latency->Collect().histogram;
+    if (t.bucket_bounds.empty())
+      for (const auto& b : h.bucket)
+        if (std::isfinite(b.upper_bound))
+          t.bucket_bounds.push_back(b.upper_bound);
+    t.bucket_counts.resize(t.bucket_bounds.size());
+    for (size_t i = 0; i < t.bucket_bounds.size() && i < h.bucket.size(); ++i)
+      t.bucket_counts[i] += static_cast<double>(h.bucket[i].cumulative_count);
+  }
+  return t;
 }
 
 void Metrics::on_transition(const std::string& upstream, const std::string& endpoint,

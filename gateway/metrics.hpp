@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gateway/gateway_config.hpp"
+#include "gateway/service_levels.hpp"
 #include "resilience/circuit_breaker.hpp"
 
 namespace medgate::gateway {
@@ -91,6 +92,10 @@ class Metrics {
   void connection_opened() { connections_->Increment(); }
   void connection_closed() { connections_->Decrement(); }
 
+  // The API routes' totals now (requests, 5xx, latency buckets): the dashboard's service
+  // levels when no Prometheus runs. Thread-safe.
+  [[nodiscard]] ApiTotals api_totals() const;
+
   // Refreshes the state gauges from `upstreams` and renders the text exposition format.
   [[nodiscard]] std::string render(UpstreamSet& upstreams);
 
@@ -98,6 +103,7 @@ class Metrics {
   struct RouteHandles {
     std::array<prometheus::Counter*, 6> by_class{};  // 1xx..5xx, other
     prometheus::Histogram* latency = nullptr;
+    bool api = false;  // an /api route: counted in the service levels
   };
 
   std::shared_ptr<prometheus::Registry> registry_;

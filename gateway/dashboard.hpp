@@ -1,0 +1,74 @@
+// The SLA dashboard's data, gathered off the request path: a thread of its own polls
+// Prometheus (service levels; medgate's own counters when it does not answer), each
+// database monitor (topology and last events) and the drill reports' directory, and keeps
+// the latest result as one JSON text. Requests only read that text: no I/O on an
+// io_context thread. No patient data goes in: counts, states, node names and drill figures.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "gateway/service_levels.hpp"
+
+namespace medgate::gateway {
+
+struct DashboardMonitor {
+  std::string name;  // mariadb-monitor, ...
+  std::string url;   // its HTTP API (http://127.0.0.1:8011)
+};
+
+struct DashboardConfig {
+  bool enabled = true;
+  std::string prometheus_url;  // empty: medgate's own counters only
+  std::vector<DashboardMonitor> monitors;
+  std::string drills_dir;  // medgate-drill's reports (*.json); empty: none listed
+  std::chrono::milliseconds refresh{2000};
+  // Used when Prometheus does not answer (it holds its own: medgate:objective:*).
+  double availability_objective = 0.999;
+  double latency_objective = 0.999;
+};
+
+class DashboardCollector {
+ public:
+  DashboardCollector(DashboardConfig cfg, std::function<ApiTotals()> totals);
+  ~DashboardCollector();  // stops the thread
+  DashboardCollector(const DashboardCollector&) = delete;
+  DashboardCollector& operator=(const DashboardCollector&) = delete;
+
+  // The latest collection, a JSON object's text ("{}" before the first).
+  [[nodiscard]] std::shared_ptr<const std::string> snapshot() const;
+
+ private:
+  void loop();
+  boost::json::object collect();
+  boost::json::object service_levels();
+  boost::json::array databases();
+  boost::json::array drills();
+
+  DashboardConfig cfg_;
+  std::function<ApiTotals()> totals_;
+  TotalsHistory history_;
+  std::map<std::string, uint64_t> monitor_seq_;
+  std::map<std::string, std::vector<boost::json::object>> monitor_events_;
+  std::map<std::string, boost::json::object> drill_cache_;  // file name -> summary
+  int round_ = 0;
+  boost::json::object last_prometheus_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::shared_ptr<const std::string> snapshot_;
+  std::thread thread_;
+};
+
+}  // namespace medgate::gateway
