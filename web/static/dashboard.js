@@ -101,7 +101,7 @@
     document.getElementById("budget").textContent =
       "Objectives: availability " + pct(objA, 2) + ", answered under 3 s " + pct(objL, 2) +
       ". Error budget left (30 d): " + (sl.error_budget_left != null && sl.error_budget_left < 0
-        ? "none, overspent " + (-sl.error_budget_left).toFixed(1) + "×"
+        ? "none (" + (1 - sl.error_budget_left).toFixed(1) + "× the budget spent)"
         : pct(sl.error_budget_left, 1)) +
       ". Burn rate: 1 h " + (burn["1h"] == null ? "—" : burn["1h"].toFixed(2) + "×") +
       ", 5 min " + (burn["5m"] == null ? "—" : burn["5m"].toFixed(2) + "×") + " (page at 14.4×).";
