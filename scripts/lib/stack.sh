@@ -5,7 +5,8 @@
 
 STACK_DIR=${MEDGATE_STACK_DIR:-/var/tmp/medgate-stack}
 PG_BIN=/usr/lib/postgresql/15/bin
-BIN="$MEDGATE_ROOT/build/default/apps"
+# The binaries it runs: the default build, or another build tree's (the tests set it).
+BIN="${MEDGATE_BIN_DIR:-$MEDGATE_ROOT/build/default/apps}"
 
 # name port server_id role database app_user app_password_variable (credentials.env)
 MARIADB_NODES=(
