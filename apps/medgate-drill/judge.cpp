@@ -79,8 +79,8 @@ std::vector<Verdict> judge(const Measurements& m, const Targets& t, const Checks
     out.push_back(make("failure logged", as_double(m.logged_ms), "ms",
                        "<=", static_cast<double>(t.logged_ms), m.logged_unknown));
   if (c.p99)
-    out.push_back(make("p99 latency during the fault", m.during.p99_ms, "ms",
-                       "<=", static_cast<double>(t.p99_during_ms), "no request during the fault"));
+    out.push_back(make("portal p99 during the fault", m.during_portal.p99_ms, "ms", "<=",
+                       static_cast<double>(t.p99_during_ms), "no portal request during the fault"));
   if (c.no_failures_of_op) {
     const auto it = m.during_by_op.find(c.fail_free_op);
     out.push_back(make(c.fail_free_op + " failures during the fault",

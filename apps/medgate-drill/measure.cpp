@@ -118,7 +118,7 @@ Measurements measure(const DrillRecord& r, const Expectations& expect) {
 
   // Phases: before the fault, during it (to its end or the last failure), after.
   m.during_end = std::max({m.cleared_at.value_or(fault), last_failure_end, fault});
-  PhaseBuilder before, during, after;
+  PhaseBuilder before, during, after, portal;
   std::map<std::string, PhaseBuilder> by_upstream, by_op;
   for (const auto& s : r.samples) {
     m.failed_total += s.ok ? 0 : 1;
@@ -126,6 +126,8 @@ Measurements measure(const DrillRecord& r, const Expectations& expect) {
       before.add(s);
     } else if (s.at <= m.during_end) {
       during.add(s);
+      if (s.op == "page" || s.op == "book")
+        portal.add(s);
       by_upstream[s.upstream].add(s);
       by_op[s.op].add(s);
       if (!s.ok && !explained(s) && !s.unknown)
@@ -137,6 +139,7 @@ Measurements measure(const DrillRecord& r, const Expectations& expect) {
   m.before = before.done();
   m.during = during.done();
   m.after = after.done();
+  m.during_portal = portal.done();
   for (auto& [k, b] : by_upstream)
     m.during_by_upstream[k] = b.done();
   for (auto& [k, b] : by_op)

@@ -52,6 +52,7 @@ struct Measurements {
   std::optional<Ms> steady_ms;    // until every probe was healthy again
   Ms during_end = 0;              // the "during" phase: fault → max(clear, last failure)
   PhaseStats before, during, after;
+  PhaseStats during_portal;  // what the portal's users met: page loads and bookings
   std::map<std::string, PhaseStats> during_by_upstream;
   std::map<std::string, PhaseStats> during_by_op;
   size_t failed_total = 0;

@@ -208,6 +208,7 @@ json::value to_json(const Report& rep) {
                     {"clock_step_ms", m.clock_step_ms},
                     {"before", phase_json(m.before)},
                     {"during", phase_json(m.during)},
+                    {"during_portal", phase_json(m.during_portal)},
                     {"after", phase_json(m.after)},
                     {"during_by_upstream", std::move(by_upstream)},
                     {"during_by_op", std::move(by_op)},
@@ -251,6 +252,10 @@ std::string to_markdown(const Report& rep) {
     out += std::string("| ") + name + " | " + std::to_string(p->requests) + " | " +
            std::to_string(p->failed) + " | " + percent(p->error_rate()) + " | " +
            fmt_ms(p->p50_ms) + " | " + fmt_ms(p->p99_ms) + " |\n";
+  out += "| during, portal only (pages, bookings) | " + std::to_string(m.during_portal.requests) +
+         " | " + std::to_string(m.during_portal.failed) + " | " +
+         percent(m.during_portal.error_rate()) + " | " + fmt_ms(m.during_portal.p50_ms) + " | " +
+         fmt_ms(m.during_portal.p99_ms) + " |\n";
   out += "\nDuring the fault, by upstream:";
   for (const auto& [k, p] : m.during_by_upstream)
     out += " " + k + " " + std::to_string(p.failed) + "/" + std::to_string(p.requests) +

@@ -9,8 +9,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -52,8 +52,8 @@ class DrillStack : public ::testing::Test {
       }
     dir_ = make_temp_dir("medgate-drill-e2e-");
     chmod(dir_.c_str(), 0755);  // the database servers run as their own users
-    const int rc =
-        run_command({"/bin/bash", "-c", stack_shell(dir_, "stack_start")}, dir_ + "-start.log", 300s);
+    const int rc = run_command({"/bin/bash", "-c", stack_shell(dir_, "stack_start")},
+                               dir_ + "-start.log", 300s);
     if (rc != 0) {
       std::ifstream in(dir_ + "-start.log");
       std::stringstream text;
@@ -65,7 +65,8 @@ class DrillStack : public ::testing::Test {
 
   static void TearDownTestSuite() {
     if (started_) {
-      (void)run_command({"/bin/bash", "-c", stack_shell(dir_, "stack_stop")}, dir_ + "-stop.log", 120s);
+      (void)run_command({"/bin/bash", "-c", stack_shell(dir_, "stack_stop")}, dir_ + "-stop.log",
+                        120s);
       std::error_code ec;
       fs::remove_all(dir_, ec);
       fs::remove(dir_ + "-start.log", ec);

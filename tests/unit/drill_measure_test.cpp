@@ -61,6 +61,7 @@ DrillRecord db_drill() {
   unknown.unknown = true;
   r.samples.push_back(unknown);
   r.samples.push_back(failed(11200));
+  r.samples.push_back(ok(11000, 300, "page", "page"));  // the portal's page, meanwhile
   r.read_back.push_back({.key = "slow", .copies = 1});
   return r;
 }
@@ -110,16 +111,18 @@ TEST(DrillMeasure, PhasesSplitAtTheFaultAndItsEnd) {
 
 TEST(DrillJudge, EveryTargetMetPasses) {
   Targets t;
-  t.p99_during_ms = 6000;  // the 5 s unknown answer is judged below
   const auto vs = judge(measure(db_drill(), kDbExpect), t, kDbChecks, false);
   for (const auto& v : vs)
     EXPECT_EQ(v.outcome, Outcome::pass) << v.name << " " << v.note;
   EXPECT_TRUE(all_passed(vs));
 }
 
-TEST(DrillJudge, SlowAnswerDuringTheFaultMissesTheLatencyTarget) {
-  const auto vs = judge(measure(db_drill(), kDbExpect), Targets{}, kDbChecks, false);
-  EXPECT_EQ(find(vs, "p99 latency during the fault").outcome, Outcome::fail);
+TEST(DrillJudge, SlowPortalAnswerDuringTheFaultMissesTheLatencyTarget) {
+  auto r = db_drill();
+  EXPECT_TRUE(all_passed(judge(measure(r, kDbExpect), Targets{}, kDbChecks, false)));
+  r.samples.push_back(ok(12000, 1500, "portal", "book"));  // a booking waited 1.5 s
+  const auto vs = judge(measure(r, kDbExpect), Targets{}, kDbChecks, false);
+  EXPECT_EQ(find(vs, "portal p99 during the fault").outcome, Outcome::fail);
   EXPECT_FALSE(all_passed(vs));
 }
 
@@ -226,6 +229,7 @@ TEST(DrillMeasure, RecoveryFromTheRestartWhenNothingCanRecoverBefore) {
     r.samples.push_back(t >= 5000 && t < 16400 ? failed(t, 503, 3, "medical", "history")
                                                : ok(t, 20, "medical", "history"));
   r.samples.push_back(ok(8000, 30, "administrative", "payments"));
+  r.samples.push_back(ok(9000, 40, "page", "page"));
   const auto m = measure(r, {.recovery_from_clear = true});
   EXPECT_EQ(m.breaker_open_ms, 400);
   EXPECT_EQ(m.recovery_ms, 16203 - 15000);  // the last failure (16.2 s, 3 ms) after the restart
@@ -291,6 +295,7 @@ TEST(DrillReport, JsonMarkdownAndHtmlSayTheSame) {
                       .source = "log:x",
                       .kind = kind::logged,
                       .detail = "</script><script>alert(1)</script>"});
+  r.samples.push_back(ok(12000, 1500, "portal", "book"));  // misses the p99 target
   Report rep{.record = r, .measurements = measure(r, kDbExpect)};
   rep.verdicts = judge(rep.measurements, rep.targets, kDbChecks, false);
   const auto j = to_json(rep).as_object();
