@@ -81,6 +81,7 @@ DrillRunner::DrillRunner(StackLayout layout, StackControl& control, DrillOptions
 Report DrillRunner::run(const std::string& scenario) {
   const auto origin = Clock::now();
   Plan plan;
+  Ms cleared_at = 0;  // when the mending started
   Report report;
   report.targets = opt_.targets;
   DrillRecord& rec = report.record;
@@ -121,7 +122,7 @@ Report DrillRunner::run(const std::string& scenario) {
     };
     plan.clear_detail = "started " + plan.target;
     plan.after_clear = [&] {
-      (void)probes().wait_event(kind::breaker_closed, probes().now(), milliseconds(30000));
+      (void)probes().wait_event(kind::breaker_closed, cleared_at, milliseconds(30000));
     };
   } else if (scenario == "gateway-restart") {
     plan.cluster = "medgate";
@@ -177,7 +178,8 @@ Report DrillRunner::run(const std::string& scenario) {
       plan.clear_detail = "started " + control_.name(old) + " again";
       if (returns)
         plan.after_clear = [&] {
-          (void)probes().wait_event(kind::rejoined, 0, milliseconds(opt_.targets.rejoin_ms + 5000));
+          (void)probes().wait_event(kind::rejoined, cleared_at,
+                                    milliseconds(opt_.targets.rejoin_ms + 5000));
         };
     } else if (variant == "kill") {
       plan.inject = [&, old] { control_.kill9(old); };
@@ -261,6 +263,7 @@ Report DrillRunner::run(const std::string& scenario) {
     plan.inject();
     plan.hold();
     // The fault ends when the mending starts: restarting is part of the recovery measured.
+    cleared_at = probes().now();
     probes().mark(kind::fault_cleared, plan.clear_detail);
     if (plan.clear)
       plan.clear();
