@@ -116,7 +116,7 @@
   function drawChart() {
     var box = document.getElementById("chart");
     var data = [history.t, history.p99, history.errors];
-    var avail = box.clientWidth > 0 ? box.clientWidth - 2 : window.innerWidth - 40;
+    var avail = box.clientWidth > 0 ? box.clientWidth - 16 : window.innerWidth - 48;
     var width = Math.max(260, Math.min(avail, 1100));
     if (!chart || chart.width !== width) {
       if (chart) chart.destroy();
