@@ -32,11 +32,31 @@ ConnectionPool::ConnectionPool(asio::any_io_executor executor, HttpEndpoint endp
 
 ConnectionPool::~ConnectionPool() = default;
 
+std::unique_lock<std::mutex> ConnectionPool::lock_if_shared() const {
+  return options_.shared ? std::unique_lock(mu_) : std::unique_lock<std::mutex>();
+}
+
+size_t ConnectionPool::idle_connections() const {
+  const auto lock = lock_if_shared();
+  return idle_.size();
+}
+
 void ConnectionPool::close_idle() {
-  idle_.clear();
+  std::vector<std::unique_ptr<Connection>> closing;
+  {
+    const auto lock = lock_if_shared();
+    closing.swap(idle_);
+  }
+}
+
+void ConnectionPool::give_back(std::unique_ptr<Connection>& conn) {
+  const auto lock = lock_if_shared();
+  if (idle_.size() < options_.max_idle)
+    idle_.push_back(std::move(conn));
 }
 
 std::unique_ptr<ConnectionPool::Connection> ConnectionPool::take_idle() {
+  const auto lock = lock_if_shared();
   const auto now = Clock::now();
   while (!idle_.empty()) {
     auto conn = std::move(idle_.back());  // most recently used: least likely to be stale
@@ -115,11 +135,11 @@ asio::awaitable<SendResult> ConnectionPool::send(const WireRequest& request, Wir
       if (!ec) {
         // We never pipeline: bytes beyond the answer (a body sent with a HEAD answer, a
         // second answer) mean the connection is out of step, and must not be reused.
-        if (keep && conn->buffer.size() == 0 && idle_.size() < options_.max_idle) {
+        if (keep && conn->buffer.size() == 0 && options_.max_idle > 0) {
           conn->after_head = request.method == http::verb::head;
           conn->idle_since = Clock::now();
           conn->stream.expires_never();
-          idle_.push_back(std::move(conn));
+          give_back(conn);  // closed when the idle list is full
         }
         co_return result;
       }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -31,6 +32,9 @@ struct PoolOptions {
   std::chrono::milliseconds idle_timeout{30'000};  // below the upstream's keep-alive timeout
   uint32_t max_idle = 64;
   uint64_t max_response_body = 8 * 1024 * 1024;
+  // Shared by coroutines on several threads (one io_context run by many): a mutex guards
+  // the idle list. Off for medgate's pools, which each belong to one thread.
+  bool shared = false;
 };
 
 enum class SendError : uint8_t {
@@ -65,17 +69,20 @@ class ConnectionPool {
                                                         bool resend_on_stale, WireEdits edits = {});
 
   [[nodiscard]] const HttpEndpoint& endpoint() const { return endpoint_; }
-  [[nodiscard]] size_t idle_connections() const { return idle_.size(); }
+  [[nodiscard]] size_t idle_connections() const;
   void close_idle();
 
  private:
   struct Connection;
   [[nodiscard]] std::unique_ptr<Connection> take_idle();
+  void give_back(std::unique_ptr<Connection>& conn);
+  [[nodiscard]] std::unique_lock<std::mutex> lock_if_shared() const;
 
   boost::asio::any_io_executor executor_;
   const HttpEndpoint endpoint_;
   const PoolOptions options_;
   std::vector<std::unique_ptr<Connection>> idle_;
+  mutable std::mutex mu_;  // taken only when options_.shared
 };
 
 }  // namespace medgate::clients

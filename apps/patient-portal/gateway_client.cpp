@@ -1,32 +1,101 @@
 #include "apps/patient-portal/gateway_client.hpp"
 
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 
-#include "clients/connection_pool.hpp"
-
 namespace medgate::service {
 
+namespace asio = boost::asio;
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-boost::asio::awaitable<GatewayAnswer> GatewayClient::get(std::string target, std::string request_id,
-                                                         std::string bearer) const {
-  // One short-lived pool per page: the portal's handlers run on several threads and a pool
-  // belongs to one; a page makes a handful of calls, in parallel.
-  clients::ConnectionPool pool(co_await boost::asio::this_coro::executor, gateway_,
-                               clients::PoolOptions{.connect_timeout = timeout_, .max_idle = 0});
-  clients::WireRequest req;
-  req.target = gateway_.base_path + target;
-  req.fields.add(http::field::host, "Host", gateway_.host_header);
-  req.fields.add(http::field::accept, "Accept", "application/json");
-  req.fields.add("X-Request-Id", request_id);
-  if (!bearer.empty())
-    req.fields.add(http::field::authorization, "Authorization", "Bearer " + bearer);
+struct GatewayClient::Instance {
+  Instance(clients::HttpEndpoint e, const resilience::CircuitBreakerConfig& c,
+           const resilience::Clock& clock)
+      : endpoint(std::move(e)), breaker(c, clock) {}
+  clients::HttpEndpoint endpoint;
+  resilience::CircuitBreaker breaker;
+  std::unique_ptr<clients::ConnectionPool> pool;  // made on the first call (needs the executor)
+};
+
+GatewayClient::GatewayClient(std::vector<clients::HttpEndpoint> instances,
+                             GatewayClientOptions options)
+    : options_(options) {
+  const resilience::CircuitBreakerConfig breaker{
+      .consecutive_failures = options_.consecutive_failures,
+      .failure_rate_threshold = 0,
+      .open_for = options_.open_for,
+      .half_open_calls = 1};
+  for (auto& e : instances)
+    instances_.push_back(std::make_unique<Instance>(std::move(e), breaker, clock_));
+}
+
+GatewayClient::~GatewayClient() = default;
+
+void GatewayClient::ensure_pools(asio::any_io_executor ex) const {
+  std::call_once(pools_made_, [&] {
+    // The handlers' executor is a connection's strand; sockets belong to the io_context
+    // itself, so any of the portal's threads may use them.
+    auto& io = static_cast<asio::io_context&>(asio::query(ex, asio::execution::context));
+    for (auto& i : instances_)
+      i->pool = std::make_unique<clients::ConnectionPool>(
+          io.get_executor(), i->endpoint,
+          clients::PoolOptions{.connect_timeout = options_.connect_timeout,
+                               .idle_timeout = std::chrono::seconds(20),
+                               .max_idle = options_.max_idle,
+                               .shared = true});
+  });
+}
+
+asio::awaitable<GatewayAnswer> GatewayClient::get(std::string target, std::string request_id,
+                                                  std::string bearer) const {
+  ensure_pools(co_await asio::this_coro::executor);
+  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   clients::WireResponse res;
-  const clients::SendResult r = co_await pool.send(req, res, timeout_, true);
+  bool answered = false;
+  // Calls are spread over the instances; a refused or broken one sends the call to the next.
+  // An instance whose breaker is open is skipped, unless every one is (then each is tried).
+  const size_t n = instances_.size();
+  const size_t first = static_cast<size_t>(next_.fetch_add(1, std::memory_order_relaxed) % n);
+  std::vector<bool> tried(n, false);
+  for (int pass = 0; pass < 2 && !answered; ++pass) {
+    for (size_t k = 0; k < n && !answered; ++k) {
+      const size_t idx = (first + k) % n;
+      if (tried[idx])
+        continue;
+      Instance& inst = *instances_[idx];
+      auto permit = inst.breaker.try_acquire();
+      if (!permit && pass == 0)
+        continue;  // open: tried only if every other instance fails too
+      tried[idx] = true;
+      auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::milliseconds(0))
+        break;
+      // A hung instance must not take the whole budget while another could answer.
+      size_t untried = 0;
+      for (size_t j = 0; j < n; ++j)
+        untried += tried[j] ? 0 : 1;
+      if (untried > 0)
+        left /= 2;
+      clients::WireRequest req;
+      req.target = inst.endpoint.base_path + target;
+      req.fields.add(http::field::host, "Host", inst.endpoint.host_header);
+      req.fields.add(http::field::accept, "Accept", "application/json");
+      req.fields.add("X-Request-Id", request_id);
+      if (!bearer.empty())
+        req.fields.add(http::field::authorization, "Authorization", "Bearer " + bearer);
+      res = clients::WireResponse{};
+      const clients::SendResult r = co_await inst.pool->send(req, res, left, true);
+      answered = r.error == clients::SendError::none;
+      if (permit)
+        permit.record(answered ? resilience::CallResult::success : resilience::CallResult::failure);
+    }
+  }
   GatewayAnswer a;
-  if (r.error != clients::SendError::none) {
+  if (!answered) {
     a.reason = "the gateway did not answer";
     co_return a;
   }

@@ -1,15 +1,28 @@
 // The portal's only way to medical and administrative data: GET requests to medgate, on
-// the signed-in patient's behalf.
+// the signed-in patient's behalf. medgate runs as several instances: the client keeps
+// keep-alive connections to each (one pool per instance, shared by the portal's threads),
+// spreads calls over them, and fails over to the next when one does not answer. Each
+// instance has a circuit breaker (the resilience library medgate uses), so a stopped
+// instance costs one failed connection attempt, not one per call. Only transport failures
+// move a call to another instance (every call is a GET: safe to send again); an answer,
+// even a 503, is medgate's word and is passed on.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 
+#include "clients/connection_pool.hpp"
 #include "clients/http_url.hpp"
+#include "resilience/circuit_breaker.hpp"
+#include "resilience/clock.hpp"
 
 namespace medgate::service {
 
@@ -24,18 +37,35 @@ struct GatewayAnswer {
   long retry_after_seconds = 0;
 };
 
+struct GatewayClientOptions {
+  std::chrono::milliseconds timeout{3000};  // the whole call, failovers included
+  std::chrono::milliseconds connect_timeout{300};
+  uint32_t max_idle = 64;  // keep-alive connections kept per instance; 0: one per call
+  // Per instance: open after this many transport failures in a row, probe again after
+  // open_for.
+  uint32_t consecutive_failures = 3;
+  std::chrono::milliseconds open_for{2000};
+};
+
 class GatewayClient {
  public:
-  GatewayClient(clients::HttpEndpoint gateway, std::chrono::milliseconds timeout)
-      : gateway_(std::move(gateway)), timeout_(timeout) {}
+  GatewayClient(std::vector<clients::HttpEndpoint> instances, GatewayClientOptions options);
+  ~GatewayClient();
+
   // GET `target` from medgate as the holder of `bearer` (a patient token).
   [[nodiscard]] boost::asio::awaitable<GatewayAnswer> get(std::string target,
                                                           std::string request_id,
                                                           std::string bearer) const;
 
  private:
-  clients::HttpEndpoint gateway_;
-  std::chrono::milliseconds timeout_;
+  struct Instance;
+  void ensure_pools(boost::asio::any_io_executor ex) const;
+
+  resilience::SteadyClock clock_;
+  GatewayClientOptions options_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  mutable std::once_flag pools_made_;
+  mutable std::atomic<uint64_t> next_{0};
 };
 
 }  // namespace medgate::service

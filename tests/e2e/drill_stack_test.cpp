@@ -27,7 +27,7 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-constexpr uint16_t kStackPorts[] = {8000, 3003, 5001, 5002, 3012, 3013, 8011, 8012,
+constexpr uint16_t kStackPorts[] = {8000, 8001, 3003, 5001, 5002, 3012, 3013, 8011, 8012,
                                     8013, 3306, 3316, 3307, 3308, 5433, 5434, 9090};
 
 bool port_taken(uint16_t port) {

@@ -4,9 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "tests/integration/service_fixture.hpp"
 #include "tests/support/cdp_browser.hpp"
@@ -605,6 +609,90 @@ TEST_F(PortalStack, InChromiumAPatientSignsInSeesOwnHistoryBooksSeesTheDegradedB
   browser.navigate(portal.url("/patient"));
   ASSERT_TRUE(browser.wait_for("document.getElementById('password')"))
       << "a signed-out browser is sent to the sign-in form";
+}
+
+}  // namespace
+}  // namespace medgate::testing
+
+namespace medgate::testing {
+namespace {
+
+// Two medgate instances behind the portal: one stopped (SIGTERM, as supervisord does) and
+// started again while a patient keeps loading pages. Every page is whole: no error, no
+// degraded banner; the portal's calls fail over to the other instance.
+TEST_F(PortalStack, TwoGatewaysOneStoppedUnderLoadCostsNoPage) {
+  auto& s = *stack_;
+  std::ifstream in(s.dir + "/medgate.yaml");
+  std::stringstream base;
+  base << in.rdbuf();
+  auto start_gateway = [&](int n, uint16_t port) {
+    std::string yaml = base.str();
+    const std::string from = "port: " + std::to_string(s.gateway_port);
+    yaml.replace(yaml.find(from), from.size(), "port: " + std::to_string(port));
+    const std::string audit = "audit.jsonl";
+    yaml.replace(yaml.find(audit), audit.size(), "audit-" + std::to_string(n) + ".jsonl");
+    const std::string file = s.dir + "/medgate-" + std::to_string(n) + ".yaml";
+    std::ofstream(file) << yaml;
+    auto p = std::make_unique<ChildProcess>(
+        std::vector<std::string>{binary_dir() + "/apps/medgate", "--config", file},
+        s.dir + "/medgate-" + std::to_string(n) + ".log");
+    EXPECT_TRUE(wait_for_http("http://127.0.0.1:" + std::to_string(port) + "/health/liveness", 10s))
+        << p->log();
+    return p;
+  };
+  const uint16_t port1 = free_port();
+  const uint16_t port2 = free_port();
+  auto one = start_gateway(1, port1);
+  auto two = start_gateway(2, port2);
+  ServiceProcess portal(
+      "patient-portal",
+      mariadb_service_yaml({s.mariadb->port()}, "portal", "portal_app") +
+          "gateway: { urls: [ \"http://127.0.0.1:" + std::to_string(port1) +
+          "\", \"http://127.0.0.1:" + std::to_string(port2) + "\" ], timeout: 3s }\n" +
+          "tokens: { key_file: " + s.dir +
+          "/portal-signing.key.pem, kid: test-1, issuer: medgate-test, audience: medgate, "
+          "ttl: 2m }\n"
+          "demo_accounts: { password: " +
+          kDemoPassword + ", ruts: [ 11111111-1, 22222222-2 ] }\n");
+  PortalUser ana(portal);
+  ASSERT_EQ(ana.sign_in("11111111-1", kDemoPassword).status, 303);
+
+  std::atomic<bool> done{false};
+  std::atomic<int> pages{0}, bad{0};
+  std::string first_bad;
+  std::mutex mu;
+  std::thread load([&] {
+    for (int i = 0; i < 400 && !done; ++i) {
+      const auto r = ana.get("/patient");
+      ++pages;
+      if (r.status != 200 || r.body.find("data-banner=\"degraded\"") != std::string::npos) {
+        ++bad;
+        std::lock_guard lock(mu);
+        if (first_bad.empty())
+          first_bad = std::to_string(r.status) + " " +
+                      r.body.substr(r.body.find("data-banner"), 600);
+      }
+      // 4 pages a second, 16 medgate calls: under the shipped per-patient limit (20/s) even
+      // when one instance takes them all.
+      std::this_thread::sleep_for(250ms);
+    }
+  });
+  auto wait_pages = [&](int n) {
+    const int target = pages + n;
+    for (int i = 0; i < 500 && pages < target; ++i)
+      std::this_thread::sleep_for(20ms);
+  };
+  wait_pages(6);
+  EXPECT_EQ(one->stop(SIGTERM, 15s), 0) << one->log();  // drains, then exits 0
+  wait_pages(10);
+  one = start_gateway(1, port1);
+  wait_pages(6);
+  EXPECT_EQ(two->stop(SIGTERM, 15s), 0) << two->log();
+  wait_pages(10);
+  done = true;
+  load.join();
+  EXPECT_GE(pages.load(), 32);
+  EXPECT_EQ(bad.load(), 0) << first_bad;
 }
 
 }  // namespace
