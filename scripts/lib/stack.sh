@@ -198,6 +198,9 @@ CONF
     # Two gateways: the portal spreads its calls over both and fails over.
     service_program medgate "" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
     service_program medgate-2 "MEDGATE_PORT=8001,MEDGATE_AUDIT_SUFFIX=-2" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
+    # The old system's administrative entry point (port 3002): a route set over the same
+    # administrative upstream policies.
+    service_program medgate-admin "" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate-admin.example.yaml"
     # Service levels: scrapes medgate and the monitors, evaluates config/prometheus's rules;
     # retention bounded for a laptop.
     cat <<CONF
@@ -460,9 +463,10 @@ stack_start() {
   wait_http http://127.0.0.1:5002/health medical-2
   wait_http http://127.0.0.1:3012/health admin-1
   wait_http http://127.0.0.1:3013/health admin-2
-  ctl start medgate medgate-2 portal >/dev/null || true
+  ctl start medgate medgate-2 medgate-admin portal >/dev/null || true
   wait_http http://127.0.0.1:8000/health/liveness medgate
   wait_http http://127.0.0.1:8001/health/liveness medgate-2
+  wait_http http://127.0.0.1:3002/health/liveness medgate-admin
   wait_http http://127.0.0.1:3003/health portal
   wait_http http://127.0.0.1:9090/-/ready prometheus
 }

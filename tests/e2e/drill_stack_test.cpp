@@ -27,8 +27,8 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-constexpr uint16_t kStackPorts[] = {8000, 8001, 3003, 5001, 5002, 3012, 3013, 8011, 8012,
-                                    8013, 3306, 3316, 3307, 3308, 5433, 5434, 9090};
+constexpr uint16_t kStackPorts[] = {8000, 8001, 3002, 3003, 5001, 5002, 3012, 3013, 8011,
+                                    8012, 8013, 3306, 3316, 3307, 3308, 5433, 5434, 9090};
 
 bool port_taken(uint16_t port) {
   return raw_exchange(port, "", 200) != "connect failed";
@@ -242,6 +242,56 @@ TEST_F(DrillStack, PostgresPrimaryStoppedItsMonitorPromotesAndNoWriteIsLost) {
   const auto& w = r.report.at("measurements").at("writes").as_object();
   EXPECT_GT(w.at("acknowledged").to_number<int64_t>(), 0);
   EXPECT_EQ(w.at("lost").to_number<int64_t>(), 0);
+}
+
+// The old system's administrative entry point: port 3002 balances the administrative API
+// over both instances and keeps answering with one of them stopped.
+TEST_F(DrillStack, AdministrativeEntryPointOnPort3002IsBalancedAndFailsOver) {
+  std::ifstream in(dir_ + "/credentials.env");
+  std::string line, token;
+  while (std::getline(in, line))
+    if (line.starts_with("MEDGATE_STAFF_TOKEN="))
+      token = line.substr(std::string("MEDGATE_STAFF_TOKEN=").size());
+  ASSERT_FALSE(token.empty());
+  // Patient-record reads each instance answered (its own /metrics).
+  auto answered = [](uint16_t port) {
+    const auto m =
+        clients::curl_perform({.url = "http://127.0.0.1:" + std::to_string(port) + "/metrics"})
+            .body;
+    double total = 0;
+    std::istringstream lines(m);
+    std::string l;
+    while (std::getline(lines, l))
+      if (l.starts_with("medgate_service_requests_total{code=\"2xx\",route=\"GET /patients/{rut}\""))
+        total += std::stod(l.substr(l.rfind(' ') + 1));
+    return total;
+  };
+  auto get = [&] {
+    return clients::curl_perform({.url = "http://127.0.0.1:3002/patients/11111111-1",
+                                  .headers = {{"Authorization", "Bearer " + token}}});
+  };
+  EXPECT_EQ(clients::curl_perform({.url = "http://127.0.0.1:3002/patients/11111111-1"}).status,
+            401);  // the same access rules as medgate's
+  const double a0 = answered(3012), b0 = answered(3013);
+  for (int i = 0; i < 20; ++i) {
+    const auto r = get();
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("x-medgate-upstream"), "administrative");
+  }
+  EXPECT_GE(answered(3012) - a0, 5) << "admin-1 took too few of 20";
+  EXPECT_GE(answered(3013) - b0, 5) << "admin-2 took too few of 20";
+
+  const std::vector<std::string> ctl{"/usr/bin/supervisorctl", "-c", dir_ + "/supervisord.conf"};
+  auto supervisor = [&](const std::string& verb) {
+    auto argv = ctl;
+    argv.push_back(verb);
+    argv.push_back("admin-1");
+    return run_command(argv, dir_ + "/ctl.log", 60s);
+  };
+  ASSERT_EQ(supervisor("stop"), 0);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(get().status, 200) << "request " << i << " with admin-1 stopped";
+  EXPECT_EQ(supervisor("start"), 0);
 }
 
 }  // namespace
