@@ -75,6 +75,10 @@ AuditLog::AuditLog(const AuditLogConfig& cfg) {
 
 AuditLog::~AuditLog() {
   flush();
+  // The worker thread first (the pool joins it once its queue is empty), then the logger
+  // and its file: never a sink freed while the worker may still touch it.
+  pool_.reset();
+  log_.reset();
 }
 
 void AuditLog::record(const RequestInfo& info, std::string_view method, std::string_view route,
