@@ -69,13 +69,13 @@ DrillRecord db_drill() {
 const Checks kDbChecks{.detection = true, .promotion = true, .writes = true};
 const Expectations kDbExpect{.write_upstream = "administrative"};
 
-const Verdict& find(const std::vector<Verdict>& vs, std::string_view name) {
+// A copy: callers pass judge()'s temporary.
+Verdict find(const std::vector<Verdict>& vs, std::string_view name) {
   for (const auto& v : vs)
     if (v.name == name)
       return v;
-  static const Verdict none{.name = "missing"};
   ADD_FAILURE() << "no verdict " << name;
-  return none;
+  return Verdict{.name = "missing"};
 }
 
 TEST(DrillMeasure, TimesFromTheFault) {
@@ -185,7 +185,7 @@ TEST(DrillJudge, UnreadableDatabaseIsUnknownNotPass) {
   r.read_back_error = "administrative: no primary to read back from";
   const auto m = measure(r, kDbExpect);
   EXPECT_FALSE(m.lost);
-  const auto& v = find(judge(m, Targets{}, kDbChecks, false), "acknowledged writes lost");
+  const auto v = find(judge(m, Targets{}, kDbChecks, false), "acknowledged writes lost");
   EXPECT_EQ(v.outcome, Outcome::unknown);
 }
 
@@ -207,7 +207,7 @@ TEST(DrillMeasure, ClockStepMakesWallClockTimesUnknownButNotTheRest) {
   EXPECT_FALSE(m.logged_ms);
   EXPECT_NE(m.logged_unknown.find("stepped"), std::string::npos);
   EXPECT_EQ(m.detect_ms, 1400);  // monitor events carry the monotonic clock
-  const auto& v = find(judge(m, Targets{}, kDbChecks, false), "failure logged");
+  const auto v = find(judge(m, Targets{}, kDbChecks, false), "failure logged");
   EXPECT_EQ(v.outcome, Outcome::unknown);
 }
 
