@@ -1,6 +1,8 @@
-// Keep-alive HTTP/1.1 connections to one upstream endpoint, for one io_context thread.
-// Not thread-safe by design: every gateway thread owns its pools, so the hot path takes no
-// lock. `send` is a coroutine; it never blocks the thread.
+// Keep-alive HTTP/1.1 connections to one upstream endpoint. By default for one io_context
+// thread and not thread-safe: every gateway thread owns its pools, so the hot path takes no
+// lock. With PoolOptions::shared, a mutex guards the idle list and coroutines on several
+// threads may share the pool (the portal's calls to medgate). `send` is a coroutine; it
+// never blocks the thread.
 #pragma once
 
 #include <chrono>
