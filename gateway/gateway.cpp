@@ -25,7 +25,7 @@ ThreadContext::ThreadContext(asio::io_context& io, const GatewayConfig& cfg, uin
 namespace {
 
 std::vector<std::string> builtin_route_labels() {
-  return {"unmatched", "/health", "/status", "/metrics", "/admin", "/dashboard"};
+  return {"unmatched", "/health", "/status", "/metrics", "/admin", "/dashboard", "/docs"};
 }
 
 json::string iso_age(resilience::TimePoint at, resilience::TimePoint now) {
@@ -199,7 +199,8 @@ asio::awaitable<void> Gateway::handle(const WireRequest& req, CallEnv& env, Requ
 bool Gateway::is_builtin(std::string_view path) {
   return path == "/health" || path.starts_with("/health/") || path == "/status" ||
          path == "/metrics" || path.starts_with("/admin/") || path == "/dashboard" ||
-         path.starts_with("/dashboard/");
+         path.starts_with("/dashboard/") || path == "/docs" || path.starts_with("/docs/") ||
+         path == "/openapi.json";
 }
 
 size_t Gateway::match_label(std::string_view path) const {
@@ -297,6 +298,11 @@ asio::awaitable<void> Gateway::handle_local(const WireRequest& req, CallEnv& env
   if (path == "/dashboard" || path.starts_with("/dashboard/")) {
     info.route = kDashboard;
     res = dashboard(req, path);
+    co_return;
+  }
+  if (path == "/docs" || path.starts_with("/docs/") || path == "/openapi.json") {
+    info.route = kDocs;
+    res = docs(req, path);
     co_return;
   }
   for (auto& m : modules_) {
@@ -517,6 +523,38 @@ WireResponse Gateway::dashboard(const WireRequest& req, std::string_view path) {
     return res;
   }
   return error_response(404, "not_found", "no such dashboard endpoint");
+}
+
+WireResponse Gateway::docs(const WireRequest& req, std::string_view path) {
+  if (req.method != http::verb::get && req.method != http::verb::head)
+    return error_response(405, "method_not_allowed", "use GET");
+  auto serve = [](std::string_view file, std::string_view type) {
+    auto res = text_response(200, std::string(web::asset(file)), type);
+    // Swagger UI sets styles inline; the page has no data and no script of its own inline.
+    res.fields.set("Content-Security-Policy",
+                   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                   "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+                   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    res.fields.set("X-Content-Type-Options", "nosniff");
+    res.fields.set("Cache-Control", "no-cache");
+    return res;
+  };
+  if (path == "/openapi.json")
+    return serve("openapi.json", "application/json");
+  if (path == "/docs" || path == "/docs/")
+    return serve("docs.html", "text/html; charset=utf-8");
+  constexpr std::string_view kStatic = "/docs/static/";
+  if (path.starts_with(kStatic)) {
+    const std::string_view name = path.substr(kStatic.size());
+    static constexpr std::pair<std::string_view, std::string_view> kFiles[] = {
+        {"docs.js", "text/javascript; charset=utf-8"},
+        {"swagger-ui-bundle.js", "text/javascript; charset=utf-8"},
+        {"swagger-ui.css", "text/css; charset=utf-8"}};
+    for (const auto& [file, type] : kFiles)
+      if (name == file)
+        return serve(file, type);
+  }
+  return error_response(404, "not_found", "no such documentation file");
 }
 
 }  // namespace medgate::gateway

@@ -76,6 +76,7 @@ class Gateway {
     kMetrics,
     kAdmin,
     kDashboard,
+    kDocs,
     kBuiltinCount
   };
 
@@ -110,6 +111,7 @@ class Gateway {
   [[nodiscard]] std::optional<WireResponse> over_client_limit(const RequestInfo& info);
   [[nodiscard]] WireResponse admin(const WireRequest& req, std::string_view path);
   [[nodiscard]] WireResponse dashboard(const WireRequest& req, std::string_view path);
+  [[nodiscard]] static WireResponse docs(const WireRequest& req, std::string_view path);
 
   GatewayConfig cfg_;
   const resilience::Clock& clock_;

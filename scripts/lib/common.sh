@@ -49,20 +49,21 @@ ensure_packages() {
     "${missing[@]}" >/dev/null
 }
 
-# The pinned front-end libraries (web/package-lock.json: uPlot) that the build compiles into
-# medgate's dashboard and the drill reports. npm ci: exactly the locked versions, checked
-# against their integrity hashes. Debian 12 ships npm apart from nodejs.
+# The pinned front-end libraries (web/package-lock.json: uPlot, Swagger UI, the OpenAPI
+# validator) that the build compiles into medgate and the drill reports. npm ci: exactly the
+# locked versions, checked against their integrity hashes; no install scripts (one package
+# would report to an analytics service). Done again when the lock file changes. Debian 12
+# ships npm apart from nodejs.
 ensure_web_assets() {
-  local web="$MEDGATE_ROOT/web"
-  if [ -f "$web/node_modules/.package-lock.json" ] &&
-    cmp -s <(grep -A2 '"node_modules/uplot"' "$web/package-lock.json") \
-      <(grep -A2 '"node_modules/uplot"' "$web/node_modules/.package-lock.json"); then
+  local web="$MEDGATE_ROOT/web" stamp
+  stamp=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
+  [ -f "$web/node_modules/.medgate-lock" ] && [ "$(cat "$web/node_modules/.medgate-lock")" = "$stamp" ] &&
     return 0
-  fi
   command -v npm >/dev/null 2>&1 || ensure_packages npm
   log "installing the pinned web assets (npm ci in web/)"
-  npm ci --prefix "$web" --no-audit --no-fund --loglevel=error >/dev/null ||
-    die "npm ci in web/ failed"
+  SCARF_ANALYTICS=false npm ci --prefix "$web" --ignore-scripts --no-audit --no-fund \
+    --loglevel=error >/dev/null || die "npm ci in web/ failed"
+  echo "$stamp" >"$web/node_modules/.medgate-lock"
 }
 
 # Configures and builds one CMake preset (default: "default").
