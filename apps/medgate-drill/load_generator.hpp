@@ -24,9 +24,10 @@ struct LoadOptions {
   std::chrono::seconds max_duration{600};
   std::chrono::seconds write_resolve_for{30};  // keep retrying an unsettled write this long
   std::string run_id;  // prefix of every write key, so read-back finds this run's rows
-  // The demo patients, one per worker in turn: medgate limits each caller's rate, and real
-  // traffic comes from many patients, not one.
-  std::vector<std::string> patients{"11111111-1", "22222222-2"};
+  // The drill patients (seeded by the administrative service, with portal accounts), one per
+  // worker in turn: drills never write into the demo patients' records, medgate limits each
+  // caller's rate, and real traffic comes from many patients, not one.
+  std::vector<std::string> patients{"33333333-3", "44444444-4"};
 };
 
 class LoadGenerator {

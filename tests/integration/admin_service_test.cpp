@@ -47,7 +47,7 @@ TEST_F(AdminService, PatientPaymentsAndInvoicesOfTheDemoPatient) {
   ASSERT_EQ(p.status, 200) << p.body;
   EXPECT_THAT(p.body, HasSubstr("\"name\":\"Ana Pérez\""));
   EXPECT_THAT(p.body, HasSubstr("\"insurance\":\"FONASA\""));
-  EXPECT_EQ(svc_->get("/patients/33333333-3").status, 404);
+  EXPECT_EQ(svc_->get("/patients/55555555-5").status, 404);
   EXPECT_EQ(svc_->get("/patients/33333333-4").status, 400);
   const auto pay = svc_->get("/patients/11111111-1/payments");
   EXPECT_THAT(pay.body, HasSubstr("\"amount\":25000"));
@@ -55,7 +55,7 @@ TEST_F(AdminService, PatientPaymentsAndInvoicesOfTheDemoPatient) {
   const auto inv = svc_->get("/patients/11111111-1/invoices");
   EXPECT_THAT(inv.body, HasSubstr("\"id\":3,\"issued\":\"2026-10-15\",\"due\":\"2026-11-15\","
                                   "\"amount\":42000,\"status\":\"pending\""));
-  EXPECT_EQ(svc_->get("/patients/33333333-3/invoices").status, 404);
+  EXPECT_EQ(svc_->get("/patients/55555555-5/invoices").status, 404);
   const auto list = svc_->get("/patients?limit=1");
   EXPECT_THAT(list.body, HasSubstr("\"limit\":1"));
   EXPECT_EQ(svc_->get("/patients?limit=abc").status, 400);
@@ -71,7 +71,7 @@ TEST_F(AdminService, PaymentsValidateAndPayInvoicesAtomically) {
   };
   EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":0,"concept":"x"})"), "amount");
   EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":100})"), "concept");
-  EXPECT_EQ(field_of(R"({"rut":"33333333-3","amount":100,"concept":"x"})"), "rut");
+  EXPECT_EQ(field_of(R"({"rut":"55555555-5","amount":100,"concept":"x"})"), "rut");
   EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":100,"concept":"x","invoice_id":1})"),
             "invoice_id");  // already paid
   EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":100,"concept":"x","invoice_id":3})"),
