@@ -236,6 +236,7 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
     x.max_connections =
         static_cast<uint32_t>(l.get_int("max_connections", x.max_connections, 1, 1'000'000));
     x.drain_timeout = get_ms(l, "drain_timeout", x.drain_timeout, 0ms, 1h);
+    x.drain_idle_grace = get_ms(l, "drain_idle_grace", x.drain_idle_grace, 0ms, 10s);
     l.finish();
   }
   if (auto n = m.optional("admin")) {

@@ -46,6 +46,9 @@ struct LimitsConfig {
   milliseconds write_timeout{30'000};
   uint32_t max_connections = 10'000;
   milliseconds drain_timeout{10'000};
+  // Draining, an idle keep-alive connection stays open this long: a request that arrives on
+  // it meanwhile is served (with Connection: close) instead of finding it closed.
+  milliseconds drain_idle_grace{500};
 };
 
 struct HealthCheckConfig {

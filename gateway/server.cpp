@@ -141,10 +141,15 @@ void Server::start() {
   listener_ = std::make_unique<Listener>(workers_.front()->io);
   tcp::acceptor& acceptor = listener_->acceptor;
   const tcp::endpoint ep(address, cfg.listen.port);
-  acceptor.open(ep.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  acceptor.bind(ep);
-  acceptor.listen(asio::socket_base::max_listen_connections);
+  if (adopted_fd_ >= 0) {
+    // Already bound and listening (its address is the launcher's, not listen.address).
+    acceptor.assign(ep.protocol(), adopted_fd_);
+  } else {
+    acceptor.open(ep.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(ep);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+  }
   port_ = acceptor.local_endpoint().port();
 
   const LimitsConfig limits = cfg.limits;
@@ -485,25 +490,32 @@ void Server::drain() {
     return;
   gateway_.set_draining();
   const auto deadline = gateway_.config().limits.drain_timeout;
+  const auto grace = gateway_.config().limits.drain_idle_grace;
   for (auto& wp : workers_) {
     Worker* w = wp.get();
-    asio::post(w->io, [this, w, deadline] {
+    asio::post(w->io, [this, w, deadline, grace] {
       if (w == workers_.front().get()) {
         beast::error_code ec;
         listener_->acceptor.close(ec);  // the acceptor belongs to this thread
       }
-      // Idle keep-alive connections have no request in flight: close them now.
-      close_idle_sessions(w->sessions_list);
+      // Idle keep-alive connections have no request in flight. Closed at once, a client that
+      // is sending its next request at that moment sees a reset; within the grace such a
+      // request is answered with Connection: close (a successor already takes new ones).
+      const auto now = std::chrono::steady_clock::now();
+      const auto close_idle_from = now + grace;
+      if (grace.count() == 0)
+        close_idle_sessions(w->sessions_list);
       // Stop once the sessions are gone, or at the deadline whatever remains.
-      const auto until = std::chrono::steady_clock::now() + deadline;
+      const auto until = now + deadline;
       asio::co_spawn(
           w->io,
-          [w, until]() -> asio::awaitable<void> {
+          [w, until, close_idle_from]() -> asio::awaitable<void> {
             while (w->sessions > 0 && std::chrono::steady_clock::now() < until) {
               w->drain_timer.expires_after(std::chrono::milliseconds(20));
               beast::error_code e;
               co_await w->drain_timer.async_wait(asio::redirect_error(asio::use_awaitable, e));
-              close_idle_sessions(w->sessions_list);
+              if (std::chrono::steady_clock::now() >= close_idle_from)
+                close_idle_sessions(w->sessions_list);
             }
             w->io.stop();
           },

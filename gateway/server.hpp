@@ -29,6 +29,9 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // Listen on an inherited listening socket instead of binding (a launcher holds it across
+  // restarts: medgate-launcher). Call before start(); the fd becomes the server's.
+  void adopt_listener(int fd) { adopted_fd_ = fd; }
   // Binds (throws on failure) and starts the threads. Returns once listening.
   void start();
   // The bound port (useful with port 0).
@@ -80,6 +83,7 @@ class Server {
   std::atomic<uint32_t> connections_{0};
   std::atomic<bool> draining_{false};
   uint16_t port_ = 0;
+  int adopted_fd_ = -1;
 };
 
 }  // namespace medgate::gateway

@@ -2,11 +2,16 @@
 //   medgate --config FILE           run
 //   medgate --config FILE --check-config   validate the configuration and exit
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcntl.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
 #include <spdlog/async.h>
@@ -22,6 +27,20 @@
 #include "gateway/server.hpp"
 
 namespace {
+
+// A file descriptor passed by the launcher in `var` (decimal), or -1. Marked close-on-exec
+// so that nothing medgate starts inherits it.
+int inherited_fd(const char* var) {
+  const char* v = std::getenv(var);
+  if (!v || !*v)
+    return -1;
+  char* end = nullptr;
+  const long fd = std::strtol(v, &end, 10);
+  if (*end != '\0' || fd < 3 || fd > 1024 || ::fcntl(static_cast<int>(fd), F_GETFD) < 0)
+    throw std::runtime_error(std::string(var) + "=" + v + " is not an open file descriptor");
+  ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  return static_cast<int>(fd);
+}
 
 int usage() {
   std::fprintf(stderr,
@@ -114,7 +133,15 @@ int main(int argc, char** argv) {
           cfg.listen.address, cfg.listen.port);
     medgate::gateway::Gateway gateway(cfg, clock, events, std::move(modules));
     medgate::gateway::Server server(gateway, access, audit, cfg.access_log.pseudonym_key);
+    // Started by medgate-launcher: its listening socket, and a pipe to say "ready" on.
+    const int listen_fd = inherited_fd("MEDGATE_LISTEN_FD");
+    if (listen_fd >= 0)
+      server.adopt_listener(listen_fd);
     server.start();
+    if (const int ready_fd = inherited_fd("MEDGATE_READY_FD"); ready_fd >= 0) {
+      (void)!::write(ready_fd, "R", 1);
+      ::close(ready_fd);
+    }
     events->info("medgate listening on {}:{} with {} threads, {} upstreams, {} routes",
                  cfg.listen.address, server.port(), cfg.threads, cfg.upstreams.size(),
                  cfg.routes.size());
