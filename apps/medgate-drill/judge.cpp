@@ -97,6 +97,8 @@ std::vector<Verdict> judge(const Measurements& m, const Targets& t, const Checks
                            : std::optional<double>(static_cast<double>(it->second.failed)),
                        "count", "==", 0, "no " + up + " request during the fault"));
   }
+  if (c.no_failures)
+    out.push_back(make("failed requests", static_cast<double>(m.failed_total), "count", "==", 0));
   if (c.explicit_failures)
     out.push_back(make("failures not fast and explicit",
                        static_cast<double>(m.unexplained_failures), "count", "==", 0));

@@ -33,6 +33,7 @@ struct Checks {
   std::string fail_free_op;
   std::vector<std::string> unaffected_upstreams;  // no failure there during the fault
   bool explicit_failures = false;  // every failure a fast explicit 5xx or a stale copy
+  bool no_failures = false;        // not one failed request in the whole drill
 };
 
 enum class Outcome { pass, fail, unknown };

@@ -67,6 +67,7 @@ class LocalStack final : public StackControl {
       ::kill(pid, SIGCONT);
     paused_.erase(p);
   }
+  void handover(const std::string& p) override { ctl({"signal", "HUP", p}); }
   [[nodiscard]] std::string name(const std::string& p) const override { return p; }
 
  private:
@@ -109,6 +110,7 @@ class Compose final : public StackControl {
   void kill9(const std::string& p) override { docker({"kill", "--signal", "KILL", name(p)}); }
   void pause(const std::string& p) override { docker({"pause", name(p)}); }
   void resume(const std::string& p) override { docker({"unpause", name(p)}); }
+  void handover(const std::string& p) override { docker({"kill", "--signal", "HUP", name(p)}); }
   [[nodiscard]] std::string name(const std::string& p) const override {
     static const std::map<std::string, std::string> names{{"medical-1", "app1"},
                                                           {"medical-2", "app1-replica"},

@@ -19,6 +19,8 @@ class StackControl {
   virtual void kill9(const std::string& program) = 0;  // SIGKILL the server and its children
   virtual void pause(const std::string& program) = 0;  // SIGSTOP (docker pause)
   virtual void resume(const std::string& program) = 0;
+  // A gateway's restart: SIGHUP to its medgate-launcher (a new medgate, then the old drains).
+  virtual void handover(const std::string& program) = 0;
   [[nodiscard]] virtual std::string name(const std::string& program) const = 0;
 };
 

@@ -195,12 +195,15 @@ CONF
     service_program admin-1 "ADMIN_PORT=3012" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
     service_program admin-2 "ADMIN_PORT=3013" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
     service_program portal "PORTAL_PORT=3003" "$BIN/patient-portal/patient-portal --config $MEDGATE_ROOT/config/patient-portal.example.yaml"
-    # Two gateways: the portal spreads its calls over both and fails over.
-    service_program medgate "" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
-    service_program medgate-2 "MEDGATE_PORT=8001,MEDGATE_AUDIT_SUFFIX=-2" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
+    # Two gateways: the portal spreads its calls over both and fails over. Each runs under
+    # medgate-launcher, which holds its listening socket: `scripts/run ctl restart medgate`
+    # sends it SIGHUP and a new medgate takes over with no refused connection.
+    local launch="$BIN/medgate-launcher --listen"
+    service_program medgate "" "$launch 127.0.0.1:8000 -- $BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
+    service_program medgate-2 "MEDGATE_PORT=8001,MEDGATE_AUDIT_SUFFIX=-2" "$launch 127.0.0.1:8001 -- $BIN/medgate --config $MEDGATE_ROOT/config/medgate.example.yaml"
     # The old system's administrative entry point (port 3002): a route set over the same
     # administrative upstream policies.
-    service_program medgate-admin "" "$BIN/medgate --config $MEDGATE_ROOT/config/medgate-admin.example.yaml"
+    service_program medgate-admin "" "$launch 127.0.0.1:3002 -- $BIN/medgate --config $MEDGATE_ROOT/config/medgate-admin.example.yaml"
     # Service levels: scrapes medgate and the monitors, evaluates config/prometheus's rules;
     # retention bounded for a laptop.
     cat <<CONF
