@@ -262,7 +262,8 @@ TEST_F(DrillStack, AdministrativeEntryPointOnPort3002IsBalancedAndFailsOver) {
     std::istringstream lines(m);
     std::string l;
     while (std::getline(lines, l))
-      if (l.starts_with("medgate_service_requests_total{code=\"2xx\",route=\"GET /patients/{rut}\""))
+      if (l.starts_with(
+              "medgate_service_requests_total{code=\"2xx\",route=\"GET /patients/{rut}\""))
         total += std::stod(l.substr(l.rfind(' ') + 1));
     return total;
   };
@@ -292,6 +293,16 @@ TEST_F(DrillStack, AdministrativeEntryPointOnPort3002IsBalancedAndFailsOver) {
   for (int i = 0; i < 20; ++i)
     EXPECT_EQ(get().status, 200) << "request " << i << " with admin-1 stopped";
   EXPECT_EQ(supervisor("start"), 0);
+}
+
+// medgate restarted under the drill's load: a hand-over through its launcher (what
+// `scripts/run ctl restart medgate` does), not one failed request.
+TEST_F(DrillStack, GatewayRestartUnderLoadFailsNothing) {
+  const auto r = drill("gateway-restart");
+  ASSERT_FALSE(r.report.empty()) << r.output;
+  EXPECT_EQ(r.exit, 0) << r.output;
+  EXPECT_EQ(verdict_outcome(r.report, "failed requests"), "pass") << r.output;
+  EXPECT_EQ(r.report.at("measurements").at("failed_total").to_number<int64_t>(), 0);
 }
 
 }  // namespace
