@@ -30,6 +30,23 @@ std::optional<std::string_view> find_query_param(std::string_view query, std::st
   return std::nullopt;
 }
 
+std::string percent_encode(std::string_view raw) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(raw.size());
+  for (const unsigned char c : raw) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
 std::optional<std::string> percent_decode(std::string_view raw, bool plus_is_space) {
   std::string out;
   out.reserve(raw.size());

@@ -18,4 +18,8 @@ namespace medgate::clients {
 [[nodiscard]] std::optional<std::string> percent_decode(std::string_view raw,
                                                         bool plus_is_space = true);
 
+// Every byte but the RFC 3986 unreserved ones (ALPHA DIGIT - . _ ~) as %XX: safe in a query
+// value and in a form field.
+[[nodiscard]] std::string percent_encode(std::string_view raw);
+
 }  // namespace medgate::clients

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "clients/curl_client.hpp"
+#include "clients/url_query.hpp"
 
 namespace medgate::gateway {
 namespace json = boost::json;
@@ -19,20 +20,6 @@ namespace {
 constexpr std::chrono::milliseconds kTimeout{1000};
 constexpr size_t kEventsKept = 8;
 constexpr size_t kDrillsListed = 10;
-
-std::string percent_encode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 std::optional<json::value> get_json(const std::string& url) {
   const auto r = clients::curl_perform({.url = url, .timeout = kTimeout, .max_body = 1 << 20});
@@ -52,7 +39,7 @@ json::value number_or_null(std::optional<double> v) {
 // One instant query; nullopt when Prometheus does not answer, NaN when the answer is empty
 // (no traffic in the window).
 std::optional<double> prom_query(const std::string& base, const std::string& promql) {
-  const auto v = get_json(base + "/api/v1/query?query=" + percent_encode(promql));
+  const auto v = get_json(base + "/api/v1/query?query=" + clients::percent_encode(promql));
   if (!v)
     return std::nullopt;
   const auto& o = v->as_object();

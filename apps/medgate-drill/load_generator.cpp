@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "clients/curl_client.hpp"
+#include "clients/url_query.hpp"
 
 namespace medgate::drill {
 namespace json = boost::json;
@@ -23,20 +24,6 @@ struct LoadGenerator::Worker {
 };
 
 namespace {
-
-std::string form_escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_')
-      out += static_cast<char>(c);
-    else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 // The value of <meta name="csrf-token" content="...">.
 std::string csrf_from_page(const std::string& html) {
@@ -74,7 +61,8 @@ std::string LoadGenerator::start() {
     w->rng.seed(static_cast<uint32_t>(i * 7919 + 17));
     CurlRequest login{.method = "POST",
                       .url = layout_.portal_url + "/login",
-                      .body = "rut=" + form_escape(w->rut) + "&password=" + form_escape(password)};
+                      .body = "rut=" + clients::percent_encode(w->rut) +
+                              "&password=" + clients::percent_encode(password)};
     login.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                      {"Origin", layout_.portal_url}};
     const auto res = clients::curl_perform(login);

@@ -38,6 +38,15 @@ TEST(UrlQuery, FindsAndDecodesParameters) {
   EXPECT_FALSE(percent_decode("%zz"));
 }
 
+TEST(UrlQuery, PercentEncodingRoundTrips) {
+  EXPECT_EQ(percent_encode("a-Z_0.9~"), "a-Z_0.9~");
+  EXPECT_EQ(percent_encode("sum(rate(x{le=\"3\"}[5m]))"),
+            "sum%28rate%28x%7Ble%3D%223%22%7D%5B5m%5D%29%29");
+  EXPECT_EQ(percent_encode("p&s w+\xC3\xA9"), "p%26s%20w%2B%C3%A9");
+  const std::string any = "a b&c=d/%\x01\xFF";
+  EXPECT_EQ(percent_decode(percent_encode(any)), any);
+}
+
 TEST(HttpWire, RequestHeaderIsWrittenInOrder) {
   http::request<http::string_body> req{http::verb::post, "/a?b=1", 11};
   req.set(http::field::host, "x");
