@@ -470,6 +470,47 @@ WireResponse Gateway::admin(const WireRequest& req, std::string_view path) {
                              {"state", to_string(breaker->state())}});
 }
 
+namespace {
+
+// Our pages' policy: nothing but medgate's own scripts, styles and data.
+constexpr std::string_view kPageCsp =
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// Swagger UI sets styles inline; the page has no data and no script of its own inline.
+constexpr std::string_view kDocsCsp =
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'";
+
+// A file compiled in from web/ (web/web_assets.hpp), typed by its extension.
+WireResponse web_file(std::string_view name, std::string_view csp) {
+  const auto ext = name.substr(name.rfind('.') + 1);
+  const std::string_view type = ext == "html"  ? "text/html; charset=utf-8"
+                                : ext == "js"  ? "text/javascript; charset=utf-8"
+                                : ext == "css" ? "text/css; charset=utf-8"
+                                               : "application/json";
+  auto res = text_response(200, std::string(web::asset(name)), type);
+  res.fields.set("Content-Security-Policy", csp);
+  res.fields.set("X-Content-Type-Options", "nosniff");
+  res.fields.set("X-Frame-Options", "DENY");
+  res.fields.set("Referrer-Policy", "no-referrer");
+  res.fields.set("Cache-Control", "no-cache");
+  return res;
+}
+
+// The file `path` names below `dir`, when it is one of `files`.
+std::optional<std::string_view> file_in(std::string_view path, std::string_view dir,
+                                        std::initializer_list<std::string_view> files) {
+  if (!path.starts_with(dir))
+    return std::nullopt;
+  for (const std::string_view f : files)
+    if (path.substr(dir.size()) == f)
+      return f;
+  return std::nullopt;
+}
+
+}  // namespace
+
 WireResponse Gateway::dashboard(const WireRequest& req, std::string_view path) {
   if (!dashboard_)
     return error_response(404, "not_found", "the dashboard is off (dashboard.enabled)");
@@ -477,38 +518,11 @@ WireResponse Gateway::dashboard(const WireRequest& req, std::string_view path) {
     return error_response(405, "method_not_allowed", "use GET");
   // The page and its files are public (no data in them); the state needs what /health
   // needs: loopback, or a staff or admin token.
-  auto page_headers = [](WireResponse& res) {
-    res.fields.set("Content-Security-Policy",
-                   "default-src 'none'; script-src 'self'; style-src 'self'; "
-                   "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-                   "form-action 'none'; frame-ancestors 'none'");
-    res.fields.set("X-Content-Type-Options", "nosniff");
-    res.fields.set("X-Frame-Options", "DENY");
-    res.fields.set("Referrer-Policy", "no-referrer");
-    res.fields.set("Cache-Control", "no-cache");
-  };
-  if (path == "/dashboard" || path == "/dashboard/") {
-    auto res =
-        text_response(200, std::string(web::asset("dashboard.html")), "text/html; charset=utf-8");
-    page_headers(res);
-    return res;
-  }
-  constexpr std::string_view kStatic = "/dashboard/static/";
-  if (path.starts_with(kStatic)) {
-    const std::string_view name = path.substr(kStatic.size());
-    static constexpr std::pair<std::string_view, std::string_view> kFiles[] = {
-        {"dashboard.js", "text/javascript; charset=utf-8"},
-        {"dashboard.css", "text/css; charset=utf-8"},
-        {"uPlot.iife.min.js", "text/javascript; charset=utf-8"},
-        {"uPlot.min.css", "text/css; charset=utf-8"}};
-    for (const auto& [file, type] : kFiles)
-      if (name == file) {
-        auto res = text_response(200, std::string(web::asset(file)), type);
-        page_headers(res);
-        return res;
-      }
-    return error_response(404, "not_found", "no such dashboard file");
-  }
+  if (path == "/dashboard" || path == "/dashboard/")
+    return web_file("dashboard.html", kPageCsp);
+  if (auto f = file_in(path, "/dashboard/static/",
+                       {"dashboard.js", "dashboard.css", "uPlot.iife.min.js", "uPlot.min.css"}))
+    return web_file(*f, kPageCsp);
   if (path == "/dashboard/api/state") {
     if (auto refused = operator_refusal(req))
       return std::move(*refused);
@@ -522,38 +536,19 @@ WireResponse Gateway::dashboard(const WireRequest& req, std::string_view path) {
     res.fields.set("Cache-Control", "no-store");
     return res;
   }
-  return error_response(404, "not_found", "no such dashboard endpoint");
+  return error_response(404, "not_found", "no such dashboard file or endpoint");
 }
 
 WireResponse Gateway::docs(const WireRequest& req, std::string_view path) {
   if (req.method != http::verb::get && req.method != http::verb::head)
     return error_response(405, "method_not_allowed", "use GET");
-  auto serve = [](std::string_view file, std::string_view type) {
-    auto res = text_response(200, std::string(web::asset(file)), type);
-    // Swagger UI sets styles inline; the page has no data and no script of its own inline.
-    res.fields.set("Content-Security-Policy",
-                   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                   "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
-                   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
-    res.fields.set("X-Content-Type-Options", "nosniff");
-    res.fields.set("Cache-Control", "no-cache");
-    return res;
-  };
   if (path == "/openapi.json")
-    return serve("openapi.json", "application/json");
+    return web_file("openapi.json", kDocsCsp);
   if (path == "/docs" || path == "/docs/")
-    return serve("docs.html", "text/html; charset=utf-8");
-  constexpr std::string_view kStatic = "/docs/static/";
-  if (path.starts_with(kStatic)) {
-    const std::string_view name = path.substr(kStatic.size());
-    static constexpr std::pair<std::string_view, std::string_view> kFiles[] = {
-        {"docs.js", "text/javascript; charset=utf-8"},
-        {"swagger-ui-bundle.js", "text/javascript; charset=utf-8"},
-        {"swagger-ui.css", "text/css; charset=utf-8"}};
-    for (const auto& [file, type] : kFiles)
-      if (name == file)
-        return serve(file, type);
-  }
+    return web_file("docs.html", kDocsCsp);
+  if (auto f =
+          file_in(path, "/docs/static/", {"docs.js", "swagger-ui-bundle.js", "swagger-ui.css"}))
+    return web_file(*f, kDocsCsp);
   return error_response(404, "not_found", "no such documentation file");
 }
 
