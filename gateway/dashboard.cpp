@@ -42,17 +42,17 @@ std::optional<double> prom_query(const std::string& base, const std::string& pro
   const auto v = get_json(base + "/api/v1/query?query=" + clients::percent_encode(promql));
   if (!v)
     return std::nullopt;
-  const auto& o = v->as_object();
-  if (!o.contains("status") || o.at("status").as_string() != "success")
-    return std::nullopt;
-  const auto& result = o.at("data").at("result").as_array();
-  if (result.empty())
-    return std::nan("");
-  const auto& pair = result[0].at("value").as_array();
+  // Not the shape Prometheus answers with: as good as no answer.
   try {
-    return std::stod(std::string(pair[1].as_string()));
+    const auto& o = v->as_object();
+    if (!o.contains("status") || o.at("status").as_string() != "success")
+      return std::nullopt;
+    const auto& result = o.at("data").at("result").as_array();
+    if (result.empty())
+      return std::nan("");
+    return std::stod(std::string(result.at(0).at("value").as_array().at(1).as_string()));
   } catch (const std::exception&) {
-    return std::nan("");
+    return std::nullopt;
   }
 }
 
@@ -132,16 +132,51 @@ DashboardCollector::~DashboardCollector() {
 
 std::shared_ptr<const std::string> DashboardCollector::snapshot() const {
   std::lock_guard lock(mu_);
+  last_read_ = std::chrono::steady_clock::now();
+  if (idle_) {
+    idle_ = false;  // someone looks again: gather now, not at the next tick
+    wake_ = true;
+    cv_.notify_one();
+  }
   return snapshot_;
 }
 
 void DashboardCollector::loop() {
+  // Nobody has looked for a minute: only medgate's own counters are sampled (the windows
+  // need their history); Prometheus, the monitors and the drill reports wait for a reader.
+  constexpr auto kWatchedFor = std::chrono::minutes(1);
+  bool first = true;
   for (;;) {
-    auto text = std::make_shared<const std::string>(json::serialize(collect()));
+    bool watched = false;
+    {
+      std::lock_guard lock(mu_);
+      watched = std::chrono::steady_clock::now() - last_read_ < kWatchedFor;
+      idle_ = !watched && !first;
+    }
+    if (watched || first) {
+      if (!first && last_prometheus_stale_)
+        last_prometheus_.clear();  // back from idle: ask Prometheus now
+      last_prometheus_stale_ = false;
+      json::object collected;
+      try {
+        collected = collect();
+      } catch (const std::exception& e) {
+        // A bug or a source's nonsense must not stop the collector (nor medgate).
+        collected = json::object{{"error", std::string("collecting failed: ") + e.what()}};
+      }
+      auto text = std::make_shared<const std::string>(json::serialize(collected));
+      std::lock_guard lock(mu_);
+      snapshot_ = std::move(text);
+    } else {
+      history_.add(totals_());
+      last_prometheus_stale_ = true;
+    }
+    first = false;
     std::unique_lock lock(mu_);
-    snapshot_ = std::move(text);
-    if (cv_.wait_for(lock, cfg_.refresh, [this] { return stopping_; }))
+    cv_.wait_for(lock, cfg_.refresh, [this] { return stopping_ || wake_; });
+    if (stopping_)
       return;
+    wake_ = false;
   }
 }
 
@@ -236,57 +271,69 @@ json::array DashboardCollector::databases() {
   json::array out;
   for (const auto& m : cfg_.monitors) {
     json::object db{{"name", m.name}, {"url", m.url}};
-    const auto status = get_json(m.url + "/status");
-    db["reachable"] = status.has_value();
-    if (status) {
-      const auto& s = status->as_object();
-      json::object view;
-      for (const char* k : {"cluster", "engine", "state", "reason", "epoch", "primary",
-                            "serving_primary", "replication_mode", "mode_reason", "failovers"})
-        if (const auto* v = s.if_contains(k))
-          view[k] = *v;
-      json::array nodes;
-      if (const auto* ns = s.if_contains("nodes"); ns && ns->is_array())
-        for (const auto& n : ns->as_array()) {
-          json::object node;
-          for (const char* k : {"name", "role", "health", "check", "writable", "streaming", "lag",
-                                "error", "consecutive_failures"})
-            if (const auto* v = n.as_object().if_contains(k))
-              node[k] = *v;
-          nodes.push_back(std::move(node));
-        }
-      view["nodes"] = std::move(nodes);
-      db["status"] = std::move(view);
-    }
-    // Events: page to the end once, then only the new ones; the last few kept.
-    auto& seq = monitor_seq_[m.name];
-    auto& kept = monitor_events_[m.name];
-    for (int page = 0; page < 50; ++page) {
-      const auto ev = get_json(m.url + "/events?limit=500&after=" + std::to_string(seq));
-      if (!ev)
-        break;
-      const auto& list = ev->as_object().at("events").as_array();
-      for (const auto& e : list) {
-        const auto& o = e.as_object();
-        seq = std::max<uint64_t>(seq, static_cast<uint64_t>(o.at("seq").to_number<int64_t>()));
-        json::object brief;
-        for (const char* k : {"ts", "event", "node", "epoch", "reason", "seq"})
-          if (const auto* v = o.if_contains(k))
-            brief[k] = *v;
-        kept.push_back(std::move(brief));
-        if (kept.size() > kEventsKept)
-          kept.erase(kept.begin());
+    // A monitor that answers something else than its API is shown as such, never trusted
+    // (and never allowed to stop the collector).
+    try {
+      db["reachable"] = false;
+      if (const auto status = get_json(m.url + "/status")) {
+        const auto& s = status->as_object();
+        json::object view;
+        for (const char* k : {"cluster", "engine", "state", "reason", "epoch", "primary",
+                              "serving_primary", "replication_mode", "mode_reason", "failovers"})
+          if (const auto* v = s.if_contains(k))
+            view[k] = *v;
+        json::array nodes;
+        if (const auto* ns = s.if_contains("nodes"); ns && ns->is_array())
+          for (const auto& n : ns->as_array()) {
+            json::object node;
+            for (const char* k : {"name", "role", "health", "check", "writable", "streaming", "lag",
+                                  "error", "consecutive_failures"})
+              if (const auto* v = n.as_object().if_contains(k))
+                node[k] = *v;
+            nodes.push_back(std::move(node));
+          }
+        view["nodes"] = std::move(nodes);
+        db["status"] = std::move(view);
+        db["reachable"] = true;
       }
-      if (list.size() < 500)
-        break;
+      db["events"] = monitor_events(m);
+    } catch (const std::exception& e) {
+      db["reachable"] = false;
+      db["error"] = std::string("not a monitor's answer: ") + e.what();
+      db.erase("status");
     }
-    json::array events;
-    for (auto it = kept.rbegin(); it != kept.rend(); ++it)
-      events.push_back(*it);
-    db["events"] = std::move(events);
     out.push_back(std::move(db));
   }
   return out;
+}
+
+json::array DashboardCollector::monitor_events(const DashboardMonitor& m) {
+  // Page to the end once, then only the new ones; the last few kept.
+  auto& seq = monitor_seq_[m.name];
+  auto& kept = monitor_events_[m.name];
+  for (int page = 0; page < 50; ++page) {
+    const auto ev = get_json(m.url + "/events?limit=500&after=" + std::to_string(seq));
+    if (!ev)
+      break;
+    const auto& list = ev->as_object().at("events").as_array();
+    for (const auto& e : list) {
+      const auto& o = e.as_object();
+      seq = std::max<uint64_t>(seq, static_cast<uint64_t>(o.at("seq").to_number<int64_t>()));
+      json::object brief;
+      for (const char* k : {"ts", "event", "node", "epoch", "reason", "seq"})
+        if (const auto* v = o.if_contains(k))
+          brief[k] = *v;
+      kept.push_back(std::move(brief));
+      if (kept.size() > kEventsKept)
+        kept.erase(kept.begin());
+    }
+    if (list.size() < 500)
+      break;
+  }
+  json::array events;
+  for (auto it = kept.rbegin(); it != kept.rend(); ++it)
+    events.push_back(*it);
+  return events;
 }
 
 json::array DashboardCollector::drills() {

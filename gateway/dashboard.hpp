@@ -1,7 +1,8 @@
 // The SLA dashboard's data, gathered off the request path: a thread of its own polls
 // Prometheus (service levels; medgate's own counters when it does not answer), each
 // database monitor (topology and last events) and the drill reports' directory, and keeps
-// the latest result as one JSON text. Requests only read that text: no I/O on an
+// the latest result as one JSON text. Only while someone reads it (the last minute): idle,
+// it samples medgate's own counters and nothing else. Requests only read that text: no I/O on an
 // io_context thread. No patient data goes in: counts, states, node names and drill figures.
 #pragma once
 
@@ -53,6 +54,7 @@ class DashboardCollector {
   boost::json::object collect();
   boost::json::object service_levels();
   boost::json::array databases();
+  boost::json::array monitor_events(const DashboardMonitor& m);  // throws on a bad answer
   boost::json::array drills();
 
   DashboardConfig cfg_;
@@ -64,9 +66,14 @@ class DashboardCollector {
   int round_ = 0;
   boost::json::object last_prometheus_;
 
+  bool last_prometheus_stale_ = false;  // gathered before an idle spell
+
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::condition_variable cv_;
   bool stopping_ = false;
+  mutable std::chrono::steady_clock::time_point last_read_{};  // a reader's last look
+  mutable bool idle_ = false;  // the loop gathers nothing remote until someone looks
+  mutable bool wake_ = false;  // a reader arrived while idle
   std::shared_ptr<const std::string> snapshot_;
   std::thread thread_;
 };

@@ -329,6 +329,8 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
         mr.finish();
         d.monitors.push_back(std::move(mon));
       }
+      if (d.monitors.size() > 16)
+        ms->fail("at most 16 monitors");
     }
     while (d.prometheus_url.ends_with("/"))
       d.prometheus_url.pop_back();

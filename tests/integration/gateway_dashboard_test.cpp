@@ -130,6 +130,31 @@ TEST_F(GatewayDashboard, AdminActionsNeedTheAdminToken) {
   EXPECT_EQ(state().at("health").at("upstreams").at("medical").at("state").as_string(), "closed");
 }
 
+// Nobody looking: the collector asks the monitors nothing; a reader brings it back at once.
+// And a "monitor" that answers something else than the monitor API is shown as such.
+TEST_F(GatewayDashboard, IdleItAsksTheMonitorsNothing) {
+  // The replica test upstream stands in for a monitor (it counts what it is asked).
+  start_gateway("", "dashboard:\n  refresh: 200ms\n  monitors: [ { name: m, url: \"" +
+                        upstream_url(replica_port_) + "\" } ]\n");
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (upstream_requests(replica_port_) == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  const long first = upstream_requests(replica_port_);
+  ASSERT_GT(first, 0);              // the first round, before anyone looked
+  std::this_thread::sleep_for(1s);  // five rounds, unwatched
+  EXPECT_EQ(upstream_requests(replica_port_), first);
+  EXPECT_EQ(get("/dashboard/api/state").status, 200);
+  const auto again = std::chrono::steady_clock::now() + 5s;
+  while (upstream_requests(replica_port_) == first && std::chrono::steady_clock::now() < again)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_GT(upstream_requests(replica_port_), first);  // asked again once someone looked
+  // What it answered is no monitor's API: shown as such, and medgate lives on.
+  const auto db = json::parse(get("/dashboard/api/state").body).at("collected").at("databases");
+  EXPECT_FALSE(db.at(0).at("reachable").as_bool());
+  EXPECT_THAT(std::string(db.at(0).at("error").as_string()), HasSubstr("not a monitor's answer"));
+  EXPECT_EQ(get("/health/liveness").status, 200);
+}
+
 TEST_F(GatewayDashboard, OffMeansNotFound) {
   start_gateway("", "dashboard: { enabled: false }\n");
   EXPECT_EQ(get("/dashboard").status, 404);
