@@ -172,10 +172,19 @@ void Probes::poll_loop() {
            .wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch())
                           .count()});
     }
-    poll_medgate();
-    poll_monitors();
-    if (tick++ % 2 == 0)
-      check_steady();
+    // An answer of another shape than medgate's or a monitor's API is skipped, never fatal:
+    // the probes must outlive whatever the drill breaks.
+    try {
+      poll_medgate();
+      poll_monitors();
+      if (tick++ % 2 == 0)
+        check_steady();
+    } catch (const std::exception& e) {
+      add({.at = now(),
+           .source = "probe",
+           .kind = kind::monitor,
+           .detail = std::string("unreadable answer: ") + e.what()});
+    }
     std::this_thread::sleep_until(next);
   }
 }

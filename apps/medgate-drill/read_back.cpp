@@ -16,9 +16,13 @@ ReadBackResult read_back(const StackLayout& layout, const std::string& run_id) {
     uint16_t port = 0;
     boost::system::error_code ec;
     const auto v = json::parse(res.body, ec);
-    if (!ec && res.status == 200)
-      if (const auto* p = v.as_object().if_contains("primary"))
-        port = static_cast<uint16_t>(p->as_object().at("port").to_number<int64_t>());
+    try {
+      if (!ec && res.status == 200)
+        if (const auto* p = v.as_object().if_contains("primary"))
+          port = static_cast<uint16_t>(p->as_object().at("port").to_number<int64_t>());
+    } catch (const std::exception&) {
+      port = 0;  // not the monitor's answer: said below
+    }
     if (port == 0) {
       out.error += c.name + ": no primary to read back from; ";
       continue;

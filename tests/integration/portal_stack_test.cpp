@@ -669,8 +669,8 @@ TEST_F(PortalStack, TwoGatewaysOneStoppedUnderLoadCostsNoPage) {
         ++bad;
         std::lock_guard lock(mu);
         if (first_bad.empty())
-          first_bad =
-              std::to_string(r.status) + " " + r.body.substr(r.body.find("data-banner"), 600);
+          first_bad = std::to_string(r.status) + " " +
+                      r.body.substr(std::min(r.body.find("data-banner"), r.body.size()), 600);
       }
       // 4 pages a second, 16 medgate calls: under the shipped per-patient limit (20/s) even
       // when one instance takes them all.
