@@ -1,6 +1,8 @@
 #include "apps/medgate-drill/command.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +14,7 @@ extern char** environ;
 
 namespace medgate::drill {
 
-CommandResult run_command(const std::vector<std::string>& argv) {
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
   CommandResult out;
   if (argv.empty())
     return out;
@@ -37,7 +39,20 @@ CommandResult run_command(const std::vector<std::string>& argv) {
     return out;
   }
   std::array<char, 4096> buf{};
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
   for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    pollfd p{.fd = fds[0], .events = POLLIN, .revents = 0};
+    const int ready = left.count() <= 0 ? 0 : poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready == 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
     const ssize_t n = read(fds[0], buf.data(), buf.size());
     if (n > 0) {
       if (out.output.size() < 64 * 1024)
@@ -52,7 +67,10 @@ CommandResult run_command(const std::vector<std::string>& argv) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  out.exit_code = WIFEXITED(status) && !timed_out ? WEXITSTATUS(status) : -1;
+  if (timed_out)
+    out.output +=
+        "\n" + argv[0] + ": no end after " + std::to_string(timeout.count()) + " s: killed";
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "apps/medgate-drill/command.hpp"
 #include "apps/medgate-drill/judge.hpp"
 #include "apps/medgate-drill/log_scan.hpp"
 #include "apps/medgate-drill/measure.hpp"
@@ -325,6 +326,18 @@ TEST(DrillLogs, FailureLinesAndTheirTimes) {
             1796004937712);
   EXPECT_FALSE(failure_line_time("{\"ts\":\"2026-11-30T02:15:37.712Z\",\"event\":\"sync_set\"}"));
   EXPECT_FALSE(failure_line_time("garbage warning"));
+}
+
+TEST(DrillCommand, OutputStatusAndABound) {
+  const auto ok = run_command({"/bin/sh", "-c", "echo hi; exit 3"});
+  EXPECT_EQ(ok.exit_code, 3);
+  EXPECT_EQ(ok.output, "hi\n");
+  const auto start = std::chrono::steady_clock::now();
+  const auto hung = run_command({"/bin/sleep", "30"}, std::chrono::seconds(1));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(hung.exit_code, -1);
+  EXPECT_NE(hung.output.find("killed"), std::string::npos);
+  EXPECT_EQ(run_command({"/nonexistent/program"}).exit_code, -1);
 }
 
 TEST(DrillLayout, CredentialsFile) {
