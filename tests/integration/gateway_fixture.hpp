@@ -149,6 +149,39 @@ class GatewayFixture : public ::testing::Test {
         {.method = "POST", .url = gw(path), .body = body, .headers = std::move(headers)});
   }
 
+  // Replaces the two test upstreams with ones answering as the medical service (primary)
+  // and the administrative service (replica) document their APIs, for patient 11111111-1.
+  void serve_service_docs() {
+    const std::string medical_docs = dir_ + "/medical.tsv";
+    std::ofstream(medical_docs)
+        << "/patients/11111111-1/consultations\t"
+           R"({"consultations":[{"id":7,"date":"2026-10-01","doctor":"Dra. Soto",)"
+           R"("specialty":"cardiology","diagnosis":"hypertension","treatment":"losartan"}]})"
+           "\n"
+        << "/doctors?specialty=cardiology\t"
+           R"({"doctors":[{"id":3,"name":"Dra. Soto","specialty":"cardiology","available":true}]})"
+           "\n";
+    const std::string admin_docs = dir_ + "/admin.tsv";
+    std::ofstream(admin_docs)
+        << "/patients/11111111-1\t"
+           R"({"rut":"11111111-1","name":"Ana Pérez","birth_date":"1980-02-03",)"
+           R"("email":"ana@example.org","phone":"+56 9 1234 5678","insurance":"FONASA"})"
+           "\n"
+        << "/patients/11111111-1/payments\t"
+           R"({"payments":[{"id":1,"date":"2026-09-01","amount":15000,"concept":"consulta",)"
+           R"("status":"paid"}]})"
+           "\n"
+        << "/patients/11111111-1/invoices\t"
+           R"({"invoices":[{"id":10,"issued":"2026-10-01","due":"2026-11-01","amount":20000,)"
+           R"("status":"pending"},{"id":11,"issued":"2026-08-01","due":"2026-09-01",)"
+           R"("amount":5000,"status":"paid"}]})"
+           "\n";
+    primary_.reset();
+    replica_.reset();
+    primary_ = start_upstream("medical", primary_port_, medical_docs);
+    replica_ = start_upstream("administrative", replica_port_, admin_docs);
+  }
+
   // Sets a fault on an upstream (see apps/test-upstream).
   void fault(uint16_t port, const std::string& mode, int count = -1) {
     std::string url = upstream_url(port) + "/__fault?mode=" + mode;

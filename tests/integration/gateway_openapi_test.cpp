@@ -14,6 +14,7 @@
 
 #include "tests/integration/gateway_fixture.hpp"
 #include "tests/support/cdp_browser.hpp"
+#include "tests/support/shipped_config.hpp"
 #include "tests/support/token_kit.hpp"
 
 namespace medgate::testing {
@@ -27,42 +28,8 @@ class GatewayOpenApi : public GatewayFixture {
   void SetUp() override {
     GatewayFixture::SetUp();
     kit_ = std::make_unique<TokenKit>(dir_);
-    const std::string medical_docs = dir_ + "/medical.tsv";
-    std::ofstream(medical_docs)
-        << "/patients/11111111-1/consultations\t"
-           R"({"consultations":[{"id":7,"date":"2026-10-01","doctor":"Dra. Soto",)"
-           R"("specialty":"cardiology","diagnosis":"hypertension","treatment":"losartan"}]})"
-           "\n"
-        << "/doctors?specialty=cardiology\t"
-           R"({"doctors":[{"id":3,"name":"Dra. Soto","specialty":"cardiology","available":true}]})"
-           "\n";
-    const std::string admin_docs = dir_ + "/admin.tsv";
-    std::ofstream(admin_docs)
-        << "/patients/11111111-1\t"
-           R"({"rut":"11111111-1","name":"Ana Pérez","birth_date":"1980-02-03",)"
-           R"("email":"ana@example.org","phone":"+56 9 1234 5678","insurance":"FONASA"})"
-           "\n"
-        << "/patients/11111111-1/payments\t"
-           R"({"payments":[{"id":1,"date":"2026-09-01","amount":15000,"concept":"consulta",)"
-           R"("status":"paid"}]})"
-           "\n"
-        << "/patients/11111111-1/invoices\t"
-        << R"({"invoices":[]})"
-        << "\n";
-    primary_.reset();
-    replica_.reset();
-    primary_ = start_upstream("medical", primary_port_, medical_docs);
-    replica_ = start_upstream("administrative", replica_port_, admin_docs);
+    serve_service_docs();
 
-    // The shipped access rules (config/medgate.example.yaml), without its rate limit.
-    std::ifstream in(source_dir() + "/config/medgate.example.yaml");
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::string all = text.str();
-    const size_t from = all.find("  rules:\n");
-    const size_t to = all.find("\n# Per caller", from);
-    ASSERT_NE(from, std::string::npos);
-    ASSERT_NE(to, std::string::npos);
     gateway_port_ = free_port();
     std::ofstream(dir_ + "/medgate.yaml")
         << "listen: { address: 127.0.0.1, port: " << gateway_port_ << " }\n"
@@ -70,7 +37,7 @@ class GatewayOpenApi : public GatewayFixture {
         << "admin: { token: " << kToken << " }\n"
         << "access_log: { path: " << dir_ << "/access.log }\n"
         << "auth:\n"
-        << kit_->verifier_yaml() << all.substr(from, to - from + 1) << "audit_log: { path: " << dir_
+        << kit_->verifier_yaml() << shipped_access_rules(false) << "audit_log: { path: " << dir_
         << "/audit.jsonl }\n"
         << "dashboard: { refresh: 1s }\n"
         << "upstreams:\n"

@@ -14,6 +14,7 @@
 
 #include "tests/integration/service_fixture.hpp"
 #include "tests/support/cdp_browser.hpp"
+#include "tests/support/shipped_config.hpp"
 #include "tests/support/token_kit.hpp"
 
 namespace medgate::testing {
@@ -26,17 +27,6 @@ namespace fs = std::filesystem;
 
 // The access rules medgate ships with (config/medgate.example.yaml), so that the stack runs
 // the rules operators get.
-std::string shipped_access_rules() {
-  std::ifstream in(source_dir() + "/config/medgate.example.yaml");
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string all = text.str();
-  const size_t from = all.find("  rules:\n");
-  const size_t to = all.find("\naudit_log:", from);
-  EXPECT_NE(from, std::string::npos);
-  EXPECT_NE(to, std::string::npos);
-  return all.substr(from, to - from + 1);
-}
 
 constexpr const char* kDemoPassword = "demo-password-for-tests";
 
@@ -76,7 +66,8 @@ struct Stack {
         << "listen: { address: 127.0.0.1, port: " << gateway_port << " }\n"
         << "threads: 1\n"
         << "access_log: { path: " << dir << "/access.log }\n"
-        << verifier << shipped_access_rules() << "audit_log: { path: " << dir << "/audit.jsonl }\n"
+        << verifier << shipped_access_rules(true) << "audit_log: { path: " << dir
+        << "/audit.jsonl }\n"
         << "upstreams:\n"
         << "  medical:\n"
         << "    endpoints: [ \"" << medical->url("") << "\" ]\n"
