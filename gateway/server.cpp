@@ -40,7 +40,7 @@ using tcp = asio::ip::tcp;
 
 // A connection's entry in its worker's session list.
 struct SessionState {
-  clients::DeadlineStream* stream;
+  tcp::socket* socket;
   bool idle = false;  // waiting for the next request's header
 };
 
@@ -66,12 +66,26 @@ struct Server::Listener {
 
 namespace {
 
+// A session's entry in its worker's list, for drain, while the session lives however it ends.
+class SessionListed {
+ public:
+  SessionListed(std::list<SessionState*>& list, SessionState& state)
+      : list_(list), it_(list.insert(list.end(), &state)) {}
+  SessionListed(const SessionListed&) = delete;
+  SessionListed& operator=(const SessionListed&) = delete;
+  ~SessionListed() { list_.erase(it_); }
+
+ private:
+  std::list<SessionState*>& list_;
+  std::list<SessionState*>::iterator it_;
+};
+
 // Idle keep-alive connections have no request in flight: drain closes them at once.
 void close_idle_sessions(const std::list<SessionState*>& sessions) {
   boost::system::error_code ignored;
   for (SessionState* s : sessions)
     if (s->idle)
-      s->stream->socket().cancel(ignored);
+      s->socket->cancel(ignored);
 }
 
 // The client's address, for per-caller limits and logs; empty when the socket has none.
@@ -162,8 +176,14 @@ void Server::start() {
           tcp::socket socket =
               co_await acceptor.async_accept(w->io, asio::redirect_error(asio::use_awaitable, ec));
           if (ec) {
-            if (!acceptor.is_open())
+            if (!acceptor.is_open()) {
+              // drain() closed it. Every connection accepted so far is counted in its
+              // worker and its session is queued there, so the workers may drain now:
+              // started earlier, a worker with no session yet could stop before a
+              // connection it was just handed ever ran (a client saw it closed unanswered).
+              drain_workers();
               co_return;
+            }
             if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
               // Out of file descriptors: back off instead of spinning.
               asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
@@ -221,13 +241,9 @@ Server::SessionCount::~SessionCount() {
 asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig limits) {
   const SessionCount counted{this, w};
   clients::DeadlineStream stream(std::move(s));
-  SessionState state{&stream};
+  SessionState state{&stream.socket()};
   // Listed for drain while the session lives, however it ends.
-  struct Registration {
-    std::list<SessionState*>& list;
-    std::list<SessionState*>::iterator it;
-    ~Registration() { list.erase(it); }
-  } registration{w->sessions_list, w->sessions_list.insert(w->sessions_list.end(), &state)};
+  const SessionListed listed{w->sessions_list, state};
   const clients::RequestReadLimits read_limits{limits.max_header_bytes, limits.max_body_bytes,
                                                limits.header_timeout, limits.body_timeout};
   beast::flat_buffer buffer = clients::request_buffer(read_limits);
@@ -349,15 +365,20 @@ asio::awaitable<void> Server::tls_session(Worker* w, tcp::socket s, LimitsConfig
   Reply reply;
   RequestInfo info;
   info.client = peer_address(beast::get_lowest_layer(stream).socket());
+  // Listed for drain like a plain session: closed while idle once the grace has passed.
+  SessionState state{&beast::get_lowest_layer(stream).socket()};
+  const SessionListed listed{w->sessions_list, state};
   for (;;) {
-    if (draining_.load())
-      break;
+    // No check of draining_ here: a connection accepted before the drain gets its request
+    // answered (with Connection: close), as on the plain path.
     clients::WireRequestParser parser(req);
     parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
     stream.next_layer().expires_after(limits.header_timeout);
+    state.idle = true;
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
+    state.idle = false;
     if (!ec && !parser.is_done()) {
       stream.next_layer().expires_after(limits.body_timeout);
       if (req.expect_continue && req.version == 11) {
@@ -489,15 +510,24 @@ void Server::drain() {
   if (draining_.exchange(true))
     return;
   gateway_.set_draining();
+  if (!listener_) {  // never started
+    drain_workers();
+    return;
+  }
+  // The acceptor belongs to the first worker's thread; its loop ends on the close and then
+  // drains the workers.
+  asio::post(workers_.front()->io, [this] {
+    beast::error_code ec;
+    listener_->acceptor.close(ec);
+  });
+}
+
+void Server::drain_workers() {
   const auto deadline = gateway_.config().limits.drain_timeout;
   const auto grace = gateway_.config().limits.drain_idle_grace;
   for (auto& wp : workers_) {
     Worker* w = wp.get();
-    asio::post(w->io, [this, w, deadline, grace] {
-      if (w == workers_.front().get()) {
-        beast::error_code ec;
-        listener_->acceptor.close(ec);  // the acceptor belongs to this thread
-      }
+    asio::post(w->io, [w, deadline, grace] {
       // Idle keep-alive connections have no request in flight. Closed at once, a client that
       // is sending its next request at that moment sees a reset; within the grace such a
       // request is answered with Connection: close (a successor already takes new ones).

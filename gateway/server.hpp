@@ -71,6 +71,9 @@ class Server {
   void log_request(const clients::WireRequest& req, const RequestInfo& info, unsigned status,
                    double seconds);
   void run_health_checks(Worker& w);
+  // Once nothing accepts any more: each worker stops when its sessions have ended (idle
+  // keep-alive ones closed after drain_idle_grace), or at drain_timeout.
+  void drain_workers();
 
   Gateway& gateway_;
   std::shared_ptr<spdlog::logger> access_log_;

@@ -3,6 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -302,6 +308,8 @@ class GatewayTls : public GatewayAuth {
     std::filesystem::copy_file(dir_hint_ + "/first.key", dir_hint_ + "/live.key");
     tls_ = "{ cert_file: " + dir_hint_ + "/live.crt, key_file: " + dir_hint_ +
            "/live.key, reload_check: 200ms }";
+    // Longer than the drain test waits: an idle connection must be closed by the drain.
+    limits_ = "{ max_header_bytes: 4096, max_body_bytes: 65536, header_timeout: 20s }";
     GatewayAuth::SetUp();
   }
   void TearDown() override {
@@ -346,6 +354,67 @@ TEST_F(GatewayTls, ServesOverTlsRefusesOldVersionsAndReloadsTheCertificateWithou
   EXPECT_EQ(now.status, 200) << now.error << gateway_->log();
   EXPECT_EQ(tls_get(path, dir_hint_ + "/first.crt").status, 0) << "the old certificate is gone";
   EXPECT_THAT(gateway_->log(), HasSubstr("TLS certificate and key reloaded"));
+}
+
+// Drain over TLS: a connection accepted before the drain but still in its handshake gets its
+// request answered (with Connection: close), and an idle keep-alive connection is closed once
+// the grace has passed, so medgate exits long before its drain_timeout.
+TEST_F(GatewayTls, DrainAnswersAConnectionAcceptedBeforeItAndClosesIdleOnes) {
+  namespace asio = boost::asio;
+  namespace http = boost::beast::http;
+  using asio::ip::tcp;
+  asio::io_context io;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.load_verify_file(dir_hint_ + "/first.crt");
+  const tcp::endpoint at(asio::ip::make_address("127.0.0.1"), gateway_port_);
+  // Runs one asynchronous step, bounded: a hang fails the test instead of blocking it.
+  const auto step = [&io](auto start) {
+    boost::system::error_code result = asio::error::timed_out;
+    io.restart();
+    start([&result](boost::system::error_code ec, auto&&...) { result = ec; });
+    io.run_for(std::chrono::seconds(5));
+    return result;
+  };
+  http::request<http::empty_body> req(http::verb::get, "/health/liveness", 11);
+  req.set(http::field::host, "127.0.0.1");
+  const auto exchange = [&](asio::ssl::stream<tcp::socket>& s,
+                            http::response<http::string_body>& res) {
+    boost::beast::flat_buffer buffer;
+    if (const auto ec = step([&](auto h) { http::async_write(s, req, h); }))
+      return ec;
+    return step([&](auto h) { http::async_read(s, buffer, res, h); });
+  };
+
+  asio::ssl::stream<tcp::socket> idle(io, ctx), late(io, ctx);
+  idle.next_layer().connect(at);
+  ASSERT_FALSE(step([&](auto h) { idle.async_handshake(asio::ssl::stream_base::client, h); }));
+  http::response<http::string_body> first;
+  ASSERT_FALSE(exchange(idle, first));
+  ASSERT_EQ(first.result_int(), 200u);
+  ASSERT_TRUE(first.keep_alive());
+  // Connected with no handshake yet; a request answered after it on another connection
+  // proves it was accepted (the listen queue is first in, first out).
+  late.next_layer().connect(at);
+  ASSERT_EQ(tls_get("/health/liveness", dir_hint_ + "/first.crt").status, 200);
+
+  gateway_->signal(SIGTERM);
+  for (int i = 0; i < 250 && gateway_->log().find("draining") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_THAT(gateway_->log(), HasSubstr("draining"));
+
+  ASSERT_FALSE(step([&](auto h) { late.async_handshake(asio::ssl::stream_base::client, h); }));
+  http::response<http::string_body> answered;
+  ASSERT_FALSE(exchange(late, answered));
+  EXPECT_EQ(answered.result_int(), 200u);
+  EXPECT_FALSE(answered.keep_alive()) << "a draining medgate closes after the answer";
+
+  // The idle connection is closed by medgate (an end of stream, not our timeout).
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> none;
+  const auto ended = step([&](auto h) { http::async_read(idle, buffer, none, h); });
+  EXPECT_NE(ended, asio::error::timed_out);
+  EXPECT_EQ(gateway_->stop(0, std::chrono::seconds(5)), 0)
+      << "medgate exits once its connections are gone, not at drain_timeout";
 }
 
 }  // namespace
