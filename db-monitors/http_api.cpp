@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include "clients/secure_equals.hpp"
+#include "db-monitors/node_role.hpp"
 
 namespace medgate::dbmon {
 
@@ -208,6 +209,23 @@ service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string t
         ctx.request, ok ? 200 : 503,
         json::serialize(json::object{{"epoch", s->record.epoch}, {"streaming_replicas", list}}));
   };
+  // How a node may start (its start wrapper asks before the server starts): key=value lines
+  // by default, for shell scripts in database images without jq; JSON with ?format=json.
+  r.add(http::verb::get, "/role/{node}",
+        [&monitor](RequestContext& ctx) -> boost::asio::awaitable<Response> {
+          std::vector<NodeSpec> specs;
+          for (const auto& n : monitor.options().nodes)
+            specs.push_back(n.spec);
+          NodeRole role;
+          try {
+            role = node_role(monitor.snapshot()->record, specs, ctx.param("node"));
+          } catch (const std::invalid_argument& e) {
+            co_return error_reply(ctx.request, 404, "unknown_node", e.what());
+          }
+          if (ctx.query_param("format") == std::optional<std::string>("json"))
+            co_return json_reply(ctx.request, 200, json::serialize(to_json(role)));
+          co_return text_reply(ctx.request, 200, to_shell(role), "text/plain; charset=utf-8");
+        });
   r.add(http::verb::get, "/replica", replica);
   r.add(http::verb::get, "/replica/{node}", replica);
   r.add(http::verb::get, "/events",

@@ -10,6 +10,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Hosts travel into start wrappers' key=value lines and into replication statements: a name
+// or an address (IPv6 too), nothing else.
+bool is_host_name(const std::string& h) {
+  return !h.empty() && h.size() <= 253 && std::all_of(h.begin(), h.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_' ||
+           ch == ':';
+  });
+}
+
 }  // namespace
 
 MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env) {
@@ -58,7 +67,11 @@ MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env
                  ch == '.';
         }))
       name_node.fail("must be 1-63 of A-Z a-z 0-9 - _ . (got '" + node.spec.name + "')");
-    node.spec.host = n.get_string("host", "127.0.0.1");
+    if (auto host = n.optional("host")) {
+      node.spec.host = host->as_nonempty_string();
+      if (!is_host_name(node.spec.host))
+        host->fail("must be a host name or address (got '" + node.spec.host + "')");
+    }
     node.spec.port = static_cast<uint16_t>(n.required("port").as_int(1, 65535));
     node.spec.no_failover = n.get_bool("no_failover", false);
     node.rejoin_command = n.get_string("rejoin_command", "");
@@ -71,7 +84,8 @@ MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env
         port = colon == std::string::npos ? 0 : std::stoi(v.substr(colon + 1));
       } catch (const std::exception&) {
       }
-      if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535)
+      if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535 ||
+          !is_host_name(v.substr(0, colon)))
         ra->fail("must be host:port (got '" + v + "')");
       node.spec.replication_host = v.substr(0, colon);
       node.spec.replication_port = static_cast<uint16_t>(port);

@@ -22,6 +22,7 @@
 #include "db-monitors/monitor.hpp"
 #include "db-monitors/monitor_config.hpp"
 #include "db-monitors/mysql_engine.hpp"
+#include "db-monitors/node_role.hpp"
 #include "db-monitors/postgres_engine.hpp"
 #include "resilience/clock.hpp"
 
@@ -41,41 +42,19 @@ int usage() {
 }
 
 int print_role(const MonitorConfig& cfg, const std::string& node, bool shell) {
-  const MonitorNode* self = nullptr;
+  std::vector<NodeSpec> specs;
   for (const auto& n : cfg.monitor.nodes)
-    if (n.spec.name == node)
-      self = &n;
-  if (!self) {
-    std::fprintf(stderr, "db-monitor: no node named '%s' in the configuration\n", node.c_str());
+    specs.push_back(n.spec);
+  FileTopologyStore store(cfg.state_file, FileTopologyStore::Mode::read_only);
+  NodeRole role;
+  try {
+    role = node_role(store.load(), specs, node);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "db-monitor: %s\n", e.what());
     return 2;
   }
-  FileTopologyStore store(cfg.state_file, FileTopologyStore::Mode::read_only);
-  const auto rec = store.load();
-  boost::json::object out{{"node", node}, {"epoch", rec ? rec->epoch : 0}};
-  if (!rec || rec->primary.empty()) {
-    out["role"] = "unknown";
-  } else {
-    out["role"] = rec->primary == node ? "primary" : "standby";
-    for (const auto& n : cfg.monitor.nodes)
-      if (n.spec.name == rec->primary)
-        out["primary"] = boost::json::object{
-            {"name", n.spec.name}, {"host", n.spec.host}, {"port", n.spec.port}};
-    if (rec->needs_rejoin.contains(node))
-      out["needs_rejoin"] = rec->needs_rejoin.at(node);
-  }
-  if (!shell) {
-    std::printf("%s\n", boost::json::serialize(out).c_str());
-    return 0;
-  }
-  // key=value lines for shell scripts (no jq on a bare Debian).
-  std::printf("role=%s\nepoch=%llu\n", out.at("role").as_string().c_str(),
-              static_cast<unsigned long long>(rec ? rec->epoch : 0));
-  if (const auto* p = out.if_contains("primary")) {
-    const auto& o = p->as_object();
-    std::printf("primary_name=%s\nprimary_host=%s\nprimary_port=%lld\n",
-                o.at("name").as_string().c_str(), o.at("host").as_string().c_str(),
-                static_cast<long long>(o.at("port").to_number<int64_t>()));
-  }
+  const std::string out = shell ? to_shell(role) : boost::json::serialize(to_json(role)) + "\n";
+  std::fputs(out.c_str(), stdout);
   return 0;
 }
 

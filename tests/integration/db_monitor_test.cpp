@@ -226,6 +226,14 @@ TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {
   start_monitor(monitor_yaml(
       view_of_a.port(), ", replication_address: \"127.0.0.1:" + std::to_string(a_->port()) + "\""));
   const auto epoch = monitor_->status().at("epoch").as_int64();
+  // A start wrapper asking how b may start is told to follow a at its replication address,
+  // not at the monitor's view of it.
+  const auto role = clients::curl_perform({.url = monitor_->url("/role/b")});
+  EXPECT_EQ(role.status, 200);
+  EXPECT_EQ(role.body, "role=standby\nepoch=" + std::to_string(epoch) +
+                           "\nprimary_name=a\nprimary_host=127.0.0.1\nprimary_port=" +
+                           std::to_string(a_->port()) + "\n");
+  EXPECT_EQ(clients::curl_perform({.url = monitor_->url("/role/nobody")}).status, 404);
   view_of_a.blackhole(true);
   ASSERT_TRUE(
       monitor_->wait_until([](const auto& s) { return field(s, "state") == "unreachable"; }, 10s))

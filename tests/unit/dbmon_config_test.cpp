@@ -61,6 +61,13 @@ TEST_F(MonitorConfigTest, NodeNamesAreBoundedAndPlain) {
   EXPECT_THAT(error_of("  - { name: a, port: 1 }\n  - { name: a, port: 2 }\n"),
               HasSubstr("duplicate node name 'a'"));
   EXPECT_THAT(error_of("  - { name: a, port: 1 }\n"), HasSubstr("at least two nodes"));
+  // Hosts reach start wrappers' key=value lines and replication statements too.
+  EXPECT_THAT(error_of("  - { name: a, host: \"db\\nrole=primary\", port: 1 }\n"
+                       "  - { name: b, port: 2 }\n"),
+              HasSubstr("nodes[0].host: must be a host name or address"));
+  EXPECT_THAT(error_of("  - { name: a, port: 1, replication_address: \"x'y:5\" }\n"
+                       "  - { name: b, host: mariadb-replica, port: 2 }\n"),
+              HasSubstr("must be host:port"));
 }
 
 TEST_F(MonitorConfigTest, CrossChecks) {
