@@ -1,0 +1,95 @@
+# syntax=docker/dockerfile:1
+# medgate's images, one multi-stage file: a build stage with the Debian 12 -dev packages and
+# the project's CMake release preset, then one slim runtime stage per component. docker-compose.yml
+# builds each target; the build stage is shared, so the sources compile once.
+#   docker build --target middleware -t medgate/middleware .
+# Targets: middleware (medgate under medgate-launcher), medical-service, admin-service,
+# patient-portal, db-monitor, tools (medgate-drill, medgate-token, medgate-audit, key set-up).
+
+FROM debian:12 AS build
+ENV DEBIAN_FRONTEND=noninteractive
+WORKDIR /src
+# The package list lives in one place: scripts/lib/common.sh (MEDGATE_BUILD_PACKAGES).
+COPY scripts/lib/common.sh scripts/lib/common.sh
+RUN apt-get update -qq \
+ && bash -c '. scripts/lib/common.sh && apt-get install -y -qq --no-install-recommends \
+      "${MEDGATE_BUILD_PACKAGES[@]}" npm ca-certificates >/dev/null' \
+ && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN bash -c '. scripts/lib/common.sh && ensure_web_assets' \
+ && cmake --preset release -DMEDGATE_BUILD_TESTS=OFF -DMEDGATE_BUILD_BENCH=OFF >/dev/null \
+ && cmake --build --preset release --target medgate medgate-launcher medical-service \
+      admin-service patient-portal db-monitor medgate-drill medgate-token medgate-audit \
+ && mkdir -p /out/bin \
+ && find build/release/apps -maxdepth 2 -type f -executable -not -path '*/CMakeFiles/*' \
+      -not -name test-upstream -exec cp {} /out/bin/ \; \
+ && strip /out/bin/*
+
+FROM debian:12-slim AS runtime
+ENV DEBIAN_FRONTEND=noninteractive
+# The shared libraries the binaries link (tests/deploy/check-deploy compares this list with
+# the binaries' NEEDED entries), and curl for HEALTHCHECK.
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends \
+      libboost-json1.81.0 libcurl4 libfmt9 libjwt0 libmariadb3 libpq5 \
+      libprometheus-cpp-core1.0 libsodium23 libspdlog1.10 libssl3 libyaml-cpp0.7 \
+      curl ca-certificates >/dev/null \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/medgate --shell /usr/sbin/nologin medgate \
+ && mkdir -p /var/lib/medgate/secrets/public-keys /var/lib/medgate/logs /var/lib/medgate/drills \
+      /var/lib/medgate/mariadb-monitor /var/lib/medgate/postgres-monitor /var/lib/medgate/mysql-monitor \
+ && chown -R medgate:medgate /var/lib/medgate
+COPY config/*.yaml /etc/medgate/
+# Where the example configurations keep keys, logs and state (MEDGATE_STACK_DIR).
+ENV MEDGATE_STACK_DIR=/var/lib/medgate LISTEN_ADDRESS=0.0.0.0
+WORKDIR /var/lib/medgate
+
+FROM runtime AS middleware
+COPY --from=build /out/bin/medgate /out/bin/medgate-launcher /usr/local/bin/
+USER medgate
+EXPOSE 8000
+HEALTHCHECK --interval=5s --timeout=2s --start-period=10s --retries=3 \
+  CMD curl -fsS -o /dev/null "http://127.0.0.1:${MEDGATE_PORT:-8000}/health/liveness" || exit 1
+# The launcher holds the listening socket: `docker kill --signal HUP` restarts medgate on it
+# with no refused connection (docs/operations.md).
+CMD ["sh", "-c", "exec medgate-launcher --listen 0.0.0.0:${MEDGATE_PORT:-8000} -- medgate --config ${MEDGATE_CONFIG:-/etc/medgate/medgate.example.yaml}"]
+
+FROM runtime AS medical-service
+COPY --from=build /out/bin/medical-service /usr/local/bin/
+USER medgate
+EXPOSE 5001
+HEALTHCHECK --interval=5s --timeout=2s --start-period=60s --retries=3 \
+  CMD curl -fsS -o /dev/null "http://127.0.0.1:${MEDICAL_PORT:-5001}/health" || exit 1
+CMD ["medical-service", "--config", "/etc/medgate/medical-service.example.yaml"]
+
+FROM runtime AS admin-service
+COPY --from=build /out/bin/admin-service /usr/local/bin/
+USER medgate
+EXPOSE 3012
+HEALTHCHECK --interval=5s --timeout=2s --start-period=60s --retries=3 \
+  CMD curl -fsS -o /dev/null "http://127.0.0.1:${ADMIN_PORT:-3012}/health" || exit 1
+CMD ["admin-service", "--config", "/etc/medgate/admin-service.example.yaml"]
+
+FROM runtime AS patient-portal
+COPY --from=build /out/bin/patient-portal /usr/local/bin/
+USER medgate
+EXPOSE 3003
+HEALTHCHECK --interval=5s --timeout=2s --start-period=60s --retries=3 \
+  CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORTAL_PORT:-3003}/health" || exit 1
+CMD ["patient-portal", "--config", "/etc/medgate/patient-portal.example.yaml"]
+
+FROM runtime AS db-monitor
+COPY --from=build /out/bin/db-monitor /usr/local/bin/
+USER medgate
+HEALTHCHECK --interval=5s --timeout=2s --start-period=10s --retries=3 \
+  CMD curl -fsS -o /dev/null "http://127.0.0.1:${MONITOR_PORT:-8011}/health" || exit 1
+# The configuration is chosen by the service (mariadb-, postgres-, mysql-monitor.example.yaml).
+ENTRYPOINT ["db-monitor", "--config"]
+
+FROM runtime AS tools
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends openssl >/dev/null \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/bin/medgate-drill /out/bin/medgate-token /out/bin/medgate-audit /usr/local/bin/
+COPY deploy/compose/make-secrets /usr/local/bin/
+USER medgate
+CMD ["medgate-drill", "--help"]

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Run once by the mariadb / mysql image on a node's first start (docker-entrypoint-initdb.d),
+# on its temporary server: the accounts and the application's database, written to no binary
+# log, then an empty binary log; a replica (REPLICA_OF set) then replicates its primary from
+# the first transaction by GTID. The service runs its own migrations on the primary.
+# Environment: APP_DATABASE, APP_USER, APP_PASSWORD, DB_MONITOR_PASSWORD,
+#   DB_REPLICATION_PASSWORD, REPLICA_OF (the primary's host, replicas only), and the image's
+#   root password variable.
+set -euo pipefail
+root_password=${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}
+if command -v mariadb >/dev/null; then
+  client=(mariadb) flavour=mariadb
+else
+  client=(mysql) flavour=mysql
+fi
+client+=(--protocol=socket -uroot "-p$root_password")
+q() { printf "'%s'" "${1//\'/\'\'}"; }  # an SQL string literal
+if [ $flavour = mysql ]; then
+  # MariaDB Connector/C (the services, the monitor) without TLS: the native password plugin.
+  auth="IDENTIFIED WITH mysql_native_password BY"
+  repl_grants="REPLICATION SLAVE"
+else
+  auth="IDENTIFIED BY"
+  repl_grants="REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR"
+fi
+"${client[@]}" <<SQL
+SET SESSION sql_log_bin = 0;
+CREATE DATABASE IF NOT EXISTS \`$APP_DATABASE\`;
+CREATE USER '$APP_USER'@'%' $auth $(q "$APP_PASSWORD");
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON \`$APP_DATABASE\`.* TO '$APP_USER'@'%';
+CREATE USER 'monitor'@'%' $auth $(q "$DB_MONITOR_PASSWORD");
+GRANT ALL ON *.* TO 'monitor'@'%';
+CREATE USER 'repl'@'%' $auth $(q "$DB_REPLICATION_PASSWORD");
+GRANT $repl_grants ON *.* TO 'repl'@'%';
+FLUSH PRIVILEGES;
+RESET MASTER;
+SQL
+[ -n "${REPLICA_OF:-}" ] || exit 0
+if [ $flavour = mysql ]; then
+  "${client[@]}" <<SQL
+CHANGE REPLICATION SOURCE TO SOURCE_HOST = $(q "$REPLICA_OF"), SOURCE_PORT = 3306,
+  SOURCE_USER = 'repl', SOURCE_PASSWORD = $(q "$DB_REPLICATION_PASSWORD"),
+  SOURCE_AUTO_POSITION = 1, SOURCE_CONNECT_RETRY = 1, SOURCE_HEARTBEAT_PERIOD = 0.5,
+  GET_SOURCE_PUBLIC_KEY = 1;
+START REPLICA;
+SQL
+else
+  "${client[@]}" <<SQL
+CHANGE MASTER TO MASTER_HOST = $(q "$REPLICA_OF"), MASTER_PORT = 3306, MASTER_USER = 'repl',
+  MASTER_PASSWORD = $(q "$DB_REPLICATION_PASSWORD"), MASTER_USE_GTID = slave_pos,
+  MASTER_CONNECT_RETRY = 1, MASTER_HEARTBEAT_PERIOD = 0.5;
+START SLAVE;
+SQL
+fi
