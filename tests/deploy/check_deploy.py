@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Checks the container deployment as far as this machine can without a Docker engine.
+
+  check_deploy.py SOURCE_DIR APPS_DIR
+
+1. docker-compose.yml is valid for docker-compose (`config -q`, with .env.example's values).
+2. The old system's container names are all there, and two gateways serve.
+3. Every build target compose asks for is a stage of the Dockerfile; every file the
+   Dockerfile copies and every file compose mounts exists; mounted scripts are executable.
+4. The Dockerfile: known instructions only; each component's stage runs as a non-root user
+   and has a HEALTHCHECK; its runtime packages provide every shared library the binaries
+   link directly (readelf NEEDED, mapped to Debian packages with dpkg -S). No hadolint in
+   Debian 12: this is the documented substitute.
+5. Each component's configuration, with the environment compose gives that container, passes
+   the component's own --check-config (the binaries of APPS_DIR, the files of config/).
+6. The shell scripts the containers run pass shellcheck.
+7. The Kubernetes manifests parse, name apiVersion/kind/metadata.name, and the gateway's
+   Deployment has startup, liveness and readiness probes and a PodDisruptionBudget.
+Exits 1 naming every failure.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+SRC, APPS = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
+
+
+for tool in ("docker-compose", "shellcheck", "readelf", "dpkg"):
+    if not shutil.which(tool):
+        print(f"check_deploy: {tool} is missing (scripts/test installs it)", file=sys.stderr)
+        sys.exit(1)
+
+# 1. compose validity
+r = run(["docker-compose", "--env-file", f"{SRC}/.env.example", "-f", f"{SRC}/docker-compose.yml",
+         "config"], cwd=SRC)
+if r.returncode != 0:
+    print(f"docker-compose config failed:\n{r.stderr}", file=sys.stderr)
+    sys.exit(1)
+compose = yaml.safe_load(r.stdout)
+services = compose["services"]
+
+# 2. names
+OLD_NAMES = {"mariadb-master", "mariadb-replica", "postgres_primary", "postgres_replica",
+             "mysql_primary", "mysql_replica", "app1", "app1-replica", "app2", "app3",
+             "middleware", "mariadb-monitor", "postgres-monitor", "mysql-monitor"}
+names = {s.get("container_name") for s in services.values()}
+for n in sorted(OLD_NAMES - names):
+    fail(f"compose: no container named {n}")
+gateways = [k for k, s in services.items() if s.get("build", {}).get("target") == "middleware"
+            and "medgate.example.yaml" in s.get("environment", {}).get(
+                "MEDGATE_CONFIG", "/etc/medgate/medgate.example.yaml")]
+if len(gateways) < 2:
+    fail(f"compose: {len(gateways)} gateway instance(s) for the portal, want 2: {gateways}")
+
+# 3/4. Dockerfile
+KNOWN = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME",
+         "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
+lines, buf = [], ""
+with open(f"{SRC}/Dockerfile") as f:
+    for raw in f:
+        line = raw.rstrip("\n")
+        if not buf and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if buf and line.lstrip().startswith("#"):
+            continue
+        buf += line[:-1] + " " if line.endswith("\\") else line
+        if not line.endswith("\\"):
+            lines.append(buf.strip())
+            buf = ""
+if buf:
+    fail("Dockerfile: ends inside a continued line")
+stages, current = {}, None
+for line in lines:
+    word = line.split()[0].upper()
+    if word not in KNOWN:
+        fail(f"Dockerfile: unknown instruction {word}")
+        continue
+    if word == "FROM":
+        m = re.match(r"FROM\s+(\S+)(?:\s+AS\s+(\S+))?$", line, re.I)
+        if not m:
+            fail(f"Dockerfile: bad FROM: {line}")
+            continue
+        current = m.group(2) or f"stage{len(stages)}"
+        base = m.group(1)
+        stages[current] = dict(stages.get(base, {}), base=base, lines=[])
+        stages[current]["lines"] = list(stages.get(base, {}).get("lines", []))
+    stages[current]["lines"].append(line)
+    if word == "COPY" and "--from=" not in line:
+        for src in line.split()[1:-1]:
+            if not src.startswith("--") and not any(
+                    os.path.exists(p) for p in [f"{SRC}/{src}"] + (
+                        [f"{SRC}/{os.path.dirname(src)}"] if "*" in src else [])):
+                fail(f"Dockerfile: COPY source {src} does not exist")
+targets = {s["build"]["target"] for s in services.values() if "build" in s}
+for t in sorted(targets):
+    if t not in stages:
+        fail(f"compose builds target {t}, which the Dockerfile does not have")
+        continue
+    body = stages[t]["lines"]
+    users = [l.split()[1] for l in body if l.upper().startswith("USER ")]
+    if not users or users[-1] in ("root", "0"):
+        fail(f"Dockerfile: stage {t} runs as root")
+    if t != "tools" and not any(l.upper().startswith("HEALTHCHECK ") for l in body):
+        fail(f"Dockerfile: stage {t} has no HEALTHCHECK")
+
+runtime_packages = set()
+for l in stages.get("runtime", {}).get("lines", []):
+    if "apt-get install" in l:
+        runtime_packages |= {w for w in l.split() if re.match(r"^[a-z0-9][a-z0-9.+-]+$", w)}
+BASE = {"libc6", "libstdc++6", "libgcc-s1"}  # in debian:12-slim
+binaries = [os.path.join(d, f) for d, _, fs in os.walk(APPS) for f in fs
+            if "CMakeFiles" not in d and f != "test-upstream" and os.access(os.path.join(d, f), os.X_OK)
+            and open(os.path.join(d, f), "rb").read(4) == b"\x7fELF"]
+if len(binaries) < 9:
+    fail(f"found {len(binaries)} binaries under {APPS}, want the 9 the images ship")
+needed = set()
+for b in binaries:
+    out = run(["readelf", "-d", b]).stdout
+    needed |= set(re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", out))
+ldconfig = run(["/sbin/ldconfig", "-p"]).stdout
+# A sanitizer build (the asan-ubsan and tsan presets) links the sanitizers' runtimes; the
+# images are built with the release preset, which does not.
+needed = {so for so in needed if not re.match(r"lib(asan|ubsan|tsan|lsan)\.so", so)}
+for so in sorted(needed):
+    m = re.search(rf"^\s*{re.escape(so)} \(.*?\) => (\S+)$", ldconfig, re.M)
+    if not m:
+        fail(f"{so}: not found by ldconfig")
+        continue
+    path = m.group(1)
+    owner = run(["dpkg", "-S", path])
+    if owner.returncode != 0:
+        owner = run(["dpkg", "-S", os.path.realpath(path)])
+    if owner.returncode != 0:
+        owner = run(["dpkg", "-S", path.replace("/lib/", "/usr/lib/", 1)])
+    pkg = owner.stdout.split(":")[0] if owner.returncode == 0 else None
+    if pkg is None:
+        fail(f"{so}: no Debian package owns {path}")
+    elif pkg not in runtime_packages | BASE:
+        fail(f"Dockerfile: the runtime stage lacks {pkg} (provides {so})")
+
+for name, svc in services.items():
+    for v in svc.get("volumes", []):
+        src = v.get("source") if isinstance(v, dict) else v.split(":")[0]
+        vtype = v.get("type") if isinstance(v, dict) else ("bind" if src.startswith((".", "/")) else "volume")
+        if vtype != "bind":
+            continue
+        if not os.path.exists(src):
+            fail(f"compose: {name} mounts {src}, which does not exist")
+        elif "/docker-entrypoint-initdb.d/" not in str(v) and src.endswith(("start", "role")) \
+                and not os.access(src, os.X_OK):
+            fail(f"compose: {name} runs {src}, which is not executable")
+
+# 5. configurations with the containers' environment
+work = tempfile.mkdtemp(prefix="check-deploy-")
+try:
+    keys = f"{work}/secrets/public-keys"
+    os.makedirs(keys)
+    shutil.copy(f"{SRC}/tests/data/public-keys/config-check.pub.pem", keys)
+    run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-out", f"{work}/secrets/portal-1.key.pem"])
+    exe = {"middleware": "medgate", "medical-service": "medical-service/medical-service",
+           "admin-service": "admin-service/admin-service",
+           "patient-portal": "patient-portal/patient-portal", "db-monitor": "db-monitor"}
+    default_config = {"middleware": "medgate.example.yaml",
+                      "medical-service": "medical-service.example.yaml",
+                      "admin-service": "admin-service.example.yaml",
+                      "patient-portal": "patient-portal.example.yaml"}
+    checked = 0
+    for name, svc in services.items():
+        target = svc.get("build", {}).get("target")
+        if target not in exe:
+            continue
+        env = {k: str(v) for k, v in (svc.get("environment") or {}).items() if v is not None}
+        if target == "db-monitor":
+            config = os.path.basename(svc["command"][0])
+        else:
+            config = os.path.basename(env.get("MEDGATE_CONFIG", default_config[target]))
+        env.update(PATH=os.environ["PATH"], MEDGATE_STACK_DIR=work, LISTEN_ADDRESS="0.0.0.0")
+        r = run([f"{APPS}/{exe[target]}", "--config", f"{SRC}/config/{config}", "--check-config"],
+                env=env)
+        checked += 1
+        if r.returncode != 0:
+            fail(f"{name}: config/{config} with its container's environment: {r.stderr.strip()}")
+    if checked < 10:
+        fail(f"checked {checked} container configurations, want every component's (10)")
+finally:
+    shutil.rmtree(work)
+
+# 6. shellcheck
+scripts = [f"{SRC}/deploy/compose/{f}" for f in ("monitor-role", "mysql-node-start", "mysql-init.sh",
+                                                 "make-secrets")]
+scripts += [f"{SRC}/deploy/compose/postgres/node-start", f"{SRC}/deploy/compose/postgres/10-medgate-init.sh",
+            f"{SRC}/scripts/lib/pg-node-start"]
+r = run(["shellcheck", "-x", *scripts])
+if r.returncode != 0:
+    fail(f"shellcheck:\n{r.stdout}")
+
+# 7. Kubernetes manifests
+kinds = {}
+for f in sorted(os.listdir(f"{SRC}/deploy/kubernetes")):
+    with open(f"{SRC}/deploy/kubernetes/{f}") as fh:
+        for doc in yaml.safe_load_all(fh):
+            if not doc:
+                continue
+            if not all(k in doc for k in ("apiVersion", "kind")) or not doc.get("metadata", {}).get("name"):
+                fail(f"kubernetes/{f}: a document without apiVersion, kind or metadata.name")
+                continue
+            kinds[(doc["kind"], doc["metadata"]["name"])] = doc
+gw = kinds.get(("Deployment", "medgate"))
+if not gw:
+    fail("kubernetes: no Deployment named medgate")
+else:
+    c = gw["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        if probe not in c:
+            fail(f"kubernetes: the medgate Deployment has no {probe}")
+    if gw["spec"].get("replicas", 1) < 2:
+        fail("kubernetes: medgate runs fewer than 2 replicas")
+if ("PodDisruptionBudget", "medgate") not in kinds:
+    fail("kubernetes: no PodDisruptionBudget for medgate")
+
+# The Deployments' configurations with their environment too (secrets as placeholders).
+work = tempfile.mkdtemp(prefix="check-deploy-k8s-")
+try:
+    os.makedirs(f"{work}/secrets/public-keys")
+    shutil.copy(f"{SRC}/tests/data/public-keys/config-check.pub.pem", f"{work}/secrets/public-keys")
+    run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-out", f"{work}/secrets/portal-1.key.pem"])
+    by_image = {"medgate/middleware:local": ("medgate", "medgate.example.yaml"),
+                "medgate/medical-service:local": ("medical-service/medical-service", "medical-service.example.yaml"),
+                "medgate/admin-service:local": ("admin-service/admin-service", "admin-service.example.yaml"),
+                "medgate/patient-portal:local": ("patient-portal/patient-portal", "patient-portal.example.yaml")}
+    for (kind, name), doc in kinds.items():
+        if kind != "Deployment":
+            continue
+        c = doc["spec"]["template"]["spec"]["containers"][0]
+        if c["image"] not in by_image:
+            fail(f"kubernetes: Deployment {name} runs an image this project does not build: {c['image']}")
+            continue
+        binary, config = by_image[c["image"]]
+        if "--config" in c.get("command", []):
+            config = os.path.basename(c["command"][c["command"].index("--config") + 1])
+        env = {e["name"]: str(e.get("value", "placeholder-secret-0123456789")) for e in c.get("env", [])}
+        env.update(PATH=os.environ["PATH"], MEDGATE_STACK_DIR=work, LISTEN_ADDRESS="0.0.0.0")
+        r = run([f"{APPS}/{binary}", "--config", f"{SRC}/config/{config}", "--check-config"], env=env)
+        if r.returncode != 0:
+            fail(f"kubernetes: Deployment {name}: config/{config} with its environment: {r.stderr.strip()}")
+finally:
+    shutil.rmtree(work)
+
+for f in failures:
+    print(f"FAIL {f}", file=sys.stderr)
+if not failures:
+    print(f"deploy checks passed: {len(services)} compose services, {len(stages)} Dockerfile stages, "
+          f"{len(needed)} linked libraries, {len(kinds)} Kubernetes objects")
+sys.exit(1 if failures else 0)
