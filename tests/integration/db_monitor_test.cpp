@@ -234,6 +234,22 @@ TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {
                            "\nprimary_name=a\nprimary_host=127.0.0.1\nprimary_port=" +
                            std::to_string(a_->port()) + "\n");
   EXPECT_EQ(clients::curl_perform({.url = monitor_->url("/role/nobody")}).status, 404);
+  // The containers' start wrappers ask the same with bash alone (deploy/compose/monitor-role).
+  const std::string out = monitor_->dir() + "/monitor-role.out";
+  const std::string port = monitor_->url("").substr(monitor_->url("").rfind(':') + 1);
+  EXPECT_EQ(run_command({"/bin/bash", source_dir() + "/deploy/compose/monitor-role", "127.0.0.1",
+                         port, "b"},
+                        out, 10s),
+            0);
+  {
+    std::ifstream in(out);
+    const std::string printed{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    EXPECT_EQ(printed, role.body) << "what the wrapper reads is what the monitor said";
+  }
+  EXPECT_NE(run_command({"/bin/bash", source_dir() + "/deploy/compose/monitor-role", "127.0.0.1",
+                         port, "nobody"},
+                        out, 10s),
+            0);
   view_of_a.blackhole(true);
   ASSERT_TRUE(
       monitor_->wait_until([](const auto& s) { return field(s, "state") == "unreachable"; }, 10s))
