@@ -114,8 +114,10 @@ class Compose final : public StackControl {
   [[nodiscard]] std::string name(const std::string& p) const override {
     static const std::map<std::string, std::string> names{{"medical-1", "app1"},
                                                           {"medical-2", "app1-replica"},
-                                                          {"admin-1", "app2"},
-                                                          {"admin-2", "app2-replica"},
+                                                          {"admin-1", "app2-a"},
+                                                          {"admin-2", "app2-b"},
+                                                          {"medgate-admin", "app2"},
+                                                          {"medgate-2", "middleware-2"},
                                                           {"portal", "app3"},
                                                           {"medgate", "middleware"},
                                                           {"medical-db-primary", "mariadb-master"},

@@ -4,7 +4,8 @@
   check_deploy.py SOURCE_DIR APPS_DIR
 
 1. docker-compose.yml is valid for docker-compose (`config -q`, with .env.example's values).
-2. The old system's container names are all there, and two gateways serve.
+2. The old system's container names are all there, medgate-drill --compose's too, and two
+   gateways serve.
 3. Every build target compose asks for is a stage of the Dockerfile; every file the
    Dockerfile copies and every file compose mounts exists; mounted scripts are executable.
 4. The Dockerfile: known instructions only; each component's stage runs as a non-root user
@@ -60,6 +61,13 @@ OLD_NAMES = {"mariadb-master", "mariadb-replica", "postgres_primary", "postgres_
 names = {s.get("container_name") for s in services.values()}
 for n in sorted(OLD_NAMES - names):
     fail(f"compose: no container named {n}")
+# medgate-drill --compose drives these containers by name (apps/medgate-drill/stack_control.cpp).
+with open(f"{SRC}/apps/medgate-drill/stack_control.cpp") as fh:
+    drill_names = re.findall(r'\{"[a-z0-9-]+", "([a-z0-9_-]+)"\}', fh.read())
+if len(drill_names) < 15:
+    fail(f"found {len(drill_names)} container names in medgate-drill's map, want its 17")
+for n in sorted(set(drill_names) - names):
+    fail(f"medgate-drill --compose drives a container named {n}, which compose does not have")
 gateways = [k for k, s in services.items() if s.get("build", {}).get("target") == "middleware"
             and "medgate.example.yaml" in s.get("environment", {}).get(
                 "MEDGATE_CONFIG", "/etc/medgate/medgate.example.yaml")]
