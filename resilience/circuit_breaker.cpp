@@ -252,6 +252,49 @@ BreakerSnapshot CircuitBreaker::snapshot() {
   return snap;
 }
 
+BreakerCarryOver CircuitBreaker::carry_over() {
+  BreakerCarryOver c;
+  std::lock_guard lock(mu_);
+  const TimePoint now = clock_.now();
+  c.state = state_;
+  c.trips = trips_;
+  c.consecutive_failures = consecutive_failures_;
+  if (state_ != BreakerState::closed && state_ != BreakerState::disabled)
+    c.open_elapsed = std::max(Duration::zero(), now - opened_at_);
+  if (state_ == BreakerState::open)
+    c.open_remaining = std::max(Duration::zero(), open_until_ - now);
+  for (const auto& t : history_)
+    c.recent.push_back({std::max(Duration::zero(), now - t.at), t.from, t.to, t.reason});
+  return c;
+}
+
+void CircuitBreaker::adopt(const BreakerCarryOver& from, std::string_view reason) {
+  Pending pending;
+  {
+    std::lock_guard lock(mu_);
+    const TimePoint now = clock_.now();
+    clear_measurements();
+    trips_ = from.trips;
+    history_.clear();
+    for (const auto& t : from.recent)
+      history_.push_back({now - t.age, t.from, t.to, t.reason});
+    while (history_.size() > config_.history)
+      history_.pop_front();
+    if (from.state == BreakerState::closed) {
+      consecutive_failures_ = from.consecutive_failures;
+    } else {
+      opened_at_ = now - from.open_elapsed;
+      open_until_ = now + from.open_remaining;
+      // Half-open has no probes in flight here: it starts its probes afresh.
+      state_ = BreakerState::closed;
+      const std::string last = from.recent.empty() ? "" : ": " + from.recent.back().reason;
+      transition(from.state, now, std::string(reason) + last, pending);
+      consecutive_failures_ = from.consecutive_failures;
+    }
+  }
+  notify(pending);
+}
+
 void CircuitBreaker::force_open(std::string_view reason) {
   Pending pending;
   {

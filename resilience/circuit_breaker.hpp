@@ -85,6 +85,24 @@ struct BreakerSnapshot {
   std::vector<BreakerTransition> recent;  // oldest first
 };
 
+// What a breaker hands to its successor in another process (medgate restarted with the same
+// settings for this upstream): times as durations from "now", since clocks differ between
+// processes. The window of recent outcomes is not carried: the successor measures afresh.
+struct BreakerCarryOver {
+  BreakerState state = BreakerState::closed;
+  uint32_t trips = 0;
+  uint32_t consecutive_failures = 0;
+  Duration open_elapsed{};    // open, half-open, forced open: since it opened
+  Duration open_remaining{};  // open: until the next probe
+  struct Transition {
+    Duration age;  // how long ago
+    BreakerState from;
+    BreakerState to;
+    std::string reason;
+  };
+  std::vector<Transition> recent;  // oldest first
+};
+
 class CircuitBreaker {
  public:
   using Listener = std::function<void(const BreakerTransition&)>;
@@ -134,6 +152,15 @@ class CircuitBreaker {
   // Evidence the callee is back (its active health checks pass again): an open breaker goes
   // half-open now instead of waiting out its open period. Any other state is left alone.
   void probe_now(std::string_view reason);
+
+  // Its state for a successor (see BreakerCarryOver).
+  [[nodiscard]] BreakerCarryOver carry_over();
+  // Takes over a predecessor's state: an open breaker stays open for what remained of its
+  // period, a half-open one probes again, forced open and disabled stay so; trips (backoff),
+  // consecutive failures and the transition history are kept. A state other than closed is
+  // reported to the listeners as one transition from closed, `reason` prefixed to the
+  // predecessor's last reason, so logs and metrics of this process show it.
+  void adopt(const BreakerCarryOver& from, std::string_view reason);
 
   // Not synchronised with calls: register listeners before the breaker is shared.
   void add_listener(Listener l) { listeners_.push_back(std::move(l)); }

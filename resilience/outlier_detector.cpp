@@ -102,4 +102,28 @@ OutlierSnapshot OutlierDetector::snapshot() const {
   return {now < until_, until_, multiplier_, total_, consecutive_};
 }
 
+OutlierCarryOver OutlierDetector::carry_over() const {
+  const TimePoint now = clock_.now();
+  std::lock_guard lock(mu_);
+  // The forgiveness decay() would apply by now, without changing this detector.
+  uint32_t multiplier = multiplier_;
+  if (multiplier > 0 && now >= until_) {
+    const auto periods = (now - std::max(until_, last_decay_)) / config_.base_ejection;
+    if (periods > 0)
+      multiplier = periods >= multiplier ? 0 : multiplier - static_cast<uint32_t>(periods);
+  }
+  return {now < until_ ? until_ - now : Duration::zero(), multiplier, total_, consecutive_};
+}
+
+void OutlierDetector::adopt(const OutlierCarryOver& from) {
+  const TimePoint now = clock_.now();
+  std::lock_guard lock(mu_);
+  multiplier_ = from.ejections;
+  total_ = from.total_ejections;
+  consecutive_ = std::min(from.consecutive_failures, config_.consecutive_failures);
+  until_ = now + std::max(Duration::zero(), from.ejected_remaining);
+  last_decay_ = until_;
+  publish();
+}
+
 }  // namespace medgate::resilience

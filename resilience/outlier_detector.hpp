@@ -35,6 +35,14 @@ struct OutlierSnapshot {
   uint32_t consecutive_failures = 0;
 };
 
+// What a detector hands to its successor in another process (see BreakerCarryOver).
+struct OutlierCarryOver {
+  Duration ejected_remaining{};  // zero: not ejected
+  uint32_t ejections = 0;        // current multiplier
+  uint64_t total_ejections = 0;
+  uint32_t consecutive_failures = 0;
+};
+
 class OutlierDetector {
  public:
   OutlierDetector(OutlierConfig config, const Clock& clock);
@@ -49,6 +57,10 @@ class OutlierDetector {
   void record_success();
   [[nodiscard]] bool ejected() const;
   [[nodiscard]] OutlierSnapshot snapshot() const;
+  // Its state for a successor, and taking a predecessor's over: an ejection lasts what
+  // remained of it, and the multiplier (how long the next one lasts) is kept.
+  [[nodiscard]] OutlierCarryOver carry_over() const;
+  void adopt(const OutlierCarryOver& from);
 
  private:
   void decay(TimePoint now);
