@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace medgate::config {
@@ -221,6 +222,34 @@ Duration Node::as_duration(Duration min, Duration max) const {
     fail("must be between " + format_duration(min) + " and " + format_duration(max) + " (got " + s +
          ")");
   return *d;
+}
+
+std::string Node::canonical() const {
+  if (node_.IsNull())
+    return "~";
+  if (node_.IsScalar()) {
+    std::string out = "\"";
+    for (const char c : as_string()) {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      out += c;
+    }
+    return out + "\"";
+  }
+  if (node_.IsSequence()) {
+    std::string out = "[";
+    for (const Node& item : items())
+      out += item.canonical() + ",";
+    return out + "]";
+  }
+  std::map<std::string, std::string> sorted;
+  for (const auto& kv : node_)
+    sorted[kv.first.Scalar()] =
+        Node(kv.second, ctx_, path_ + "." + kv.first.Scalar(), mark_).canonical();
+  std::string out = "{";
+  for (const auto& [k, v] : sorted)
+    out += k + ":" + v + ",";
+  return out + "}";
 }
 
 std::vector<Node> Node::items() const {

@@ -93,6 +93,12 @@ class Node {
   [[nodiscard]] std::vector<Node> items() const;  // the elements of a sequence
   [[nodiscard]] MapReader map() const;            // a mapping's reader
 
+  // The subtree as one canonical text, environment references expanded and mapping keys
+  // sorted: equal exactly when two files say the same thing here, whatever their layout
+  // (flow or block style, key order, comments). What a restart compares to decide whether a
+  // part of the configuration changed.
+  [[nodiscard]] std::string canonical() const;
+
   [[noreturn]] void fail(const std::string& detail) const;
   // Fails naming a child key of this mapping (e.g. one that is missing).
   [[noreturn]] void fail_key(std::string_view child_key, const std::string& detail) const;

@@ -92,6 +92,7 @@ HealthCheckConfig read_health_check(const Node& node) {
 UpstreamConfig read_upstream(const std::string& name, const Node& node) {
   UpstreamConfig u;
   u.name = name;
+  u.fingerprint = node.canonical();
   auto m = node.map();
   for (const Node& item : m.required("endpoints").items()) {
     std::string error;

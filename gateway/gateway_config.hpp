@@ -94,6 +94,9 @@ struct UpstreamConfig {
   double rate_limit = 0.0;          // requests/s, 0 = off
   double rate_burst = 0.0;
   StaleConfig stale;
+  // The upstream's settings as one canonical text (config::Node::canonical): a restarted
+  // medgate keeps the breaker and outlier state of an upstream whose text is unchanged.
+  std::string fingerprint;
 };
 
 struct RouteConfig {

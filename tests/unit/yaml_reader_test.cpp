@@ -71,6 +71,18 @@ TEST(YamlReader, ReadsTypedValues) {
   m.finish();
 }
 
+TEST(YamlReader, CanonicalTextIgnoresLayoutAndSeesEveryValue) {
+  const auto canon = [](std::string_view text, std::map<std::string, std::string> env = {}) {
+    return doc(text, std::move(env)).root().canonical();
+  };
+  const std::string block = canon("b: [ 1, \"x\\\"y\" ]\n# a comment\na:\n  c: ${V:-2s}\n  d:\n");
+  EXPECT_EQ(block, R"({a:{c:"2s",d:~,},b:["1","x\"y",],})");
+  EXPECT_EQ(canon("a: { d: , c: 2s }\nb:\n  - 1\n  - 'x\"y'\n"), block) << "layout and order";
+  EXPECT_NE(canon("b: [ 1, \"x\\\"y\" ]\na:\n  c: ${V:-2s}\n  d:\n", {{"V", "3s"}}), block)
+      << "the environment's value counts";
+  EXPECT_NE(canon("b: [ \"x\\\"y\", 1 ]\na: { c: 2s, d: }\n"), block) << "list order counts";
+}
+
 TEST(YamlReader, OutOfRangeNamesFileLineColumnAndKeyPath) {
   auto d = doc("upstreams:\n  medical:\n    retry:\n      attempts: 0\n");
   const auto e = error_of([&] {
