@@ -4,10 +4,12 @@
 
 namespace medgate::clients {
 
-StopSignals::StopSignals() {
+StopSignals::StopSignals(std::initializer_list<int> also) {
   sigemptyset(&set_);
   sigaddset(&set_, SIGINT);
   sigaddset(&set_, SIGTERM);
+  for (const int sig : also)
+    sigaddset(&set_, sig);
   pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }

@@ -4,13 +4,16 @@
 #pragma once
 
 #include <csignal>
+#include <initializer_list>
 
 namespace medgate::clients {
 
 class StopSignals {
  public:
-  StopSignals();
-  // Blocks until SIGINT or SIGTERM arrives; returns it.
+  // `also`: further signals wait() returns (blocked in every thread too, so their default
+  // action never runs): medgate's SIGUSR2, "write your state for a successor".
+  explicit StopSignals(std::initializer_list<int> also = {});
+  // Blocks until SIGINT, SIGTERM or one of `also` arrives; returns it.
   [[nodiscard]] int wait() const;
 
  private:

@@ -2,6 +2,13 @@
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -205,6 +212,34 @@ std::vector<std::string> import_upstream_state(UpstreamSet& upstreams,
   for (const auto& [name, c] : carried)
     lines.push_back("upstream " + name + ": no longer configured, its state dropped");
   return lines;
+}
+
+std::string save_upstream_state(UpstreamSet& upstreams, const std::string& path) {
+  const std::string text_out = export_upstream_state(upstreams);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text_out;
+    out.flush();
+    if (!out)
+      return "cannot write " + tmp;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    return "cannot rename " + tmp + " to " + path + ": " + why;
+  }
+  return {};
+}
+
+std::vector<std::string> load_upstream_state(UpstreamSet& upstreams, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return {"the predecessor's state was not taken over: cannot read " + path};
+  std::string text_in(kMaxBytes + 1, '\0');
+  in.read(text_in.data(), static_cast<std::streamsize>(text_in.size()));
+  text_in.resize(static_cast<size_t>(in.gcount()));
+  return import_upstream_state(upstreams, text_in);
 }
 
 }  // namespace medgate::gateway

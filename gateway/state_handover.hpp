@@ -22,4 +22,12 @@ namespace medgate::gateway {
 [[nodiscard]] std::vector<std::string> import_upstream_state(UpstreamSet& upstreams,
                                                              const std::string& json);
 
+// The same through a file (medgate-launcher names it: MEDGATE_STATE_FILE). Saving writes a
+// temporary file and renames it, so a reader sees a whole document or none; it returns an
+// empty string on success, otherwise what failed. Loading reads at most 1 MiB and reports as
+// import_upstream_state does.
+[[nodiscard]] std::string save_upstream_state(UpstreamSet& upstreams, const std::string& path);
+[[nodiscard]] std::vector<std::string> load_upstream_state(UpstreamSet& upstreams,
+                                                           const std::string& path);
+
 }  // namespace medgate::gateway

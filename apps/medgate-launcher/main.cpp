@@ -5,8 +5,12 @@
 //
 // It binds ADDR:PORT once and runs the command with the socket on fd 3 (MEDGATE_LISTEN_FD)
 // and a pipe on fd 4 (MEDGATE_READY_FD) on which medgate writes once it is serving.
-//   SIGHUP           starts a new medgate on the same socket; once it says it is ready the
-//                    old one gets SIGTERM and drains (finishes what it has, accepts no more).
+//   SIGHUP           asks the running medgate for its upstreams' state (SIGUSR2: it writes
+//                    MEDGATE_STATE_FILE, a file in a private directory of the launcher),
+//                    starts a new medgate on the same socket that takes that state over
+//                    (MEDGATE_STATE_ADOPT: breakers and ejections of unchanged upstreams);
+//                    once it says it is ready the old one gets SIGTERM and drains (finishes
+//                    what it has, accepts no more).
 //                    A new one that exits or is not ready in time (a configuration that does
 //                    not load, say) is stopped and the running one stays: logged.
 //   SIGTERM, SIGINT  passed to every medgate; exits when they have, with the current one's
@@ -90,8 +94,11 @@ struct Child {
   int ready_fd = -1;  // our end of its readiness pipe
 };
 
-// Starts the command with the socket on fd 3 and the readiness pipe's write end on fd 4.
-Child spawn_child(const std::vector<std::string>& argv, int listen_fd) {
+// Starts the command with the socket on fd 3 and the readiness pipe's write end on fd 4;
+// MEDGATE_STATE_FILE names where medgate writes its state on SIGUSR2, and with `adopt` the
+// new one takes over what is there.
+Child spawn_child(const std::vector<std::string>& argv, int listen_fd,
+                  const std::string& state_file, bool adopt) {
   Child c;
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0)
@@ -109,11 +116,15 @@ Child spawn_child(const std::vector<std::string>& argv, int listen_fd) {
   std::vector<std::string> env_store;
   for (char** e = environ; *e; ++e) {
     const std::string kv = *e;
-    if (!kv.starts_with("MEDGATE_LISTEN_FD=") && !kv.starts_with("MEDGATE_READY_FD="))
+    if (!kv.starts_with("MEDGATE_LISTEN_FD=") && !kv.starts_with("MEDGATE_READY_FD=") &&
+        !kv.starts_with("MEDGATE_STATE_FILE=") && !kv.starts_with("MEDGATE_STATE_ADOPT="))
       env_store.push_back(kv);
   }
   env_store.push_back("MEDGATE_LISTEN_FD=3");
   env_store.push_back("MEDGATE_READY_FD=4");
+  env_store.push_back("MEDGATE_STATE_FILE=" + state_file);
+  if (adopt)
+    env_store.push_back("MEDGATE_STATE_ADOPT=1");
   std::vector<char*> envp, args;
   for (auto& e : env_store)
     envp.push_back(e.data());
@@ -144,6 +155,46 @@ bool wait_ready(Child& c, std::chrono::milliseconds timeout) {
   ::close(c.ready_fd);
   c.ready_fd = -1;
   return ready;
+}
+
+// A directory only this launcher writes in (mode 700), removed with its contents at exit:
+// the running medgate's state for its successor.
+class StateDir {
+ public:
+  StateDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/medgate-launcher.XXXXXX";
+    if (::mkdtemp(templ.data()))
+      dir_ = templ;
+  }
+  StateDir(const StateDir&) = delete;
+  StateDir& operator=(const StateDir&) = delete;
+  ~StateDir() {
+    if (dir_.empty())
+      return;
+    ::unlink(file().c_str());
+    ::rmdir(dir_.c_str());
+  }
+  [[nodiscard]] bool ok() const { return !dir_.empty(); }
+  [[nodiscard]] std::string file() const { return dir_ + "/state.json"; }
+
+ private:
+  std::string dir_;
+};
+
+// Asks medgate `pid` to write its state to `file` (SIGUSR2) and waits for it, at most
+// `timeout`. False when it did not appear: the successor then starts afresh.
+bool request_state(pid_t pid, const std::string& file, std::chrono::milliseconds timeout) {
+  ::unlink(file.c_str());
+  if (::kill(pid, SIGUSR2) != 0)
+    return false;
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (::access(file.c_str(), R_OK) == 0)
+      return true;
+    ::poll(nullptr, 0, 5);
+  }
+  return false;
 }
 
 std::string describe(int status) {
@@ -188,7 +239,13 @@ int main(int argc, char** argv) {
   const int listen_fd = listen_on(listen);
   if (listen_fd < 0)
     return 1;
-  Child current = spawn_child(command, listen_fd);
+  const StateDir state;
+  if (!state.ok()) {
+    log("error", std::string("cannot make a private directory for the state hand-over: ") +
+                     std::strerror(errno));
+    return 1;
+  }
+  Child current = spawn_child(command, listen_fd, state.file(), false);
   if (current.pid < 0 || !wait_ready(current, ready_timeout)) {
     log("error", "medgate did not start");
     if (current.pid > 0)
@@ -209,7 +266,11 @@ int main(int argc, char** argv) {
     }
     if (si.ssi_signo == SIGHUP && !stopping) {
       log("info", "SIGHUP: starting a new medgate on the same socket");
-      Child next = spawn_child(command, listen_fd);
+      const bool handed = request_state(current.pid, state.file(), std::chrono::seconds(2));
+      if (!handed)
+        log("warning", "medgate " + std::to_string(current.pid) +
+                           " wrote no state in 2 s: the new one starts with fresh breakers");
+      Child next = spawn_child(command, listen_fd, state.file(), handed);
       if (next.pid > 0 && wait_ready(next, ready_timeout)) {
         ::kill(current.pid, SIGTERM);
         draining.insert(current.pid);
@@ -224,6 +285,7 @@ int main(int argc, char** argv) {
           draining.insert(next.pid);
         }
       }
+      ::unlink(state.file().c_str());
     } else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
       stopping = true;
       ::kill(current.pid, SIGTERM);

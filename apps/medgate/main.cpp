@@ -25,6 +25,7 @@
 #include "gateway/gateway.hpp"
 #include "gateway/portal/portal_api.hpp"
 #include "gateway/server.hpp"
+#include "gateway/state_handover.hpp"
 
 namespace {
 
@@ -85,7 +86,9 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  const medgate::clients::StopSignals stop_signals;  // before any thread starts
+  // SIGUSR2 (from medgate-launcher, before it starts a successor): write the upstreams'
+  // state to MEDGATE_STATE_FILE. Blocked before any thread starts.
+  const medgate::clients::StopSignals stop_signals({SIGUSR2});
   // Logs name requests and the audit log names patients: files medgate creates are its own.
   ::umask(077);
 
@@ -137,6 +140,13 @@ int main(int argc, char** argv) {
     const int listen_fd = inherited_fd("MEDGATE_LISTEN_FD");
     if (listen_fd >= 0)
       server.adopt_listener(listen_fd);
+    // A successor started by medgate-launcher takes over its predecessor's upstream state
+    // (unchanged upstreams only) before it takes a request.
+    const char* state_file = std::getenv("MEDGATE_STATE_FILE");
+    if (state_file && *state_file && std::getenv("MEDGATE_STATE_ADOPT"))
+      for (const auto& line :
+           medgate::gateway::load_upstream_state(gateway.upstreams(), state_file))
+        events->info("state hand-over: {}", line);
     server.start();
     if (const int ready_fd = inherited_fd("MEDGATE_READY_FD"); ready_fd >= 0) {
       (void)!::write(ready_fd, "R", 1);
@@ -145,7 +155,19 @@ int main(int argc, char** argv) {
     events->info("medgate listening on {}:{} with {} threads, {} upstreams, {} routes",
                  cfg.listen.address, server.port(), cfg.threads, cfg.upstreams.size(),
                  cfg.routes.size());
-    const int sig = stop_signals.wait();
+    int sig = stop_signals.wait();
+    for (; sig == SIGUSR2; sig = stop_signals.wait()) {
+      if (!state_file || !*state_file) {
+        events->warn("SIGUSR2: no MEDGATE_STATE_FILE to write the upstreams' state to");
+        continue;
+      }
+      const std::string error =
+          medgate::gateway::save_upstream_state(gateway.upstreams(), state_file);
+      if (error.empty())
+        events->info("state hand-over: upstreams' state written to {}", state_file);
+      else
+        events->error("state hand-over: {}", error);
+    }
     events->info("signal {} received: draining (up to {} ms)", sig,
                  cfg.limits.drain_timeout.count());
     server.drain();

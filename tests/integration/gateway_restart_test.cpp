@@ -98,5 +98,61 @@ TEST_F(GatewayRestart, HandOverUnderLoadFailsNothingAndABrokenConfigurationIsRef
   EXPECT_EQ(launcher.stop(SIGTERM, 15s), 0) << launcher_log();
 }
 
+// A reload keeps what medgate learnt about an upstream whose settings did not change: its
+// open breaker stays open (same reason, the rest of its period) and sends no traffic; an
+// upstream whose settings changed starts afresh.
+TEST_F(GatewayRestart, AReloadKeepsTheBreakerOfAnUnchangedUpstreamAndForgetsAChangedOne) {
+  gateway_port_ = free_port();
+  const auto config = [&](const std::string& admin_timeout) {
+    std::ofstream(dir_ + "/medgate.yaml")
+        << "listen: { address: 127.0.0.1, port: " << gateway_port_ << " }\n"
+        << "auth: { enabled: false }\nthreads: 2\naccess_log: { enabled: false }\n"
+        << "upstreams:\n"
+        << "  medical:\n    endpoints: [ \"" << upstream_url(primary_port_) << "\" ]\n"
+        << "    retry: { attempts: 1 }\n"
+        << "    breaker: { consecutive_failures: 3, failure_rate: 0, open_for: 60s }\n"
+        << "  administrative:\n    endpoints: [ \"" << upstream_url(replica_port_) << "\" ]\n"
+        << "    timeout: " << admin_timeout << "\n    retry: { attempts: 1 }\n"
+        << "    breaker: { consecutive_failures: 3, failure_rate: 0, open_for: 60s }\n"
+        << "routes:\n  - { prefix: /api/medical/, upstream: medical, strip_prefix: /api/medical }\n"
+        << "  - { prefix: /api/admin/, upstream: administrative, strip_prefix: /api/admin }\n";
+  };
+  config("2s");
+  ChildProcess launcher({binary_dir() + "/apps/medgate-launcher", "--listen",
+                         "127.0.0.1:" + std::to_string(gateway_port_), "--",
+                         binary_dir() + "/apps/medgate", "--config", dir_ + "/medgate.yaml"},
+                        dir_ + "/launcher.log");
+  ASSERT_TRUE(wait_for_http(gw("/health/liveness"), 10s)) << launcher.log();
+  fault(primary_port_, "status:500");
+  fault(replica_port_, "status:500");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(get("/api/medical/ok").status, 500);
+    EXPECT_EQ(get("/api/admin/ok").status, 500);
+  }
+  ASSERT_EQ(json_get_raw(get("/api/medical/ok").body, "breaker"), "open");
+  ASSERT_EQ(json_get_raw(get("/api/admin/ok").body, "breaker"), "open");
+
+  config("3s");  // the administrative upstream changes, the medical one does not
+  launcher.signal(SIGHUP);
+  ASSERT_TRUE(wait_log(" serves; ", 1)) << launcher_log();
+  EXPECT_THAT(launcher.log(),
+              ::testing::HasSubstr("upstream medical: state taken over (breaker open)"));
+  EXPECT_THAT(launcher.log(),
+              ::testing::HasSubstr("upstream administrative: settings changed, starts afresh"));
+  const long medical_before = upstream_requests(primary_port_);
+  const auto open = get("/api/medical/ok");
+  EXPECT_EQ(open.status, 503) << "still open in the new process";
+  EXPECT_EQ(json_get_raw(open.body, "breaker"), "open");
+  EXPECT_EQ(upstream_requests(primary_port_), medical_before) << "and it sends nothing";
+  const int retry_after = std::stoi(open.header("retry-after"));
+  EXPECT_GT(retry_after, 30) << "the rest of its 60 s, not a new period of its own";
+  EXPECT_LE(retry_after, 60);
+  EXPECT_THAT(get("/health").body, ::testing::HasSubstr("carried over from the previous medgate: "
+                                                        "3 consecutive failures"));
+  EXPECT_EQ(get("/api/admin/ok").status, 500) << "the changed upstream starts closed";
+
+  EXPECT_EQ(launcher.stop(SIGTERM, 15s), 0) << launcher_log();
+}
+
 }  // namespace
 }  // namespace medgate::testing
