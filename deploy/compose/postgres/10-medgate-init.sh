@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Run once by the postgres image on the primary's first start (docker-entrypoint-initdb.d):
 # replication connections with a password, the administrative service's role and database
-# (the service runs its own migrations).
+# (the service runs its own migrations), then read-only until the monitor elects it.
 set -euo pipefail
 printf 'host replication all all scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
 psql -v ON_ERROR_STOP=1 -U postgres -v pass="$ADMIN_DB_PASSWORD" <<'SQL'
 CREATE ROLE admin_app LOGIN PASSWORD :'pass';
 CREATE DATABASE administrative OWNER admin_app;
 SQL
+# Read-only until elected, like every MariaDB and MySQL node: the monitor's bootstrap makes the
+# elected primary writable (ALTER SYSTEM ... off). Last, so the statements above could write.
+psql -v ON_ERROR_STOP=1 -U postgres -c "ALTER SYSTEM SET default_transaction_read_only = on"
