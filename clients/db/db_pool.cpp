@@ -144,6 +144,7 @@ std::optional<size_t> DbPool::elected() {
   if (!options_.topology)
     return std::nullopt;
   const TopologySource::Answer a = options_.topology->primary();
+  monitor_says_no_primary_.store(a.reachable && !a.primary, std::memory_order_relaxed);
   if (!a.reachable)
     return std::nullopt;
   if (!a.primary)
@@ -363,6 +364,8 @@ void DbPool::lost_primary(size_t node, const DbError& why) {
 }
 
 std::chrono::milliseconds DbPool::pause_for(uint32_t attempt) const {
+  if (monitor_says_no_primary_.load(std::memory_order_relaxed))
+    return options_.retry_backoff;
   return std::min<std::chrono::milliseconds>(options_.retry_backoff * (attempt + 1),
                                              std::chrono::seconds(1));
 }

@@ -17,6 +17,7 @@
 // - Connections idle longer than `validate_after_idle` are pinged before reuse.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -69,7 +70,9 @@ struct DbPoolOptions {
   std::chrono::milliseconds validate_after_idle{5'000};
   bool reads_on_replica = false;
   // How long a unit of work keeps being retried while no writable node answers (a failover
-  // in progress), with a pause of retry_backoff x attempt, capped at 1 s, between tries.
+  // in progress), with a pause of retry_backoff x attempt, capped at 1 s, between tries;
+  // while the monitor says no primary takes writes (it is failing over, which ends within
+  // seconds), a flat retry_backoff, so a write goes on as soon as the new primary is published.
   std::chrono::milliseconds failover_wait{10'000};
   std::chrono::milliseconds retry_backoff{100};
   // A node whose statement or connection just failed is suspect for this long: reads go to
@@ -200,6 +203,8 @@ class DbPool {
   size_t open_ = 0;
   std::optional<size_t> primary_;
   std::optional<size_t> replica_;  // a node last seen alive and read-only
+  // The monitor's last answer: reachable, and no primary takes writes (a failover under way).
+  std::atomic<bool> monitor_says_no_primary_{false};
   std::vector<std::chrono::steady_clock::time_point> suspect_until_;  // per node
   uint64_t rediscoveries_ = 0;
 

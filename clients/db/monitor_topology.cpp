@@ -44,7 +44,8 @@ TopologySource::Answer MonitorTopology::parse(long status, const std::string& bo
 TopologySource::Answer MonitorTopology::primary() {
   std::lock_guard lock(mu_);
   const auto now = std::chrono::steady_clock::now();
-  if (fetched_ != std::chrono::steady_clock::time_point{} && now - fetched_ < ttl_)
+  const auto keep = cached_.reachable && !cached_.primary ? ttl_ / 5 : ttl_;
+  if (fetched_ != std::chrono::steady_clock::time_point{} && now - fetched_ < keep)
     return cached_;
   const auto r = clients::curl_perform({.url = url_, .timeout = timeout_, .max_body = 64 * 1024});
   cached_ = parse(r.ok() ? r.status : 0, r.body);

@@ -393,6 +393,23 @@ TEST_F(DbPoolTopologyTest, NoElectedPrimaryMeansNoWritesButReadsGoOn) {
       "1");  // the last node probed answers reads
 }
 
+TEST_F(DbPoolTopologyTest, WhileTheMonitorFailsOverAWriteAsksAgainAtAFlatPace) {
+  // With growing pauses (10, 20, 30 ms ...) a 500 ms wait asks about 9 times, and a write
+  // learns of the new primary up to a whole pause late; at a flat 10 ms it asks dozens.
+  topology_->answer = {.reachable = true, .primary = std::nullopt, .why = "failing over"};
+  db::DbPool pool(driver_, with_topology());
+  EXPECT_THROW((void)pool.with_connection(Access::write, which_node), DbError);
+  const int flat = topology_->asked;
+  // Once a primary is elected, retries back off as before when the nodes fail.
+  topology_->elect("127.0.0.1:1", 2);
+  nodes_[0].reachable = false;
+  nodes_[1].reachable = false;
+  topology_->asked = 0;
+  EXPECT_THROW((void)pool.with_connection(Access::write, which_node), DbError);
+  const int growing = topology_->asked;
+  EXPECT_GE(flat, 2 * growing) << flat << " asks at a flat pace, " << growing << " backing off";
+}
+
 TEST_F(DbPoolTopologyTest, AnUnreachableMonitorFallsBackToProbing) {
   topology_->answer = {.reachable = false};
   db::DbPool pool(driver_, with_topology());
