@@ -500,11 +500,13 @@ void Monitor::run_command(Pending& p) {
 // ---- loop and snapshot ------------------------------------------------------------------
 
 void Monitor::step() {
+  const uint64_t epoch_before = core_->record().epoch;
   auto round = check_all();
   Plan plan = core_->observe(round, clock_.now(), wall_ms());
   execute(std::move(plan));
   ++rounds_;
   refresh_snapshot();
+  topology_changed_ = core_->record().epoch != epoch_before;
   for (;;) {
     std::unique_ptr<Pending> next;
     {
@@ -514,9 +516,17 @@ void Monitor::step() {
       next = std::move(commands_.front());
       commands_.pop_front();
     }
+    const uint64_t before_command = core_->record().epoch;
     run_command(*next);
     refresh_snapshot();
+    topology_changed_ = topology_changed_ || core_->record().epoch != before_command;
   }
+}
+
+Duration Monitor::pause_before_next_round() const {
+  if (topology_changed_)
+    return Duration::zero();
+  return core_->any_suspect() ? options_.suspect_interval : options_.interval;
 }
 
 void Monitor::loop() {
@@ -530,7 +540,7 @@ void Monitor::loop() {
     }
     // Rounds start every `wait`, but a round that ran long (a check timing out) is followed
     // by a pause: consecutive failed checks must be separate looks at the node.
-    const auto wait = core_->any_suspect() ? options_.suspect_interval : options_.interval;
+    const auto wait = pause_before_next_round();
     const auto next = std::max(started + wait, std::chrono::steady_clock::now() + wait / 2);
     std::unique_lock lock(mu_);
     wake_.wait_until(lock, next, [this] { return stopping_ || !commands_.empty(); });

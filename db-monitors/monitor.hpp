@@ -82,6 +82,11 @@ class Monitor {
   // One round on the caller's thread, then any queued commands (tests drive the loop with
   // this instead of start()).
   void step();
+  // How long loop() waits after the last step: nothing when that step changed the topology
+  // record (a promotion: the next round looks at the new primary at once, so GET /primary
+  // names it as soon as a check sees it take writes, not an interval later), suspect_interval
+  // while a node is suspect, interval otherwise.
+  [[nodiscard]] Duration pause_before_next_round() const;
 
   enum class CommandKind { ack, maintenance_on, maintenance_off, switchover, failover };
   struct CommandResult {
@@ -141,6 +146,7 @@ class Monitor {
   std::map<std::string, std::future<JobResult<NodeObservation>>> inflight_;
   uint64_t failovers_ = 0;
   uint64_t rounds_ = 0;
+  bool topology_changed_ = false;  // by the last step (loop thread only)
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

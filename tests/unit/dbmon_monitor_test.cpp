@@ -171,6 +171,14 @@ TEST_F(MonitorTest, CrashedPrimaryIsReplacedPublishFirstThenPromoteThenProbe) {
   // attempt is made either way, before the promotion.
   EXPECT_THAT(events(), HasSubstr("\"event\":\"fence_attempt\",\"node\":\"a\""));
   EXPECT_LT(events().find("\"event\":\"fence_attempt\""), events().find("\"promote_start\""));
+  // The round after a promotion comes at once: b is not "serving" until a check sees it take
+  // writes, and that check must not wait an interval.
+  EXPECT_EQ(monitor_->pause_before_next_round(), Duration::zero());
+  EXPECT_EQ(monitor_->snapshot()->serving_primary, "");
+  set(2, primary_obs());
+  monitor_->step();
+  EXPECT_EQ(monitor_->snapshot()->serving_primary, "b");
+  EXPECT_EQ(monitor_->pause_before_next_round(), 1s) << "then the interval again";
 }
 
 TEST_F(MonitorTest, AFailedPromotionIsPublishedAsABlock) {
