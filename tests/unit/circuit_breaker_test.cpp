@@ -426,5 +426,98 @@ TEST_F(CircuitBreakerTest, RejectsInvalidConfig) {
   EXPECT_EQ(validate(CircuitBreakerConfig{}), "");
 }
 
+// A breaker handed to a successor in another process: each on its own fake clock (the
+// two processes' clocks differ), boundary-exact.
+CircuitBreakerConfig carry_config() {
+  CircuitBreakerConfig c;
+  c.consecutive_failures = 2;
+  c.failure_rate_threshold = 0.0;
+  c.open_for = 10s;
+  c.open_backoff_multiplier = 2.0;
+  c.half_open_calls = 1;
+  return c;
+}
+
+TEST(BreakerCarryOver, AnOpenBreakerStaysOpenForWhatRemainedOfItsPeriodOnAnotherClock) {
+  FakeClock old_clock, new_clock;
+  new_clock.advance(12345s);  // another process, another origin
+  CircuitBreaker before(carry_config(), old_clock);
+  call(before, CallResult::failure);
+  call(before, CallResult::failure);
+  ASSERT_EQ(before.state(), BreakerState::open);
+  old_clock.advance(4s);
+  const BreakerCarryOver c = before.carry_over();
+  EXPECT_EQ(c.open_remaining, 6s);
+  EXPECT_EQ(c.open_elapsed, 4s);
+  EXPECT_EQ(c.trips, 1u);
+
+  CircuitBreaker after(carry_config(), new_clock);
+  std::vector<BreakerTransition> seen;
+  after.add_listener([&](const BreakerTransition& t) { seen.push_back(t); });
+  after.adopt(c, "carried over");
+  ASSERT_EQ(seen.size(), 1u) << "this process's logs and metrics learn the state";
+  EXPECT_EQ(seen[0].from, BreakerState::closed);
+  EXPECT_EQ(seen[0].to, BreakerState::open);
+  EXPECT_THAT(seen[0].reason, HasSubstr("carried over: 2 consecutive failures"));
+  EXPECT_FALSE(after.try_acquire());
+  new_clock.advance(6s - 1ms);
+  EXPECT_EQ(after.state(), BreakerState::open);
+  EXPECT_FALSE(after.try_acquire());
+  new_clock.advance(1ms);
+  EXPECT_EQ(after.state(), BreakerState::half_open);
+  // The trip count came along: failing the probe opens it for twice as long (backoff).
+  call(after, CallResult::failure);
+  ASSERT_EQ(after.state(), BreakerState::open);
+  EXPECT_EQ(*after.next_probe_at() - new_clock.now(), 20s);
+  // The history came along too, at the same ages.
+  const auto snap = after.snapshot();
+  ASSERT_GE(snap.recent.size(), 3u);
+  EXPECT_EQ(snap.recent[0].to, BreakerState::open);
+  EXPECT_EQ(new_clock.now() - snap.recent[0].at, 10s);
+}
+
+TEST(BreakerCarryOver, ClosedKeepsItsFailureStreakAndHalfOpenProbesAfresh) {
+  FakeClock old_clock, new_clock;
+  CircuitBreaker closed(carry_config(), old_clock);
+  call(closed, CallResult::failure);
+  CircuitBreaker after(carry_config(), new_clock);
+  std::vector<BreakerTransition> seen;
+  after.add_listener([&](const BreakerTransition& t) { seen.push_back(t); });
+  after.adopt(closed.carry_over(), "carried over");
+  EXPECT_TRUE(seen.empty()) << "closed to closed is no transition";
+  call(after, CallResult::failure);  // the second in a row, counting the predecessor's
+  EXPECT_EQ(after.state(), BreakerState::open);
+
+  CircuitBreaker half(carry_config(), old_clock);
+  call(half, CallResult::failure);
+  call(half, CallResult::failure);
+  old_clock.advance(10s);
+  ASSERT_EQ(half.state(), BreakerState::half_open);
+  auto probe = half.try_acquire();  // a probe in flight in the old process
+  ASSERT_TRUE(probe);
+  CircuitBreaker successor(carry_config(), new_clock);
+  successor.adopt(half.carry_over(), "carried over");
+  EXPECT_EQ(successor.state(), BreakerState::half_open);
+  call(successor, CallResult::success);  // its own probe slot: the old one's is not counted
+  EXPECT_EQ(successor.state(), BreakerState::closed);
+  probe.record(CallResult::ignored);
+}
+
+TEST(BreakerCarryOver, ForcedOpenAndDisabledStaySo) {
+  FakeClock clock;
+  CircuitBreaker forced(carry_config(), clock), disabled(carry_config(), clock);
+  forced.force_open("drill");
+  disabled.disable("maintenance");
+  CircuitBreaker a(carry_config(), clock), b(carry_config(), clock);
+  a.adopt(forced.carry_over(), "carried over");
+  b.adopt(disabled.carry_over(), "carried over");
+  EXPECT_EQ(a.state(), BreakerState::forced_open);
+  EXPECT_FALSE(a.try_acquire());
+  EXPECT_EQ(b.state(), BreakerState::disabled);
+  for (int i = 0; i < 5; ++i)
+    call(b, CallResult::failure);
+  EXPECT_EQ(b.state(), BreakerState::disabled);
+}
+
 }  // namespace
 }  // namespace medgate::resilience

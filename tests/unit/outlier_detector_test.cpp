@@ -8,6 +8,7 @@ namespace medgate::resilience {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::FakeClock;
 
 class OutlierDetectorTest : public ::testing::Test {
  protected:
@@ -131,6 +132,48 @@ TEST(OutlierDetector, MaxEjectedIsAShareButAlwaysAtLeastOne) {
 TEST(OutlierDetector, PercentOver100IsInvalid) {
   EXPECT_FALSE(validate(OutlierConfig{.max_ejection_percent = 101}).empty());
   EXPECT_TRUE(validate(OutlierConfig{.max_ejection_percent = 100}).empty());
+}
+
+// An outlier detector handed to a successor in another process.
+TEST(OutlierCarryOver, AnEjectionLastsWhatRemainedAndTheMultiplierIsKept) {
+  OutlierConfig cfg;
+  cfg.consecutive_failures = 2;
+  cfg.base_ejection = 10s;
+  cfg.max_ejection = 100s;
+  FakeClock old_clock, new_clock;
+  new_clock.advance(999s);
+  OutlierDetector before(cfg, old_clock);
+  before.record_failure();
+  ASSERT_TRUE(before.record_failure());
+  old_clock.advance(3s);
+  const OutlierCarryOver c = before.carry_over();
+  EXPECT_EQ(c.ejected_remaining, 7s);
+  EXPECT_EQ(c.ejections, 1u);
+
+  OutlierDetector after(cfg, new_clock);
+  after.adopt(c);
+  EXPECT_TRUE(after.ejected());
+  new_clock.advance(7s - 1ms);
+  EXPECT_TRUE(after.ejected());
+  new_clock.advance(1ms);
+  EXPECT_FALSE(after.ejected());
+  // The next ejection is the second: twice the base.
+  after.record_failure();
+  ASSERT_TRUE(after.record_failure());
+  EXPECT_EQ(after.snapshot().ejected_until - new_clock.now(), 20s);
+  EXPECT_EQ(after.snapshot().total_ejections, 2u);
+}
+
+TEST(OutlierCarryOver, ForgivenessEarnedBeforeTheHandOverCounts) {
+  OutlierConfig cfg;
+  cfg.consecutive_failures = 1;
+  cfg.base_ejection = 10s;
+  FakeClock clock;
+  OutlierDetector before(cfg, clock);
+  ASSERT_TRUE(before.record_failure());
+  clock.advance(10s + 10s);  // the ejection ended, then one clean base period
+  EXPECT_EQ(before.carry_over().ejections, 0u);
+  EXPECT_EQ(before.carry_over().ejected_remaining, Duration::zero());
 }
 
 }  // namespace
