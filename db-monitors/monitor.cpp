@@ -500,13 +500,16 @@ void Monitor::run_command(Pending& p) {
 // ---- loop and snapshot ------------------------------------------------------------------
 
 void Monitor::step() {
+  // This round came at once after a change; if it changes the record again, the next waits
+  // (a record that changed every round must not spin the loop).
+  const bool came_at_once = topology_changed_;
   const uint64_t epoch_before = core_->record().epoch;
   auto round = check_all();
   Plan plan = core_->observe(round, clock_.now(), wall_ms());
   execute(std::move(plan));
   ++rounds_;
   refresh_snapshot();
-  topology_changed_ = core_->record().epoch != epoch_before;
+  topology_changed_ = !came_at_once && core_->record().epoch != epoch_before;
   for (;;) {
     std::unique_ptr<Pending> next;
     {
@@ -519,7 +522,8 @@ void Monitor::step() {
     const uint64_t before_command = core_->record().epoch;
     run_command(*next);
     refresh_snapshot();
-    topology_changed_ = topology_changed_ || core_->record().epoch != before_command;
+    topology_changed_ =
+        topology_changed_ || (!came_at_once && core_->record().epoch != before_command);
   }
 }
 

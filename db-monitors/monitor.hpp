@@ -84,8 +84,9 @@ class Monitor {
   void step();
   // How long loop() waits after the last step: nothing when that step changed the topology
   // record (a promotion: the next round looks at the new primary at once, so GET /primary
-  // names it as soon as a check sees it take writes, not an interval later), suspect_interval
-  // while a node is suspect, interval otherwise.
+  // names it as soon as a check sees it take writes, not an interval later) unless it was
+  // itself such an immediate round, suspect_interval while a node is suspect, interval
+  // otherwise.
   [[nodiscard]] Duration pause_before_next_round() const;
 
   enum class CommandKind { ack, maintenance_on, maintenance_off, switchover, failover };

@@ -197,6 +197,23 @@ TEST_F(MonitorTest, AFailedPromotionIsPublishedAsABlock) {
   EXPECT_THAT(store_->record_->blocked, HasSubstr("relay log not applied"));
   EXPECT_EQ(monitor_->snapshot()->state, "read_only");
   EXPECT_TRUE(monitor_->snapshot()->serving_primary.empty());
+  // An operator's acknowledgement changes the record: the next round comes at once (here it
+  // finishes b's promotion). A round that came at once and changes the record again (an
+  // operator turning maintenance on) is followed by the usual pause: a record that kept
+  // changing could not spin the loop.
+  EXPECT_CALL(*engine_, promote).WillOnce(::testing::Return());
+  EXPECT_CALL(*engine_, write_probe).WillOnce(::testing::Return());
+  const uint64_t blocked_epoch = store_->record_->epoch;
+  auto acked = monitor_->command(Monitor::CommandKind::ack);
+  step();
+  ASSERT_GT(store_->record_->epoch, blocked_epoch);
+  EXPECT_EQ(monitor_->pause_before_next_round(), Duration::zero());
+  const uint64_t acked_epoch = store_->record_->epoch;
+  auto maintenance = monitor_->command(Monitor::CommandKind::maintenance_on);
+  step();
+  ASSERT_GT(store_->record_->epoch, acked_epoch) << events();
+  EXPECT_TRUE(store_->record_->maintenance);
+  EXPECT_EQ(monitor_->pause_before_next_round(), 1s);
 }
 
 TEST_F(MonitorTest, LosingTheCompareAndSetMeansNoPromotion) {
