@@ -57,8 +57,11 @@ int64_t count(const json::object& o, std::string_view key, int64_t max) {
     throw std::runtime_error("'" + std::string(key) + "' is out of range");
   return n;
 }
+// Ten years: a transition's age and a forced-open breaker's time open grow with the process's
+// uptime, so a tight bound would refuse a long-running medgate's state; this one keeps every
+// value far inside the clocks' nanosecond range.
 Duration millis(const json::object& o, std::string_view key) {
-  return std::chrono::milliseconds(count(o, key, int64_t{7} * 24 * 3600 * 1000));
+  return std::chrono::milliseconds(count(o, key, int64_t{10} * 366 * 24 * 3600 * 1000));
 }
 std::string text(const json::object& o, std::string_view key, size_t max) {
   const auto& v = at(o, key);

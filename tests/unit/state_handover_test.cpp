@@ -101,6 +101,17 @@ TEST(StateHandover, ABrokenOrHostileDocumentChangesNothing) {
   bad = good;
   bad.replace(bad.find("\"state\":\"open\""), 14, "\"state\":\"ajar\"");
   EXPECT_THAT(refused(bad), HasSubstr("unknown breaker state 'ajar'"));
+  // Ages beyond ten years are refused; a long-running medgate's are not (a breaker forced
+  // open 40 days ago keeps its place).
+  bad = good;
+  bad.replace(bad.find("\"open_elapsed_ms\":") + 18, 1, "999999999999999");
+  EXPECT_THAT(refused(bad), HasSubstr("out of range"));
+  Instance old_process(yaml("10s"), clock);
+  old_process.up("medical").breaker.force_open("drill");
+  clock.advance(std::chrono::hours(24 * 40));
+  Instance successor(yaml("10s"), clock);
+  (void)import_upstream_state(successor.set, export_upstream_state(old_process.set));
+  EXPECT_EQ(successor.up("medical").breaker.state(), BreakerState::forced_open);
   // And the good one is taken.
   (void)import_upstream_state(after.set, good);
   EXPECT_EQ(after.up("medical").breaker.state(), BreakerState::open);
