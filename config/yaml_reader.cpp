@@ -224,18 +224,27 @@ Duration Node::as_duration(Duration min, Duration max) const {
   return *d;
 }
 
+namespace {
+
+// A string in double quotes, '"' and '\\' escaped: keys and values alike, so no two different
+// documents share a canonical text.
+std::string quoted(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
 std::string Node::canonical() const {
   if (node_.IsNull())
     return "~";
-  if (node_.IsScalar()) {
-    std::string out = "\"";
-    for (const char c : as_string()) {
-      if (c == '"' || c == '\\')
-        out += '\\';
-      out += c;
-    }
-    return out + "\"";
-  }
+  if (node_.IsScalar())
+    return quoted(as_string());
   if (node_.IsSequence()) {
     std::string out = "[";
     for (const Node& item : items())
@@ -248,7 +257,7 @@ std::string Node::canonical() const {
         Node(kv.second, ctx_, path_ + "." + kv.first.Scalar(), mark_).canonical();
   std::string out = "{";
   for (const auto& [k, v] : sorted)
-    out += k + ":" + v + ",";
+    out += quoted(k) + ":" + v + ",";
   return out + "}";
 }
 

@@ -76,7 +76,9 @@ TEST(YamlReader, CanonicalTextIgnoresLayoutAndSeesEveryValue) {
     return doc(text, std::move(env)).root().canonical();
   };
   const std::string block = canon("b: [ 1, \"x\\\"y\" ]\n# a comment\na:\n  c: ${V:-2s}\n  d:\n");
-  EXPECT_EQ(block, R"({a:{c:"2s",d:~,},b:["1","x\"y",],})");
+  EXPECT_EQ(block, R"({"a":{"c":"2s","d":~,},"b":["1","x\"y",],})");
+  // Keys are quoted like values: a key holding the separators cannot pass for a nested map.
+  EXPECT_NE(canon("'a:{c:\"1\",},b': 2\n"), canon("a: { c: 1 }\nb: 2\n"));
   EXPECT_EQ(canon("a: { d: , c: 2s }\nb:\n  - 1\n  - 'x\"y'\n"), block) << "layout and order";
   EXPECT_NE(canon("b: [ 1, \"x\\\"y\" ]\na:\n  c: ${V:-2s}\n  d:\n", {{"V", "3s"}}), block)
       << "the environment's value counts";
