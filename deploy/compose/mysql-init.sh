@@ -14,7 +14,16 @@ else
   client=(mysql) flavour=mysql
 fi
 client+=(--protocol=socket -uroot "-p$root_password")
-q() { printf "'%s'" "${1//\'/\'\'}"; }  # an SQL string literal
+# An SQL string literal: backslashes first (MySQL and MariaDB treat them as escapes), then
+# quotes, so no password can end the literal.
+q() {
+  local v=${1//\\/\\\\}
+  printf "'%s'" "${v//\'/\'\'}"
+}
+# Names go into statements unquoted by q(): plain ones only.
+for name in "$APP_DATABASE" "$APP_USER" "${REPLICA_OF:-x}"; do
+  [[ $name =~ ^[A-Za-z0-9_.-]{1,64}$ ]] || { echo "mysql-init: bad name '$name'" >&2; exit 1; }
+done
 if [ $flavour = mysql ]; then
   # MariaDB Connector/C (the services, the monitor) without TLS: the native password plugin.
   auth="IDENTIFIED WITH mysql_native_password BY"
