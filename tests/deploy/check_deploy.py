@@ -19,6 +19,7 @@
    Deployment has startup, liveness and readiness probes and a PodDisruptionBudget.
 Exits 1 naming every failure.
 """
+import atexit
 import os
 import re
 import shutil
@@ -178,40 +179,42 @@ for name, svc in services.items():
             fail(f"compose: {name} runs {src}, which is not executable")
 
 # 5. configurations with the containers' environment
+# Each image target: its binary under APPS and the configuration it runs by default.
+TARGETS = {"middleware": ("medgate", "medgate.example.yaml"),
+           "medical-service": ("medical-service/medical-service", "medical-service.example.yaml"),
+           "admin-service": ("admin-service/admin-service", "admin-service.example.yaml"),
+           "patient-portal": ("patient-portal/patient-portal", "patient-portal.example.yaml"),
+           "db-monitor": ("db-monitor", None)}
+# Keys where the configurations look for them (a check key, a portal signing key).
 work = tempfile.mkdtemp(prefix="check-deploy-")
-try:
-    keys = f"{work}/secrets/public-keys"
-    os.makedirs(keys)
-    shutil.copy(f"{SRC}/tests/data/public-keys/config-check.pub.pem", keys)
-    run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-out", f"{work}/secrets/portal-1.key.pem"])
-    exe = {"middleware": "medgate", "medical-service": "medical-service/medical-service",
-           "admin-service": "admin-service/admin-service",
-           "patient-portal": "patient-portal/patient-portal", "db-monitor": "db-monitor"}
-    default_config = {"middleware": "medgate.example.yaml",
-                      "medical-service": "medical-service.example.yaml",
-                      "admin-service": "admin-service.example.yaml",
-                      "patient-portal": "patient-portal.example.yaml"}
-    checked = 0
-    for name, svc in services.items():
-        target = svc.get("build", {}).get("target")
-        if target not in exe:
-            continue
-        env = {k: str(v) for k, v in (svc.get("environment") or {}).items() if v is not None}
-        if target == "db-monitor":
-            config = os.path.basename(svc["command"][0])
-        else:
-            config = os.path.basename(env.get("MEDGATE_CONFIG", default_config[target]))
-        env.update(PATH=os.environ["PATH"], MEDGATE_STACK_DIR=work, LISTEN_ADDRESS="0.0.0.0")
-        r = run([f"{APPS}/{exe[target]}", "--config", f"{SRC}/config/{config}", "--check-config"],
-                env=env)
-        checked += 1
-        if r.returncode != 0:
-            fail(f"{name}: config/{config} with its container's environment: {r.stderr.strip()}")
-    if checked < 10:
-        fail(f"checked {checked} container configurations, want every component's (10)")
-finally:
-    shutil.rmtree(work)
+atexit.register(shutil.rmtree, work, True)
+os.makedirs(f"{work}/secrets/public-keys")
+shutil.copy(f"{SRC}/tests/data/public-keys/config-check.pub.pem", f"{work}/secrets/public-keys")
+run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+     "-out", f"{work}/secrets/portal-1.key.pem"])
+
+
+def check_config(where, target, config, env):
+    """The program's own --check-config on config/CONFIG with exactly ENV (plus PATH, keys)."""
+    env = dict(env, PATH=os.environ["PATH"], MEDGATE_STACK_DIR=work, LISTEN_ADDRESS="0.0.0.0")
+    r = run([f"{APPS}/{TARGETS[target][0]}", "--config", f"{SRC}/config/{config}",
+             "--check-config"], env=env)
+    if r.returncode != 0:
+        fail(f"{where}: config/{config} with its environment: {r.stderr.strip()}")
+
+
+checked = 0
+for name, svc in services.items():
+    target = svc.get("build", {}).get("target")
+    if target not in TARGETS:
+        continue
+    env = {k: str(v) for k, v in (svc.get("environment") or {}).items() if v is not None}
+    config = os.path.basename(svc["command"][0] if target == "db-monitor"
+                              else env.get("MEDGATE_CONFIG", TARGETS[target][1]))
+    check_config(f"compose {name}", target, config, env)
+    checked += 1
+if checked < 10:
+    fail(f"checked {checked} container configurations, want every component's (10)")
 
 # 6. shellcheck
 scripts = [f"{SRC}/deploy/compose/{f}" for f in ("monitor-role", "mysql-node-start", "mysql-init.sh",
@@ -247,33 +250,19 @@ if ("PodDisruptionBudget", "medgate") not in kinds:
     fail("kubernetes: no PodDisruptionBudget for medgate")
 
 # The Deployments' configurations with their environment too (secrets as placeholders).
-work = tempfile.mkdtemp(prefix="check-deploy-k8s-")
-try:
-    os.makedirs(f"{work}/secrets/public-keys")
-    shutil.copy(f"{SRC}/tests/data/public-keys/config-check.pub.pem", f"{work}/secrets/public-keys")
-    run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-out", f"{work}/secrets/portal-1.key.pem"])
-    by_image = {"medgate/middleware:local": ("medgate", "medgate.example.yaml"),
-                "medgate/medical-service:local": ("medical-service/medical-service", "medical-service.example.yaml"),
-                "medgate/admin-service:local": ("admin-service/admin-service", "admin-service.example.yaml"),
-                "medgate/patient-portal:local": ("patient-portal/patient-portal", "patient-portal.example.yaml")}
-    for (kind, name), doc in kinds.items():
-        if kind != "Deployment":
-            continue
-        c = doc["spec"]["template"]["spec"]["containers"][0]
-        if c["image"] not in by_image:
-            fail(f"kubernetes: Deployment {name} runs an image this project does not build: {c['image']}")
-            continue
-        binary, config = by_image[c["image"]]
-        if "--config" in c.get("command", []):
-            config = os.path.basename(c["command"][c["command"].index("--config") + 1])
-        env = {e["name"]: str(e.get("value", "placeholder-secret-0123456789")) for e in c.get("env", [])}
-        env.update(PATH=os.environ["PATH"], MEDGATE_STACK_DIR=work, LISTEN_ADDRESS="0.0.0.0")
-        r = run([f"{APPS}/{binary}", "--config", f"{SRC}/config/{config}", "--check-config"], env=env)
-        if r.returncode != 0:
-            fail(f"kubernetes: Deployment {name}: config/{config} with its environment: {r.stderr.strip()}")
-finally:
-    shutil.rmtree(work)
+for (kind, name), doc in kinds.items():
+    if kind != "Deployment":
+        continue
+    c = doc["spec"]["template"]["spec"]["containers"][0]
+    target = next((t for t in TARGETS if c["image"] == f"medgate/{t}:local"), None)
+    if target is None or TARGETS[target][1] is None:
+        fail(f"kubernetes: Deployment {name} runs an image this check does not know: {c['image']}")
+        continue
+    config = TARGETS[target][1]
+    if "--config" in c.get("command", []):
+        config = os.path.basename(c["command"][c["command"].index("--config") + 1])
+    env = {e["name"]: str(e.get("value", "placeholder-secret-0123456789")) for e in c.get("env", [])}
+    check_config(f"kubernetes Deployment {name}", target, config, env)
 
 for f in failures:
     print(f"FAIL {f}", file=sys.stderr)
