@@ -1,5 +1,7 @@
 #include "auth/auth_config.hpp"
 
+#include <map>
+#include <set>
 #include <stdexcept>
 
 namespace medgate::auth {
@@ -22,24 +24,31 @@ RoleSet read_roles(const Node& seq) {
 VerifierSettings read_verifier_settings(config::MapReader& m) {
   VerifierSettings s;
   s.enabled = m.get_bool("enabled", true);
+  if (auto old = m.optional("issuers"))
+    old->fail("issuers is replaced by grants: each key's grant names the one issuer it signs for");
   if (!s.enabled) {
     // Read (so finish() does not call them unknown) but not required.
-    for (const char* key : {"issuers", "audience", "leeway", "key_dir", "keys"})
+    for (const char* key : {"audience", "leeway", "key_dir", "keys", "grants"})
       (void)m.optional(key);
     return s;
   }
-  for (const Node& item : m.required("issuers").items())
-    s.options.issuers.push_back(item.as_nonempty_string());
-  if (s.options.issuers.empty())
-    m.required("issuers").fail("at least one issuer is required");
   s.options.audience = m.required("audience").as_nonempty_string();
   s.options.leeway = std::chrono::duration_cast<std::chrono::seconds>(m.get_duration(
       "leeway", std::chrono::seconds(30), std::chrono::seconds(0), std::chrono::minutes(10)));
-  if (auto dir = m.optional("key_dir")) {
+
+  // Public keys first (by kid, with where each came from), then each one's grant.
+  struct Found {
+    std::string pem;
+    std::optional<Node> where;  // the `keys` item, or none for key_dir
+  };
+  std::map<std::string, Found> found;
+  std::optional<Node> dir_node = m.optional("key_dir");
+  if (dir_node) {
     try {
-      s.keys.add_dir(dir->as_nonempty_string());
+      for (auto& [kid, pem] : read_key_dir(dir_node->as_nonempty_string()))
+        found.emplace(kid, Found{std::move(pem), std::nullopt});
     } catch (const std::exception& e) {
-      dir->fail(e.what());
+      dir_node->fail(e.what());
     }
   }
   if (auto keys = m.optional("keys")) {
@@ -56,16 +65,44 @@ VerifierSettings read_verifier_settings(config::MapReader& m) {
       } else {
         pem = k.required("pem").as_nonempty_string();
       }
-      try {
-        s.keys.add(kid, pem);
-      } catch (const std::invalid_argument& e) {
-        item.fail(e.what());
-      }
       k.finish();
+      if (!found.emplace(kid, Found{std::move(pem), item}).second)
+        item.fail("key '" + kid + "' is given twice (key_dir and keys, or twice in keys)");
     }
   }
-  if (s.keys.empty())
+  if (found.empty())
     m.self().fail("auth needs at least one verification key (key_dir or keys)");
+
+  // Deny by default: a key without a grant signs nothing, so its presence is an error rather
+  // than a key silently honoured for every role.
+  const Node grants = m.required("grants");
+  std::set<std::string> granted;
+  for (const Node& item : grants.items()) {
+    auto g = item.map();
+    const Node kid_node = g.required("kid");
+    const auto kid = kid_node.as_nonempty_string();
+    KeyGrant grant;
+    grant.issuer = g.required("issuer").as_nonempty_string();
+    grant.roles = read_roles(g.required("roles"));
+    g.finish();
+    const auto it = found.find(kid);
+    if (it == found.end())
+      kid_node.fail("grant for key '" + kid + "', which is not among the keys (key_dir, keys)");
+    if (!granted.insert(kid).second)
+      kid_node.fail("key '" + kid + "' has two grants");
+    try {
+      s.keys.add(kid, it->second.pem, std::move(grant));
+    } catch (const std::invalid_argument& e) {
+      item.fail(e.what());
+    }
+  }
+  for (const auto& [kid, key] : found)
+    if (!granted.contains(kid)) {
+      const std::string what = "key '" + kid + "' has no grant in auth.grants (" +
+                               (key.where ? "keys" : "key_dir") +
+                               "): every key names the issuer and roles it may sign";
+      grants.fail(what);
+    }
   return s;
 }
 

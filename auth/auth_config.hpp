@@ -3,11 +3,13 @@
 //
 //   auth:
 //     enabled: true                 # false: no token asked for (loopback listeners only)
-//     issuers: [ medgate-local ]    # accepted `iss`
 //     audience: medgate             # required in `aud`
 //     leeway: 30s                   # clock skew allowed on exp/nbf
 //     key_dir: /path/keys           # every <kid>.pub.pem in it, and/or:
 //     keys: [ { kid: k2, file: /path/k2.pub.pem }, { kid: k3, pem: "${K3_PEM}" } ]
+//     grants:                       # one per key, required: what its tokens may claim
+//       - { kid: staff-1, issuer: medgate-local, roles: [doctor, nurse, administrative] }
+//       - { kid: portal-1, issuer: medgate-portal, roles: [patient] }
 //     rules:                        # medgate: first match decides; no match is refused
 //       - { path: "/api/patient/{rut}", methods: [GET], roles: [doctor], patient_self: true }
 #pragma once

@@ -43,34 +43,47 @@ std::string read_key_file(const std::string& path) {
   return s.str();
 }
 
-void KeySet::add(std::string kid, std::string public_pem) {
+void validate_grant(const KeyGrant& grant) {
+  if (grant.issuer.empty())
+    throw std::invalid_argument("a key's grant needs an issuer");
+  if (grant.roles.empty())
+    throw std::invalid_argument("a key's grant needs at least one role");
+  if (grant.roles.has(Role::patient) && grant.roles != RoleSet{Role::patient})
+    throw std::invalid_argument(
+        "a key that signs patient tokens signs nothing else (roles: [patient] alone)");
+}
+
+void KeySet::add(std::string kid, std::string public_pem, KeyGrant grant) {
   if (kid.empty() || kid.size() > 64)
     throw std::invalid_argument("a key id must have 1 to 64 characters");
   if (!is_p256_pem(public_pem, false))
     throw std::invalid_argument("key '" + kid + "' is not an EC P-256 public key in PEM form");
-  if (!keys_.emplace(std::move(kid), std::move(public_pem)).second)
+  validate_grant(grant);
+  if (!keys_.emplace(std::move(kid), Entry{std::move(public_pem), std::move(grant)}).second)
     throw std::invalid_argument("key id given twice");
 }
 
-void KeySet::add_dir(const std::string& dir) {
+std::map<std::string, std::string> read_key_dir(const std::string& dir) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec)
     throw std::runtime_error("cannot read key directory " + dir + ": " + ec.message());
   constexpr std::string_view kSuffix = ".pub.pem";
+  std::map<std::string, std::string> out;
   for (const auto& entry : it) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_regular_file() || name.size() <= kSuffix.size() || !name.ends_with(kSuffix))
       continue;
-    try {
-      add(name.substr(0, name.size() - kSuffix.size()), read_key_file(entry.path().string()));
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(entry.path().string() + ": " + e.what());
-    }
+    std::string pem = read_key_file(entry.path().string());
+    if (!is_p256_pem(pem, false))
+      throw std::invalid_argument(entry.path().string() +
+                                  ": not an EC P-256 public key in PEM form");
+    out.emplace(name.substr(0, name.size() - kSuffix.size()), std::move(pem));
   }
+  return out;
 }
 
-const std::string* KeySet::find(std::string_view kid) const {
+const KeySet::Entry* KeySet::find(std::string_view kid) const {
   const auto it = keys_.find(kid);
   return it == keys_.end() ? nullptr : &it->second;
 }

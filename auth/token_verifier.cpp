@@ -100,8 +100,8 @@ TokenVerifier::TokenVerifier(KeySet keys, VerifierOptions options)
     : keys_(std::move(keys)), options_(std::move(options)) {
   if (keys_.empty())
     throw std::invalid_argument("no verification keys");
-  if (options_.issuers.empty() || options_.audience.empty())
-    throw std::invalid_argument("an issuer and an audience are required");
+  if (options_.audience.empty())
+    throw std::invalid_argument("an audience is required");
 }
 
 std::variant<Principal, TokenRefusal> TokenVerifier::verify(std::string_view token,
@@ -124,21 +124,18 @@ std::variant<Principal, TokenRefusal> TokenVerifier::verify(std::string_view tok
   const auto kid = string_claim(*header, "kid");
   if (!kid)
     return refuse("token names no key");
-  const std::string* pem = keys_.find(*kid);
-  if (!pem)
+  const KeySet::Entry* key = keys_.find(*kid);
+  if (!key)
     return refuse("unknown key");
-  if (!signature_holds(token, *pem))
+  if (!signature_holds(token, key->public_pem))
     return refuse("bad signature");
 
   const auto claims = decode_part(token.substr(dot1 + 1, dot2 - dot1 - 1));
   if (!claims)
     return refuse("malformed token claims");
   const auto iss = string_claim(*claims, "iss");
-  bool issuer_ok = false;
-  for (const auto& i : options_.issuers)
-    issuer_ok = issuer_ok || (iss && *iss == i);
-  if (!issuer_ok)
-    return refuse("issuer not accepted");
+  if (!iss || *iss != key->grant.issuer)
+    return refuse("issuer not granted to key " + std::string(*kid));
   if (!audience_matches(claims->if_contains("aud"), options_.audience))
     return refuse("wrong audience");
   const auto exp = time_claim(*claims, "exp");
@@ -163,8 +160,14 @@ std::variant<Principal, TokenRefusal> TokenVerifier::verify(std::string_view tok
   for (const auto& r : roles->as_array()) {
     if (!r.is_string())
       return refuse("malformed roles");
-    if (const auto role = parse_role(r.as_string()))
-      p.roles.add(*role);  // unknown roles grant nothing
+    if (const auto role = parse_role(r.as_string())) {
+      // A role the key may not sign is a forgery by whoever holds that key: the whole token
+      // is refused, not trimmed to the grant.
+      if (!key->grant.roles.has(*role))
+        return refuse("role " + std::string(to_string(*role)) + " not granted to key " +
+                      std::string(*kid));
+      p.roles.add(*role);
+    }  // unknown roles grant nothing
   }
   if (p.roles.empty())
     return refuse("token has no known role");

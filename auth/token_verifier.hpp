@@ -1,8 +1,9 @@
 // Bearer-token verification: JWTs signed with ES256 (ECDSA P-256, SHA-256), the only
 // algorithm accepted — a token naming another (`none`, `HS256` with a public key as its
 // secret) is refused before any signature check. The signature is checked by libjwt with
-// the key its `kid` names; then `iss`, `aud`, `exp` and `nbf` (with a small leeway for clock
-// skew), `sub` and `roles`.
+// the key its `kid` names; then `iss` must be that key's granted issuer and every role the
+// token holds one its key may sign (KeyGrant), then `aud`, `exp` and `nbf` (with a small
+// leeway for clock skew) and `sub`.
 #pragma once
 
 #include <chrono>
@@ -17,8 +18,7 @@
 namespace medgate::auth {
 
 struct VerifierOptions {
-  std::vector<std::string> issuers;  // accepted `iss` values (at least one)
-  std::string audience;              // must appear in `aud`
+  std::string audience;  // must appear in `aud` (accepted issuers come with each key's grant)
   std::chrono::seconds leeway{30};
   size_t max_token_bytes = 8 * 1024;
 };

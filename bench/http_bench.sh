@@ -50,7 +50,7 @@ openssl pkey -in "$work/bench.key.pem" -pubout -out "$work/keys/bench.pub.pem"
 token=$("$bin/medgate-token" --key "$work/bench.key.pem" --kid bench --issuer bench \
   --audience medgate --subject bench-tool --roles service --ttl 1h)
 sed -e "s/port: $gw }/port: $ga }/" \
-  -e "s|^auth: { enabled: false }|auth: { issuers: [ bench ], audience: medgate, key_dir: $work/keys, rules: [ { path: \"/**\", roles: [ service ] } ] }\naudit_log: { path: $work/audit.jsonl }|" \
+  -e "s|^auth: { enabled: false }|auth: { audience: medgate, key_dir: $work/keys, grants: [ { kid: bench, issuer: bench, roles: [ service ] } ], rules: [ { path: \"/**\", roles: [ service ] } ] }\naudit_log: { path: $work/audit.jsonl }|" \
   "$work/medgate.yaml" >"$work/medgate-auth.yaml"
 "$bin/medgate" --config "$work/medgate-auth.yaml" >"$work/medgate-auth.log" 2>&1 & pids+=($!); ga_pid=$!
 cat >"$work/nginx.conf" <<NGINX

@@ -28,9 +28,10 @@ std::string public_key_pem() {
 const medgate::auth::TokenVerifier& verifier() {
   static const medgate::auth::TokenVerifier v = [] {
     medgate::auth::KeySet keys;
-    keys.add("k1", public_key_pem());  // its private half is thrown away: nothing may verify
-    return medgate::auth::TokenVerifier(std::move(keys),
-                                        {.issuers = {"fuzz"}, .audience = "medgate"});
+    // Their private halves are thrown away: nothing may verify.
+    keys.add("k1", public_key_pem(), {.issuer = "fuzz", .roles = {medgate::auth::Role::doctor}});
+    keys.add("p1", public_key_pem(), {.issuer = "fuzz", .roles = {medgate::auth::Role::patient}});
+    return medgate::auth::TokenVerifier(std::move(keys), {.audience = "medgate"});
   }();
   return v;
 }

@@ -77,6 +77,7 @@ std::optional<clients::WireResponse> AccessGuard::check(const clients::WireReque
   if (d.verdict == V::allow)
     return std::nullopt;
   info.denied = true;
+  info.token_refusal = token_problem;
   if (d.verdict == V::unauthenticated) {
     auto res = error_response(401, "unauthorized",
                               token_problem.empty() ? d.reason : "invalid token: " + token_problem);

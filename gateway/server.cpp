@@ -116,6 +116,10 @@ void write_access_log(spdlog::logger& log, const RequestInfo& info, std::string_
   line += ",\"attempts\":" + std::to_string(info.attempts);
   if (info.stale)
     line += ",\"stale\":true";
+  if (!info.token_refusal.empty()) {
+    line += ",\"token_refused\":";
+    append_json_string(line, info.token_refusal);
+  }
   char buf[48];
   std::snprintf(buf, sizeof buf, ",\"duration_ms\":%.3f}", seconds * 1e3);
   line += buf;

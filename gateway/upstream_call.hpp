@@ -55,6 +55,9 @@ struct RequestInfo {
   std::string patient;
   bool audit = false;
   bool denied = false;  // refused by the access rules (401/403)
+  // Why a presented token was refused (TokenRefusal::reason): logged, so an operator sees a
+  // token outside its key's grant as such. Never the token itself.
+  std::string token_refusal;
   // The connection's peer address, set once per connection (kept by clear()).
   std::string client;
 
@@ -67,6 +70,7 @@ struct RequestInfo {
     patient.clear();
     audit = false;
     denied = false;
+    token_refusal.clear();
     route = 0;
     upstream = {};
     endpoint = {};

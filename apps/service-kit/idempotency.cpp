@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "apps/service-kit/json_input.hpp"
+#include "auth/secrets.hpp"
 
 namespace medgate::service {
 
@@ -114,7 +115,7 @@ Outcome run_keyed(db::DbPool& pool, SqlDialect d, const std::optional<std::strin
 
 }  // namespace
 
-std::string request_fingerprint(const Request& req, std::string_view caller) {
+std::string request_fingerprint(const Request& req) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](std::string_view s) {
     for (unsigned char c : s) {
@@ -127,11 +128,24 @@ std::string request_fingerprint(const Request& req, std::string_view caller) {
   mix(req.method_string());
   mix(req.target());
   mix(req.body());
-  if (!caller.empty())
-    mix(caller);
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
+}
+
+std::string scoped_idempotency_key(std::string_view caller, const Request& req,
+                                   std::string_view key) {
+  std::string scope;
+  scope.reserve(caller.size() + key.size() + 64);
+  // Lengths first: no two (caller, method, path, key) tuples give the same text.
+  const std::string_view target = req.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  for (const std::string_view part : {caller, std::string_view(req.method_string()), path, key}) {
+    scope += std::to_string(part.size());
+    scope += ':';
+    scope += part;
+  }
+  return auth::sha256_hex(scope);
 }
 
 boost::asio::awaitable<Response> idempotent_write(db::DbPool& pool, SqlDialect dialect,
@@ -147,9 +161,13 @@ boost::asio::awaitable<Response> idempotent_write(db::DbPool& pool, SqlDialect d
     if (!plain)
       throw InputError(400, "invalid_header", "Idempotency-Key",
                        "Idempotency-Key must be at most 128 letters, digits or -_.:");
-    key = std::string(k);
+    const std::string_view owner =
+        !caller.empty() ? caller
+        : ctx.principal ? std::string_view(ctx.principal->subject)
+                        : std::string_view();
+    key = scoped_idempotency_key(owner, ctx.request, k);
   }
-  const std::string hash = request_fingerprint(ctx.request, caller);
+  const std::string hash = request_fingerprint(ctx.request);
   const auto deadline = ctx.deadline;
   const Outcome out = co_await pool.run(
       [&]() -> Outcome { return run_keyed(pool, dialect, key, hash, write, deadline); });

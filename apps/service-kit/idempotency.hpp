@@ -9,6 +9,10 @@
 // - a COMMIT whose answer was lost runs again: the re-run finds the key if the first one
 //   committed, and replays it. Without a key that outcome stays unknown: the caller gets
 //   504 {"outcome": "unknown"} and must not assume either way.
+// A key belongs to its caller and route (Stripe's keys are per account): it is stored as
+// the SHA-256 of (caller, method, path, key), so the same key from another caller, or on
+// another route, is another key — it neither replays the first caller's answer nor tells
+// them the key exists.
 // Keys live for `IdempotencyOptions::ttl` at least; expire_idempotency_keys removes older
 // ones in bounded batches.
 #pragma once
@@ -31,13 +35,18 @@ struct Reply {
   std::string body;  // JSON
 };
 
-// Stable digest of method, target, body and `caller` (FNV-1a, hex): the same request on any
-// instance. With `caller`, one caller's key used by another is a different request (422),
-// never a replay of the first caller's answer.
-[[nodiscard]] std::string request_fingerprint(const Request& req, std::string_view caller = {});
+// Stable digest of method, target and body (FNV-1a, hex): the same request on any instance.
+[[nodiscard]] std::string request_fingerprint(const Request& req);
+
+// The key as stored: hex SHA-256 of `caller`, the request's method and path, and the key the
+// caller sent. Callers and routes never share a stored key.
+[[nodiscard]] std::string scoped_idempotency_key(std::string_view caller, const Request& req,
+                                                 std::string_view key);
 
 // Runs `write(conn)` in one transaction, under the request's Idempotency-Key when present
 // (at most 128 plain characters, else 400), until the request's deadline at the latest.
+// The key is the caller's: `caller` when given (the portal's session patient), else the
+// verified token's subject, else "" (a service with authentication off).
 // A `write` answering 5xx is rolled back and not recorded. Table: idempotency_keys(idem_key,
 // request_hash, status, body, created_at), created by each service's migrations.
 [[nodiscard]] boost::asio::awaitable<Response> idempotent_write(

@@ -185,11 +185,12 @@ TARGETS = {"middleware": ("medgate", "medgate.example.yaml"),
            "admin-service": ("admin-service/admin-service", "admin-service.example.yaml"),
            "patient-portal": ("patient-portal/patient-portal", "patient-portal.example.yaml"),
            "db-monitor": ("db-monitor", None)}
-# Keys where the configurations look for them (a check key, a portal signing key).
+# Keys where the configurations look for them (the granted public keys, a portal signing key).
 work = tempfile.mkdtemp(prefix="check-deploy-")
 atexit.register(shutil.rmtree, work, True)
 os.makedirs(f"{work}/secrets/public-keys")
-shutil.copy(f"{SRC}/tests/data/public-keys/config-check.pub.pem", f"{work}/secrets/public-keys")
+for kid in ("staff-1", "portal-1"):  # the keys the configurations grant
+    shutil.copy(f"{SRC}/tests/data/public-keys/{kid}.pub.pem", f"{work}/secrets/public-keys")
 run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
      "-out", f"{work}/secrets/portal-1.key.pem"])
 

@@ -96,6 +96,40 @@ TEST_F(AdminService, PaymentsValidateAndPayInvoicesAtomically) {
   EXPECT_EQ(payments.find("Factura 3"), payments.rfind("Factura 3")) << "paid once";
 }
 
+// The portal's key signs patient tokens only: one it signed with staff roles reads nothing.
+TEST_F(AdminService, ThePortalsKeyCannotSignStaffTokens) {
+  const auto stolen = svc_->tokens().patient_key_token("mallory", {auth::Role::administrative});
+  const auto r = clients::curl_perform(
+      {.url = svc_->url("/patients"), .headers = {{"Authorization", "Bearer " + stolen}}});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_THAT(r.body, HasSubstr("role administrative not granted to key"));
+  EXPECT_THAT(r.body, Not(HasSubstr("11111111-1")));
+}
+
+// A key is its caller's: another staff member who happens to send the same key gets neither
+// the first one's answer nor a hint that the key exists; the first caller still gets 422 for
+// the same key with another body.
+TEST_F(AdminService, AnIdempotencyKeyBelongsToItsCaller) {
+  const std::string pay3 =
+      R"({"rut":"11111111-1","amount":42000,"concept":"Factura 3","invoice_id":3})";
+  const std::string other = R"({"rut":"22222222-2","amount":1500,"concept":"Copago"})";
+  ASSERT_EQ(svc_->post("/payments", pay3, "shared-key-1").status, 201);
+  const auto second_caller = svc_->tokens().bearer("accountant-2", {auth::Role::accountant});
+  const auto theirs = svc_->post_as(second_caller, "/payments", other, "shared-key-1");
+  EXPECT_EQ(theirs.status, 201) << theirs.body;
+  EXPECT_EQ(theirs.header("idempotent-replayed"), "");
+  EXPECT_THAT(theirs.body, HasSubstr("\"concept\":\"Copago\""));
+  EXPECT_THAT(theirs.body, Not(HasSubstr("Factura 3")));
+  // Their retry replays their own payment, not the first caller's.
+  const auto retry = svc_->post_as(second_caller, "/payments", other, "shared-key-1");
+  EXPECT_EQ(retry.header("idempotent-replayed"), "true");
+  EXPECT_EQ(retry.body, theirs.body);
+  // Stripe's rule for one caller: the same key with another body is refused.
+  const auto reused = svc_->post("/payments", other, "shared-key-1");
+  EXPECT_EQ(reused.status, 422) << reused.body;
+  EXPECT_THAT(reused.body, HasSubstr("idempotency_key_reused"));
+}
+
 TEST_F(AdminService, ConcurrentTwinsPayAnInvoiceOnceAndReplay) {
   const std::string pay3 =
       R"({"rut":"11111111-1","amount":42000,"concept":"Factura 3","invoice_id":3})";

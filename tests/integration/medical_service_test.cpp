@@ -119,6 +119,12 @@ TEST_F(MedicalService, RefusesCallsWithoutACredentialThatItsRulesAllow) {
        .headers = {{"Content-Type", "application/json"}, {"Authorization", nurse}}});
   EXPECT_EQ(write.status, 403) << write.body;
   EXPECT_EQ(get_as("/health", "").status, 200);  // probes need no token
+  // The portal's key signs patients only: its token with staff roles is refused here too.
+  const auto stolen =
+      "Bearer " + svc_->tokens().patient_key_token("mallory", {Role::doctor, Role::nurse});
+  const auto forged = get_as("/patients/22222222-2/consultations", stolen);
+  EXPECT_EQ(forged.status, 401);
+  EXPECT_THAT(forged.body, HasSubstr("not granted to key"));
 }
 
 TEST_F(MedicalService, MetricsCountRequestsByRoutePatternAndNameNoPatient) {

@@ -38,14 +38,14 @@ struct Stack {
   std::unique_ptr<ChildProcess> gateway;
   std::unique_ptr<ServiceProcess> portal;
   std::string dir;
-  std::unique_ptr<TokenKit> kit;  // medgate and the services trust it; the portal signs with it
+  std::unique_ptr<TokenKit> kit;  // medgate and the services trust it; the portal signs with its patient key
   uint16_t gateway_port = 0;
 
   Stack() {
     dir = make_temp_dir("portal-stack-");
     kit = std::make_unique<TokenKit>(dir);
     const std::string verifier = "auth:\n" + kit->verifier_yaml();
-    std::ofstream(dir + "/portal-signing.key.pem") << kit->keys().private_pem;
+    std::ofstream(dir + "/portal-signing.key.pem") << kit->patient_keys().private_pem;
     mariadb = std::make_unique<MariadbServer>(MariadbServer::Options{});
     create_app_database(*mariadb, "medical", "medical_app");
     create_app_database(*mariadb, "portal", "portal_app");
@@ -86,7 +86,8 @@ struct Stack {
         "patient-portal",
         mariadb_service_yaml({mariadb->port()}, "portal", "portal_app") + "gateway: { url: \"" +
             gateway_url("") + "\", timeout: 3s }\n" + "tokens: { key_file: " + dir +
-            "/portal-signing.key.pem, kid: test-1, issuer: medgate-test, audience: medgate, "
+            "/portal-signing.key.pem, kid: " + kit->patient_kid() +
+            ", issuer: medgate-test, audience: medgate, "
             "ttl: 2m }\n"
             "sign_in: { max_failures_per_rut: 3, max_failures_per_address: 100, window: 10m, "
             "lockout: 10m, slowdown_step: 10ms, attempts_per_second: 50, attempts_burst: 100 }\n"
@@ -343,9 +344,13 @@ TEST_F(PortalStack, AppointmentsApiBooksOnceListsAndCancelsForTheSignedInPatient
   EXPECT_EQ(bruno.send("DELETE", "/api/appointments/" + id).status, 404)
       << "another patient's appointment";
   EXPECT_THAT(bruno.get("/api/appointments").body, Not(HasSubstr("2099-05-04 10:30")));
-  // The first patient's key, replayed by another patient, is not the first one's answer.
+  // The first patient's key, sent by another patient, is another key: a booking of their
+  // own, never the first one's answer, nor a hint that the key was used.
   const auto reused = bruno.send("POST", "/api/appointments", body, "book-1");
-  EXPECT_EQ(reused.status, 422) << reused.body;
+  EXPECT_EQ(reused.status, 201) << reused.body;
+  EXPECT_EQ(reused.header("idempotent-replayed"), "");
+  EXPECT_THAT(reused.body, Not(HasSubstr("\"id\":" + id + ",")));
+  EXPECT_THAT(bruno.get("/api/appointments").body, HasSubstr("\"patient_rut\":\"22222222-2\""));
 
   const auto cancelled = ana.send("DELETE", "/api/appointments/" + id);
   EXPECT_EQ(cancelled.status, 200) << cancelled.body;
@@ -641,7 +646,8 @@ TEST_F(PortalStack, TwoGatewaysOneStoppedUnderLoadCostsNoPage) {
           "gateway: { urls: [ \"http://127.0.0.1:" + std::to_string(port1) +
           "\", \"http://127.0.0.1:" + std::to_string(port2) + "\" ], timeout: 3s }\n" +
           "tokens: { key_file: " + s.dir +
-          "/portal-signing.key.pem, kid: test-1, issuer: medgate-test, audience: medgate, "
+          "/portal-signing.key.pem, kid: " + s.kit->patient_kid() +
+          ", issuer: medgate-test, audience: medgate, "
           "ttl: 2m }\n"
           "demo_accounts: { password: " +
           kDemoPassword + ", ruts: [ 11111111-1, 22222222-2 ] }\n");

@@ -70,8 +70,13 @@ class ServiceProcess {
   }
   clients::CurlResponse post(const std::string& path, const std::string& body,
                              const std::string& idempotency_key = "") {
+    return post_as(staff_bearer(), path, body, idempotency_key);
+  }
+  // As `post`, with another caller's `Authorization`.
+  clients::CurlResponse post_as(const std::string& authorization, const std::string& path,
+                                const std::string& body, const std::string& idempotency_key = "") {
     std::vector<std::pair<std::string, std::string>> headers = {
-        {"Content-Type", "application/json"}, {"Authorization", staff_bearer()}};
+        {"Content-Type", "application/json"}, {"Authorization", authorization}};
     if (!idempotency_key.empty())
       headers.emplace_back("Idempotency-Key", idempotency_key);
     return clients::curl_perform({.method = "POST",

@@ -30,19 +30,35 @@ class Tokens : public ::testing::Test {
  protected:
   Tokens()
       : key_(make_p256_key_pair()),
+        patient_key_(make_p256_key_pair()),
         issuer_({.key_id = "k1",
                  .private_pem = key_.private_pem,
                  .issuer = "medgate-test",
                  .audience = "medgate"}),
-        verifier_(keys({{"k1", key_.public_pem}}),
-                  {.issuers = {"medgate-test"}, .audience = "medgate"}) {}
+        patients_({.key_id = "p1",
+                   .private_pem = patient_key_.private_pem,
+                   .issuer = "medgate-portal",
+                   .audience = "medgate"}),
+        verifier_(with_patient_key(keys({{"k1", key_.public_pem}}), patient_key_.public_pem),
+                  {.audience = "medgate"}) {}
 
-  static KeySet keys(std::vector<std::pair<std::string, std::string>> entries) {
-    KeySet k;
-    for (auto& [kid, pem] : entries)
-      k.add(kid, pem);
+  // `k` plus "p1", granted issuer medgate-portal and the patient role only (the portal's).
+  static KeySet with_patient_key(KeySet k, const std::string& pem) {
+    k.add("p1", pem, {.issuer = "medgate-portal", .roles = {Role::patient}});
     return k;
   }
+
+  // Keys granted issuer medgate-test and `roles` (by default every staff role, and patient
+  // tokens through a patient-only key: see PatientKey).
+  static KeySet keys(std::vector<std::pair<std::string, std::string>> entries,
+                     RoleSet roles = kStaff) {
+    KeySet k;
+    for (auto& [kid, pem] : entries)
+      k.add(kid, pem, {.issuer = "medgate-test", .roles = roles});
+    return k;
+  }
+  static constexpr RoleSet kStaff{Role::doctor, Role::nurse, Role::administrative,
+                                  Role::accountant, Role::service};
   std::string refusal(const std::string& token, system_clock::time_point now = kNow) const {
     auto r = verifier_.verify(token, now);
     if (std::holds_alternative<Principal>(r))
@@ -64,18 +80,21 @@ class Tokens : public ::testing::Test {
   }
 
   testing::TestKeyPair key_;
-  TokenIssuer issuer_;
+  testing::TestKeyPair patient_key_;
+  TokenIssuer issuer_;    // k1: staff
+  TokenIssuer patients_;  // p1: patients
   TokenVerifier verifier_;
 };
 
 TEST_F(Tokens, IssuedTokenVerifiesWithItsClaims) {
-  const auto token = issuer_.issue("11111111-1", {Role::patient}, 300s, kNow);
+  const auto token = patients_.issue("11111111-1", {Role::patient}, 300s, kNow);
   const auto r = verifier_.verify(token, kNow + 10s);
   ASSERT_TRUE(std::holds_alternative<Principal>(r)) << std::get<TokenRefusal>(r).reason;
   const auto& p = std::get<Principal>(r);
   EXPECT_EQ(p.subject, "11111111-1");
   EXPECT_EQ(p.roles, RoleSet{Role::patient});
-  EXPECT_EQ(p.key_id, "k1");
+  EXPECT_EQ(p.key_id, "p1");
+  EXPECT_EQ(p.issuer, "medgate-portal");
   EXPECT_EQ(p.expires, kNow + 300s);
 }
 
@@ -88,7 +107,7 @@ TEST_F(Tokens, ExpiryAndNotBeforeHoldWithinTheLeeway) {
 }
 
 TEST_F(Tokens, TamperedClaimsBreakTheSignature) {
-  const auto token = issuer_.issue("11111111-1", {Role::patient}, 300s, kNow);
+  const auto token = patients_.issue("11111111-1", {Role::patient}, 300s, kNow);
   const size_t dot1 = token.find('.');
   const size_t dot2 = token.find('.', dot1 + 1);
   auto claims = good_claims();
@@ -131,7 +150,8 @@ TEST_F(Tokens, WrongKeyUnknownKidWrongIssuerAndAudienceAreRefused) {
                                .private_pem = key_.private_pem,
                                .issuer = "someone-else",
                                .audience = "medgate"});
-  EXPECT_EQ(refusal(wrong_iss.issue("doc", {Role::doctor}, 60s, kNow)), "issuer not accepted");
+  EXPECT_EQ(refusal(wrong_iss.issue("doc", {Role::doctor}, 60s, kNow)),
+            "issuer not granted to key k1");
   const TokenIssuer wrong_aud({.key_id = "k1",
                                .private_pem = key_.private_pem,
                                .issuer = "medgate-test",
@@ -142,7 +162,7 @@ TEST_F(Tokens, WrongKeyUnknownKidWrongIssuerAndAudienceAreRefused) {
 TEST_F(Tokens, RotationAcceptsEveryListedKey) {
   const auto next = make_p256_key_pair();
   const TokenVerifier both(keys({{"k1", key_.public_pem}, {"k2", next.public_pem}}),
-                           {.issuers = {"medgate-test"}, .audience = "medgate"});
+                           {.audience = "medgate"});
   const TokenIssuer new_issuer({.key_id = "k2",
                                 .private_pem = next.private_pem,
                                 .issuer = "medgate-test",
@@ -153,11 +173,52 @@ TEST_F(Tokens, RotationAcceptsEveryListedKey) {
 }
 
 TEST_F(Tokens, PatientTokensAreThatPatientsOnly) {
-  EXPECT_EQ(refusal(issuer_.issue("11.111.111-1", {Role::patient}, 60s, kNow)),
+  EXPECT_EQ(refusal(patients_.issue("11.111.111-1", {Role::patient}, 60s, kNow)),
             "a patient token's subject must be a canonical RUT");
-  EXPECT_EQ(refusal(issuer_.issue("11111111-1", {Role::patient, Role::doctor}, 60s, kNow)),
-            "a patient token holds only the patient role");
-  EXPECT_EQ(refusal(issuer_.issue("x", RoleSet{}, 60s, kNow)), "token has no known role");
+  EXPECT_EQ(refusal(patients_.issue("not-a-rut", {Role::patient}, 60s, kNow)),
+            "a patient token's subject must be a canonical RUT");
+  EXPECT_EQ(refusal(patients_.issue("11111111-1", {Role::patient, Role::doctor}, 60s, kNow)),
+            "role doctor not granted to key p1");
+  EXPECT_EQ(refusal(patients_.issue("x", RoleSet{}, 60s, kNow)), "token has no known role");
+}
+
+// The portal's key (p1) is bound to patient tokens of its own issuer: whoever takes the
+// internet-facing portal cannot mint staff tokens with it, nor can a staff key speak for a
+// patient, nor can either borrow the other's issuer.
+TEST_F(Tokens, EachKeySignsOnlyWhatItsGrantAllows) {
+  EXPECT_EQ(refusal(patients_.issue("mallory", {Role::doctor, Role::administrative}, 60s, kNow)),
+            "role doctor not granted to key p1");
+  EXPECT_EQ(refusal(patients_.issue("svc", {Role::service}, 60s, kNow)),
+            "role service not granted to key p1");
+  EXPECT_EQ(refusal(issuer_.issue("11111111-1", {Role::patient}, 60s, kNow)),
+            "role patient not granted to key k1");
+  const TokenIssuer portal_as_staff_issuer({.key_id = "p1",
+                                            .private_pem = patient_key_.private_pem,
+                                            .issuer = "medgate-test",
+                                            .audience = "medgate"});
+  EXPECT_EQ(refusal(portal_as_staff_issuer.issue("11111111-1", {Role::patient}, 60s, kNow)),
+            "issuer not granted to key p1");
+  // A grant narrower than every staff role: a nurse-only key cannot sign a doctor.
+  const TokenVerifier nurses(keys({{"k1", key_.public_pem}}, {Role::nurse}),
+                             {.audience = "medgate"});
+  EXPECT_TRUE(std::holds_alternative<Principal>(
+      nurses.verify(issuer_.issue("n", {Role::nurse}, 60s, kNow), kNow)));
+  EXPECT_FALSE(std::holds_alternative<Principal>(
+      nurses.verify(issuer_.issue("n", {Role::nurse, Role::doctor}, 60s, kNow), kNow)));
+}
+
+TEST(KeyGrants, AGrantNamesAnIssuerAndRolesAndPatientKeysSignNothingElse) {
+  const auto pair = make_p256_key_pair();
+  KeySet k;
+  EXPECT_THROW(k.add("a", pair.public_pem, {.issuer = "", .roles = {Role::doctor}}),
+               std::invalid_argument);
+  EXPECT_THROW(k.add("a", pair.public_pem, {.issuer = "i", .roles = {}}), std::invalid_argument);
+  EXPECT_THROW(k.add("a", pair.public_pem, {.issuer = "i", .roles = {Role::patient, Role::nurse}}),
+               std::invalid_argument);
+  EXPECT_NO_THROW(k.add("a", pair.public_pem, {.issuer = "i", .roles = {Role::patient}}));
+  ASSERT_NE(k.find("a"), nullptr);
+  EXPECT_EQ(k.find("a")->grant.issuer, "i");
+  EXPECT_EQ(k.find("b"), nullptr);
 }
 
 TEST_F(Tokens, GarbageIsRefusedWithoutThrowing) {

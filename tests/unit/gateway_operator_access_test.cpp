@@ -90,8 +90,30 @@ TEST(GatewayConfigAuth, AuthOffIsRefusedBeyondLoopbackAndRulesAreValidated) {
               ::testing::HasSubstr("auth.enabled: authentication may be off only when medgate "
                                    "listens on loopback"));
   EXPECT_THAT(error_of("upstreams: {}\n"), ::testing::HasSubstr("auth: missing required key"));
-  EXPECT_THAT(error_of("auth:\n  issuers: [x]\n  audience: y\n  keys: []\nupstreams: {}\n"),
+  EXPECT_THAT(error_of("auth:\n  audience: y\n  keys: []\nupstreams: {}\n"),
               ::testing::HasSubstr("auth needs at least one verification key"));
+  // Keys are bound to what they may sign: a key without a grant, a grant without a key, a
+  // patient key that would sign staff roles, and the old issuers list are each refused.
+  const std::string dir = make_temp_dir("grants-");
+  const TokenKit kit(dir);
+  const std::string keys = "  audience: medgate\n  key_dir: " + kit.key_dir() + "\n";
+  EXPECT_THAT(error_of("auth:\n" + keys +
+                       "  grants:\n    - { kid: test-1, issuer: i, roles: [doctor] }\n"
+                       "upstreams: {}\n"),
+              ::testing::HasSubstr("auth.grants: key 'test-1-patients' has no grant"));
+  EXPECT_THAT(error_of("auth:\n" + keys +
+                       "  grants:\n    - { kid: test-1, issuer: i, roles: [doctor] }\n"
+                       "    - { kid: test-1-patients, issuer: i, roles: [patient, doctor] }\n"
+                       "    - { kid: nope, issuer: i, roles: [doctor] }\nupstreams: {}\n"),
+              ::testing::HasSubstr(
+                  "auth.grants[1]: a key that signs patient tokens signs nothing else"));
+  EXPECT_THAT(error_of("auth:\n" + keys +
+                       "  grants:\n    - { kid: nope, issuer: i, roles: [doctor] }\n"
+                       "upstreams: {}\n"),
+              ::testing::HasSubstr("auth.grants[0].kid: grant for key 'nope', which is not"));
+  EXPECT_THAT(error_of("auth:\n  issuers: [x]\n" + keys + "upstreams: {}\n"),
+              ::testing::HasSubstr("auth.issuers: issuers is replaced by grants"));
+  std::filesystem::remove_all(dir);
   EXPECT_THAT(error_of("auth:\n  enabled: false\n  rules:\n    - { path: /a, roles: [docter] }\n"
                        "upstreams: {}\n"),
               ::testing::HasSubstr("auth.rules[0].roles[0]: unknown role 'docter'"));
