@@ -35,6 +35,11 @@ json::object patient_json(const db::SqlResult& r, size_t i) {
           {"insurance", sql_text(r.at(i, "insurance"))}};
 }
 
+// Who writes: the verified token's subject (none with authentication off).
+db::SqlValue recorded_by(const RequestContext& ctx) {
+  return ctx.principal ? db::SqlValue(ctx.principal->subject) : std::nullopt;
+}
+
 json::object payment_json(const db::SqlResult& r, size_t i) {
   json::object o{{"id", sql_int(r.at(i, "id"))},
                  {"date", sql_text(r.at(i, "date"))},
@@ -125,6 +130,7 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
             throw InputError(422, "invalid_field", "email", "email: must be an e-mail address");
           const auto phone = in.optional_text("phone", 40);
           const auto insurance = in.optional_text("insurance", 60);
+          const db::SqlValue by = recorded_by(ctx);
           co_return co_await idempotent_write(pool, dialect, ctx, [&](DbConnection& c) -> Reply {
             if (patient_exists(c, rut))
               return {409, json::serialize(json::object{{"error", "conflict"},
@@ -133,9 +139,9 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
                                                          "a patient with this RUT "
                                                          "already exists"}})};
             (void)c.execute(
-                "INSERT INTO patients (rut, name, birth_date, email, phone, insurance) "
-                "VALUES ($1, $2, $3, $4, $5, $6)",
-                {rut, name, birth, email, phone, insurance});
+                "INSERT INTO patients (rut, name, birth_date, email, phone, insurance, "
+                "registered_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                {rut, name, birth, email, phone, insurance, by});
             const auto row = c.execute(std::string(kPatientColumns) + "WHERE rut = $1", {rut});
             return {201, json::serialize(json::object{{"patient", patient_json(row, 0)}})};
           });
@@ -205,6 +211,7 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
         const int64_t amount = in.integer("amount", 1, 1'000'000'000'000);
         const std::string payment_concept = in.text("concept", 200);
         const auto invoice = in.optional_integer("invoice_id", 1, INT64_MAX);
+        const db::SqlValue by = recorded_by(ctx);
         co_return co_await idempotent_write(pool, dialect, ctx, [&](DbConnection& c) -> Reply {
           if (!patient_exists(c, rut))
             throw InputError(422, "invalid_field", "rut", "rut: no such patient");
@@ -225,14 +232,15 @@ Router admin_routes(db::DbPool& pool, const ServiceConfig& cfg) {
                             {std::to_string(*invoice)});
           }
           const auto ins = c.execute(
-              "INSERT INTO payments (patient_rut, amount, concept, invoice_id) VALUES ($1, $2, $3, "
-              "$4) RETURNING id",
+              "INSERT INTO payments (patient_rut, amount, concept, invoice_id, posted_by) VALUES "
+              "($1, $2, $3, $4, $5) RETURNING id",
               {rut, std::to_string(amount), payment_concept,
-               invoice ? db::SqlValue(std::to_string(*invoice)) : std::nullopt});
+               invoice ? db::SqlValue(std::to_string(*invoice)) : std::nullopt, by});
           const auto row =
               c.execute(std::string(kPaymentColumns) + "WHERE id = $1", {*ins.rows[0][0]});
           json::object payment = payment_json(row, 0);
           payment["patient_rut"] = rut;
+          payment["posted_by"] = by ? json::value(*by) : json::value(nullptr);
           return {201, json::serialize(json::object{{"payment", payment}})};
         });
       });

@@ -158,7 +158,11 @@ void LoadGenerator::write(Worker& w, const std::string& op) {
     req.body = json::serialize(json::object{
         {"specialty", "drill"}, {"starts_at", "2030-01-01 10:00"}, {"reason", rec.key}});
   } else {
-    req.headers.push_back({"Authorization", "Bearer " + layout_.credential("MEDGATE_STAFF_TOKEN")});
+    // Consultations are written by the doctor the token names (Dra. Soto's token): the body
+    // names no doctor.
+    req.headers.push_back(
+        {"Authorization",
+         "Bearer " + layout_.credential(op == "pay" ? "MEDGATE_STAFF_TOKEN" : "MEDGATE_DOCTOR_TOKEN")});
     if (op == "pay") {
       rec.upstream = "administrative";
       req.url = layout_.medgate_url + "/api/admin/payments";
@@ -168,7 +172,6 @@ void LoadGenerator::write(Worker& w, const std::string& op) {
       rec.upstream = "medical";
       req.url = layout_.medgate_url + "/api/medical/consultations";
       req.body = json::serialize(json::object{{"patient_rut", w.rut},
-                                              {"doctor_id", 1},
                                               {"date", "2026-11-29"},
                                               {"diagnosis", rec.key},
                                               {"treatment", "drill"}});

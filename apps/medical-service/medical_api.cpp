@@ -83,23 +83,43 @@ Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
               json::serialize(json::object{{"patient_rut", rut}, {"consultations", list}}));
         });
 
+  // A consultation is written by the doctor the caller's token names (staff.subject), never by
+  // a doctor_id the body picks: a doctor_id that differs is 403. Only a service running with
+  // authentication off (tests, benchmarks; loopback) takes doctor_id from the body.
   r.add(
       http::verb::post, "/consultations",
       [&pool, dialect](RequestContext& ctx) -> awaitable<Response> {
         JsonInput in(ctx.request.body());
         const std::string rut = in.rut("patient_rut");
-        const int64_t doctor = in.integer("doctor_id", 1, INT32_MAX);
+        const auto named_doctor = in.optional_integer("doctor_id", 1, INT32_MAX);
         const std::string date = in.date("date");
-        const std::string diagnosis = in.text("diagnosis", 500);
-        const std::string treatment = in.text("treatment", 500);
+        const std::string diagnosis = in.text("diagnosis", 500, Lines::many);
+        const std::string treatment = in.text("treatment", 500, Lines::many);
+        const std::optional<std::string> subject =
+            ctx.principal ? std::optional<std::string>(ctx.principal->subject) : std::nullopt;
+        if (!subject && !named_doctor)
+          throw InputError(422, "invalid_field", "doctor_id", "doctor_id: is required");
         co_return co_await idempotent_write(pool, dialect, ctx, [&](DbConnection& c) -> Reply {
-          if (c.execute("SELECT id FROM doctors WHERE id = ?", {std::to_string(doctor)})
-                  .rows.empty())
-            throw InputError(422, "invalid_field", "doctor_id", "doctor_id: no such doctor");
+          std::string doctor;
+          if (subject) {
+            const auto me = c.execute("SELECT doctor_id FROM staff WHERE subject = ?", {*subject});
+            if (me.rows.empty() || !me.at(0, "doctor_id"))
+              throw InputError(403, "forbidden", "doctor_id",
+                               "the token's subject is not a doctor known to the medical service");
+            doctor = *me.at(0, "doctor_id");
+            if (named_doctor && std::to_string(*named_doctor) != doctor)
+              throw InputError(403, "forbidden", "doctor_id",
+                               "a consultation is written in the name of the doctor the token "
+                               "names, not another");
+          } else {
+            doctor = std::to_string(*named_doctor);
+            if (c.execute("SELECT id FROM doctors WHERE id = ?", {doctor}).rows.empty())
+              throw InputError(422, "invalid_field", "doctor_id", "doctor_id: no such doctor");
+          }
           const auto ins = c.execute(
-              "INSERT INTO consultations (patient_rut, doctor_id, date, diagnosis, treatment) "
-              "VALUES (?, ?, ?, ?, ?)",
-              {rut, std::to_string(doctor), date, diagnosis, treatment});
+              "INSERT INTO consultations (patient_rut, doctor_id, date, diagnosis, treatment, "
+              "recorded_by) VALUES (?, ?, ?, ?, ?, ?)",
+              {rut, doctor, date, diagnosis, treatment, subject});
           const auto row = c.execute(std::string(kConsultationColumns) + "WHERE c.id = ?",
                                      {std::to_string(ins.insert_id)});
           return {201, json::serialize(json::object{{"consultation", consultation_json(row, 0)}})};
@@ -110,6 +130,8 @@ Router medical_routes(db::DbPool& pool, const ServiceConfig& cfg) {
     const auto specialty = ctx.query_param("specialty");
     if (specialty && specialty->size() > 64)
       throw InputError(400, "invalid_parameter", "specialty", "at most 64 characters");
+    if (specialty && has_control_chars(*specialty))
+      throw InputError(400, "invalid_parameter", "specialty", "no control characters");
     const bool filter = specialty && !specialty->empty();
     const db::SqlResult rows =
         co_await pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {

@@ -290,7 +290,7 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg, const PortalPar
                                "an appointment is booked for yourself only");
             const std::string specialty = in.text("specialty", 64);
             const std::string starts_at = in.datetime("starts_at");
-            const auto reason = in.optional_text("reason", 300);
+            const auto reason = in.optional_text("reason", 300, Lines::many);
             const std::string rut = s.rut;
             co_return co_await idempotent_write(
                 portal->pool, dialect, ctx,

@@ -34,6 +34,21 @@ size_t char_count(std::string_view s) {
 
 }  // namespace
 
+bool has_control_chars(std::string_view s, bool allow_newlines) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) {
+      if (!(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
+        return true;
+    } else if (c == 0xC2 && i + 1 < s.size()) {
+      const auto next = static_cast<unsigned char>(s[i + 1]);
+      if (next >= 0x80 && next <= 0x9F)  // U+0080..U+009F in UTF-8
+        return true;
+    }
+  }
+  return false;
+}
+
 bool valid_date(std::string_view s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-')
     return false;
@@ -89,20 +104,25 @@ std::string JsonInput::rut(std::string_view field) {
   return *r;
 }
 
-std::string JsonInput::text(std::string_view field, size_t max_chars) {
-  auto v = optional_text(field, max_chars);
+std::string JsonInput::text(std::string_view field, size_t max_chars, Lines lines) {
+  auto v = optional_text(field, max_chars, lines);
   if (!v)
     fail(field, "is required");
   return *v;
 }
 
-std::optional<std::string> JsonInput::optional_text(std::string_view field, size_t max_chars) {
+std::optional<std::string> JsonInput::optional_text(std::string_view field, size_t max_chars,
+                                                    Lines lines) {
   const json::value* v = find(field);
   if (!v)
     return std::nullopt;
   if (!v->is_string())
     fail(field, "must be a string");
   std::string s(v->as_string());
+  if (has_control_chars(s, lines == Lines::many))
+    fail(field, lines == Lines::many
+                    ? "must not contain control characters (line breaks and tabs are allowed)"
+                    : "must not contain control characters or line breaks");
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
     s.pop_back();
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))

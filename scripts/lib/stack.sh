@@ -288,11 +288,16 @@ ensure_credentials() {
     set_credential MEDGATE_DEMO_PATIENT_PASSWORD "$(random_secret 8)"
   fi
   load_credentials
-  # A staff token for operators, drills and tools (doctor + administrative), renewed on
-  # every start; tokens made before stay valid until they expire.
+  # A staff token for operators, drills and tools (doctor + administrative: reads of history
+  # and payments, payments posted), and Dra. Soto's (doctor 1 in the medical seed's staff),
+  # for consultations, which are written in the name of the doctor a token names. Renewed
+  # on every start; tokens made before stay valid until they expire.
   set_credential MEDGATE_STAFF_TOKEN "$("$BIN/medgate-token" --key "$SECRETS/staff-1.key.pem" \
     --kid staff-1 --issuer medgate-local --audience medgate --subject stack-operator \
     --roles doctor,administrative --ttl 30d)" || die "cannot sign the staff token"
+  set_credential MEDGATE_DOCTOR_TOKEN "$("$BIN/medgate-token" --key "$SECRETS/staff-1.key.pem" \
+    --kid staff-1 --issuer medgate-local --audience medgate --subject dr-soto \
+    --roles doctor --ttl 30d)" || die "cannot sign the doctor token"
   load_credentials
   (umask 077 && printf '*:*:*:postgres:%s\n' "$PG_MONITOR_PASSWORD" >"$PGPASSFILE")
   is_root && chown postgres:postgres "$PGPASSFILE"

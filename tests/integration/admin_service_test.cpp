@@ -71,6 +71,9 @@ TEST_F(AdminService, PaymentsValidateAndPayInvoicesAtomically) {
   };
   EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":0,"concept":"x"})"), "amount");
   EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":100})"), "concept");
+  EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":100,"concept":"probe\u0000tail"})"),
+            "concept");  // refused, not stored cut short
+  EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":100,"concept":"two\nlines"})"), "concept");
   EXPECT_EQ(field_of(R"({"rut":"55555555-5","amount":100,"concept":"x"})"), "rut");
   EXPECT_EQ(field_of(R"({"rut":"11111111-1","amount":100,"concept":"x","invoice_id":1})"),
             "invoice_id");  // already paid
@@ -86,6 +89,7 @@ TEST_F(AdminService, PaymentsValidateAndPayInvoicesAtomically) {
   const auto ok = svc_->post("/payments", pay3, "pay-invoice-3");
   ASSERT_EQ(ok.status, 201) << ok.body;
   EXPECT_THAT(ok.body, HasSubstr("\"invoice_id\":3"));
+  EXPECT_THAT(ok.body, HasSubstr("\"posted_by\":\"dr-rojas\""));  // the token's subject
   const auto replay = svc_->post("/payments", pay3, "pay-invoice-3");
   EXPECT_EQ(replay.status, 201);
   EXPECT_EQ(replay.header("idempotent-replayed"), "true");
@@ -200,6 +204,13 @@ TEST_F(AdminService, CreatePatientOnceThenConflict) {
       svc_->post("/patients", R"({"rut":"7654321-6","name":"X","birth_date":"1990-13-01"})");
   EXPECT_EQ(bad_date.status, 422);
   EXPECT_THAT(bad_date.body, HasSubstr("\"field\":\"birth_date\""));
+  for (const char* field : {"name", "email", "phone", "insurance"}) {
+    const auto nul = svc_->post("/patients", std::string(R"({"rut":"7654321-6","name":"X",")") +
+                                                 field + R"(":"probe\u0000tail"})");
+    EXPECT_EQ(nul.status, 422) << field;
+    EXPECT_THAT(nul.body, HasSubstr(std::string("\"field\":\"") + field + "\"")) << nul.body;
+  }
+  EXPECT_EQ(svc_->get("/patients/7654321-6").status, 404) << "nothing was written";
 }
 
 TEST(AdminServiceFailover, WritesResumeOnThePromotedStandbyWithoutRestart) {

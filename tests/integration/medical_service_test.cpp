@@ -179,9 +179,6 @@ TEST_F(MedicalService, PostConsultationValidatesEveryField) {
   expect_field(R"({"patient_rut":"11111111-1","doctor_id":2,"date":"2026-02-30",)"
                R"("diagnosis":"x","treatment":"y"})",
                "date");
-  expect_field(R"({"patient_rut":"11111111-1","doctor_id":99,"date":"2026-11-20",)"
-               R"("diagnosis":"x","treatment":"y"})",
-               "doctor_id");
   expect_field(R"({"patient_rut":"11111111-1","doctor_id":2,"date":"2026-11-20",)"
                R"("diagnosis":")" +
                    std::string(501, 'a') + R"(","treatment":"y"})",
@@ -189,9 +186,50 @@ TEST_F(MedicalService, PostConsultationValidatesEveryField) {
   expect_field(R"({"patient_rut":"11111111-1","doctor_id":"2","date":"2026-11-20",)"
                R"("diagnosis":"x","treatment":"y"})",
                "doctor_id");
+  // A NUL (or any control character) is refused, never stored cut short; line breaks are
+  // allowed in the clinical notes only.
+  expect_field(R"({"patient_rut":"11111111-1","date":"2026-11-20",)"
+               R"("diagnosis":"probe\u0000tail","treatment":"y"})",
+               "diagnosis");
+  expect_field(R"({"patient_rut":"11111111-1","date":"2026-11-20",)"
+               R"("diagnosis":"x","treatment":"bell\u0007"})",
+               "treatment");
+  expect_field(R"({"patient_rut":"11111111-1","date":"2026-11-20",)"
+               R"("diagnosis":"c1\u0085","treatment":"y"})",
+               "diagnosis");
   EXPECT_EQ(svc_->post("/consultations", "not json").status, 400);
   // Nothing was half-written.
   EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.consultations"), "4\n");
+}
+
+// A consultation is the token's doctor's: written in their name without a doctor_id, refused
+// with another doctor's id, refused for a subject the service does not know as a doctor.
+TEST_F(MedicalService, AConsultationIsWrittenByTheDoctorTheTokenNames) {
+  using auth::Role;
+  const std::string body = R"({"patient_rut":"22222222-2","date":"2026-11-22",)"
+                           R"("diagnosis":"Line one\nline two","treatment":"Rest"})";
+  const auto soto = svc_->tokens().bearer("dr-soto", {Role::doctor});
+  const auto own = svc_->post_as(soto, "/consultations", body);
+  ASSERT_EQ(own.status, 201) << own.body;
+  EXPECT_THAT(own.body, HasSubstr("\"doctor\":\"Dra. Camila Soto\""));
+  EXPECT_THAT(own.body, HasSubstr("\"doctor_id\":1"));
+  EXPECT_THAT(own.body, HasSubstr("Line one\\nline two"));
+  EXPECT_EQ(db_->query("SELECT recorded_by FROM medical.consultations WHERE date = '2026-11-22'"),
+            "dr-soto\n");
+
+  const auto as_rojas = svc_->post_as(soto, "/consultations",
+                                      R"({"patient_rut":"22222222-2","doctor_id":2,)"
+                                      R"("date":"2026-11-23","diagnosis":"x","treatment":"y"})");
+  EXPECT_EQ(as_rojas.status, 403) << as_rojas.body;
+  EXPECT_THAT(as_rojas.body, HasSubstr("in the name of the doctor the token names"));
+  const auto stranger = svc_->post_as(svc_->tokens().bearer("dr-nobody", {Role::doctor}),
+                                      "/consultations", body);
+  EXPECT_EQ(stranger.status, 403) << stranger.body;
+  EXPECT_THAT(stranger.body, HasSubstr("not a doctor known to the medical service"));
+  // Neither refused call wrote anything.
+  EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.consultations WHERE patient_rut = "
+                       "'22222222-2'"),
+            "2\n");
 }
 
 TEST_F(MedicalService, RetriedPostWithTheSameKeyWritesOnce) {
@@ -234,7 +272,7 @@ TEST_F(MedicalService, MigrationsAndSeedsAreAppliedOnce) {
   EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.doctors"), "4\n");
   EXPECT_EQ(db_->query("SELECT GROUP_CONCAT(version ORDER BY version) FROM "
                        "medical.schema_migrations"),
-            "1,2,3\n");
+            "1,2,3,4\n");
 }
 
 TEST_F(MedicalService, AFencedDatabaseRefusesWritesWithA503AndKeepsServingReads) {

@@ -104,7 +104,7 @@ struct Stack {
   }
   [[nodiscard]] std::string staff_bearer() const {
     using auth::Role;
-    return kit->bearer("test-staff", {Role::doctor, Role::administrative});
+    return kit->bearer("dr-rojas", {Role::doctor, Role::administrative});
   }
 };
 
@@ -331,6 +331,13 @@ TEST_F(PortalStack, AppointmentsApiBooksOnceListsAndCancelsForTheSignedInPatient
                              R"({"specialty":"cardiology","starts_at":"2001-01-01 10:00"})");
   EXPECT_EQ(past.status, 422);
   EXPECT_THAT(past.body, HasSubstr("\"field\":\"starts_at\""));
+  for (const char* bad :
+       {R"({"specialty":"cardiology","starts_at":"2099-06-01 10:00","reason":"a\u0000b"})",
+        R"({"specialty":"card\u0001","starts_at":"2099-06-01 10:00"})"}) {
+    const auto refused = ana.send("POST", "/api/appointments", bad);
+    EXPECT_EQ(refused.status, 422) << bad << " -> " << refused.body;
+  }
+  EXPECT_THAT(ana.get("/api/appointments").body, Not(HasSubstr("2099-06-01"))) << "nothing booked";
   EXPECT_EQ(ana.send("POST", "/api/appointments",
                      R"({"rut":"22222222-2","specialty":"x","starts_at":"2099-01-01 10:00"})")
                 .status,

@@ -57,10 +57,10 @@ class ServiceProcess {
   [[nodiscard]] std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
-  // A token with every staff role, as the tests' caller.
+  // The tests' caller: Dr. Rojas (doctor 2 in the medical seed's staff), with every staff role.
   [[nodiscard]] std::string staff_bearer() const {
     using auth::Role;
-    return kit_.bearer("test-staff",
+    return kit_.bearer("dr-rojas",
                        {Role::doctor, Role::nurse, Role::administrative, Role::accountant});
   }
   [[nodiscard]] const TokenKit& tokens() const { return kit_; }
