@@ -1,5 +1,8 @@
 #include "auth/access_policy.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
 #include <array>
 #include <stdexcept>
 
@@ -146,6 +149,19 @@ AccessDecision AccessPolicy::decide(std::string_view method, std::string_view ca
       principal ? AccessDecision::Verdict::forbidden : AccessDecision::Verdict::unauthenticated;
   d.reason = principal ? "no access rule allows this route" : "a bearer token is required";
   return d;
+}
+
+std::string patient_in_body(std::string_view body, std::string_view field) {
+  if (field.empty() || body.empty() || body.size() > 1024 * 1024)
+    return {};
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object())
+    return {};
+  const auto* f = v.as_object().if_contains(field);
+  if (!f || !f->is_string())
+    return {};
+  return domain::normalize_rut(f->as_string()).value_or("");
 }
 
 }  // namespace medgate::auth

@@ -47,7 +47,15 @@ struct AccessRule {
   // ({rut}); a rule over patients' records without one (a listing, a write whose patient is
   // in the body) sets it.
   bool audit = false;
+  // A write whose patient is in its JSON body: the body field naming them (`patient_rut`),
+  // so the audit line names the patient as it would from a {rut} path. Empty: none.
+  std::string patient_field;
 };
+
+// The canonical RUT in `field` of a JSON object `body`; empty when the body is not such an
+// object, the field is absent, not a string, or not a valid RUT. Bodies over 1 MiB are not
+// read.
+[[nodiscard]] std::string patient_in_body(std::string_view body, std::string_view field);
 
 struct AccessDecision {
   enum class Verdict : uint8_t { allow, unauthenticated, forbidden };

@@ -135,7 +135,10 @@ std::vector<AccessRule> read_access_rules(const Node& seq) {
       r.required("patient_self").fail("patient_self needs a {rut} segment in path");
     if (rule.roles.empty() && !rule.patient_self)
       item.fail("a rule must allow some roles or patient_self");
-    rule.audit = r.get_bool("audit", rule.pattern.find("{rut}") != std::string::npos);
+    if (auto field = r.optional("patient_field"))
+      rule.patient_field = field->as_nonempty_string();
+    rule.audit = r.get_bool("audit", rule.pattern.find("{rut}") != std::string::npos ||
+                                         !rule.patient_field.empty());
     r.finish();
     rules.push_back(std::move(rule));
   }

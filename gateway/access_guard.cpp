@@ -72,7 +72,12 @@ std::optional<clients::WireResponse> AccessGuard::check(const clients::WireReque
   }
   const auto d = policy_.decide(req.method_text, info.path, who);
   info.patient = d.patient;
-  info.audit = d.rule >= 0 && policy_.rules()[static_cast<size_t>(d.rule)].audit;
+  if (d.rule >= 0) {
+    const auth::AccessRule& rule = policy_.rules()[static_cast<size_t>(d.rule)];
+    info.audit = rule.audit;
+    if (info.patient.empty() && !rule.patient_field.empty())
+      info.patient = auth::patient_in_body(req.body, rule.patient_field);
+  }
   using V = auth::AccessDecision::Verdict;
   if (d.verdict == V::allow)
     return std::nullopt;

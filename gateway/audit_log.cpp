@@ -36,7 +36,7 @@ std::string audit_line(const RequestInfo& info, std::string_view method, std::st
   line += ",\"roles\":";
   append_json_string(line, info.roles.str());
   line += ",\"patient\":";
-  append_json_string(line, info.patient.empty() ? "(not in path)" : info.patient);
+  append_json_string(line, info.patient.empty() ? "(not named)" : info.patient);
   line += ",\"method\":";
   append_json_string(line, method);
   line += ",\"action\":";

@@ -221,6 +221,18 @@ TEST_F(PortalStack, HeadRequestsThroughMedgateLeaveNothingBehindForTheNextWrite)
                 "SELECT COUNT(*) FROM medical.consultations WHERE diagnosis = 'Otitis'")),
             std::stoi(before) + 1)
       << "written exactly once";
+  // The write's audit line names the body's patient, and who wrote it.
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  std::string audit;
+  while (std::chrono::steady_clock::now() < until &&
+         audit.find("\"method\":\"POST\"") == std::string::npos) {
+    std::ifstream in(stack_->dir + "/audit.jsonl");
+    audit.assign(std::istreambuf_iterator<char>(in), {});
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_THAT(audit, HasSubstr("\"subject\":\"dr-rojas\",\"roles\":\"doctor,administrative\","
+                               "\"patient\":\"22222222-2\",\"method\":\"POST\""))
+      << audit;
 }
 
 TEST_F(PortalStack, NobodyReachesPatientDataWithoutTheRightCredential) {

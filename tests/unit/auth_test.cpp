@@ -402,3 +402,20 @@ TEST(CanonicalPath, TheFastCheckNeverPassesAPathThatCanonicalizingChanges) {
 
 }  // namespace
 }  // namespace medgate::auth
+
+namespace medgate::auth {
+namespace {
+
+TEST(PatientInBody, NamesTheCanonicalRutOfTheFieldOrNothing) {
+  EXPECT_EQ(patient_in_body(R"({"patient_rut":"11.111.111-1"})", "patient_rut"), "11111111-1");
+  EXPECT_EQ(patient_in_body(R"({"rut":"10000013-k"})", "rut"), "10000013-K");
+  EXPECT_EQ(patient_in_body(R"({"rut":"11111111-2"})", "rut"), "");  // bad check digit
+  EXPECT_EQ(patient_in_body(R"({"rut":11111111})", "rut"), "");
+  EXPECT_EQ(patient_in_body(R"({"other":"11111111-1"})", "rut"), "");
+  EXPECT_EQ(patient_in_body("not json", "rut"), "");
+  EXPECT_EQ(patient_in_body(R"(["11111111-1"])", "rut"), "");
+  EXPECT_EQ(patient_in_body(R"({"rut":"11111111-1"})", ""), "");
+}
+
+}  // namespace
+}  // namespace medgate::auth
