@@ -72,6 +72,10 @@ Gateway::Gateway(GatewayConfig cfg, const resilience::Clock& clock,
       guard_(cfg_.auth),
       cors_(cfg_.cors),
       loopback_only_(boost::asio::ip::make_address(cfg_.listen.address).is_loopback()),
+      operator_loopback_(
+          cfg_.operator_listen &&
+          boost::asio::ip::make_address(cfg_.operator_listen->address).is_loopback()),
+      hosts_(cfg_.listen.allowed_hosts),
       route_labels_(builtin_route_labels()),
       metrics_(cfg_,
                [&] {
@@ -152,6 +156,15 @@ asio::awaitable<void> answered() {
 
 asio::awaitable<void> Gateway::handle(const WireRequest& req, CallEnv& env, RequestInfo& info,
                                       Reply& out) {
+  // Before anything else: a name medgate does not answer to is a rebound DNS name (or a
+  // misrouted request), and learns nothing, not even which paths exist.
+  if (!hosts_.allows(req.fields.find(http::field::host))) {
+    out.clear();
+    out.response = error_response(421, "misdirected_request",
+                                  "medgate does not answer to this Host (listen.allowed_hosts)");
+    info.route = kUnmatched;
+    return answered();
+  }
   const std::string_view raw_path = path_of(req.target);
   std::string_view target = req.target;
   std::string canonical_target;  // when the path needed canonicalizing: it and the query
@@ -176,6 +189,12 @@ asio::awaitable<void> Gateway::handle(const WireRequest& req, CallEnv& env, Requ
     out.clear();
     out.response = std::move(*pre);
     info.route = match_label(info.path);
+    return answered();
+  }
+  if (auto elsewhere = listener_refusal(info.path, info)) {
+    out.clear();
+    out.response = std::move(*elsewhere);
+    info.route = kUnmatched;
     return answered();
   }
   if (is_builtin(info.path))
@@ -238,8 +257,27 @@ bool Gateway::admin_token_matches(const WireRequest& req) const {
   return !cfg_.admin_token.empty() && clients::secure_equals(given, cfg_.admin_token);
 }
 
-std::optional<WireResponse> Gateway::operator_refusal(const WireRequest& req) const {
-  if (loopback_only_ || !guard_.enabled() || admin_token_matches(req))
+std::optional<WireResponse> Gateway::listener_refusal(std::string_view path,
+                                                      const RequestInfo& info) const {
+  if (!cfg_.operator_listen)
+    return std::nullopt;
+  const bool probe = path.starts_with("/health/");
+  if (info.operator_listener) {
+    if (is_builtin(path))
+      return std::nullopt;
+    return error_response(404, "not_found",
+                          "the operator listener serves no API: use medgate's public listener");
+  }
+  if (!is_builtin(path) || probe || path == "/health")
+    return std::nullopt;
+  return error_response(404, "not_found",
+                        "served on medgate's operator listener only (operator_listen)");
+}
+
+std::optional<WireResponse> Gateway::operator_refusal(const WireRequest& req,
+                                                      const RequestInfo& info) const {
+  const bool local = info.operator_listener ? operator_loopback_ : loopback_only_;
+  if (local || !guard_.enabled() || admin_token_matches(req))
     return std::nullopt;
   const auto who = guard_.principal(req);
   if (who && !who->roles.has(auth::Role::patient))
@@ -262,8 +300,10 @@ asio::awaitable<void> Gateway::handle_local(const WireRequest& req, CallEnv& env
 
   if (path == "/health" || path.starts_with("/health/")) {
     info.route = kHealth;
-    if (path == "/health")
-      res = operator_refusal(req).value_or(health_report());
+    if (path == "/health" && cfg_.operator_listen && !info.operator_listener)
+      res = health_report(false);  // the detail is the operator listener's
+    else if (path == "/health")
+      res = operator_refusal(req, info).value_or(health_report());
     else if (path == "/health/liveness")
       res = simple(200, "alive");
     else if (path == "/health/startup")
@@ -278,7 +318,7 @@ asio::awaitable<void> Gateway::handle_local(const WireRequest& req, CallEnv& env
   }
   if (path == "/status") {
     info.route = kStatus;
-    if (auto refused = operator_refusal(req))
+    if (auto refused = operator_refusal(req, info))
       res = std::move(*refused);
     else
       res = status_report();
@@ -297,7 +337,7 @@ asio::awaitable<void> Gateway::handle_local(const WireRequest& req, CallEnv& env
   }
   if (path == "/dashboard" || path.starts_with("/dashboard/")) {
     info.route = kDashboard;
-    res = dashboard(req, path);
+    res = dashboard(req, info, path);
     co_return;
   }
   if (path == "/docs" || path.starts_with("/docs/") || path == "/openapi.json") {
@@ -316,7 +356,7 @@ asio::awaitable<void> Gateway::handle_local(const WireRequest& req, CallEnv& env
   res = error_response(404, "not_found", "no route for this path");
 }
 
-WireResponse Gateway::health_report() {
+WireResponse Gateway::health_report(bool detail) {
   const auto now = clock_.now();
   json::object upstreams;
   size_t down = 0;
@@ -370,9 +410,11 @@ WireResponse Gateway::health_report() {
   const char* overall = total > 0 && down == total   ? "down"
                         : (down > 0 || degraded > 0) ? "degraded"
                                                      : "ok";
+  const unsigned status = std::string_view(overall) == "down" ? 503 : 200;
+  if (!detail)
+    return json_response(status, {{"status", overall}});
   json::object body{
       {"status", overall}, {"draining", draining()}, {"upstreams", std::move(upstreams)}};
-  const unsigned status = std::string_view(overall) == "down" ? 503 : 200;
   return json_response(status, body);
 }
 
@@ -511,7 +553,8 @@ std::optional<std::string_view> file_in(std::string_view path, std::string_view 
 
 }  // namespace
 
-WireResponse Gateway::dashboard(const WireRequest& req, std::string_view path) {
+WireResponse Gateway::dashboard(const WireRequest& req, const RequestInfo& info,
+                                std::string_view path) {
   if (!dashboard_)
     return error_response(404, "not_found", "the dashboard is off (dashboard.enabled)");
   if (req.method != http::verb::get && req.method != http::verb::head)
@@ -524,7 +567,7 @@ WireResponse Gateway::dashboard(const WireRequest& req, std::string_view path) {
                        {"dashboard.js", "dashboard.css", "uPlot.iife.min.js", "uPlot.min.css"}))
     return web_file(*f, kPageCsp);
   if (path == "/dashboard/api/state") {
-    if (auto refused = operator_refusal(req))
+    if (auto refused = operator_refusal(req, info))
       return std::move(*refused);
     const auto health = health_report();
     const auto collected = dashboard_->snapshot();

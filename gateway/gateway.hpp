@@ -17,6 +17,7 @@
 #include "gateway/access_guard.hpp"
 #include "gateway/api_module.hpp"
 #include "gateway/gateway_config.hpp"
+#include "gateway/host_allow_list.hpp"
 #include "gateway/metrics.hpp"
 #include "gateway/pool_transport.hpp"
 #include "gateway/upstream.hpp"
@@ -100,17 +101,25 @@ class Gateway {
   [[nodiscard]] size_t match_label(std::string_view path) const;
   [[nodiscard]] boost::asio::awaitable<void> handle_local(const WireRequest& req, CallEnv& env,
                                                           RequestInfo& info, Reply& out);
-  [[nodiscard]] WireResponse health_report();
+  // `detail` false: the bare verdict ({"status"}), what the public listener shows when an
+  // operator listener holds the detail.
+  [[nodiscard]] WireResponse health_report(bool detail = true);
   [[nodiscard]] WireResponse status_report();
-  // The detailed /health and /status show the topology: beyond loopback they need a staff
-  // token or the admin token. Returns the refusal, or nullopt.
-  [[nodiscard]] std::optional<WireResponse> operator_refusal(const WireRequest& req) const;
+  // The detailed /health, /status and the dashboard's state show the topology: on a listener
+  // beyond loopback they need a staff token or the admin token. Returns the refusal, or
+  // nullopt.
+  [[nodiscard]] std::optional<WireResponse> operator_refusal(const WireRequest& req,
+                                                             const RequestInfo& info) const;
+  // With an operator listener, what each listener does not serve: 404 naming the other.
+  [[nodiscard]] std::optional<WireResponse> listener_refusal(std::string_view path,
+                                                             const RequestInfo& info) const;
   [[nodiscard]] bool admin_token_matches(const WireRequest& req) const;
   // Takes a token from the caller's bucket (its subject's, else its address's): nullopt to
   // go on, or the 429 to answer.
   [[nodiscard]] std::optional<WireResponse> over_client_limit(const RequestInfo& info);
   [[nodiscard]] WireResponse admin(const WireRequest& req, std::string_view path);
-  [[nodiscard]] WireResponse dashboard(const WireRequest& req, std::string_view path);
+  [[nodiscard]] WireResponse dashboard(const WireRequest& req, const RequestInfo& info,
+                                       std::string_view path);
   [[nodiscard]] static WireResponse docs(const WireRequest& req, std::string_view path);
 
   GatewayConfig cfg_;
@@ -119,6 +128,8 @@ class Gateway {
   AccessGuard guard_;
   Cors cors_;
   const bool loopback_only_;  // medgate listens on a loopback address
+  const bool operator_loopback_;  // the operator listener (if any) is on a loopback address
+  const HostAllowList hosts_;
   std::optional<resilience::ClientRateLimiter> client_limiter_;
   std::vector<BoundModule> modules_;
   std::vector<std::string> route_labels_;

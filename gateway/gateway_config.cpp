@@ -1,5 +1,7 @@
 #include "gateway/gateway_config.hpp"
 
+#include "gateway/host_allow_list.hpp"
+
 #include <algorithm>
 #include <thread>
 
@@ -219,7 +221,31 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
       c.listen.tls.reload_check = get_ms(tm, "reload_check", c.listen.tls.reload_check, 100ms, 1h);
       tm.finish();
     }
+    if (auto hosts = l.optional("allowed_hosts")) {
+      for (const Node& h : hosts->items()) {
+        const auto name = h.as_nonempty_string();
+        if (!valid_host_name(name))
+          h.fail("a host name without port (letters, digits, '-' and '.'); IP addresses and "
+                 "localhost are always allowed");
+        c.listen.allowed_hosts.push_back(name);
+      }
+    }
     l.finish();
+  }
+  if (auto n = m.optional("operator_listen")) {
+    auto l = n->map();
+    OperatorListenConfig op;
+    op.address = l.get_string("address", op.address);
+    boost::system::error_code ec;
+    (void)boost::asio::ip::make_address(op.address, ec);
+    if (ec)
+      l.required("address").fail("not an IP address");
+    op.port = static_cast<uint16_t>(l.get_int("port", op.port, 0, 65535));
+    if (op.port != 0 && op.port == c.listen.port)
+      l.required("port").fail("the operator listener needs a port of its own (listen.port is " +
+                              std::to_string(c.listen.port) + ")");
+    l.finish();
+    c.operator_listen = op;
   }
   c.threads = static_cast<uint32_t>(m.get_int("threads", 0, 0, 256));
   if (c.threads == 0)
@@ -262,7 +288,10 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
       c.auth.rules = auth::read_access_rules(*rules);
     a.finish();
     const auto addr = boost::asio::ip::make_address(c.listen.address);
-    if (!c.auth.verifier.enabled && !addr.is_loopback())
+    const bool op_loopback =
+        !c.operator_listen ||
+        boost::asio::ip::make_address(c.operator_listen->address).is_loopback();
+    if (!c.auth.verifier.enabled && (!addr.is_loopback() || !op_loopback))
       auth_node.fail_key("enabled",
                          "authentication may be off only when medgate listens on loopback");
   }

@@ -36,6 +36,17 @@ struct ListenConfig {
   std::string address = "127.0.0.1";
   uint16_t port = 8000;
   TlsConfig tls;
+  // Host names answered besides IP literals and localhost (gateway/host_allow_list.hpp);
+  // any other Host gets 421. Applies to every listener.
+  std::vector<std::string> allowed_hosts;
+};
+
+// The operator listener (Envoy's admin listener): when set, /status, /metrics, the detailed
+// /health, /dashboard, /admin and /docs are served here only, the public listener keeps the
+// API and the probes (/health/*, and /health as a bare verdict), and this one serves no API.
+struct OperatorListenConfig {
+  std::string address = "127.0.0.1";
+  uint16_t port = 9901;
 };
 
 struct LimitsConfig {
@@ -139,6 +150,7 @@ struct AuditLogConfig {
 struct GatewayConfig {
   std::string source;  // file it came from
   ListenConfig listen;
+  std::optional<OperatorListenConfig> operator_listen;
   uint32_t threads = 0;  // 0: one per core
   LimitsConfig limits;
   std::string admin_token;  // empty: admin endpoints always answer 401

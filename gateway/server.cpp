@@ -170,47 +170,26 @@ void Server::start() {
   }
   port_ = acceptor.local_endpoint().port();
 
-  const LimitsConfig limits = cfg.limits;
-  asio::co_spawn(
-      workers_.front()->io,
-      [this, &acceptor, limits]() -> asio::awaitable<void> {
-        for (;;) {
-          Worker* w = least_loaded();
-          beast::error_code ec;
-          tcp::socket socket =
-              co_await acceptor.async_accept(w->io, asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) {
-            if (!acceptor.is_open()) {
-              // drain() closed it. Every connection accepted so far is counted in its
-              // worker and its session is queued there, so the workers may drain now:
-              // started earlier, a worker with no session yet could stop before a
-              // connection it was just handed ever ran (a client saw it closed unanswered).
-              drain_workers();
-              co_return;
-            }
-            if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
-              // Out of file descriptors: back off instead of spinning.
-              asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
-              co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            }
-            continue;
-          }
-          if (connections_.load() >= limits.max_connections) {
-            socket.close(ec);  // over the cap: refuse cheaply
-            continue;
-          }
-          socket.set_option(tcp::no_delay(true), ec);
-          ++connections_;
-          ++w->sessions;
-          gateway_.metrics().connection_opened();
-          if (tls_)
-            asio::co_spawn(w->io, tls_session(w, std::move(socket), limits, tls_->current()),
-                           asio::detached);
-          else
-            asio::co_spawn(w->io, session(w, std::move(socket), limits), asio::detached);
-        }
-      },
-      asio::detached);
+  // The operator listener (operator_listen), plain HTTP, on the same workers. SO_REUSEPORT:
+  // a successor medgate (medgate-launcher's hand-over) binds it while this one drains.
+  if (cfg.operator_listen) {
+    operator_listener_ = std::make_unique<Listener>(workers_.front()->io);
+    tcp::acceptor& op = operator_listener_->acceptor;
+    const tcp::endpoint op_ep(asio::ip::make_address(cfg.operator_listen->address),
+                              cfg.operator_listen->port);
+    op.open(op_ep.protocol());
+    op.set_option(asio::socket_base::reuse_address(true));
+    op.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+    op.bind(op_ep);
+    op.listen(asio::socket_base::max_listen_connections);
+    operator_port_ = op.local_endpoint().port();
+  }
+
+  open_acceptors_ = operator_listener_ ? 2 : 1;
+  asio::co_spawn(workers_.front()->io, accept_loop(acceptor, cfg.limits, false), asio::detached);
+  if (operator_listener_)
+    asio::co_spawn(workers_.front()->io,
+                   accept_loop(operator_listener_->acceptor, cfg.limits, true), asio::detached);
   run_health_checks(*workers_.front());
   for (auto& wp : workers_) {
     threads_.emplace_back([w = wp.get()] {
@@ -225,6 +204,47 @@ void Server::start() {
     });
   }
   gateway_.set_started();
+}
+
+asio::awaitable<void> Server::accept_loop(tcp::acceptor& acceptor, LimitsConfig limits,
+                                          bool operator_listener) {
+  for (;;) {
+    Worker* w = least_loaded();
+    beast::error_code ec;
+    tcp::socket socket =
+        co_await acceptor.async_accept(w->io, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (!acceptor.is_open()) {
+        // drain() closed it. Every connection accepted so far is counted in its worker and
+        // its session is queued there, so once every acceptor has stopped the workers may
+        // drain: started earlier, a worker with no session yet could stop before a
+        // connection it was just handed ever ran (a client saw it closed unanswered).
+        if (--open_acceptors_ == 0)
+          drain_workers();
+        co_return;
+      }
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) {
+        // Out of file descriptors: back off instead of spinning.
+        asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      continue;
+    }
+    if (connections_.load() >= limits.max_connections) {
+      socket.close(ec);  // over the cap: refuse cheaply
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    ++connections_;
+    ++w->sessions;
+    gateway_.metrics().connection_opened();
+    if (tls_ && !operator_listener)
+      asio::co_spawn(w->io, tls_session(w, std::move(socket), limits, tls_->current()),
+                     asio::detached);
+    else
+      asio::co_spawn(w->io, session(w, std::move(socket), limits, operator_listener),
+                     asio::detached);
+  }
 }
 
 Server::Worker* Server::least_loaded() {
@@ -242,7 +262,8 @@ Server::SessionCount::~SessionCount() {
   server->gateway_.metrics().connection_closed();
 }
 
-asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig limits) {
+asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig limits,
+                                      bool operator_listener) {
   const SessionCount counted{this, w};
   clients::DeadlineStream stream(std::move(s));
   SessionState state{&stream.socket()};
@@ -258,6 +279,7 @@ asio::awaitable<void> Server::session(Worker* w, tcp::socket s, LimitsConfig lim
   Reply reply;
   RequestInfo info;
   info.client = peer_address(stream.socket());
+  info.operator_listener = operator_listener;
   for (;;) {
     clients::WireRequestParser parser(req);
     beast::error_code ec = co_await clients::read_request(
@@ -523,6 +545,8 @@ void Server::drain() {
   asio::post(workers_.front()->io, [this] {
     beast::error_code ec;
     listener_->acceptor.close(ec);
+    if (operator_listener_)
+      operator_listener_->acceptor.close(ec);
   });
 }
 

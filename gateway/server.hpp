@@ -36,6 +36,8 @@ class Server {
   void start();
   // The bound port (useful with port 0).
   [[nodiscard]] uint16_t port() const { return port_; }
+  // The operator listener's bound port; 0 without operator_listen.
+  [[nodiscard]] uint16_t operator_port() const { return operator_port_; }
   // Stops accepting, lets in-flight requests finish (up to drain_timeout), then stops.
   // Thread-safe; idempotent.
   void drain();
@@ -53,7 +55,11 @@ class Server {
   };
   [[nodiscard]] Worker* least_loaded();
   [[nodiscard]] boost::asio::awaitable<void> session(Worker* w, boost::asio::ip::tcp::socket s,
-                                                     LimitsConfig limits);
+                                                     LimitsConfig limits, bool operator_listener);
+  // Accepts on `acceptor` until drain() closes it; the last loop to end drains the workers.
+  [[nodiscard]] boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
+                                                         LimitsConfig limits,
+                                                         bool operator_listener);
   [[nodiscard]] boost::asio::awaitable<void> tls_session(
       Worker* w, boost::asio::ip::tcp::socket s, LimitsConfig limits,
       std::shared_ptr<boost::asio::ssl::context> ctx);
@@ -82,10 +88,13 @@ class Server {
   std::unique_ptr<TlsContextSource> tls_;  // set when the listener speaks TLS
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Listener> listener_;
+  std::unique_ptr<Listener> operator_listener_;  // operator_listen, when configured
+  int open_acceptors_ = 0;  // accept loops still running; first worker's thread only
   std::vector<std::thread> threads_;
   std::atomic<uint32_t> connections_{0};
   std::atomic<bool> draining_{false};
   uint16_t port_ = 0;
+  uint16_t operator_port_ = 0;
   int adopted_fd_ = -1;
 };
 

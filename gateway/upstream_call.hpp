@@ -60,6 +60,8 @@ struct RequestInfo {
   std::string token_refusal;
   // The connection's peer address, set once per connection (kept by clear()).
   std::string client;
+  // The connection came in on the operator listener (kept by clear()).
+  bool operator_listener = false;
 
   void clear() {  // keeps the strings' capacity: a session reuses one RequestInfo
     request_id.clear();

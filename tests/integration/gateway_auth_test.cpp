@@ -154,7 +154,7 @@ TEST_F(GatewayAuth, APatientNeverReachesAnotherPatientInAnySpelling) {
   auto status_of = [&](const std::string& path) {
     const auto raw = raw_exchange(gateway_port_,
                                   "GET " + path +
-                                      " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                      " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                                       "Authorization: " +
                                       patient_a_ + "\r\n\r\n",
                                   3000);

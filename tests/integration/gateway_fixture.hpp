@@ -87,7 +87,7 @@ class GatewayFixture : public ::testing::Test {
     gateway_port_ = free_port();
     std::ofstream cfg(dir_ + "/medgate.yaml");
     cfg << "listen: { address: 127.0.0.1, port: " << gateway_port_
-        << (tls_.empty() ? "" : ", tls: " + tls_) << " }\n"
+        << (tls_.empty() ? "" : ", tls: " + tls_) << listen_extra_ << " }\n"
         << auth_ << "threads: 2\n"
         << "admin: { token: " << kToken << " }\n"
         << "access_log: { path: " << dir_ << "/access.log }\n"
@@ -127,6 +127,8 @@ class GatewayFixture : public ::testing::Test {
 
   // The listener's `tls:` map (empty: plain HTTP); set before start_gateway.
   std::string tls_;
+  // More keys of the `listen:` map (", allowed_hosts: [...]"); set before start_gateway.
+  std::string listen_extra_;
   // The gateway's `auth:` section (and what goes with it); set before start_gateway.
   std::string auth_ = "auth: { enabled: false }\n";
   // Set before start_gateway: the medical upstream gets the primary only.

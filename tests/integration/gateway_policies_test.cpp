@@ -38,7 +38,7 @@ TEST_F(GatewayPolicies, UpstreamSeesItsOwnHostAndTheRequestIdWhichTheGatewayOwns
   start_gateway();
   const std::string raw = raw_exchange(gateway_port_,
                                        "GET /api/medical/headers?x=1 HTTP/1.1\r\n"
-                                       "Host: portal.example\r\n"
+                                       "Host: localhost:9\r\n"
                                        "X-Request-Id: portal-req-7\r\n"
                                        "Connection: close\r\n\r\n");
   const auto [head, body] = split_answer(raw);
@@ -64,7 +64,7 @@ TEST_F(GatewayPolicies, HopByHopFieldsStayOnTheirHopBothWays) {
   start_gateway();
   std::string raw = raw_exchange(gateway_port_,
                                  "POST /api/medical/headers HTTP/1.1\r\n"
-                                 "Host: portal.example\r\n"
+                                 "Host: localhost:9\r\n"
                                  "Connection: close, X-Client-Hop\r\n"
                                  "X-Client-Hop: secret\r\n"
                                  "TE: trailers\r\n"
@@ -98,8 +98,8 @@ TEST_F(GatewayPolicies, HeadGetsTheHeaderOfTheGetAnswerAndTheConnectionGoesOn) {
   // Two requests on one connection: a body sent after the HEAD answer would be read as
   // the start of the second response.
   const std::string raw = raw_exchange(gateway_port_,
-                                       "HEAD /api/medical/ok HTTP/1.1\r\nHost: p\r\n\r\n"
-                                       "GET /api/medical/ok HTTP/1.1\r\nHost: p\r\n"
+                                       "HEAD /api/medical/ok HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                                       "GET /api/medical/ok HTTP/1.1\r\nHost: localhost\r\n"
                                        "Connection: close\r\n\r\n");
   const auto [head, rest] = split_answer(raw);
   ASSERT_FALSE(head.empty()) << raw;
@@ -114,7 +114,7 @@ TEST_F(GatewayPolicies, HeadGetsTheHeaderOfTheGetAnswerAndTheConnectionGoesOn) {
 TEST_F(GatewayPolicies, AClientThatExpectsContinueIsToldToGoOn) {
   start_gateway();
   const std::string raw = raw_exchange(gateway_port_,
-                                       "POST /api/medical/echo HTTP/1.1\r\nHost: p\r\n"
+                                       "POST /api/medical/echo HTTP/1.1\r\nHost: localhost\r\n"
                                        "Expect: 100-continue\r\nContent-Length: 3\r\n"
                                        "Connection: close\r\n\r\nabc");
   EXPECT_TRUE(raw.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")) << raw;
@@ -124,7 +124,7 @@ TEST_F(GatewayPolicies, AClientThatExpectsContinueIsToldToGoOn) {
 TEST_F(GatewayPolicies, AnHttp10ClientGetsAnHttp10Answer) {
   start_gateway();
   const std::string raw =
-      raw_exchange(gateway_port_, "GET /api/medical/ok HTTP/1.0\r\nHost: p\r\n\r\n");
+      raw_exchange(gateway_port_, "GET /api/medical/ok HTTP/1.0\r\nHost: localhost\r\n\r\n");
   EXPECT_TRUE(raw.starts_with("HTTP/1.0 200 OK\r\n")) << raw;
   EXPECT_EQ(raw.find("Connection:"), std::string::npos) << raw;  // closing is 1.0's default
   EXPECT_NE(raw.find("\"ok\":true"), std::string::npos) << raw;
