@@ -7,44 +7,78 @@ namespace medgate::auth {
 
 namespace {
 
-// Cheap pre-check before the check digit: only RUT characters, two digits at least.
-bool looks_like_rut(std::string_view s) {
-  if (s.size() < 3 || s.size() > 16)
-    return false;
-  size_t digits = 0;
-  for (const char c : s) {
-    if (c >= '0' && c <= '9')
-      ++digits;
-    else if (c != '.' && c != '-' && c != 'k' && c != 'K')
-      return false;
-  }
-  return digits >= 2;
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
 }
+
+// One pass of percent-decoding; a '%' not followed by two hex digits stays as it is.
+// Returns whether anything was decoded.
+bool decode_once(std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  bool changed = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const int hi = hex_value(s[i + 1]);
+      const int lo = hex_value(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        changed = true;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  s = std::move(out);
+  return changed;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_check(char c) { return is_digit(c) || c == 'k' || c == 'K'; }
 
 }  // namespace
 
-std::string redact_ruts(std::string_view target, std::string_view key) {
+std::string redact_ruts(std::string_view text, std::string_view key) {
+  std::string s(text);
+  for (int pass = 0; pass < 3 && s.find('%') != std::string::npos; ++pass)
+    if (!decode_once(s))
+      break;
   std::string out;
-  out.reserve(target.size() + 16);
-  size_t start = 0;
-  // Tokens are separated by '/', '?', '&' and '='; a token that is a RUT is replaced.
-  for (size_t i = 0; i <= target.size(); ++i) {
-    const bool sep = i == target.size() || target[i] == '/' || target[i] == '?' ||
-                     target[i] == '&' || target[i] == '=';
-    if (!sep)
+  out.reserve(s.size() + 16);
+  size_t copied = 0;  // s[0, copied) is in `out`
+  // Each '-' followed by one check character that ends the run of RUT characters is where a
+  // RUT may end; its body is the digits and dots right before it.
+  for (size_t d = 1; d + 1 < s.size(); ++d) {
+    if (s[d] != '-' || !is_check(s[d + 1]))
       continue;
-    const std::string_view token = target.substr(start, i - start);
-    std::optional<std::string> rut;
-    if (looks_like_rut(token))
-      rut = domain::normalize_rut(token);
-    if (rut)
-      out.append("rut~").append(pseudonym(*rut, key));
-    else
-      out.append(token);
-    if (i < target.size())
-      out.push_back(target[i]);
-    start = i + 1;
+    if (d + 2 < s.size() && is_check(s[d + 2]))
+      continue;  // "-12": not a single check character
+    size_t begin = d;
+    size_t digits = 0;
+    while (begin > copied && (is_digit(s[begin - 1]) || s[begin - 1] == '.') && d - begin < 12) {
+      --begin;
+      digits += is_digit(s[begin]) ? 1 : 0;
+    }
+    while (begin < d && s[begin] == '.')
+      ++begin;
+    if (digits == 0)
+      continue;
+    const auto rut = domain::normalize_rut(std::string_view(s).substr(begin, d + 2 - begin));
+    if (!rut)
+      continue;
+    out.append(s, copied, begin - copied);
+    out.append("rut~").append(pseudonym(*rut, key));
+    copied = d + 2;
+    d = d + 1;
   }
+  out.append(s, copied, std::string::npos);
   return out;
 }
 

@@ -367,8 +367,9 @@ asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string&
   } catch (const InputError& e) {
     failed = error_reply(req, e.status(), e.code(), e.what(), e.field());
   } catch (const db::DbError& e) {
-    log_->error("{} {}: database: {}", std::string(req.method_string()), std::string(path),
-                e.what());
+    log_->error("{} {}: database: {}", std::string(req.method_string()),
+                auth::redact_ruts(path.substr(0, 256), log_key_),
+                auth::redact_ruts(std::string_view(e.what()).substr(0, 1024), log_key_));
     switch (e.kind()) {
       case db::DbErrorKind::conflict:
         failed = error_reply(req, 409, "conflict", "the resource already exists");
@@ -395,7 +396,9 @@ asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string&
         failed->set(http::field::retry_after, "1");
     }
   } catch (const std::exception& e) {
-    log_->error("{} {} failed: {}", std::string(req.method_string()), std::string(path), e.what());
+    log_->error("{} {} failed: {}", std::string(req.method_string()),
+                auth::redact_ruts(path.substr(0, 256), log_key_),
+                auth::redact_ruts(std::string_view(e.what()).substr(0, 1024), log_key_));
   }
   if (failed)
     co_return std::move(*failed);

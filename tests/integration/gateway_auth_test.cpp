@@ -302,6 +302,28 @@ TEST_F(GatewayAuth, EachCallAboutAPatientLeavesOneAuditEntryAndTheAccessLogNoRut
   EXPECT_THAT(access, HasSubstr("/api/medical/records/rut~"));
 }
 
+// No spelling of a path, and no outcome, puts a RUT in the access log: percent-encoded and
+// doubly encoded, refused as an invalid path (an encoded '/'), refused without a token,
+// unrouted, with a lower-case k, or in the query.
+TEST_F(GatewayAuth, NoRutReachesTheAccessLogWhateverThePathsSpellingOrOutcome) {
+  const std::vector<std::pair<std::string, unsigned>> calls = {
+      {"/api/medical/records/%31%31111111-1/consultations", 200},
+      {"/api/medical/records/%2531%2531111111-1/consultations", 403},
+      {"/api/medical/records/x%2F11111111-1/consultations", 400},
+      {"/api/medical/records/10.000.013-k/consultations", 403},
+      {"/api/unknown/11111111-1", 403},
+      {"/api/medical/records/11111111-1.json?rut=11.111.111-1", 403},
+  };
+  for (const auto& [path, status] : calls)
+    EXPECT_EQ(get(path, {{"Authorization", patient_a_}}).status, status) << path;
+  EXPECT_EQ(get("/api/medical/records/%31%31111111-1/consultations").status, 401);
+  // Every call's line names its patient by pseudonym only (the start-up probe's has none).
+  const auto access = wait_for_log(dir_ + "/access.log", "rut~", calls.size() + 1);
+  for (const char* rut : {"11111111-1", "11.111.111-1", "10.000.013-k", "%31%31", "1111111-1"})
+    EXPECT_THAT(access, Not(HasSubstr(rut))) << access;
+  EXPECT_EQ(count_lines_with(access, "rut~"), calls.size() + 1) << access;
+}
+
 TEST_F(GatewayAuth, OperatorEndpointsStayOpenOnLoopback) {
   EXPECT_EQ(get("/health").status, 200);
   EXPECT_EQ(get("/status").status, 200);

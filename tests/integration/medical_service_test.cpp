@@ -127,6 +127,23 @@ TEST_F(MedicalService, RefusesCallsWithoutACredentialThatItsRulesAllow) {
   EXPECT_THAT(forged.body, HasSubstr("not granted to key"));
 }
 
+// The service's own log lines name no patient either, for refused spellings included.
+TEST_F(MedicalService, ItsLogNamesNoPatientWhateverThePathsSpelling) {
+  for (const char* path : {"/patients/%31%31111111-1/consultations",
+                           "/patients/11.111.111-1/consultations", "/patients/x%2F11111111-1",
+                           "/patients/11111111-1/consultations?rut=10.000.013-k"})
+    (void)svc_->get(path);
+  ASSERT_EQ(svc_->get("/patients/11111111-1/consultations").status, 200);
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < until &&
+         svc_->log().find("\"status\":200") == std::string::npos)
+    std::this_thread::sleep_for(20ms);
+  const std::string log = svc_->log();
+  EXPECT_THAT(log, HasSubstr("rut~"));
+  for (const char* rut : {"11111111-1", "11.111.111-1", "%31%31", "10.000.013-k"})
+    EXPECT_THAT(log, Not(HasSubstr(rut))) << log;
+}
+
 TEST_F(MedicalService, MetricsCountRequestsByRoutePatternAndNameNoPatient) {
   ASSERT_EQ(svc_->get("/doctors").status, 200);
   ASSERT_EQ(svc_->get("/patients/11111111-1/consultations").status, 200);

@@ -346,6 +346,27 @@ TEST(RedactRuts, RutsInPathAndQueryBecomePseudonyms) {
   EXPECT_EQ(redact_ruts("/metrics", "key"), "/metrics");
 }
 
+// Whatever the spelling — percent-encoded once or twice, lower-case k, inside a longer
+// segment, in a path medgate refuses — and in free text such as a database's error message.
+TEST(RedactRuts, NoSpellingOrPlaceKeepsARut) {
+  const std::string p = "rut~" + pseudonym("11111111-1", "key");
+  const std::string k = "rut~" + pseudonym("10000013-K", "key");
+  EXPECT_EQ(redact_ruts("/api/patient/%31%31111111-1", "key"), "/api/patient/" + p);
+  EXPECT_EQ(redact_ruts("/api/patient/%2531%2531111111%252D1", "key"), "/api/patient/" + p);
+  EXPECT_EQ(redact_ruts("/api/patient/10.000.013-k", "key"), "/api/patient/" + k);
+  EXPECT_EQ(redact_ruts("/api/patient/x%2F11111111-1", "key"), "/api/patient/x/" + p);
+  EXPECT_EQ(redact_ruts("/api/patient/..%5C11111111-1.json", "key"),
+            "/api/patient/..\\" + p + ".json");
+  EXPECT_EQ(redact_ruts("/api/patient/rut:11111111-1", "key"), "/api/patient/rut:" + p);
+  EXPECT_EQ(redact_ruts("Duplicate entry '11111111-1' for key 'PRIMARY'", "key"),
+            "Duplicate entry '" + p + "' for key 'PRIMARY'");
+  EXPECT_EQ(redact_ruts("a 11111111-1 and 10000013-K", "key"), "a " + p + " and " + k);
+  // Dates, counts and broken encodings stay as they are.
+  EXPECT_EQ(redact_ruts("/x?date=2026-11-20&n=12-34&bad=%zz%4", "key"),
+            "/x?date=2026-11-20&n=12-34&bad=%zz%4");
+  EXPECT_EQ(redact_ruts("", "key"), "");
+}
+
 }  // namespace
 }  // namespace medgate::auth
 
