@@ -1,5 +1,8 @@
 #include "apps/patient-portal/portal_security.hpp"
 
+#include <algorithm>
+#include <array>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -189,26 +192,58 @@ awaitable<SignInResult> SignInGate::sign_in(std::string rut_text, std::string pa
   const std::string rut_subject = "rut:" + (rut ? *rut : std::string("invalid"));
   const std::string address_subject = "ip:" + client_address.substr(0, 64);
 
-  // Locked out? Then no password is checked at all.
+  // One step, under the rows' locks: is the RUT or the address locked, and if not, this
+  // attempt is counted against both before its password is checked. Checking and counting
+  // apart let twelve concurrent wrong passwords all pass the check (ten wrong answers for a
+  // limit of five); counted first, at most `max_failures_per_rut` attempts per window ever
+  // reach a password check. A success gives its count back.
   struct Standing {
-    long wait = 0;
-    long failures = 0;
+    long wait = 0;          // seconds still locked; 0: this attempt may go on
+    long failures = 0;      // the RUT's failures in the window before this attempt
   };
-  const Standing standing = co_await pool_.query(until, Access::write, [&](DbConnection& c) {
-    const auto r = c.execute(
-        "SELECT subject, failures, GREATEST(0, TIMESTAMPDIFF(SECOND, NOW(3), locked_until)) AS "
-        "wait, TIMESTAMPDIFF(SECOND, window_started, NOW(3)) AS age FROM sign_in_failures "
-        "WHERE subject IN (?, ?)",
-        {rut_subject, address_subject});
-    Standing s;
-    for (size_t i = 0; i < r.rows.size(); ++i) {
-      s.wait = std::max(s.wait, std::stol(r.at(i, "wait").value_or("0")));
-      if (r.at(i, "subject") == rut_subject &&
-          std::stol(r.at(i, "age").value_or("0")) < s_.failure_window.count())
-        s.failures = std::stol(r.at(i, "failures").value_or("0"));
-    }
-    return s;
-  });
+  std::array<std::pair<std::string, uint32_t>, 2> subjects{
+      std::pair{rut_subject, s_.max_failures_per_rut},
+      std::pair{address_subject, s_.max_failures_per_address}};
+  std::sort(subjects.begin(), subjects.end());  // one lock order for every attempt
+  const Standing standing =
+      co_await pool_.transaction(until, Access::write, [&](DbConnection& c) {
+        Standing st;
+        for (const auto& [subject, limit] : subjects)
+          (void)c.execute(
+              "INSERT INTO sign_in_failures (subject, failures, window_started, locked_until) "
+              "VALUES (?, 0, NOW(3), NULL) ON DUPLICATE KEY UPDATE subject = subject",
+              {subject});
+        struct Count {
+          bool fresh;     // the window has passed: this attempt starts a new one
+          long failures;  // in the window, before this attempt
+        };
+        std::array<Count, 2> counts{};
+        for (size_t i = 0; i < subjects.size(); ++i) {
+          const auto r = c.execute(
+              "SELECT failures, GREATEST(0, TIMESTAMPDIFF(SECOND, NOW(3), locked_until)) AS "
+              "wait, TIMESTAMPDIFF(SECOND, window_started, NOW(3)) AS age FROM "
+              "sign_in_failures WHERE subject = ? FOR UPDATE",
+              {subjects[i].first});
+          const bool fresh = std::stol(r.at(0, "age").value_or("0")) >= s_.failure_window.count();
+          counts[i] = {fresh, fresh ? 0 : std::stol(r.at(0, "failures").value_or("0"))};
+          st.wait = std::max(st.wait, std::stol(r.at(0, "wait").value_or("0")));
+          if (subjects[i].first == rut_subject)
+            st.failures = counts[i].failures;
+        }
+        if (st.wait > 0)
+          return st;  // nothing counted: a locked attempt checks no password
+        for (size_t i = 0; i < subjects.size(); ++i) {
+          const long failures = counts[i].failures + 1;
+          const std::string lock = failures >= static_cast<long>(subjects[i].second)
+                                       ? "NOW(3) + INTERVAL " + secs(s_.lockout) + " SECOND"
+                                       : "NULL";
+          (void)c.execute(std::string("UPDATE sign_in_failures SET failures = ?, ") +
+                              (counts[i].fresh ? "window_started = NOW(3), " : "") +
+                              "locked_until = " + lock + " WHERE subject = ?",
+                          {std::to_string(failures), subjects[i].first});
+        }
+        return st;
+      });
   if (standing.wait > 0)
     co_return SignInResult{SignInResult::Kind::locked, {}, seconds(standing.wait)};
 
@@ -222,44 +257,21 @@ awaitable<SignInResult> SignInGate::sign_in(std::string rut_text, std::string pa
   }
   const bool ok = co_await check_password(std::move(stored), std::move(password));
   if (ok) {
-    co_await pool_.query(until, Access::write, [&](DbConnection& c) {
-      return c.execute("DELETE FROM sign_in_failures WHERE subject = ?", {rut_subject})
-          .affected_rows;
+    // A success clears the RUT's count, and gives back the address the attempt it counted.
+    co_await pool_.transaction(until, Access::write, [&](DbConnection& c) {
+      for (const auto& [subject, limit] : subjects) {
+        if (subject == rut_subject)
+          (void)c.execute("DELETE FROM sign_in_failures WHERE subject = ?", {subject});
+        else
+          (void)c.execute(
+              "UPDATE sign_in_failures SET failures = GREATEST(failures - 1, 0), "
+              "locked_until = IF(failures >= ?, locked_until, NULL) WHERE subject = ?",
+              {std::to_string(limit), subject});
+      }
+      return 0;
     });
     co_return SignInResult{SignInResult::Kind::ok, *rut, {}};
   }
-
-  // A failure counts against the RUT and the address; reaching a limit locks it.
-  co_await pool_.transaction(until, Access::write, [&](DbConnection& c) {
-    for (const auto& [subject, limit] : {std::pair{rut_subject, s_.max_failures_per_rut},
-                                         std::pair{address_subject, s_.max_failures_per_address}}) {
-      const auto r = c.execute(
-          "SELECT failures, TIMESTAMPDIFF(SECOND, window_started, NOW(3)) AS age FROM "
-          "sign_in_failures WHERE subject = ? FOR UPDATE",
-          {subject});
-      long failures = 1;
-      bool fresh_window = true;
-      if (!r.rows.empty() && std::stol(r.at(0, "age").value_or("0")) < s_.failure_window.count()) {
-        failures = std::stol(r.at(0, "failures").value_or("0")) + 1;
-        fresh_window = false;
-      }
-      const std::string lock = failures >= static_cast<long>(limit)
-                                   ? "NOW(3) + INTERVAL " + secs(s_.lockout) + " SECOND"
-                                   : "NULL";
-      if (r.rows.empty())
-        (void)c.execute(
-            "INSERT INTO sign_in_failures (subject, failures, window_started, "
-            "locked_until) VALUES (?, ?, NOW(3), " +
-                lock + ")",
-            {subject, std::to_string(failures)});
-      else
-        (void)c.execute(std::string("UPDATE sign_in_failures SET failures = ?, ") +
-                            (fresh_window ? "window_started = NOW(3), " : "") +
-                            "locked_until = " + lock + " WHERE subject = ?",
-                        {std::to_string(failures), subject});
-    }
-    return 0;
-  });
   // Each recent failure makes the next answer slower: guessing gets expensive.
   const auto delay = s_.slowdown_step * std::min<long>(standing.failures + 1, 10);
   asio::steady_timer timer(co_await asio::this_coro::executor, delay);

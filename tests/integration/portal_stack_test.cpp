@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -449,6 +450,39 @@ TEST_F(PortalStack, GuessingPasswordsIsSlowedAndLocked) {
   EXPECT_EQ(ana.sign_in("22222222-2", kDemoPassword).status, 429) << "locked, even when right";
   stack_->mariadb->sql("DELETE FROM portal.sign_in_failures WHERE subject = 'rut:22222222-2'");
   EXPECT_EQ(ana.sign_in("22222222-2", kDemoPassword).status, 303);
+}
+
+// The lock and the count are one step: twelve wrong passwords sent at once for one RUT get
+// at most the limit (3 here) of wrong answers; every other one is told it is locked. And a
+// right password does not use up the address's allowance.
+TEST_F(PortalStack, ConcurrentGuessesGetNoMoreWrongAnswersThanTheLimit) {
+  auto& portal = *stack_->portal;
+  std::vector<std::thread> threads;
+  std::vector<unsigned> statuses(12);
+  std::atomic<int> ready{0};
+  for (size_t i = 0; i < statuses.size(); ++i)
+    threads.emplace_back([&, i] {
+      PortalUser guesser(portal);
+      ++ready;
+      while (ready.load() < static_cast<int>(statuses.size()))
+        std::this_thread::yield();
+      statuses[i] = guesser.sign_in("11111111-1", "wrong-" + std::to_string(i)).status;
+    });
+  for (auto& t : threads)
+    t.join();
+  const auto wrong = std::count(statuses.begin(), statuses.end(), 401U);
+  const auto locked = std::count(statuses.begin(), statuses.end(), 429U);
+  EXPECT_LE(wrong, 3) << "wrong answers beyond the limit";
+  EXPECT_GE(wrong, 1);
+  EXPECT_EQ(wrong + locked, 12);
+  PortalUser ana(portal);
+  EXPECT_EQ(ana.sign_in("11111111-1", kDemoPassword).status, 429) << "locked, even when right";
+  stack_->mariadb->sql("DELETE FROM portal.sign_in_failures WHERE subject = 'rut:11111111-1'");
+  ASSERT_EQ(ana.sign_in("11111111-1", kDemoPassword).status, 303);
+  // The success gave the address back the attempt it counted: 12 failures, not 13.
+  EXPECT_EQ(stack_->mariadb->query(
+                "SELECT failures FROM portal.sign_in_failures WHERE subject LIKE 'ip:%'"),
+            std::to_string(wrong) + "\n");
 }
 
 TEST_F(PortalStack, CrossSiteRequestsAndForeignHostsAreRefused) {
