@@ -5,8 +5,12 @@
 # the first transaction by GTID. The service runs its own migrations on the primary.
 # Environment: APP_DATABASE, APP_USER, APP_PASSWORD, DB_MONITOR_PASSWORD,
 #   DB_REPLICATION_PASSWORD, REPLICA_OF (the primary's host, replicas only), and the image's
-#   root password variable.
+#   root password variable. root itself is the image's, on localhost only (MARIADB_ROOT_HOST /
+#   MYSQL_ROOT_HOST in docker-compose.yml): no root over the network.
 set -euo pipefail
+# The accounts' privileges, as the local stack grants them.
+# shellcheck source=/dev/null
+source /usr/local/lib/medgate/db-privileges
 root_password=${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}
 if command -v mariadb >/dev/null; then
   client=(mariadb) flavour=mariadb
@@ -28,17 +32,23 @@ if [ $flavour = mysql ]; then
   # MariaDB Connector/C (the services, the monitor) without TLS: the native password plugin.
   auth="IDENTIFIED WITH mysql_native_password BY"
   repl_grants="REPLICATION SLAVE"
+  monitor_privileges=$MYSQL_MONITOR_PRIVILEGES
+  monitor_tables="GRANT $MYSQL_MONITOR_TABLE_PRIVILEGES TO 'monitor'@'%';"
 else
   auth="IDENTIFIED BY"
   repl_grants="REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR"
+  monitor_privileges=$MARIADB_MONITOR_PRIVILEGES
+  monitor_tables=""
 fi
 "${client[@]}" <<SQL
 SET SESSION sql_log_bin = 0;
 CREATE DATABASE IF NOT EXISTS \`$APP_DATABASE\`;
 CREATE USER '$APP_USER'@'%' $auth $(q "$APP_PASSWORD");
-GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON \`$APP_DATABASE\`.* TO '$APP_USER'@'%';
+GRANT $APP_PRIVILEGES ON \`$APP_DATABASE\`.* TO '$APP_USER'@'%';
 CREATE USER 'monitor'@'%' $auth $(q "$DB_MONITOR_PASSWORD");
-GRANT ALL ON *.* TO 'monitor'@'%';
+GRANT $monitor_privileges ON *.* TO 'monitor'@'%';
+GRANT $MONITOR_SCHEMA_PRIVILEGES TO 'monitor'@'%';
+$monitor_tables
 CREATE USER 'repl'@'%' $auth $(q "$DB_REPLICATION_PASSWORD");
 GRANT $repl_grants ON *.* TO 'repl'@'%';
 FLUSH PRIVILEGES;

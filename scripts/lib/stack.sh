@@ -4,6 +4,9 @@
 # portal and medgate, all on 127.0.0.1 under one supervisord. Sourced after common.sh.
 
 STACK_DIR=${MEDGATE_STACK_DIR:-/var/tmp/medgate-stack}
+# The accounts' privileges, shared with the compose nodes.
+# shellcheck source=/dev/null
+source "$MEDGATE_ROOT/deploy/compose/db-privileges"
 PG_BIN=/usr/lib/postgresql/15/bin
 # The binaries it runs: the default build, or another build tree's (the tests set it).
 BIN="${MEDGATE_BIN_DIR:-$MEDGATE_ROOT/build/default/apps}"
@@ -68,7 +71,7 @@ innodb_buffer_pool_size=64M
 innodb_log_file_size=16M
 [client]
 socket=$dir/run/mysqld.sock
-user=root
+user=$(id -un)
 CNF
 }
 
@@ -80,8 +83,13 @@ init_mariadb() {  # name port server_id role
   [ -d "$dir/data/mysql" ] && return 0
   log "initializing $1 (MariaDB, port $2)"
   is_root && chown -R mysql:mysql "$dir"
-  mariadb-install-db --defaults-file="$dir/my.cnf" --auth-root-authentication-method=normal \
-    --skip-test-db >"$dir/install.log" 2>&1 || die "mariadb-install-db failed: see $dir/install.log"
+  # root (and the user running the stack, when that is not root) by unix socket only: no
+  # account without a password over TCP.
+  local socket_user=()
+  is_root || socket_user=(--auth-root-socket-user="$(id -un)")
+  mariadb-install-db --defaults-file="$dir/my.cnf" --auth-root-authentication-method=socket \
+    "${socket_user[@]}" --skip-test-db >"$dir/install.log" 2>&1 ||
+    die "mariadb-install-db failed: see $dir/install.log"
 }
 
 init_postgres_primary() {
@@ -355,7 +363,7 @@ bootstrap_mariadb_pairs() {
         GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO 'repl'@'127.0.0.1';
         CREATE DATABASE IF NOT EXISTS $db CHARACTER SET utf8mb4;
         CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$pass';
-        GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON $db.* TO '$user'@'127.0.0.1';" \
+        GRANT $APP_PRIVILEGES ON $db.* TO '$user'@'127.0.0.1';" \
         || die "bootstrap of $name failed"
     else
       "${sqlc[@]}" -e "SET SESSION sql_log_bin=0; DELETE FROM mysql.global_priv WHERE User='';
@@ -367,14 +375,38 @@ bootstrap_mariadb_pairs() {
     fi
     touch "$STACK_DIR/$name/bootstrapped"
   done
-  # The monitors' account, on every node and outside the binlog (no GTID of its own): it
-  # needs READ ONLY ADMIN, SUPER, REPLICATION SLAVE ADMIN and CONNECTION ADMIN, so ALL.
+  # On every node, outside the binlog (no GTID of its own), at every start (older stacks
+  # are brought to it): no account without a password over TCP, root by unix socket only,
+  # and the monitors' account with what detection, promotion and fencing need
+  # (deploy/compose/db-privileges; docs/db-monitors.md), never ALL or SUPER.
   for node in "${MARIADB_NODES[@]}"; do
     read -r name _ <<<"$node"
-    mariadb --defaults-file="$STACK_DIR/$name/my.cnf" -e "SET SESSION sql_log_bin=0;
-      CREATE USER IF NOT EXISTS 'monitor'@'127.0.0.1' IDENTIFIED BY '$DB_MONITOR_PASSWORD';
-      GRANT ALL ON *.* TO 'monitor'@'127.0.0.1';" || die "monitor account on $name failed"
+    harden_mariadb "$name"
   done
+}
+
+harden_mariadb() {  # name
+  local sqlc=(mariadb --defaults-file="$STACK_DIR/$1/my.cnf" -N)
+  local me
+  me=$(id -un)
+  # A stack made before, by a user other than root, still has root without a password.
+  "${sqlc[@]}" -e "SELECT 1" >/dev/null 2>&1 || sqlc+=(--user=root)
+  local drop
+  drop=$("${sqlc[@]}" -e "SELECT GROUP_CONCAT(CONCAT(QUOTE(User), '@', QUOTE(Host))) FROM
+    mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost') OR
+    (JSON_VALUE(Priv, '$.plugin') IN ('mysql_native_password', '') AND
+     JSON_VALUE(Priv, '$.authentication_string') = '' AND Host <> 'localhost')") ||
+    die "cannot list the accounts of $1"
+  "${sqlc[@]}" -e "SET SESSION sql_log_bin=0;
+    $( [ "$drop" != NULL ] && [ -n "$drop" ] && echo "DROP USER $drop;")
+    $(is_root || echo "CREATE USER IF NOT EXISTS '$me'@'localhost' IDENTIFIED VIA unix_socket;
+      GRANT ALL ON *.* TO '$me'@'localhost' WITH GRANT OPTION;")
+    ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;
+    CREATE USER IF NOT EXISTS 'monitor'@'127.0.0.1' IDENTIFIED BY '$DB_MONITOR_PASSWORD';
+    REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'monitor'@'127.0.0.1';
+    GRANT $MARIADB_MONITOR_PRIVILEGES ON *.* TO 'monitor'@'127.0.0.1';
+    GRANT $MONITOR_SCHEMA_PRIVILEGES TO 'monitor'@'127.0.0.1';" ||
+    die "cannot set the accounts of $1"
 }
 
 bootstrap_postgres() {

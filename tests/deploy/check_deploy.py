@@ -219,7 +219,7 @@ if checked < 10:
 
 # 6. shellcheck
 scripts = [f"{SRC}/deploy/compose/{f}" for f in ("monitor-role", "mysql-node-start", "mysql-init.sh",
-                                                 "make-secrets")]
+                                                 "make-secrets", "db-privileges")]
 scripts += [f"{SRC}/deploy/compose/postgres/node-start", f"{SRC}/deploy/compose/postgres/10-medgate-init.sh",
             f"{SRC}/scripts/lib/pg-node-start"]
 r = run(["shellcheck", "-x", *scripts])

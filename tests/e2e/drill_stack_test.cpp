@@ -158,6 +158,48 @@ class DrillStack : public ::testing::Test {
   static inline bool started_ = false;
 };
 
+// Least privilege for the databases' accounts: nobody logs in over TCP without a password
+// (root of every MariaDB node, every application and monitor account, PostgreSQL's roles),
+// root only by its unix socket, and the monitor holds its listed privileges, not ALL.
+TEST_F(DrillStack, NoDatabaseAccountLogsInOverTcpWithoutAPasswordAndRootOnlyByItsSocket) {
+  auto tcp_login = [&](uint16_t port, const std::string& user, const std::string& password = "") {
+    return run_command({"/usr/bin/mariadb", "--no-defaults", "--protocol=tcp", "-h", "127.0.0.1",
+                        "-P", std::to_string(port), "-u", user, "--password=" + password, "-e",
+                        "SELECT 1"},
+                       dir_ + "-login.log", 10s);
+  };
+  // The same command with the monitor's password works: a refusal below is the server's.
+  std::ifstream creds(dir_ + "/credentials.env");
+  std::string monitor_password;
+  for (std::string line; std::getline(creds, line);)
+    if (line.starts_with("DB_MONITOR_PASSWORD="))
+      monitor_password = line.substr(std::string("DB_MONITOR_PASSWORD=").size());
+  ASSERT_EQ(tcp_login(3306, "monitor", monitor_password), 0);
+  for (const uint16_t port : {3306, 3316, 3307, 3308})
+    for (const char* user : {"root", "medical_app", "portal_app", "monitor", "repl", "mysql", ""})
+      EXPECT_NE(tcp_login(port, user), 0) << user << "@" << port << " without a password";
+  for (const uint16_t port : {5433, 5434})
+    for (const char* user : {"postgres", "admin_app"})
+      EXPECT_NE(run_command({"/usr/bin/env", "PGPASSFILE=/dev/null", "PGPASSWORD=",
+                             "/usr/lib/postgresql/15/bin/psql", "-w", "-h", "127.0.0.1", "-p",
+                             std::to_string(port), "-U", user, "-d", "postgres", "-c",
+                             "SELECT 1"},
+                            dir_ + "-login.log", 10s),
+                0)
+          << user << "@" << port << " without a password";
+  // root by its socket (the stack's own way in) still works, and the monitor has no ALL.
+  const std::string grants = dir_ + "-grants.txt";
+  ASSERT_EQ(run_command({"/usr/bin/mariadb", "--defaults-file=" + dir_ + "/medical-db-primary/my.cnf",
+                         "-N", "-e", "SHOW GRANTS FOR 'monitor'@'127.0.0.1'"},
+                        grants, 10s),
+            0);
+  std::ifstream in(grants);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_THAT(text, ::testing::HasSubstr("READ_ONLY ADMIN")) << text;
+  EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("ALL PRIVILEGES"))) << text;
+  EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("SUPER"))) << text;
+}
+
 TEST_F(DrillStack, AppPrimaryDownHistoryKeepsWorkingThroughTheSecondInstance) {
   const auto r = drill("app1-primary-down");
   ASSERT_FALSE(r.report.empty()) << r.output;

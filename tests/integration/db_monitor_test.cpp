@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
+#include <stdexcept>
 
 #include "clients/db/mariadb_driver.hpp"
 #include "clients/db/postgres_driver.hpp"
@@ -57,6 +59,16 @@ std::set<int64_t> ids(const std::string& tsv) {
 
 // ---- MariaDB ------------------------------------------------------------------------------
 
+// A privilege list as the stack and compose grant it (deploy/compose/db-privileges): the
+// monitor is tested with exactly what it gets.
+std::string shipped_privileges(const std::string& name) {
+  std::ifstream in(source_dir() + "/deploy/compose/db-privileges");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(name + "=\""))
+      return line.substr(name.size() + 2, line.size() - name.size() - 3);
+  throw std::runtime_error("deploy/compose/db-privileges has no " + name);
+}
+
 const std::vector<std::string> kMariadbReplication = {
     "rpl_semi_sync_slave_enabled=ON", "rpl_semi_sync_master_enabled=OFF",
     "rpl_semi_sync_master_wait_point=AFTER_SYNC", "slave_net_timeout=5"};
@@ -75,7 +87,9 @@ class MariadbMonitorIT : public ::testing::Test {
           "GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO "
           "'repl'@'127.0.0.1';"
           "CREATE USER 'mon'@'127.0.0.1' IDENTIFIED BY 'mon-pw';"
-          "GRANT ALL ON *.* TO 'mon'@'127.0.0.1';"
+          "GRANT " + shipped_privileges("MARIADB_MONITOR_PRIVILEGES") + " ON *.* TO "
+          "'mon'@'127.0.0.1';"
+          "GRANT " + shipped_privileges("MONITOR_SCHEMA_PRIVILEGES") + " TO 'mon'@'127.0.0.1';"
           "CREATE DATABASE w;"
           "CREATE TABLE w.t (id BIGINT PRIMARY KEY, writer INT NOT NULL);"
           "CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'app-pw';"
