@@ -295,15 +295,8 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
       auth_node.fail_key("enabled",
                          "authentication may be off only when medgate listens on loopback");
   }
-  if (auto n = m.optional("audit_log")) {
-    auto a = n->map();
-    c.audit_log.path = a.get_string("path", "");
-    c.audit_log.max_bytes = static_cast<uint64_t>(a.get_int(
-        "max_bytes", static_cast<int64_t>(c.audit_log.max_bytes), 64 * 1024, int64_t{1} << 40));
-    c.audit_log.max_files =
-        static_cast<uint32_t>(a.get_int("max_files", c.audit_log.max_files, 1, 1000));
-    a.finish();
-  }
+  if (auto n = m.optional("audit_log"))
+    c.audit_log = auth::read_audit_log_settings(*n);
   if (auto n = m.optional("client_rate_limit")) {
     auto r = n->map();
     c.client_rate_limit.enabled = true;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/audit_log.hpp"
 #include "auth/auth_config.hpp"
 #include "clients/http_url.hpp"
 #include "config/yaml_reader.hpp"
@@ -141,11 +142,7 @@ struct ClientRateLimitConfig {
 };
 
 // The append-only record of every call about a patient's records, rotated by size.
-struct AuditLogConfig {
-  std::string path;  // required when auth is enabled
-  uint64_t max_bytes = 64 * 1024 * 1024;
-  uint32_t max_files = 10;
-};
+using AuditLogConfig = auth::AuditLogSettings;  // path required when auth is enabled
 
 struct GatewayConfig {
   std::string source;  // file it came from

@@ -365,7 +365,7 @@ Server::Prepared Server::prepare(const clients::WireRequest& req, const RequestI
 void Server::log_request(const clients::WireRequest& req, const RequestInfo& info, unsigned status,
                          double seconds) {
   if (audit_ && info.audit)
-    audit_->record(info, req.method_text, gateway_.route_labels()[info.route], status);
+    audit_->record(audit_entry(info, req.method_text, gateway_.route_labels()[info.route], status));
   if (access_log_)
     write_access_log(*access_log_, info, req.method_text,
                      auth::redact_ruts(req.target.substr(0, 512), pseudonym_key_), status, seconds,

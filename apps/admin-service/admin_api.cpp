@@ -71,7 +71,7 @@ std::vector<auth::AccessRule> admin_access_rules() {
   get_post.add(*auth::MethodSet::parse("POST"));
   const auto post = *auth::MethodSet::parse("POST");
   return {
-      {"/patients", get_post, {Role::administrative}, false, true},
+      {"/patients", get_post, {Role::administrative}, false, true, "rut"},
       {"/patients/{rut}",
        get,
        {Role::administrative, Role::accountant, Role::doctor, Role::nurse},
@@ -79,7 +79,7 @@ std::vector<auth::AccessRule> admin_access_rules() {
        true},
       {"/patients/{rut}/payments", get, {Role::administrative, Role::accountant}, true, true},
       {"/patients/{rut}/invoices", get, {Role::administrative, Role::accountant}, true, true},
-      {"/payments", post, {Role::administrative, Role::accountant}, false, true},
+      {"/payments", post, {Role::administrative, Role::accountant}, false, true, "rut"},
   };
 }
 

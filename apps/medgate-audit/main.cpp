@@ -1,8 +1,11 @@
-// medgate-audit: who looked at which patient's records, from medgate's audit log.
-//   medgate-audit --log FILE (--patient RUT | --subject ID | --all) [--since ISO-TIME]
+// medgate-audit: who looked at which patient's records, from the audit logs of medgate and
+// the services (one format, auth/audit_log.hpp); several --log files are merged by time.
+//   medgate-audit --log FILE [--log FILE ...] (--patient RUT | --subject ID | --all)
+//                 [--since ISO-TIME]
 // Reads the rotated files too (FILE's <name>.N.<ext>, oldest first) and prints the matching
 // JSON lines in time order. A RUT matches in any spelling (dots, lower-case k).
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -19,8 +22,8 @@ namespace fs = std::filesystem;
 
 int usage() {
   std::fprintf(stderr,
-               "usage: medgate-audit --log FILE (--patient RUT | --subject ID | --all) "
-               "[--since 2026-11-29T00:00:00]\n");
+               "usage: medgate-audit --log FILE [--log FILE ...] (--patient RUT | --subject ID "
+               "| --all) [--since 2026-11-29T00:00:00]\n");
   return 2;
 }
 
@@ -49,13 +52,14 @@ std::string field(const boost::json::object& o, std::string_view key) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string log, patient, subject, since;
+  std::vector<std::string> logs;
+  std::string patient, subject, since;
   bool all = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
     if (a == "--log")
-      log = value();
+      logs.push_back(value());
     else if (a == "--patient")
       patient = value();
     else if (a == "--subject")
@@ -67,7 +71,7 @@ int main(int argc, char** argv) {
     else
       return usage();
   }
-  if (log.empty() || (patient.empty() && subject.empty() && !all))
+  if (logs.empty() || (patient.empty() && subject.empty() && !all))
     return usage();
   if (!patient.empty()) {
     const auto canonical = medgate::domain::normalize_rut(patient);
@@ -77,12 +81,18 @@ int main(int argc, char** argv) {
     }
     patient = *canonical;
   }
-  const auto files = log_files(log);
-  if (files.empty()) {
-    std::fprintf(stderr, "medgate-audit: no audit log at %s\n", log.c_str());
-    return 1;
+  std::vector<fs::path> files;
+  for (const auto& log : logs) {
+    const auto these = log_files(log);
+    if (these.empty()) {
+      std::fprintf(stderr, "medgate-audit: no audit log at %s\n", log.c_str());
+      return 1;
+    }
+    files.insert(files.end(), these.begin(), these.end());
   }
-  size_t shown = 0;
+  // Each file is in time order; entries from several components are merged by time (stable:
+  // one component's entries of the same millisecond keep their order).
+  std::vector<std::pair<std::string, std::string>> selected;  // time, line
   size_t malformed = 0;
   for (const auto& f : files) {
     std::ifstream in(f);
@@ -100,10 +110,15 @@ int main(int argc, char** argv) {
         continue;
       if (!since.empty() && field(o, "time") < since)
         continue;
-      std::printf("%s\n", line.c_str());
-      ++shown;
+      selected.emplace_back(field(o, "time"), std::move(line));
     }
   }
+  if (logs.size() > 1)
+    std::stable_sort(selected.begin(), selected.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [time, line] : selected)
+    std::printf("%s\n", line.c_str());
+  const size_t shown = selected.size();
   std::fprintf(stderr, "medgate-audit: %zu entries from %zu files", shown, files.size());
   if (malformed > 0)
     std::fprintf(stderr, " (%zu unreadable lines skipped)", malformed);

@@ -51,7 +51,7 @@ std::vector<auth::AccessRule> medical_access_rules() {
                              Role::administrative, Role::accountant, Role::service};
   return {
       {"/patients/{rut}/consultations", get, {Role::doctor, Role::nurse}, true, true},
-      {"/consultations", post, {Role::doctor}, false, true},
+      {"/consultations", post, {Role::doctor}, false, true, "patient_rut"},
       {"/doctors", get, anyone, false, false},
       {"/doctors/*/availability", get, anyone, false, false},
   };

@@ -292,7 +292,8 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
       request_id = clients::make_request_id(rng);
     stream.expires_never();
     std::optional<size_t> route;
-    Response res = co_await dispatch(req, request_id, client_address, route);
+    GuardDecision decision;
+    Response res = co_await dispatch(req, request_id, client_address, route, decision);
     res.set("X-Request-Id", request_id);
     // HEAD: the GET's header (Content-Length included) and never a body on the wire, or the
     // bytes would be read as the start of the next answer on a kept-alive connection.
@@ -305,12 +306,21 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     metrics_->request(route, res.result_int(), ms / 1000.0);
+    if (guard_ && route) {
+      const std::string_view target = req.target();
+      guard_->audit(decision, request_id, req.method_string(), router_.label(*route),
+                    target.substr(0, target.find('?')), res.result_int());
+    }
     log_->info(
         "{{\"service\":\"{}\",\"request_id\":\"{}\",\"method\":\"{}\",\"path\":{},"
-        "\"status\":{},\"duration_ms\":{:.3f}}}",
+        "\"status\":{},{}\"duration_ms\":{:.3f}}}",
         name_, request_id, std::string(req.method_string()),
         json::serialize(json::value(auth::redact_ruts(req.target().substr(0, 256), log_key_))),
-        res.result_int(), ms);
+        res.result_int(),
+        decision.token_refused.empty()
+            ? std::string()
+            : "\"token_refused\":" + json::serialize(json::value(decision.token_refused)) + ",",
+        ms);
     stream.expires_after(limits_.write_timeout);
     ec = co_await clients::write_message(stream, res, scratch);
     if (ec || !keep)
@@ -332,7 +342,8 @@ std::optional<std::chrono::steady_clock::time_point> deadline_from_budget(
 
 asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string& request_id,
                                                 const std::string& client_address,
-                                                std::optional<size_t>& route) {
+                                                std::optional<size_t>& route,
+                                                GuardDecision& decision) {
   const std::string_view target = req.target();
   const size_t q = target.find('?');
   const std::string_view path = target.substr(0, q);
@@ -357,7 +368,7 @@ asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string&
   }
   RequestContext ctx{req, m.params, query, request_id, std::nullopt, std::nullopt, client_address};
   if (guard_)
-    if (auto refusal = guard_->check(req, path, ctx))
+    if (auto refusal = guard_->check(req, path, ctx, decision))
       co_return std::move(*refusal);
   if (const auto it = req.find(kTimeoutHeader); it != req.end())
     ctx.deadline = deadline_from_budget(it->value(), std::chrono::steady_clock::now());

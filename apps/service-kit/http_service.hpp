@@ -69,7 +69,7 @@ class Router {
 
   struct Match {
     const Handler* handler = nullptr;
-    size_t route = 0;  // index of the matched route (patterns(): its label), when handler is set
+    size_t route = 0;  // index of the matched route (label(route)), when handler is set
     std::vector<std::pair<std::string, std::string>> params;
     bool path_known = false;  // some route has this path, maybe with another method
   };
@@ -77,6 +77,7 @@ class Router {
   // Each route's method and pattern ("GET /patients/{rut}"), in the order added: metric labels
   // that name no patient.
   [[nodiscard]] std::vector<std::string> labels() const;
+  [[nodiscard]] const std::string& label(size_t route) const { return routes_.at(route).label; }
 
  private:
   struct Route {
@@ -96,6 +97,7 @@ struct ListenOptions {
 
 class ServiceGuard;
 class ServiceMetrics;
+struct GuardDecision;
 
 class HttpService {
  public:
@@ -118,10 +120,10 @@ class HttpService {
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket);
-  // `route` gets the matched route's index, or nullopt.
+  // `route` gets the matched route's index, or nullopt; `decision` what the guard decided.
   boost::asio::awaitable<Response> dispatch(Request& req, const std::string& request_id,
                                             const std::string& client_address,
-                                            std::optional<size_t>& route);
+                                            std::optional<size_t>& route, GuardDecision& decision);
 
   std::string name_;
   ListenOptions listen_;

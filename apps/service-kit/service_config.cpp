@@ -125,6 +125,12 @@ ServiceConfig load_service_config(const std::string& path, uint16_t default_port
     if (!c.auth.enabled && !boost::asio::ip::make_address(c.listen.address).is_loopback())
       node.fail_key("enabled",
                     "authentication may be off only when the service listens on loopback");
+    // No path to a patient's record goes unrecorded: a call that did not come through
+    // medgate is audited here.
+    if (auto a = root.optional("audit_log"))
+      c.audit_log = auth::read_audit_log_settings(*a);
+    if (c.auth.enabled && (!c.audit_log || c.audit_log->path.empty()))
+      root.self().fail_key("audit_log", "audit_log.path is required when auth is enabled");
   }
   if (extra)
     extra(root);

@@ -19,17 +19,20 @@
 //     topology_url: http://127.0.0.1:8012/primary   # the cluster's db-monitor (optional)
 //   idempotency: { ttl: 24h, cleanup_interval: 10m }   # how long keys replay
 //   auth:                        # services that take bearer tokens (auth/auth_config.hpp)
-//     issuers: [ medgate-local ]
 //     audience: medgate
 //     key_dir: /path/public-keys
+//     grants: [ { kid: staff-1, issuer: medgate-local, roles: [doctor] } ]
+//   audit_log: { path: /path/medical-audit.jsonl }   # required with auth on (auth/audit_log.hpp)
 //   <service-specific keys>     # read by the `extra` callback
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "apps/service-kit/http_service.hpp"
 #include "apps/service-kit/sql_dialect.hpp"
+#include "auth/audit_log.hpp"
 #include "auth/auth_config.hpp"
 #include "clients/db/db_pool.hpp"
 #include "clients/db/mariadb_driver.hpp"
@@ -53,6 +56,8 @@ struct ServiceConfig {
   std::chrono::milliseconds idempotency_cleanup{10 * 60'000};
   // How callers' tokens are verified (services that take bearer tokens).
   auth::VerifierSettings auth;
+  // Where calls about patients are audited (services that take bearer tokens, auth on).
+  std::optional<auth::AuditLogSettings> audit_log;
 
   [[nodiscard]] SqlDialect dialect() const {
     return driver == DbDriverKind::postgresql ? SqlDialect::postgres : SqlDialect::mysql;

@@ -7,14 +7,18 @@
 namespace medgate::service {
 
 ServiceGuard::ServiceGuard(const auth::VerifierSettings& settings,
-                           std::vector<auth::AccessRule> rules, std::vector<std::string> open_paths)
-    : policy_(std::move(rules)), open_paths_(std::move(open_paths)) {
+                           std::vector<auth::AccessRule> rules, std::vector<std::string> open_paths,
+                           std::shared_ptr<auth::AuditLog> audit, std::string component)
+    : policy_(std::move(rules)),
+      open_paths_(std::move(open_paths)),
+      audit_(std::move(audit)),
+      component_(std::move(component)) {
   if (settings.enabled)
     verifier_.emplace(settings.keys, settings.options);
 }
 
 std::optional<Response> ServiceGuard::check(const Request& req, std::string_view path,
-                                            RequestContext& ctx) const {
+                                            RequestContext& ctx, GuardDecision& decision) const {
   // One spelling per path: what medgate authorized is what is served here.
   if (auth::may_need_canonicalizing(path) && auth::canonical_path(path) != path)
     return error_reply(req, 400, "invalid_path", "the path is not in its canonical form");
@@ -30,9 +34,22 @@ std::optional<Response> ServiceGuard::check(const Request& req, std::string_view
   }
   const auto d =
       policy_.decide(req.method_string(), path, ctx.principal ? &*ctx.principal : nullptr);
+  decision.token_refused = problem;
+  if (ctx.principal) {
+    decision.subject = ctx.principal->subject;
+    decision.roles = ctx.principal->roles;
+  }
+  decision.patient = d.patient;
+  if (d.rule >= 0) {
+    const auth::AccessRule& rule = policy_.rules()[static_cast<size_t>(d.rule)];
+    decision.audit = rule.audit;
+    if (decision.patient.empty() && !rule.patient_field.empty())
+      decision.patient = auth::patient_in_body(req.body(), rule.patient_field);
+  }
   using V = auth::AccessDecision::Verdict;
   if (d.verdict == V::allow)
     return std::nullopt;
+  decision.denied = true;
   if (d.verdict == V::unauthenticated) {
     auto res = error_reply(req, 401, "unauthorized",
                            problem.empty() ? d.reason : "invalid token: " + problem);
@@ -42,6 +59,23 @@ std::optional<Response> ServiceGuard::check(const Request& req, std::string_view
     return res;
   }
   return error_reply(req, 403, "forbidden", d.reason);
+}
+
+void ServiceGuard::audit(const GuardDecision& decision, std::string_view request_id,
+                         std::string_view method, std::string_view route, std::string_view path,
+                         unsigned status) const {
+  if (!audit_ || !decision.audit)
+    return;
+  audit_->record({.component = component_,
+                  .request_id = request_id,
+                  .subject = decision.subject,
+                  .roles = decision.roles,
+                  .patient = decision.patient,
+                  .method = method,
+                  .route = route,
+                  .path = path,
+                  .denied = decision.denied,
+                  .status = status});
 }
 
 }  // namespace medgate::service

@@ -168,7 +168,18 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
   }
   std::shared_ptr<const ServiceGuard> guard;
   if (!def.access_rules.empty()) {
-    guard = std::make_shared<ServiceGuard>(cfg.auth, def.access_rules);
+    std::shared_ptr<auth::AuditLog> audit;
+    if (cfg.audit_log && !cfg.audit_log->path.empty()) {
+      try {
+        audit = std::make_shared<auth::AuditLog>(*cfg.audit_log);
+      } catch (const std::exception& e) {
+        log->error("{}", e.what());
+        return 1;
+      }
+    }
+    guard = std::make_shared<ServiceGuard>(cfg.auth, def.access_rules,
+                                           std::vector<std::string>{"/health"}, std::move(audit),
+                                           def.name);
     if (!cfg.auth.enabled)
       log->warn(
           "authentication is OFF (auth.enabled: false): anyone who reaches {}:{} reads "

@@ -199,9 +199,9 @@ CONF
     monitor_program mysql-monitor \
       "PORTAL_FENCE_COMMAND_PRIMARY=\"supervisorctl -c $conf signal KILL portal-db-primary\",PORTAL_FENCE_COMMAND_REPLICA=\"supervisorctl -c $conf signal KILL portal-db-replica\""
     service_program medical-1 "MEDICAL_PORT=5001" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
-    service_program medical-2 "MEDICAL_PORT=5002" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
+    service_program medical-2 "MEDICAL_PORT=5002,SERVICE_AUDIT_SUFFIX=-2" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
     service_program admin-1 "ADMIN_PORT=3012" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
-    service_program admin-2 "ADMIN_PORT=3013" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
+    service_program admin-2 "ADMIN_PORT=3013,SERVICE_AUDIT_SUFFIX=-2" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
     service_program portal "PORTAL_PORT=3003" "$BIN/patient-portal/patient-portal --config $MEDGATE_ROOT/config/patient-portal.example.yaml"
     # Two gateways: the portal spreads its calls over both and fails over. Each runs under
     # medgate-launcher, which holds its listening socket: `scripts/run ctl restart medgate`

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -142,6 +143,49 @@ TEST_F(MedicalService, ItsLogNamesNoPatientWhateverThePathsSpelling) {
   EXPECT_THAT(log, HasSubstr("rut~"));
   for (const char* rut : {"11111111-1", "11.111.111-1", "%31%31", "10.000.013-k"})
     EXPECT_THAT(log, Not(HasSubstr(rut))) << log;
+}
+
+// A call that goes around medgate is audited by the service itself, in medgate's format:
+// reads (allowed and refused) and a write whose patient is in the body; medgate-audit finds
+// them by patient.
+TEST_F(MedicalService, ADirectCallIsAuditedHereInMedgatesFormat) {
+  using auth::Role;
+  const auto patient = svc_->tokens().bearer("11111111-1", {Role::patient});
+  auto get_as = [&](const std::string& path, const std::string& auth) {
+    return clients::curl_perform({.url = svc_->url(path), .headers = {{"Authorization", auth}}});
+  };
+  ASSERT_EQ(get_as("/patients/11111111-1/consultations", patient).status, 200);
+  ASSERT_EQ(get_as("/patients/22222222-2/consultations", patient).status, 403);
+  ASSERT_EQ(svc_->post("/consultations", kNewConsultation).status, 201);
+  ASSERT_EQ(svc_->get("/doctors").status, 200);  // no patient: not audited
+  std::string audit;
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < until &&
+         std::count(audit.begin(), audit.end(), '\n') < 3) {
+    std::ifstream in(svc_->audit_path());
+    audit.assign(std::istreambuf_iterator<char>(in), {});
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(std::count(audit.begin(), audit.end(), '\n'), 3) << audit;
+  EXPECT_THAT(audit, HasSubstr("\"component\":\"medical\""));
+  EXPECT_THAT(audit, HasSubstr("\"subject\":\"11111111-1\",\"roles\":\"patient\","
+                               "\"patient\":\"11111111-1\",\"method\":\"GET\",\"action\":"
+                               "\"read\",\"route\":\"GET /patients/{rut}/consultations\""));
+  EXPECT_THAT(audit, HasSubstr("\"patient\":\"22222222-2\",\"method\":\"GET\""));
+  EXPECT_THAT(audit, HasSubstr("\"decision\":\"denied\",\"status\":403,\"outcome\":\"refused\""));
+  EXPECT_THAT(audit, HasSubstr("\"subject\":\"dr-rojas\",\"roles\":\"doctor,nurse,"
+                               "administrative,accountant\",\"patient\":\"11111111-1\","
+                               "\"method\":\"POST\",\"action\":\"write\""));
+  const std::string out = svc_->audit_path() + ".query";
+  ASSERT_EQ(run_command({binary_dir() + "/apps/medgate-audit", "--log", svc_->audit_path(),
+                         "--patient", "11.111.111-1"},
+                        out, 10s),
+            0);
+  std::ifstream q(out);
+  size_t found = 0;
+  for (std::string line; std::getline(q, line);)
+    found += line.find("\"patient\":\"11111111-1\"") != std::string::npos ? 1 : 0;
+  EXPECT_EQ(found, 2U);
 }
 
 TEST_F(MedicalService, MetricsCountRequestsByRoutePatternAndNameNoPatient) {

@@ -22,8 +22,8 @@ namespace medgate::testing {
 class ServiceProcess {
  public:
   // `yaml` is the whole configuration except `listen`, which is added, and (for the services
-  // that take bearer tokens, unless `yaml` has one) an `auth` section trusting this
-  // process's own test keys.
+  // that take bearer tokens, unless `yaml` has them) an `auth` section trusting this
+  // process's own test keys and an `audit_log` in its directory (audit_path()).
   ServiceProcess(const std::string& binary, const std::string& yaml)
       : dir_(make_temp_dir("svc-")), kit_(dir_) {
     port_ = free_port();
@@ -31,6 +31,8 @@ class ServiceProcess {
     out << "listen: { address: 127.0.0.1, port: " << port_ << " }\n" << yaml;
     if (binary != "patient-portal" && yaml.find("auth:") == std::string::npos)
       out << "auth:\n" << kit_.verifier_yaml();
+    if (binary != "patient-portal" && yaml.find("audit_log:") == std::string::npos)
+      out << "audit_log: { path: " << audit_path() << " }\n";
     out.close();
     start(binary);
   }
@@ -54,6 +56,7 @@ class ServiceProcess {
   }
 
   [[nodiscard]] uint16_t port() const { return port_; }
+  [[nodiscard]] std::string audit_path() const { return dir_ + "/audit.jsonl"; }
   [[nodiscard]] std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
