@@ -296,6 +296,11 @@ ensure_credentials() {
     set_credential MEDGATE_DEMO_PATIENT_PASSWORD "$(random_secret 8)"
   fi
   load_credentials
+  # Credentials added since the stack was made.
+  if [ -z "${PG_MONITOR_LOGIN_PASSWORD:-}" ]; then
+    set_credential PG_MONITOR_LOGIN_PASSWORD "$(random_secret 20)"
+    load_credentials
+  fi
   # A staff token for operators, drills and tools (doctor + administrative: reads of history
   # and payments, payments posted), and Dra. Soto's (doctor 1 in the medical seed's staff),
   # for consultations, which are written in the name of the doctor a token names. Renewed
@@ -432,6 +437,23 @@ CONF
   fi
   ctl start admin-db-standby >/dev/null || die "admin-db-standby did not start"
   wait_postgres "$PG_STANDBY_PORT"
+  harden_postgres
+}
+
+# The monitor's own role (deploy/compose/postgres/monitor-role.sql), not the superuser: made or
+# brought up to date at every start on whichever node takes writes (roles replicate).
+harden_postgres() {
+  local port
+  for port in "$PG_PRIMARY_PORT" "$PG_STANDBY_PORT"; do
+    [ "$("$PG_BIN/psql" -qAt -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+      -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ] || continue
+    "$PG_BIN/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+      -v monitor_password="$PG_MONITOR_LOGIN_PASSWORD" \
+      -f "$MEDGATE_ROOT/deploy/compose/postgres/monitor-role.sql" >/dev/null ||
+      die "cannot make the PostgreSQL monitor's role on port $port"
+    return 0
+  done
+  die "no PostgreSQL node takes writes: the monitor's role cannot be made"
 }
 
 # The monitors, once the databases answer: each elects its pair's primary on first start

@@ -179,7 +179,7 @@ TEST_F(DrillStack, NoDatabaseAccountLogsInOverTcpWithoutAPasswordAndRootOnlyByIt
     for (const char* user : {"root", "medical_app", "portal_app", "monitor", "repl", "mysql", ""})
       EXPECT_NE(tcp_login(port, user), 0) << user << "@" << port << " without a password";
   for (const uint16_t port : {5433, 5434})
-    for (const char* user : {"postgres", "admin_app"})
+    for (const char* user : {"postgres", "admin_app", "medgate_monitor"})
       EXPECT_NE(run_command({"/usr/bin/env", "PGPASSFILE=/dev/null", "PGPASSWORD=",
                              "/usr/lib/postgresql/15/bin/psql", "-w", "-h", "127.0.0.1", "-p",
                              std::to_string(port), "-U", user, "-d", "postgres", "-c",
@@ -198,6 +198,17 @@ TEST_F(DrillStack, NoDatabaseAccountLogsInOverTcpWithoutAPasswordAndRootOnlyByIt
   EXPECT_THAT(text, ::testing::HasSubstr("READ_ONLY ADMIN")) << text;
   EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("ALL PRIVILEGES"))) << text;
   EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("SUPER"))) << text;
+  // PostgreSQL's monitor has a role of its own, not the superuser.
+  const std::string role = dir_ + "-role.txt";
+  ASSERT_EQ(run_command({"/usr/bin/env", "PGPASSFILE=" + dir_ + "/secrets/pgpass",
+                         "/usr/lib/postgresql/15/bin/psql", "-w", "-h", "127.0.0.1", "-p", "5433",
+                         "-U", "postgres", "-d", "postgres", "-Atc",
+                         "SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'medgate_monitor'"},
+                        role, 10s),
+            0);
+  std::ifstream role_in(role);
+  const std::string role_text((std::istreambuf_iterator<char>(role_in)), {});
+  EXPECT_THAT(role_text, ::testing::HasSubstr("medgate_monitor|f")) << role_text;
 }
 
 TEST_F(DrillStack, AppPrimaryDownHistoryKeepsWorkingThroughTheSecondInstance) {

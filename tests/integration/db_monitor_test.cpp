@@ -283,6 +283,24 @@ TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {
 
 // ---- PostgreSQL ---------------------------------------------------------------------------
 
+// The monitor's role as the stack and compose make it (deploy/compose/postgres/
+// monitor-role.sql), one statement per line, with the password psql would put in.
+void make_shipped_monitor_role(const PostgresServer& server, const std::string& password) {
+  std::ifstream in(source_dir() + "/deploy/compose/postgres/monitor-role.sql");
+  const std::string var = ":'monitor_password'";
+  size_t statements = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.starts_with("--"))
+      continue;
+    if (const size_t at = line.find(var); at != std::string::npos)
+      line.replace(at, var.size(), "'" + password + "'");
+    server.sql(line);
+    ++statements;
+  }
+  if (statements < 5)
+    throw std::runtime_error("deploy/compose/postgres/monitor-role.sql: too few statements");
+}
+
 class PostgresMonitorIT : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -292,9 +310,10 @@ class PostgresMonitorIT : public ::testing::Test {
     a_->sql("CREATE ROLE app LOGIN PASSWORD 'app-pw'");
     a_->sql("CREATE TABLE t (id bigint PRIMARY KEY, writer int NOT NULL)");
     a_->sql("GRANT SELECT, INSERT ON t TO app");
+    make_shipped_monitor_role(*a_, "mon-pw");
     b_ = PostgresServer::standby_of(*a_, "b");
     monitor_ = std::make_unique<MonitorProcess>(
-        "cluster: it\nengine: postgresql\nlogin: { user: postgres }\n"
+        "cluster: it\nengine: postgresql\nlogin: { user: medgate_monitor, password: mon-pw }\n"
         "replication: { user: postgres }\nnodes:\n  - { name: a, port: " +
         std::to_string(a_->port()) + " }\n  - { name: b, port: " + std::to_string(b_->port()) +
         " }\nfailover: { bootstrap_primary: a, cooldown: 0s }\n");
