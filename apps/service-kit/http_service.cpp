@@ -249,7 +249,10 @@ asio::awaitable<void> HttpService::session(tcp::socket socket) {
       self.idle_.erase(it);
     }
   } unregister{*this, registered};
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  // The session's own generator, in its coroutine frame: a thread_local here would be the
+  // wrong thread's after a co_await resumed on another io thread (GCC keeps the first
+  // thread's address), and request ids came out as zeros.
+  std::mt19937_64 rng{(uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()};
   const clients::RequestReadLimits read_limits{limits_.max_header_bytes, limits_.max_body_bytes,
                                                limits_.header_timeout, limits_.body_timeout};
   beast::flat_buffer buffer = clients::request_buffer(read_limits);
