@@ -8,11 +8,11 @@
 #include <ctime>
 #include <stdexcept>
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/string.hpp>
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/rotating_file_sink.h>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 
 namespace medgate::auth {
 

@@ -39,15 +39,15 @@ struct AuditLogSettings {
 
 // One decided call. Views: they need to live only for the call to audit_line()/record().
 struct AuditEntry {
-  std::string_view component;   // "medgate", "medical", "administrative"
+  std::string_view component;  // "medgate", "medical", "administrative"
   std::string_view request_id;
-  std::string_view subject;     // empty: no valid token
+  std::string_view subject;  // empty: no valid token
   RoleSet roles;
-  std::string_view patient;     // canonical RUT; empty: none named
+  std::string_view patient;  // canonical RUT; empty: none named
   std::string_view method;
-  std::string_view route;       // the route's label or pattern
-  std::string_view path;        // canonical path
-  bool denied = false;          // refused by the access rules (401/403)
+  std::string_view route;  // the route's label or pattern
+  std::string_view path;   // canonical path
+  bool denied = false;     // refused by the access rules (401/403)
   unsigned status = 0;
 };
 

@@ -137,8 +137,8 @@ std::vector<AccessRule> read_access_rules(const Node& seq) {
       item.fail("a rule must allow some roles or patient_self");
     if (auto field = r.optional("patient_field"))
       rule.patient_field = field->as_nonempty_string();
-    rule.audit = r.get_bool("audit", rule.pattern.find("{rut}") != std::string::npos ||
-                                         !rule.patient_field.empty());
+    rule.audit = r.get_bool(
+        "audit", rule.pattern.find("{rut}") != std::string::npos || !rule.patient_field.empty());
     r.finish();
     rules.push_back(std::move(rule));
   }

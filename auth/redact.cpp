@@ -40,8 +40,12 @@ bool decode_once(std::string& s) {
   return changed;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_check(char c) { return is_digit(c) || c == 'k' || c == 'K'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_check(char c) {
+  return is_digit(c) || c == 'k' || c == 'K';
+}
 
 }  // namespace
 

@@ -6,9 +6,8 @@
 //   listen: { address: 127.0.0.1, port: 8012 }
 //   state_file: /var/tmp/medgate-stack/admin-monitor/topology.json
 //   event_log: /var/tmp/medgate-stack/admin-monitor/events.jsonl
-//   login: { user: medgate_monitor, password: "${PG_MONITOR_LOGIN_PASSWORD:-}", database: postgres }
-//   replication: { user: repl, password: "${REPL_PASSWORD:-}" }
-//   nodes:
+//   login: { user: medgate_monitor, password: "${PG_MONITOR_LOGIN_PASSWORD:-}", database: postgres
+//   } replication: { user: repl, password: "${REPL_PASSWORD:-}" } nodes:
 //     - { name: admin-db-primary, host: 127.0.0.1, port: 5433, rejoin_command: "..." }
 //     - { name: admin-db-standby, host: 127.0.0.1, port: 5434 }
 //   checks: { interval: 1s, suspect_interval: 500ms, timeout: 800ms, failures: 3,

@@ -127,7 +127,7 @@ class Gateway {
   std::shared_ptr<spdlog::logger> events_;
   AccessGuard guard_;
   Cors cors_;
-  const bool loopback_only_;  // medgate listens on a loopback address
+  const bool loopback_only_;      // medgate listens on a loopback address
   const bool operator_loopback_;  // the operator listener (if any) is on a loopback address
   const HostAllowList hosts_;
   std::optional<resilience::ClientRateLimiter> client_limiter_;

@@ -225,8 +225,9 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
       for (const Node& h : hosts->items()) {
         const auto name = h.as_nonempty_string();
         if (!valid_host_name(name))
-          h.fail("a host name without port (letters, digits, '-' and '.'); IP addresses and "
-                 "localhost are always allowed");
+          h.fail(
+              "a host name without port (letters, digits, '-' and '.'); IP addresses and "
+              "localhost are always allowed");
         c.listen.allowed_hosts.push_back(name);
       }
     }

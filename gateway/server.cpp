@@ -326,8 +326,9 @@ asio::awaitable<void> Server::answer(Worker& w, const clients::WireRequest& req,
   try {
     co_await gateway_.handle(req, w.ctx.env, info, reply);
   } catch (const std::exception& e) {
-    gateway_.events().error("request {} failed: {}", info.request_id,
-                            auth::redact_ruts(std::string_view(e.what()).substr(0, 1024), pseudonym_key_));
+    gateway_.events().error(
+        "request {} failed: {}", info.request_id,
+        auth::redact_ruts(std::string_view(e.what()).substr(0, 1024), pseudonym_key_));
     reply.clear();
     reply.response =
         error_response(500, "internal_error", "the gateway failed to handle this request");

@@ -4,8 +4,8 @@
 //                 [--since ISO-TIME]
 // Reads the rotated files too (FILE's <name>.N.<ext>, oldest first) and prints the matching
 // JSON lines in time order. A RUT matches in any spelling (dots, lower-case k).
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>

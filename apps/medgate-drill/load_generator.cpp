@@ -161,8 +161,8 @@ void LoadGenerator::write(Worker& w, const std::string& op) {
     // Consultations are written by the doctor the token names (Dra. Soto's token): the body
     // names no doctor.
     req.headers.push_back(
-        {"Authorization",
-         "Bearer " + layout_.credential(op == "pay" ? "MEDGATE_STAFF_TOKEN" : "MEDGATE_DOCTOR_TOKEN")});
+        {"Authorization", "Bearer " + layout_.credential(op == "pay" ? "MEDGATE_STAFF_TOKEN"
+                                                                     : "MEDGATE_DOCTOR_TOKEN")});
     if (op == "pay") {
       rec.upstream = "administrative";
       req.url = layout_.medgate_url + "/api/admin/payments";

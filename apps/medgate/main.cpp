@@ -156,9 +156,10 @@ int main(int argc, char** argv) {
                  cfg.listen.address, server.port(), cfg.threads, cfg.upstreams.size(),
                  cfg.routes.size());
     if (cfg.operator_listen)
-      events->info("medgate operator listener on {}:{} (/status, /metrics, /health detail, "
-                   "/dashboard, /admin, /docs)",
-                   cfg.operator_listen->address, server.operator_port());
+      events->info(
+          "medgate operator listener on {}:{} (/status, /metrics, /health detail, "
+          "/dashboard, /admin, /docs)",
+          cfg.operator_listen->address, server.operator_port());
     int sig = stop_signals.wait();
     for (; sig == SIGUSR2; sig = stop_signals.wait()) {
       if (!state_file || !*state_file) {

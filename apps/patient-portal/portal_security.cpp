@@ -198,52 +198,51 @@ awaitable<SignInResult> SignInGate::sign_in(std::string rut_text, std::string pa
   // limit of five); counted first, at most `max_failures_per_rut` attempts per window ever
   // reach a password check. A success gives its count back.
   struct Standing {
-    long wait = 0;          // seconds still locked; 0: this attempt may go on
-    long failures = 0;      // the RUT's failures in the window before this attempt
+    long wait = 0;      // seconds still locked; 0: this attempt may go on
+    long failures = 0;  // the RUT's failures in the window before this attempt
   };
   std::array<std::pair<std::string, uint32_t>, 2> subjects{
       std::pair{rut_subject, s_.max_failures_per_rut},
       std::pair{address_subject, s_.max_failures_per_address}};
   std::sort(subjects.begin(), subjects.end());  // one lock order for every attempt
-  const Standing standing =
-      co_await pool_.transaction(until, Access::write, [&](DbConnection& c) {
-        Standing st;
-        for (const auto& [subject, limit] : subjects)
-          (void)c.execute(
-              "INSERT INTO sign_in_failures (subject, failures, window_started, locked_until) "
-              "VALUES (?, 0, NOW(3), NULL) ON DUPLICATE KEY UPDATE subject = subject",
-              {subject});
-        struct Count {
-          bool fresh;     // the window has passed: this attempt starts a new one
-          long failures;  // in the window, before this attempt
-        };
-        std::array<Count, 2> counts{};
-        for (size_t i = 0; i < subjects.size(); ++i) {
-          const auto r = c.execute(
-              "SELECT failures, GREATEST(0, TIMESTAMPDIFF(SECOND, NOW(3), locked_until)) AS "
-              "wait, TIMESTAMPDIFF(SECOND, window_started, NOW(3)) AS age FROM "
-              "sign_in_failures WHERE subject = ? FOR UPDATE",
-              {subjects[i].first});
-          const bool fresh = std::stol(r.at(0, "age").value_or("0")) >= s_.failure_window.count();
-          counts[i] = {fresh, fresh ? 0 : std::stol(r.at(0, "failures").value_or("0"))};
-          st.wait = std::max(st.wait, std::stol(r.at(0, "wait").value_or("0")));
-          if (subjects[i].first == rut_subject)
-            st.failures = counts[i].failures;
-        }
-        if (st.wait > 0)
-          return st;  // nothing counted: a locked attempt checks no password
-        for (size_t i = 0; i < subjects.size(); ++i) {
-          const long failures = counts[i].failures + 1;
-          const std::string lock = failures >= static_cast<long>(subjects[i].second)
-                                       ? "NOW(3) + INTERVAL " + secs(s_.lockout) + " SECOND"
-                                       : "NULL";
-          (void)c.execute(std::string("UPDATE sign_in_failures SET failures = ?, ") +
-                              (counts[i].fresh ? "window_started = NOW(3), " : "") +
-                              "locked_until = " + lock + " WHERE subject = ?",
-                          {std::to_string(failures), subjects[i].first});
-        }
-        return st;
-      });
+  const Standing standing = co_await pool_.transaction(until, Access::write, [&](DbConnection& c) {
+    Standing st;
+    for (const auto& [subject, limit] : subjects)
+      (void)c.execute(
+          "INSERT INTO sign_in_failures (subject, failures, window_started, locked_until) "
+          "VALUES (?, 0, NOW(3), NULL) ON DUPLICATE KEY UPDATE subject = subject",
+          {subject});
+    struct Count {
+      bool fresh;     // the window has passed: this attempt starts a new one
+      long failures;  // in the window, before this attempt
+    };
+    std::array<Count, 2> counts{};
+    for (size_t i = 0; i < subjects.size(); ++i) {
+      const auto r = c.execute(
+          "SELECT failures, GREATEST(0, TIMESTAMPDIFF(SECOND, NOW(3), locked_until)) AS "
+          "wait, TIMESTAMPDIFF(SECOND, window_started, NOW(3)) AS age FROM "
+          "sign_in_failures WHERE subject = ? FOR UPDATE",
+          {subjects[i].first});
+      const bool fresh = std::stol(r.at(0, "age").value_or("0")) >= s_.failure_window.count();
+      counts[i] = {fresh, fresh ? 0 : std::stol(r.at(0, "failures").value_or("0"))};
+      st.wait = std::max(st.wait, std::stol(r.at(0, "wait").value_or("0")));
+      if (subjects[i].first == rut_subject)
+        st.failures = counts[i].failures;
+    }
+    if (st.wait > 0)
+      return st;  // nothing counted: a locked attempt checks no password
+    for (size_t i = 0; i < subjects.size(); ++i) {
+      const long failures = counts[i].failures + 1;
+      const std::string lock = failures >= static_cast<long>(subjects[i].second)
+                                   ? "NOW(3) + INTERVAL " + secs(s_.lockout) + " SECOND"
+                                   : "NULL";
+      (void)c.execute(std::string("UPDATE sign_in_failures SET failures = ?, ") +
+                          (counts[i].fresh ? "window_started = NOW(3), " : "") +
+                          "locked_until = " + lock + " WHERE subject = ?",
+                      {std::to_string(failures), subjects[i].first});
+    }
+    return st;
+  });
   if (standing.wait > 0)
     co_return SignInResult{SignInResult::Kind::locked, {}, seconds(standing.wait)};
 

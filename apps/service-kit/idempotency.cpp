@@ -161,10 +161,9 @@ boost::asio::awaitable<Response> idempotent_write(db::DbPool& pool, SqlDialect d
     if (!plain)
       throw InputError(400, "invalid_header", "Idempotency-Key",
                        "Idempotency-Key must be at most 128 letters, digits or -_.:");
-    const std::string_view owner =
-        !caller.empty() ? caller
-        : ctx.principal ? std::string_view(ctx.principal->subject)
-                        : std::string_view();
+    const std::string_view owner = !caller.empty() ? caller
+                                   : ctx.principal ? std::string_view(ctx.principal->subject)
+                                                   : std::string_view();
     key = scoped_idempotency_key(owner, ctx.request, k);
   }
   const std::string hash = request_fingerprint(ctx.request);

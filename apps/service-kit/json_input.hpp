@@ -51,7 +51,8 @@ class JsonInput {
   // Text fields are trimmed, non-empty, at most `max_chars` code points, and hold no control
   // character (has_control_chars; Lines::many allows line breaks): else 422 naming the field.
   [[nodiscard]] std::string rut(std::string_view field);
-  [[nodiscard]] std::string text(std::string_view field, size_t max_chars, Lines lines = Lines::one);
+  [[nodiscard]] std::string text(std::string_view field, size_t max_chars,
+                                 Lines lines = Lines::one);
   [[nodiscard]] std::optional<std::string> optional_text(std::string_view field, size_t max_chars,
                                                          Lines lines = Lines::one);
   [[nodiscard]] std::string date(std::string_view field);

@@ -163,10 +163,10 @@ class DrillStack : public ::testing::Test {
 // root only by its unix socket, and the monitor holds its listed privileges, not ALL.
 TEST_F(DrillStack, NoDatabaseAccountLogsInOverTcpWithoutAPasswordAndRootOnlyByItsSocket) {
   auto tcp_login = [&](uint16_t port, const std::string& user, const std::string& password = "") {
-    return run_command({"/usr/bin/mariadb", "--no-defaults", "--protocol=tcp", "-h", "127.0.0.1",
-                        "-P", std::to_string(port), "-u", user, "--password=" + password, "-e",
-                        "SELECT 1"},
-                       dir_ + "-login.log", 10s);
+    return run_command(
+        {"/usr/bin/mariadb", "--no-defaults", "--protocol=tcp", "-h", "127.0.0.1", "-P",
+         std::to_string(port), "-u", user, "--password=" + password, "-e", "SELECT 1"},
+        dir_ + "-login.log", 10s);
   };
   // The same command with the monitor's password works: a refusal below is the server's.
   std::ifstream creds(dir_ + "/credentials.env");
@@ -182,17 +182,17 @@ TEST_F(DrillStack, NoDatabaseAccountLogsInOverTcpWithoutAPasswordAndRootOnlyByIt
     for (const char* user : {"postgres", "admin_app", "medgate_monitor"})
       EXPECT_NE(run_command({"/usr/bin/env", "PGPASSFILE=/dev/null", "PGPASSWORD=",
                              "/usr/lib/postgresql/15/bin/psql", "-w", "-h", "127.0.0.1", "-p",
-                             std::to_string(port), "-U", user, "-d", "postgres", "-c",
-                             "SELECT 1"},
+                             std::to_string(port), "-U", user, "-d", "postgres", "-c", "SELECT 1"},
                             dir_ + "-login.log", 10s),
                 0)
           << user << "@" << port << " without a password";
   // root by its socket (the stack's own way in) still works, and the monitor has no ALL.
   const std::string grants = dir_ + "-grants.txt";
-  ASSERT_EQ(run_command({"/usr/bin/mariadb", "--defaults-file=" + dir_ + "/medical-db-primary/my.cnf",
-                         "-N", "-e", "SHOW GRANTS FOR 'monitor'@'127.0.0.1'"},
-                        grants, 10s),
-            0);
+  ASSERT_EQ(
+      run_command({"/usr/bin/mariadb", "--defaults-file=" + dir_ + "/medical-db-primary/my.cnf",
+                   "-N", "-e", "SHOW GRANTS FOR 'monitor'@'127.0.0.1'"},
+                  grants, 10s),
+      0);
   std::ifstream in(grants);
   const std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_THAT(text, ::testing::HasSubstr("READ_ONLY ADMIN")) << text;
@@ -200,12 +200,13 @@ TEST_F(DrillStack, NoDatabaseAccountLogsInOverTcpWithoutAPasswordAndRootOnlyByIt
   EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr("SUPER"))) << text;
   // PostgreSQL's monitor has a role of its own, not the superuser.
   const std::string role = dir_ + "-role.txt";
-  ASSERT_EQ(run_command({"/usr/bin/env", "PGPASSFILE=" + dir_ + "/secrets/pgpass",
-                         "/usr/lib/postgresql/15/bin/psql", "-w", "-h", "127.0.0.1", "-p", "5433",
-                         "-U", "postgres", "-d", "postgres", "-Atc",
-                         "SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'medgate_monitor'"},
-                        role, 10s),
-            0);
+  ASSERT_EQ(
+      run_command({"/usr/bin/env", "PGPASSFILE=" + dir_ + "/secrets/pgpass",
+                   "/usr/lib/postgresql/15/bin/psql", "-w", "-h", "127.0.0.1", "-p", "5433", "-U",
+                   "postgres", "-d", "postgres", "-Atc",
+                   "SELECT rolname, rolsuper FROM pg_roles WHERE rolname = 'medgate_monitor'"},
+                  role, 10s),
+      0);
   std::ifstream role_in(role);
   const std::string role_text((std::istreambuf_iterator<char>(role_in)), {});
   EXPECT_THAT(role_text, ::testing::HasSubstr("medgate_monitor|f")) << role_text;

@@ -87,9 +87,13 @@ class MariadbMonitorIT : public ::testing::Test {
           "GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO "
           "'repl'@'127.0.0.1';"
           "CREATE USER 'mon'@'127.0.0.1' IDENTIFIED BY 'mon-pw';"
-          "GRANT " + shipped_privileges("MARIADB_MONITOR_PRIVILEGES") + " ON *.* TO "
+          "GRANT " +
+          shipped_privileges("MARIADB_MONITOR_PRIVILEGES") +
+          " ON *.* TO "
           "'mon'@'127.0.0.1';"
-          "GRANT " + shipped_privileges("MONITOR_SCHEMA_PRIVILEGES") + " TO 'mon'@'127.0.0.1';"
+          "GRANT " +
+          shipped_privileges("MONITOR_SCHEMA_PRIVILEGES") +
+          " TO 'mon'@'127.0.0.1';"
           "CREATE DATABASE w;"
           "CREATE TABLE w.t (id BIGINT PRIMARY KEY, writer INT NOT NULL);"
           "CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'app-pw';"

@@ -233,26 +233,27 @@ TEST_F(GatewayAuth, ExpiredWrongAudienceAndForeignKeyTokensAreRefused) {
 // why; so is a staff key's token for a patient.
 TEST_F(GatewayAuth, AKeySignsOnlyTheRolesItsGrantAllows) {
   const auto stolen = kit_->patient_key_token("mallory", {Role::doctor, Role::administrative});
-  const auto r = get("/api/medical/records/22222222-2/consultations",
-                     {{"Authorization", "Bearer " + stolen}});
+  const auto r =
+      get("/api/medical/records/22222222-2/consultations", {{"Authorization", "Bearer " + stolen}});
   EXPECT_EQ(r.status, 401) << r.body;
   EXPECT_THAT(r.body, HasSubstr("role doctor not granted to key test-1-patients"));
   EXPECT_THAT(r.header("www-authenticate"), HasSubstr("error=\"invalid_token\""));
-  const auto post_r = post("/api/medical/consultations", "{}",
-                           {{"Authorization", "Bearer " + stolen},
-                            {"Content-Type", "application/json"}});
+  const auto post_r =
+      post("/api/medical/consultations", "{}",
+           {{"Authorization", "Bearer " + stolen}, {"Content-Type", "application/json"}});
   EXPECT_EQ(post_r.status, 401);
   EXPECT_EQ(upstream_requests(primary_port_) + upstream_requests(replica_port_), 0)
       << "a refused token reaches no upstream";
   const auto access = wait_for_log(dir_ + "/access.log", "not granted to key", 2);
-  EXPECT_EQ(count_lines_with(access, "\"token_refused\":\"role doctor not granted to key "
-                                     "test-1-patients\""),
+  EXPECT_EQ(count_lines_with(access,
+                             "\"token_refused\":\"role doctor not granted to key "
+                             "test-1-patients\""),
             2U)
       << access;
   // The patient's own token, signed by the portal's key, passes.
-  EXPECT_EQ(get("/api/medical/records/11111111-1/consultations", {{"Authorization", patient_a_}})
-                .status,
-            200);
+  EXPECT_EQ(
+      get("/api/medical/records/11111111-1/consultations", {{"Authorization", patient_a_}}).status,
+      200);
 }
 
 TEST_F(GatewayAuth, EachCallAboutAPatientLeavesOneAuditEntryAndTheAccessLogNoRut) {

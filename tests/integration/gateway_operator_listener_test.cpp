@@ -14,8 +14,8 @@ using ::testing::Not;
 
 // Every path the gateway answers itself, and one routed to an upstream.
 const std::vector<std::string> kOperatorPaths = {
-    "/status",          "/health",     "/metrics", "/dashboard", "/dashboard/api/state",
-    "/admin/breakers",  "/docs",       "/openapi.json"};
+    "/status",         "/health", "/metrics",     "/dashboard", "/dashboard/api/state",
+    "/admin/breakers", "/docs",   "/openapi.json"};
 const std::vector<std::string> kPublicPaths = {"/health/liveness", "/health/readiness",
                                                "/api/medical/ok"};
 
@@ -37,15 +37,16 @@ TEST_F(GatewayOperatorSurfaces, AForeignHostIsRefusedOnEveryPath) {
   std::vector<std::string> paths = kOperatorPaths;
   paths.insert(paths.end(), kPublicPaths.begin(), kPublicPaths.end());
   for (const auto& path : paths) {
-    for (const std::string& host : std::vector<std::string>{"attacker.example", "attacker.example:" + port,
-                                   "127.0.0.1.attacker.example", "localhost.evil", "x:y"}) {
+    for (const std::string& host :
+         std::vector<std::string>{"attacker.example", "attacker.example:" + port,
+                                  "127.0.0.1.attacker.example", "localhost.evil", "x:y"}) {
       const auto r = get_with_host(gateway_port_, path, host);
       EXPECT_EQ(r.status, 421) << path << " Host: " << host;
       EXPECT_THAT(r.body, Not(HasSubstr("upstreams"))) << path;
     }
     for (const std::string& host : std::vector<std::string>{
              "127.0.0.1:" + port, "localhost:" + port, "LOCALHOST", "[::1]:" + port,
-          "medgate.hospital.example", "Medgate.Hospital.Example.:" + port}) {
+             "medgate.hospital.example", "Medgate.Hospital.Example.:" + port}) {
       EXPECT_NE(get_with_host(gateway_port_, path, host).status, 421) << path << " " << host;
     }
   }
@@ -55,8 +56,8 @@ TEST_F(GatewayOperatorSurfaces, AForeignHostIsRefusedOnEveryPath) {
 
 TEST_F(GatewayOperatorSurfaces, TheOperatorListenerHoldsTheOperatorEndpointsAndNoApi) {
   const uint16_t op_port = free_port();
-  start_gateway("", "operator_listen: { address: 127.0.0.1, port: " + std::to_string(op_port) +
-                        " }\n");
+  start_gateway("",
+                "operator_listen: { address: 127.0.0.1, port: " + std::to_string(op_port) + " }\n");
   ASSERT_TRUE(wait_for_http("http://127.0.0.1:" + std::to_string(op_port) + "/health/liveness",
                             std::chrono::seconds(5)))
       << gateway_->log();

@@ -130,9 +130,9 @@ TEST_F(MedicalService, RefusesCallsWithoutACredentialThatItsRulesAllow) {
 
 // The service's own log lines name no patient either, for refused spellings included.
 TEST_F(MedicalService, ItsLogNamesNoPatientWhateverThePathsSpelling) {
-  for (const char* path : {"/patients/%31%31111111-1/consultations",
-                           "/patients/11.111.111-1/consultations", "/patients/x%2F11111111-1",
-                           "/patients/11111111-1/consultations?rut=10.000.013-k"})
+  for (const char* path :
+       {"/patients/%31%31111111-1/consultations", "/patients/11.111.111-1/consultations",
+        "/patients/x%2F11111111-1", "/patients/11111111-1/consultations?rut=10.000.013-k"})
     (void)svc_->get(path);
   ASSERT_EQ(svc_->get("/patients/11111111-1/consultations").status, 200);
   const auto until = std::chrono::steady_clock::now() + 5s;
@@ -285,8 +285,8 @@ TEST_F(MedicalService, AConsultationIsWrittenByTheDoctorTheTokenNames) {
                                       R"("date":"2026-11-23","diagnosis":"x","treatment":"y"})");
   EXPECT_EQ(as_rojas.status, 403) << as_rojas.body;
   EXPECT_THAT(as_rojas.body, HasSubstr("in the name of the doctor the token names"));
-  const auto stranger = svc_->post_as(svc_->tokens().bearer("dr-nobody", {Role::doctor}),
-                                      "/consultations", body);
+  const auto stranger =
+      svc_->post_as(svc_->tokens().bearer("dr-nobody", {Role::doctor}), "/consultations", body);
   EXPECT_EQ(stranger.status, 403) << stranger.body;
   EXPECT_THAT(stranger.body, HasSubstr("not a doctor known to the medical service"));
   // Neither refused call wrote anything.

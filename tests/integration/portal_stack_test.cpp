@@ -39,7 +39,8 @@ struct Stack {
   std::unique_ptr<ChildProcess> gateway;
   std::unique_ptr<ServiceProcess> portal;
   std::string dir;
-  std::unique_ptr<TokenKit> kit;  // medgate and the services trust it; the portal signs with its patient key
+  std::unique_ptr<TokenKit>
+      kit;  // medgate and the services trust it; the portal signs with its patient key
   uint16_t gateway_port = 0;
 
   Stack() {
@@ -693,17 +694,16 @@ TEST_F(PortalStack, TwoGatewaysOneStoppedUnderLoadCostsNoPage) {
   const uint16_t port2 = free_port();
   auto one = start_gateway(1, port1);
   auto two = start_gateway(2, port2);
-  ServiceProcess portal(
-      "patient-portal",
-      mariadb_service_yaml({s.mariadb->port()}, "portal", "portal_app") +
-          "gateway: { urls: [ \"http://127.0.0.1:" + std::to_string(port1) +
-          "\", \"http://127.0.0.1:" + std::to_string(port2) + "\" ], timeout: 3s }\n" +
-          "tokens: { key_file: " + s.dir +
-          "/portal-signing.key.pem, kid: " + s.kit->patient_kid() +
-          ", issuer: medgate-test, audience: medgate, "
-          "ttl: 2m }\n"
-          "demo_accounts: { password: " +
-          kDemoPassword + ", ruts: [ 11111111-1, 22222222-2 ] }\n");
+  ServiceProcess portal("patient-portal",
+                        mariadb_service_yaml({s.mariadb->port()}, "portal", "portal_app") +
+                            "gateway: { urls: [ \"http://127.0.0.1:" + std::to_string(port1) +
+                            "\", \"http://127.0.0.1:" + std::to_string(port2) +
+                            "\" ], timeout: 3s }\n" + "tokens: { key_file: " + s.dir +
+                            "/portal-signing.key.pem, kid: " + s.kit->patient_kid() +
+                            ", issuer: medgate-test, audience: medgate, "
+                            "ttl: 2m }\n"
+                            "demo_accounts: { password: " +
+                            kDemoPassword + ", ruts: [ 11111111-1, 22222222-2 ] }\n");
   PortalUser ana(portal);
   ASSERT_EQ(ana.sign_in("11111111-1", kDemoPassword).status, 303);
 

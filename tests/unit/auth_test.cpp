@@ -57,8 +57,8 @@ class Tokens : public ::testing::Test {
       k.add(kid, pem, {.issuer = "medgate-test", .roles = roles});
     return k;
   }
-  static constexpr RoleSet kStaff{Role::doctor, Role::nurse, Role::administrative,
-                                  Role::accountant, Role::service};
+  static constexpr RoleSet kStaff{Role::doctor, Role::nurse, Role::administrative, Role::accountant,
+                                  Role::service};
   std::string refusal(const std::string& token, system_clock::time_point now = kNow) const {
     auto r = verifier_.verify(token, now);
     if (std::holds_alternative<Principal>(r))

@@ -101,12 +101,12 @@ TEST(GatewayConfigAuth, AuthOffIsRefusedBeyondLoopbackAndRulesAreValidated) {
                        "  grants:\n    - { kid: test-1, issuer: i, roles: [doctor] }\n"
                        "upstreams: {}\n"),
               ::testing::HasSubstr("auth.grants: key 'test-1-patients' has no grant"));
-  EXPECT_THAT(error_of("auth:\n" + keys +
-                       "  grants:\n    - { kid: test-1, issuer: i, roles: [doctor] }\n"
-                       "    - { kid: test-1-patients, issuer: i, roles: [patient, doctor] }\n"
-                       "    - { kid: nope, issuer: i, roles: [doctor] }\nupstreams: {}\n"),
-              ::testing::HasSubstr(
-                  "auth.grants[1]: a key that signs patient tokens signs nothing else"));
+  EXPECT_THAT(
+      error_of("auth:\n" + keys +
+               "  grants:\n    - { kid: test-1, issuer: i, roles: [doctor] }\n"
+               "    - { kid: test-1-patients, issuer: i, roles: [patient, doctor] }\n"
+               "    - { kid: nope, issuer: i, roles: [doctor] }\nupstreams: {}\n"),
+      ::testing::HasSubstr("auth.grants[1]: a key that signs patient tokens signs nothing else"));
   EXPECT_THAT(error_of("auth:\n" + keys +
                        "  grants:\n    - { kid: nope, issuer: i, roles: [doctor] }\n"
                        "upstreams: {}\n"),

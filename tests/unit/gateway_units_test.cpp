@@ -9,6 +9,7 @@
 #include "gateway/cors.hpp"
 #include "gateway/fd_limit.hpp"
 #include "gateway/gateway_config.hpp"
+#include "gateway/host_allow_list.hpp"
 #include "gateway/http_util.hpp"
 #include "gateway/portal/portal_transform.hpp"
 
@@ -225,6 +226,23 @@ TEST(Cors, OnlyListedOriginsMayReadAndPreflightIsAnsweredHere) {
   cors.decorate(cors_request(verb::get, "https://portal.example", false), res);
   EXPECT_EQ(res.fields.find("Access-Control-Allow-Origin"), "https://portal.example");
   EXPECT_FALSE(res.fields.find("Access-Control-Allow-Credentials"));
+}
+
+TEST(HostAllowList, IpLiteralsLocalhostAndConfiguredNamesOnly) {
+  const HostAllowList hosts({"Medgate.Hospital.Example."});
+  for (const char* ok :
+       {"127.0.0.1", "127.0.0.1:8000", "10.77.0.10:8000", "[::1]", "[::1]:8000", "localhost",
+        "LocalHost:8000", "medgate.hospital.example", "MEDGATE.hospital.example.:443"})
+    EXPECT_TRUE(hosts.allows(std::string_view(ok))) << ok;
+  for (const char* bad :
+       {"attacker.example", "attacker.example:8000", "127.0.0.1.nip.example",
+        "localhost.attacker.example", "medgate.hospital.example.evil", "",
+        "127.0.0.1:", "127.0.0.1:80a", "[::1", "[::1]x", "[not-v6]:80", "host name", "a_b.example"})
+    EXPECT_FALSE(hosts.allows(std::string_view(bad))) << bad;
+  EXPECT_TRUE(hosts.allows(std::nullopt)) << "no Host: HTTP/1.0 tools";
+  EXPECT_TRUE(valid_host_name("medgate.hospital.example"));
+  EXPECT_FALSE(valid_host_name("medgate:8000"));
+  EXPECT_FALSE(valid_host_name(""));
 }
 
 }  // namespace
