@@ -2,19 +2,11 @@
 
 #include <vector>
 
+#include "auth/hex_digit.hpp"
+
 namespace medgate::auth {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 bool unreserved(unsigned char c) {
   return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
@@ -30,8 +22,8 @@ std::optional<std::string> normalize_segment(std::string_view seg) {
     if (c == '%') {
       if (i + 2 >= seg.size())
         return std::nullopt;
-      const int hi = hex_value(seg[i + 1]);
-      const int lo = hex_value(seg[i + 2]);
+      const int hi = hex_digit(seg[i + 1]);
+      const int lo = hex_digit(seg[i + 2]);
       if (hi < 0 || lo < 0)
         return std::nullopt;
       const auto decoded = static_cast<unsigned char>(hi * 16 + lo);

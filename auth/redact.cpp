@@ -1,21 +1,12 @@
 #include "auth/redact.hpp"
 
+#include "auth/hex_digit.hpp"
 #include "auth/secrets.hpp"
 #include "domain/rut.hpp"
 
 namespace medgate::auth {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 // One pass of percent-decoding; a '%' not followed by two hex digits stays as it is.
 // Returns whether anything was decoded.
@@ -25,8 +16,8 @@ bool decode_once(std::string& s) {
   bool changed = false;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size()) {
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
+      const int hi = hex_digit(s[i + 1]);
+      const int lo = hex_digit(s[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;

@@ -1,0 +1,18 @@
+// The value of one hexadecimal digit of a percent-encoding, shared by the path
+// canonicalizer and the log redactor.
+#pragma once
+
+namespace medgate::auth {
+
+// 0..15, or -1 when `c` is not a hexadecimal digit.
+[[nodiscard]] constexpr int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace medgate::auth
