@@ -492,15 +492,19 @@ WireResponse Gateway::admin(const WireRequest& req, std::string_view path) {
     breaker->force_open("admin API");
   } else if (action == "force-closed") {
     breaker->force_closed("admin API");
+    // The upstream's force-closed means traffic goes: no endpoint layer keeps refusing it.
+    if (!endpoint)
+      up->clear_endpoint_layers("admin API: the upstream was forced closed");
   } else if (action == "disable") {
     breaker->disable("admin API");
   } else if (action == "reset") {
     breaker->reset("admin API");
-    // A clean slate: traffic comes back now, not when an ejection ends.
+    // A clean slate: traffic comes back now, not when an ejection or an endpoint's open
+    // period ends.
     if (endpoint)
       endpoint->outlier.reinstate();
     else
-      up->reinstate_all();
+      up->clear_endpoint_layers("admin API: the upstream was reset");
   } else {
     return error_response(400, "unknown_action",
                           "action must be force-open, force-closed, disable or reset");

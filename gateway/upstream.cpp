@@ -185,15 +185,12 @@ resilience::Duration Upstream::time_until_available() {
   return std::max(upstream_wait, endpoint_wait);
 }
 
-void Upstream::reinstate_all() {
-  for (auto& e : endpoints_)
-    e->outlier.reinstate();
-}
-
 Routability Upstream::routability(size_t i) {
   EndpointState& e = *endpoints_[i];
   if (!e.health_ok.load(std::memory_order_relaxed))
     return Routability::health_check_failed;
+  if (endpoints_.size() == 1)
+    return Routability::routable;  // one breaker decides: the upstream's
   if (e.outlier.ejected())
     return Routability::ejected;
   const auto s = e.breaker.state();
@@ -250,6 +247,19 @@ Upstream* UpstreamSet::find(std::string_view name) {
     if (u->name() == name)
       return u.get();
   return nullptr;
+}
+
+void Upstream::probe_open_endpoints(std::string_view reason) {
+  for (auto& e : endpoints_)
+    if (e->breaker.state() == resilience::BreakerState::open)
+      e->breaker.probe_now(reason);
+}
+
+void Upstream::clear_endpoint_layers(std::string_view reason) {
+  for (auto& e : endpoints_) {
+    e->breaker.reset(reason);
+    e->outlier.reinstate();
+  }
 }
 
 bool Upstream::may_eject() const {

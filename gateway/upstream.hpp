@@ -90,14 +90,20 @@ class Upstream {
   // How long until this upstream may take traffic again, as far as its breakers, ejections
   // and health checks tell; zero when it may now. For Retry-After.
   [[nodiscard]] resilience::Duration time_until_available();
-  // Ends every endpoint's ejection (an operator's reset: a clean slate).
-  void reinstate_all();
+  // Every endpoint breaker that is open goes half-open now: the upstream's own probe round
+  // (its breaker half-open) decides for them too.
+  void probe_open_endpoints(std::string_view reason);
+  // An operator's reset or force-closed of the upstream: no layer below it keeps refusing
+  // traffic (endpoint breakers reset, ejections ended). Failing health checks stay: they are
+  // evidence, not a decision.
+  void clear_endpoint_layers(std::string_view reason);
   // Whether one more endpoint may be ejected now (outlier.max_ejection_percent).
   [[nodiscard]] bool may_eject() const;
   [[nodiscard]] EndpointState& endpoint(size_t i) { return *endpoints_[i]; }
 
   // The verdict now. Health reports call it too, so it records nothing of its own (the
-  // breaker may still move from open to half-open when its time has come).
+  // breaker may still move from open to half-open when its time has come). The only endpoint
+  // of an upstream is routed by the upstream's breaker alone.
   [[nodiscard]] Routability routability(size_t i);
   // 1..100: below 100 while an endpoint ramps back in after being unroutable.
   [[nodiscard]] uint32_t weight(size_t i);

@@ -260,6 +260,13 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
   AttemptPlan plan(cfg, safe, env.clock.now());
   std::string_view no_endpoint_reason = "no routable endpoint";
   char budget_ms[24];
+  // The layers agree (docs/resilience.md): the upstream's half-open probe round probes the
+  // endpoints its failures opened too, so a recovered upstream closes every layer in one
+  // round instead of the layers re-opening each other; and an upstream of one endpoint has
+  // one breaker, its own (the endpoint's is not consulted, nothing ejects its only endpoint).
+  const bool single = up.size() == 1;
+  if (permits.breaker.probe() && !single)
+    up.probe_open_endpoints("the upstream's breaker is probing");
 
   for (;;) {
     const auto pick = plan.next(up, env);
@@ -267,12 +274,15 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
       break;
     const size_t ei = *pick;
     EndpointState& ep = up.endpoint(ei);
-    auto ep_permit = ep.breaker.try_acquire();
-    if (!ep_permit) {
-      if (plan.refused(ei))
-        continue;
-      no_endpoint_reason = "every endpoint's breaker is open";
-      break;
+    resilience::CircuitBreaker::Permit ep_permit;
+    if (!single) {
+      ep_permit = ep.breaker.try_acquire();
+      if (!ep_permit) {
+        if (plan.refused(ei))
+          continue;
+        no_endpoint_reason = "every endpoint's breaker is open";
+        break;
+      }
     }
     const auto now = env.clock.now();
     if (now >= plan.deadline())
@@ -301,8 +311,9 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
 
     const Classified c = classify(result, reply.response);
     up.stats().attempt(ei, c.outcome);
-    ep_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
-    if (c.endpoint_failure) {
+    if (ep_permit)
+      ep_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
+    if (c.endpoint_failure && !single) {
       // The last routable endpoint is never kept out longer than the breaker's open period,
       // or the breaker's half-open probe would find nowhere to go.
       const Duration cap = up.last_routable(ei) ? cfg.breaker.open_for : Duration::max();
@@ -311,7 +322,7 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
         env.events.warn("endpoint ejected: upstream={} endpoint={} after {} consecutive failures",
                         cfg.name, ep.endpoint.url, cfg.outlier.consecutive_failures);
       }
-    } else {
+    } else if (!c.endpoint_failure) {
       ep.outlier.record_success();
     }
     plan.attempted(ei, c);
@@ -352,9 +363,11 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
       co_await env.transport.sleep(decision.backoff);
   }
 
-  // No usable response: whether every attempt failed or no endpoint could be tried at all,
-  // the upstream could not serve, and its breaker should know.
-  permits.breaker.record(CallResult::failure);
+  // No usable response. When attempts failed, the upstream could not serve, and its breaker
+  // should know. When none was made (no routable endpoint: an endpoint breaker, an ejection
+  // or a failing health check refused it here), the upstream was never asked: that refusal
+  // is medgate's own and is no evidence about the upstream, least of all a failed probe.
+  permits.breaker.record(plan.last() ? CallResult::failure : CallResult::ignored);
   reply.attempts = info.attempts;
   if (!plan.last()) {
     up.stats().rejected(Rejection::no_endpoint);

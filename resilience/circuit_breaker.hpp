@@ -117,6 +117,8 @@ class CircuitBreaker {
     ~Permit();
 
     [[nodiscard]] explicit operator bool() const { return breaker_ != nullptr; }
+    // A half-open breaker's probe (its result decides whether the breaker closes).
+    [[nodiscard]] bool probe() const { return probe_; }
     // Reports the outcome; the elapsed time since acquisition decides "slow".
     void record(CallResult result);
 

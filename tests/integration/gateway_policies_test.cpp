@@ -386,5 +386,96 @@ TEST_F(GatewayPolicies, GracefulDrainFinishesInFlightRequests) {
   EXPECT_EQ(gateway_->stop(0, 5s), 0) << "medgate must exit cleanly after draining";
 }
 
+// Breaker layers that agree, over HTTP: an upstream of one endpoint fails (500s), its
+// half-open probes fail slowly (timeouts), then it recovers fully. Called every 50 ms from
+// then on, once its breaker closes (one probe round) every call is served, and the wait is
+// no longer than the upstream's own open period: the endpoint's breaker, open longer, does
+// not re-open the upstream's.
+class BreakerLayersOverHttp : public GatewayPolicies,
+                              public ::testing::WithParamInterface<int> {};
+
+TEST_P(BreakerLayersOverHttp, ARecoveredUpstreamIsServedAfterOneProbeRound) {
+  const int open_s = GetParam();
+  single_endpoint_ = true;
+  start_gateway("    selection: ordered\n    timeout: 2s\n    per_try_timeout: 300ms\n"
+                "    retry: { attempts: 1 }\n"
+                "    breaker: { consecutive_failures: 0, failure_rate: 0.5, window: 10, "
+                "min_calls: 10, open_for: " +
+                std::to_string(open_s) +
+                "s, half_open_calls: 3 }\n"
+                "    endpoint_breaker: { consecutive_failures: 0, failure_rate: 0.5, window: 5, "
+                "min_calls: 5, open_for: " +
+                std::to_string(open_s * 5 / 2) +
+                "s }\n"
+                "    outlier: { consecutive_failures: 0 }\n");
+  auto status = [&] { return get("/api/medical/ok").status; };
+  fault(primary_port_, "status:500");
+  for (int i = 0; i < 12; ++i)
+    (void)status();
+  const auto h = clients::curl_perform({.url = gw("/health")});
+  ASSERT_THAT(h.body, HasSubstr("\"state\":\"open\"")) << h.body;
+  // The probes fail slowly once the breaker lets them through.
+  fault(primary_port_, "slow:600");
+  const auto probing_until = std::chrono::steady_clock::now() + std::chrono::seconds(open_s + 3);
+  bool probed = false;
+  while (!probed && std::chrono::steady_clock::now() < probing_until) {
+    probed = status() == 504;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(probed) << "a half-open probe reached the slow upstream";
+  // Recovered.
+  fault(primary_port_, "none");
+  const auto recovered = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> first_ok;
+  int refused_after_first_ok = 0;
+  const auto until = recovered + std::chrono::seconds(open_s + 4);
+  while (std::chrono::steady_clock::now() < until) {
+    const long s = status();
+    if (s == 200 && !first_ok)
+      first_ok = std::chrono::steady_clock::now();
+    else if (s != 200 && first_ok)
+      ++refused_after_first_ok;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(first_ok) << "never served after recovering";
+  EXPECT_EQ(refused_after_first_ok, 0) << "refusals after the first probe round";
+  // The wait was the upstream's open period (and the slow probe), not two or three of them.
+  EXPECT_LT(*first_ok - recovered, std::chrono::milliseconds(open_s * 1000 + 1500));
+}
+
+INSTANTIATE_TEST_SUITE_P(OpenFor, BreakerLayersOverHttp, ::testing::Values(2, 10),
+                         [](const auto& info) { return std::to_string(info.param) + "s"; });
+
+// An operator's reset means what it says: with the upstream healthy again, the next call is
+// served, whatever its endpoints' breakers had learnt (two endpoints, both opened by
+// failures, the upstream's breaker forced open, then reset).
+TEST_F(GatewayPolicies, ResetOfAnUpstreamLeavesNoLayerBelowRefusing) {
+  start_gateway("    selection: ordered\n    timeout: 2s\n    per_try_timeout: 300ms\n"
+                "    retry: { attempts: 2, backoff: 10ms }\n"
+                "    breaker: { consecutive_failures: 50, failure_rate: 0 }\n"
+                "    endpoint_breaker: { consecutive_failures: 2, failure_rate: 0, open_for: 60s }\n"
+                "    outlier: { consecutive_failures: 0 }\n");
+  fault(primary_port_, "status:500");
+  fault(replica_port_, "status:500");
+  // Until both endpoints' breakers are open (bounded).
+  for (int i = 0; i < 20 && clients::curl_perform({.url = gw("/health")})
+                                    .body.find("\"routable\":true") != std::string::npos;
+       ++i)
+    (void)get("/api/medical/ok");
+  auto admin = [&](const std::string& action) {
+    return clients::curl_perform({.method = "POST",
+                                  .url = gw("/admin/breakers/medical/" + action),
+                                  .headers = {{"Authorization", std::string("Bearer ") + kToken}}})
+        .status;
+  };
+  ASSERT_EQ(admin("force-open"), 200);
+  fault(primary_port_, "none");
+  fault(replica_port_, "none");
+  const auto h = clients::curl_perform({.url = gw("/health")});
+  ASSERT_THAT(h.body, Not(HasSubstr("\"routable\":true"))) << "the endpoints' breakers are open";
+  ASSERT_EQ(admin("reset"), 200);
+  EXPECT_EQ(get("/api/medical/ok").status, 200) << clients::curl_perform({.url = gw("/health")}).body;
+}
+
 }  // namespace
 }  // namespace medgate::testing

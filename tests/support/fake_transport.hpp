@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ class FakeTransport final : public gateway::Transport {
   explicit FakeTransport(FakeClock& clock) : clock_(clock) {}
 
   void script(size_t endpoint, Answer a) { answers_[endpoint].push_back(std::move(a)); }
+  // What every endpoint answers once its queue is empty (nullopt: 200 "ok").
+  void answer_otherwise(std::optional<Answer> a) { otherwise_ = std::move(a); }
 
   boost::asio::awaitable<clients::SendResult> send(const gateway::Upstream&, size_t endpoint,
                                                    const clients::WireRequest& req,
@@ -48,7 +51,7 @@ class FakeTransport final : public gateway::Transport {
     for (const auto& f : edits.fields)
       s.fields[std::string(f.name)] = std::string(f.value);
     sent.push_back(std::move(s));
-    Answer a;
+    Answer a = otherwise_.value_or(Answer{});
     if (auto& q = answers_[endpoint]; !q.empty()) {
       a = std::move(q.front());
       q.pop_front();
@@ -76,6 +79,7 @@ class FakeTransport final : public gateway::Transport {
  private:
   FakeClock& clock_;
   std::map<size_t, std::deque<Answer>> answers_;
+  std::optional<Answer> otherwise_;
 };
 
 }  // namespace medgate::testing

@@ -316,6 +316,123 @@ TEST_F(UpstreamCallTest, TheLastRoutableEndpointIsEjectedNoLongerThanTheBreakerI
   EXPECT_EQ(call("GET", "/x").reply.response.status, 200u);
 }
 
+// The layers agree. The sequence an operator saw: failures open the upstream's breaker (and
+// the endpoints'), its half-open probes fail slowly, then the upstream recovers fully.
+// Called every 50 ms after that, the first probe round closes every layer and every later
+// call is served; no refusal medgate made itself is counted as the upstream's failure.
+class BreakerLayers : public UpstreamCallTest, public ::testing::WithParamInterface<size_t> {
+ protected:
+  void SetUp() override {
+    const size_t endpoints = GetParam();
+    build([endpoints](UpstreamConfig& u) {
+      u.endpoints.resize(endpoints);
+      u.breaker = {.consecutive_failures = 0,
+                   .failure_rate_threshold = 0.5,
+                   .window_size = 10,
+                   .min_calls = 10,
+                   .open_for = 2s,
+                   .half_open_calls = 3};
+      // The endpoints' breakers count the same failures and stay open longer: left alone,
+      // the upstream's probes would find no routable endpoint, count that as a failed probe
+      // and re-open, and the two layers would take turns refusing a healthy upstream.
+      u.endpoint_breaker = u.breaker;
+      u.endpoint_breaker.min_calls = 5;
+      u.endpoint_breaker.window_size = 5;
+      u.endpoint_breaker.open_for = 5s;
+      u.retry.attempts = 1;
+    });
+  }
+  // Every endpoint answers 500 (after `latency`) until recovered().
+  void failing(resilience::Duration latency = {}) {
+    transport_.answer_otherwise(FakeTransport::Answer{.status = 500, .latency = latency});
+  }
+  void recovered() { transport_.answer_otherwise(std::nullopt); }
+  [[nodiscard]] bool every_layer_closed() {
+    bool closed = up().breaker.state() == resilience::BreakerState::closed;
+    for (size_t i = 0; i < up().size(); ++i)
+      closed = closed && up().routability(i) == Routability::routable;
+    return closed;
+  }
+};
+
+TEST_P(BreakerLayers, ARecoveredUpstreamIsServedAfterOneProbeRound) {
+  failing();
+  for (int i = 0; i < 12; ++i) {
+    (void)call("GET", "/x");
+    clock_.advance(50ms);
+  }
+  ASSERT_EQ(up().breaker.state(), resilience::BreakerState::open);
+  // Half-open: the probes fail, slowly.
+  clock_.advance(2s);
+  failing(500ms);
+  for (int i = 0; i < 3; ++i)
+    (void)call("GET", "/x");
+  ASSERT_EQ(up().breaker.state(), resilience::BreakerState::open);
+  recovered();
+  const uint64_t refused_before = up().breaker.snapshot().not_permitted;
+  // Recovered (the transport answers 200 from now on): every 50 ms for 5 s.
+  const size_t sent_before = transport_.sent.size();
+  int refused = 0;
+  int served_after_close = 0;
+  int refused_after_close = 0;
+  bool closed_seen = false;
+  for (int i = 0; i < 100; ++i) {
+    const auto r = call("GET", "/x");
+    const bool ok = r.reply.response.status == 200;
+    refused += ok ? 0 : 1;
+    if (closed_seen) {
+      served_after_close += ok ? 1 : 0;
+      refused_after_close += ok ? 0 : 1;
+    }
+    closed_seen = closed_seen || up().breaker.state() == resilience::BreakerState::closed;
+    clock_.advance(50ms);
+  }
+  EXPECT_TRUE(every_layer_closed());
+  EXPECT_EQ(refused_after_close, 0) << "refusals after the first probe round";
+  EXPECT_GT(served_after_close, 50);
+  // Only the upstream's own open period was waited out: at most 2 s of refusals (41 calls at
+  // 50 ms), never a second period.
+  EXPECT_LE(refused, 41);
+  // The first probe round was three calls that reached the upstream, all answered 200.
+  EXPECT_EQ(transport_.sent.size() - sent_before, static_cast<size_t>(100 - refused));
+  EXPECT_EQ(up().breaker.snapshot().trips, 0u) << "closed by a full recovery";
+  EXPECT_GE(up().breaker.snapshot().not_permitted, refused_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(OneAndTwoEndpoints, BreakerLayers, ::testing::Values(1, 2),
+                         [](const auto& info) {
+                           return info.param == 1 ? std::string("OneEndpoint")
+                                                  : std::string("TwoEndpoints");
+                         });
+
+// A refusal medgate makes itself (no endpoint routable: here a failing health check) reaches
+// no upstream and is not the upstream's failure: its half-open breaker keeps its probes.
+TEST_F(UpstreamCallTest, ALocalRefusalIsNoFailedProbe) {
+  build([](UpstreamConfig& u) {
+    u.breaker.consecutive_failures = 2;
+    u.breaker.open_for = 1s;
+    u.breaker.half_open_calls = 1;
+    u.retry.attempts = 1;
+  });
+  transport_.answer_otherwise(FakeTransport::Answer{.status = 500});
+  (void)call("GET", "/x");
+  (void)call("GET", "/x");
+  ASSERT_EQ(up().breaker.state(), resilience::BreakerState::open);
+  transport_.answer_otherwise(std::nullopt);
+  clock_.advance(1s);
+  for (size_t i = 0; i < up().size(); ++i)
+    up().endpoint(i).health_ok = false;
+  const auto refused = call("GET", "/x");
+  EXPECT_EQ(refused.reply.response.status, 503u);
+  EXPECT_THAT(refused.reply.response.body, HasSubstr("no routable endpoint"));
+  EXPECT_EQ(up().breaker.state(), resilience::BreakerState::half_open)
+      << "a local refusal must not re-open the upstream's breaker";
+  for (size_t i = 0; i < up().size(); ++i)
+    up().endpoint(i).health_ok = true;
+  EXPECT_EQ(call("GET", "/x").reply.response.status, 200u);
+  EXPECT_EQ(up().breaker.state(), resilience::BreakerState::closed);
+}
+
 TEST_F(UpstreamCallTest, ABusyBulkheadRefusesAtOnce) {
   build([](UpstreamConfig& u) { u.max_concurrent = 1; });
   auto held = up().bulkhead.try_acquire();
