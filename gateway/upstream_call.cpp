@@ -268,10 +268,13 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
   if (permits.breaker.probe() && !single)
     up.probe_open_endpoints("the upstream's breaker is probing");
 
+  bool none_routable = false;  // no endpoint of the upstream could take the call at all
   for (;;) {
     const auto pick = plan.next(up, env);
-    if (!pick)
+    if (!pick) {
+      none_routable = info.attempts == 0;
       break;
+    }
     const size_t ei = *pick;
     EndpointState& ep = up.endpoint(ei);
     resilience::CircuitBreaker::Permit ep_permit;
@@ -364,10 +367,15 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
   }
 
   // No usable response. When attempts failed, the upstream could not serve, and its breaker
-  // should know. When none was made (no routable endpoint: an endpoint breaker, an ejection
-  // or a failing health check refused it here), the upstream was never asked: that refusal
-  // is medgate's own and is no evidence about the upstream, least of all a failed probe.
-  permits.breaker.record(plan.last() ? CallResult::failure : CallResult::ignored);
+  // should know. When none was made, the refusal is medgate's own:
+  // - a half-open breaker never counts it: it is no failed probe (the layers would take
+  //   turns re-opening each other while the upstream is healthy);
+  // - a closed one counts it only when none of the upstream's endpoints is routable (each
+  //   failing its health checks, ejected or with its breaker open): as far as medgate can
+  //   tell the upstream is down, and its breaker, /health and Retry-After say so;
+  // - an endpoint breaker with its probe slots taken is no evidence at all.
+  const bool counts = plan.last() || (none_routable && !permits.breaker.probe());
+  permits.breaker.record(counts ? CallResult::failure : CallResult::ignored);
   reply.attempts = info.attempts;
   if (!plan.last()) {
     up.stats().rejected(Rejection::no_endpoint);

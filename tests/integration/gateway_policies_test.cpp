@@ -391,23 +391,23 @@ TEST_F(GatewayPolicies, GracefulDrainFinishesInFlightRequests) {
 // then on, once its breaker closes (one probe round) every call is served, and the wait is
 // no longer than the upstream's own open period: the endpoint's breaker, open longer, does
 // not re-open the upstream's.
-class BreakerLayersOverHttp : public GatewayPolicies,
-                              public ::testing::WithParamInterface<int> {};
+class BreakerLayersOverHttp : public GatewayPolicies, public ::testing::WithParamInterface<int> {};
 
 TEST_P(BreakerLayersOverHttp, ARecoveredUpstreamIsServedAfterOneProbeRound) {
   const int open_s = GetParam();
   single_endpoint_ = true;
-  start_gateway("    selection: ordered\n    timeout: 2s\n    per_try_timeout: 300ms\n"
-                "    retry: { attempts: 1 }\n"
-                "    breaker: { consecutive_failures: 0, failure_rate: 0.5, window: 10, "
-                "min_calls: 10, open_for: " +
-                std::to_string(open_s) +
-                "s, half_open_calls: 3 }\n"
-                "    endpoint_breaker: { consecutive_failures: 0, failure_rate: 0.5, window: 5, "
-                "min_calls: 5, open_for: " +
-                std::to_string(open_s * 5 / 2) +
-                "s }\n"
-                "    outlier: { consecutive_failures: 0 }\n");
+  start_gateway(
+      "    selection: ordered\n    timeout: 2s\n    per_try_timeout: 300ms\n"
+      "    retry: { attempts: 1 }\n"
+      "    breaker: { consecutive_failures: 0, failure_rate: 0.5, window: 10, "
+      "min_calls: 10, open_for: " +
+      std::to_string(open_s) +
+      "s, half_open_calls: 3 }\n"
+      "    endpoint_breaker: { consecutive_failures: 0, failure_rate: 0.5, window: 5, "
+      "min_calls: 5, open_for: " +
+      std::to_string(open_s * 5 / 2) +
+      "s }\n"
+      "    outlier: { consecutive_failures: 0 }\n");
   auto status = [&] { return get("/api/medical/ok").status; };
   fault(primary_port_, "status:500");
   for (int i = 0; i < 12; ++i)
@@ -450,16 +450,18 @@ INSTANTIATE_TEST_SUITE_P(OpenFor, BreakerLayersOverHttp, ::testing::Values(2, 10
 // served, whatever its endpoints' breakers had learnt (two endpoints, both opened by
 // failures, the upstream's breaker forced open, then reset).
 TEST_F(GatewayPolicies, ResetOfAnUpstreamLeavesNoLayerBelowRefusing) {
-  start_gateway("    selection: ordered\n    timeout: 2s\n    per_try_timeout: 300ms\n"
-                "    retry: { attempts: 2, backoff: 10ms }\n"
-                "    breaker: { consecutive_failures: 50, failure_rate: 0 }\n"
-                "    endpoint_breaker: { consecutive_failures: 2, failure_rate: 0, open_for: 60s }\n"
-                "    outlier: { consecutive_failures: 0 }\n");
+  start_gateway(
+      "    selection: ordered\n    timeout: 2s\n    per_try_timeout: 300ms\n"
+      "    retry: { attempts: 2, backoff: 10ms }\n"
+      "    breaker: { consecutive_failures: 50, failure_rate: 0 }\n"
+      "    endpoint_breaker: { consecutive_failures: 2, failure_rate: 0, open_for: 60s }\n"
+      "    outlier: { consecutive_failures: 0 }\n");
   fault(primary_port_, "status:500");
   fault(replica_port_, "status:500");
   // Until both endpoints' breakers are open (bounded).
-  for (int i = 0; i < 20 && clients::curl_perform({.url = gw("/health")})
-                                    .body.find("\"routable\":true") != std::string::npos;
+  for (int i = 0;
+       i < 20 && clients::curl_perform({.url = gw("/health")}).body.find("\"routable\":true") !=
+                     std::string::npos;
        ++i)
     (void)get("/api/medical/ok");
   auto admin = [&](const std::string& action) {
@@ -474,7 +476,8 @@ TEST_F(GatewayPolicies, ResetOfAnUpstreamLeavesNoLayerBelowRefusing) {
   const auto h = clients::curl_perform({.url = gw("/health")});
   ASSERT_THAT(h.body, Not(HasSubstr("\"routable\":true"))) << "the endpoints' breakers are open";
   ASSERT_EQ(admin("reset"), 200);
-  EXPECT_EQ(get("/api/medical/ok").status, 200) << clients::curl_perform({.url = gw("/health")}).body;
+  EXPECT_EQ(get("/api/medical/ok").status, 200)
+      << clients::curl_perform({.url = gw("/health")}).body;
 }
 
 }  // namespace

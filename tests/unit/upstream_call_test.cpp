@@ -433,6 +433,28 @@ TEST_F(UpstreamCallTest, ALocalRefusalIsNoFailedProbe) {
   EXPECT_EQ(up().breaker.state(), resilience::BreakerState::closed);
 }
 
+// Every endpoint failing its health checks: the upstream is down as far as medgate can tell,
+// and its closed breaker opens on those refusals (so /health, Retry-After and dashboards say
+// so); once its checks pass again, one probe closes it.
+TEST_F(UpstreamCallTest, WithNoEndpointRoutableAClosedBreakerOpens) {
+  build([](UpstreamConfig& u) {
+    u.breaker.consecutive_failures = 3;
+    u.breaker.open_for = 1s;
+    u.breaker.half_open_calls = 1;
+  });
+  for (size_t i = 0; i < up().size(); ++i)
+    up().endpoint(i).health_ok = false;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(call("GET", "/x").reply.response.status, 503u);
+  EXPECT_EQ(up().breaker.state(), resilience::BreakerState::open);
+  EXPECT_TRUE(transport_.sent.empty());
+  for (size_t i = 0; i < up().size(); ++i)
+    up().endpoint(i).health_ok = true;
+  clock_.advance(1s);
+  EXPECT_EQ(call("GET", "/x").reply.response.status, 200u);
+  EXPECT_EQ(up().breaker.state(), resilience::BreakerState::closed);
+}
+
 TEST_F(UpstreamCallTest, ABusyBulkheadRefusesAtOnce) {
   build([](UpstreamConfig& u) { u.max_concurrent = 1; });
   auto held = up().bulkhead.try_acquire();
