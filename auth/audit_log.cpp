@@ -28,17 +28,6 @@ void append_string(std::string& out, std::string_view s) {
 
 }  // namespace
 
-AuditLogSettings read_audit_log_settings(const config::Node& node) {
-  auto a = node.map();
-  AuditLogSettings s;
-  s.path = a.get_string("path", "");
-  s.max_bytes = static_cast<uint64_t>(
-      a.get_int("max_bytes", static_cast<int64_t>(s.max_bytes), 64 * 1024, int64_t{1} << 40));
-  s.max_files = static_cast<uint32_t>(a.get_int("max_files", s.max_files, 1, 1000));
-  a.finish();
-  return s;
-}
-
 std::string audit_line(const AuditEntry& e, std::chrono::system_clock::time_point at) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();

@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "auth/auth_config.hpp"  // AuditLogSettings
 #include "auth/principal.hpp"
-#include "config/yaml_reader.hpp"
 
 namespace spdlog {
 class logger;
@@ -27,15 +27,6 @@ class thread_pool;
 }  // namespace spdlog
 
 namespace medgate::auth {
-
-struct AuditLogSettings {
-  std::string path;  // required where authentication is on
-  uint64_t max_bytes = 64 * 1024 * 1024;
-  uint32_t max_files = 10;
-};
-
-// Reads an `audit_log` map ({ path, max_bytes, max_files }) and finishes it.
-[[nodiscard]] AuditLogSettings read_audit_log_settings(const config::Node& node);
 
 // One decided call. Views: they need to live only for the call to audit_line()/record().
 struct AuditEntry {

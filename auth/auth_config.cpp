@@ -8,6 +8,17 @@ namespace medgate::auth {
 
 using config::Node;
 
+AuditLogSettings read_audit_log_settings(const Node& node) {
+  auto a = node.map();
+  AuditLogSettings s;
+  s.path = a.get_string("path", "");
+  s.max_bytes = static_cast<uint64_t>(
+      a.get_int("max_bytes", static_cast<int64_t>(s.max_bytes), 64 * 1024, int64_t{1} << 40));
+  s.max_files = static_cast<uint32_t>(a.get_int("max_files", s.max_files, 1, 1000));
+  a.finish();
+  return s;
+}
+
 RoleSet read_roles(const Node& seq) {
   RoleSet roles;
   for (const Node& item : seq.items()) {

@@ -14,7 +14,9 @@
 //       - { path: "/api/patient/{rut}", methods: [GET], roles: [doctor], patient_self: true }
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "auth/access_policy.hpp"
@@ -35,6 +37,16 @@ struct VerifierSettings {
 
 // A sequence of rules (see above).
 [[nodiscard]] std::vector<AccessRule> read_access_rules(const config::Node& seq);
+
+// Where an audit log goes (auth/audit_log.hpp).
+struct AuditLogSettings {
+  std::string path;  // required where authentication is on
+  uint64_t max_bytes = 64 * 1024 * 1024;
+  uint32_t max_files = 10;
+};
+
+// Reads an `audit_log` map ({ path, max_bytes, max_files }) and finishes it.
+[[nodiscard]] AuditLogSettings read_audit_log_settings(const config::Node& node);
 
 // A RoleSet from a sequence of role names.
 [[nodiscard]] RoleSet read_roles(const config::Node& seq);
