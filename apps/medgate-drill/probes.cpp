@@ -243,9 +243,12 @@ void Probes::poll_monitors() {
       const auto& e = item.as_object();
       after = std::max<uint64_t>(after, static_cast<uint64_t>(e.at("seq").to_number<int64_t>()));
       const std::string type = str(e, "event");
-      Event out{.source = c.monitor,
-                .kind = kind_of_monitor_event(type),
-                .detail = type + (str(e, "node").empty() ? "" : " " + str(e, "node"))};
+      // Appended, not `" " + node`: GCC 12 at -O3 reads that operator+ as an overlapping
+      // memcpy (a false -Wrestrict, GCC bug 105329) and the release build stops.
+      std::string detail = type;
+      if (const std::string node = str(e, "node"); !node.empty())
+        detail.append(" ").append(node);
+      Event out{.source = c.monitor, .kind = kind_of_monitor_event(type), .detail = detail};
       if (const auto* mono = e.if_contains("mono_ms")) {
         out.at = mono->to_number<int64_t>() - origin_mono_ms_;
       } else {
