@@ -483,6 +483,9 @@ WireResponse Gateway::admin(const WireRequest& req, std::string_view path) {
     const auto r = std::from_chars(parts[2].data(), end, idx);
     if (parts[1] != "endpoints" || r.ec != std::errc{} || r.ptr != end || idx >= up->size())
       return error_response(404, "unknown_endpoint", "no such endpoint index");
+    if (up->size() == 1)
+      return error_response(409, "single_endpoint",
+                            "an upstream of one endpoint has one breaker: act on the upstream");
     endpoint = &up->endpoint(idx);
     breaker = &endpoint->breaker;
     target += " endpoint " + endpoint->endpoint.url;

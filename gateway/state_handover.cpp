@@ -203,8 +203,9 @@ std::vector<std::string> import_upstream_state(UpstreamSet& upstreams,
       EndpointState& ep = up->endpoint(i);
       const auto e = c.endpoints.find(ep.endpoint.url);
       if (e == c.endpoints.end())
-        continue;  // unchanged settings list the same endpoints; kept defensive
-      ep.breaker.adopt(e->second.breaker, kReason);
+        continue;          // unchanged settings list the same endpoints; kept defensive
+      if (up->size() > 1)  // the only endpoint's breaker stays disabled
+        ep.breaker.adopt(e->second.breaker, kReason);
       ep.outlier.adopt(e->second.outlier);
       ep.health_ok.store(e->second.health_ok);
     }

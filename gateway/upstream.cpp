@@ -24,9 +24,25 @@ std::string_view to_string(Routability r) {
   return "unknown";
 }
 
+namespace {
+
+// An upstream of one endpoint has one breaker, the upstream's: ejecting its only endpoint
+// would only stand in the way of the upstream's probes.
+resilience::OutlierConfig outlier_config(const UpstreamConfig& cfg) {
+  resilience::OutlierConfig c = cfg.outlier;
+  if (cfg.endpoints.size() == 1)
+    c.consecutive_failures = 0;
+  return c;
+}
+
+}  // namespace
+
 EndpointState::EndpointState(const clients::HttpEndpoint& ep, const UpstreamConfig& cfg,
                              const resilience::Clock& clock)
-    : endpoint(ep), breaker(cfg.endpoint_breaker, clock), outlier(cfg.outlier, clock) {}
+    : endpoint(ep), breaker(cfg.endpoint_breaker, clock), outlier(outlier_config(cfg), clock) {
+  if (cfg.endpoints.size() == 1)
+    breaker.disable("the upstream's only endpoint: the upstream's breaker decides");
+}
 
 namespace {
 
@@ -189,8 +205,6 @@ Routability Upstream::routability(size_t i) {
   EndpointState& e = *endpoints_[i];
   if (!e.health_ok.load(std::memory_order_relaxed))
     return Routability::health_check_failed;
-  if (endpoints_.size() == 1)
-    return Routability::routable;  // one breaker decides: the upstream's
   if (e.outlier.ejected())
     return Routability::ejected;
   const auto s = e.breaker.state();
@@ -257,7 +271,9 @@ void Upstream::probe_open_endpoints(std::string_view reason) {
 
 void Upstream::clear_endpoint_layers(std::string_view reason) {
   for (auto& e : endpoints_) {
-    e->breaker.reset(reason);
+    // A disabled breaker refuses nothing (and the only endpoint's stays so by design).
+    if (e->breaker.state() != resilience::BreakerState::disabled)
+      e->breaker.reset(reason);
     e->outlier.reinstate();
   }
 }

@@ -28,6 +28,8 @@ namespace medgate::gateway {
 enum class Routability : uint8_t { routable, breaker_open, ejected, health_check_failed };
 [[nodiscard]] std::string_view to_string(Routability r);
 
+// The endpoint of an upstream that has only one gets a disabled breaker and no outlier
+// detection: the upstream's breaker alone decides (docs/resilience.md).
 struct EndpointState {
   EndpointState(const clients::HttpEndpoint& ep, const UpstreamConfig& cfg,
                 const resilience::Clock& clock);
@@ -102,8 +104,7 @@ class Upstream {
   [[nodiscard]] EndpointState& endpoint(size_t i) { return *endpoints_[i]; }
 
   // The verdict now. Health reports call it too, so it records nothing of its own (the
-  // breaker may still move from open to half-open when its time has come). The only endpoint
-  // of an upstream is routed by the upstream's breaker alone.
+  // breaker may still move from open to half-open when its time has come).
   [[nodiscard]] Routability routability(size_t i);
   // 1..100: below 100 while an endpoint ramps back in after being unroutable.
   [[nodiscard]] uint32_t weight(size_t i);

@@ -262,10 +262,9 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
   char budget_ms[24];
   // The layers agree (docs/resilience.md): the upstream's half-open probe round probes the
   // endpoints its failures opened too, so a recovered upstream closes every layer in one
-  // round instead of the layers re-opening each other; and an upstream of one endpoint has
-  // one breaker, its own (the endpoint's is not consulted, nothing ejects its only endpoint).
-  const bool single = up.size() == 1;
-  if (permits.breaker.probe() && !single)
+  // round instead of the layers re-opening each other. (An upstream of one endpoint has one
+  // breaker: its endpoint's is disabled, see EndpointState.)
+  if (permits.breaker.probe())
     up.probe_open_endpoints("the upstream's breaker is probing");
 
   bool none_routable = false;  // no endpoint of the upstream could take the call at all
@@ -277,15 +276,12 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
     }
     const size_t ei = *pick;
     EndpointState& ep = up.endpoint(ei);
-    resilience::CircuitBreaker::Permit ep_permit;
-    if (!single) {
-      ep_permit = ep.breaker.try_acquire();
-      if (!ep_permit) {
-        if (plan.refused(ei))
-          continue;
-        no_endpoint_reason = "every endpoint's breaker is open";
-        break;
-      }
+    auto ep_permit = ep.breaker.try_acquire();
+    if (!ep_permit) {
+      if (plan.refused(ei))
+        continue;
+      no_endpoint_reason = "every endpoint's breaker is open";
+      break;
     }
     const auto now = env.clock.now();
     if (now >= plan.deadline())
@@ -314,9 +310,8 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
 
     const Classified c = classify(result, reply.response);
     up.stats().attempt(ei, c.outcome);
-    if (ep_permit)
-      ep_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
-    if (c.endpoint_failure && !single) {
+    ep_permit.record(c.endpoint_failure ? CallResult::failure : CallResult::success);
+    if (c.endpoint_failure) {
       // The last routable endpoint is never kept out longer than the breaker's open period,
       // or the breaker's half-open probe would find nowhere to go.
       const Duration cap = up.last_routable(ei) ? cfg.breaker.open_for : Duration::max();
@@ -325,7 +320,7 @@ boost::asio::awaitable<void> call_upstream(Upstream& up, const WireRequest& req,
         env.events.warn("endpoint ejected: upstream={} endpoint={} after {} consecutive failures",
                         cfg.name, ep.endpoint.url, cfg.outlier.consecutive_failures);
       }
-    } else if (!c.endpoint_failure) {
+    } else {
       ep.outlier.record_success();
     }
     plan.attempted(ei, c);

@@ -441,6 +441,14 @@ TEST_P(BreakerLayersOverHttp, ARecoveredUpstreamIsServedAfterOneProbeRound) {
   EXPECT_EQ(refused_after_first_ok, 0) << "refusals after the first probe round";
   // The wait was the upstream's open period (and the slow probe), not two or three of them.
   EXPECT_LT(*first_ok - recovered, std::chrono::milliseconds(open_s * 1000 + 1500));
+  // One breaker: the only endpoint's is disabled, and the admin API will not revive it.
+  EXPECT_THAT(clients::curl_perform({.url = gw("/health")}).body,
+              HasSubstr("\"breaker\":{\"state\":\"disabled\""));
+  EXPECT_EQ(clients::curl_perform({.method = "POST",
+                                   .url = gw("/admin/breakers/medical/endpoints/0/reset"),
+                                   .headers = {{"Authorization", std::string("Bearer ") + kToken}}})
+                .status,
+            409);
 }
 
 INSTANTIATE_TEST_SUITE_P(OpenFor, BreakerLayersOverHttp, ::testing::Values(2, 10),
