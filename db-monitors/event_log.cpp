@@ -26,10 +26,48 @@ std::string iso8601_ms(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+// A value as it reads in key=value: bare when it is a plain word, else JSON-quoted (which
+// also escapes quotes and control characters).
+void append_value(std::string& out, const boost::json::value& v) {
+  if (v.is_string()) {
+    const std::string_view text = v.get_string();
+    const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+      return static_cast<unsigned char>(c) > 0x20 && c != '"' && c != '\\' && c != 0x7f;
+    });
+    out += plain ? std::string(text) : boost::json::serialize(v);
+    return;
+  }
+  out += boost::json::serialize(v);
+}
+
 }  // namespace
 
-EventLog::EventLog(std::string cluster, const std::string& path, size_t keep, bool to_stderr)
-    : cluster_(std::move(cluster)), keep_(keep), to_stderr_(to_stderr) {
+std::string readable_event_line(const boost::json::object& event) {
+  std::string out;
+  auto str = [&](std::string_view key) -> std::string_view {
+    const auto* v = event.if_contains(key);
+    return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+  };
+  out += str("ts");
+  out += ' ';
+  out += str("cluster");
+  out += ' ';
+  out += str("event");
+  for (const auto& kv : event) {
+    const std::string_view key = kv.key();
+    if (key == "ts" || key == "wall_ms" || key == "mono_ms" || key == "cluster" || key == "event" ||
+        key == "seq")
+      continue;
+    out += ' ';
+    out += key;
+    out += '=';
+    append_value(out, kv.value());
+  }
+  return out;
+}
+
+EventLog::EventLog(std::string cluster, const std::string& path, size_t keep, std::FILE* echo)
+    : cluster_(std::move(cluster)), keep_(keep), echo_(echo) {
   if (!path.empty()) {
     file_ = std::fopen(path.c_str(), "a");
     if (!file_)
@@ -64,8 +102,11 @@ void EventLog::emit(Event event) {
     std::fputs(text.c_str(), file_);
     std::fflush(file_);
   }
-  if (to_stderr_)
-    std::fputs(text.c_str(), stderr);
+  if (echo_) {
+    const std::string readable = readable_event_line(line) + "\n";
+    std::fputs(readable.c_str(), echo_);
+    std::fflush(echo_);
+  }
   recent_.push_back(std::move(line));
   while (recent_.size() > keep_)
     recent_.pop_front();

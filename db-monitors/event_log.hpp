@@ -1,6 +1,7 @@
 // EventSink that stamps each event with both clocks and the cluster, appends it as one JSON
-// line to a file (flushed at once: "failure logged" is measured from these lines) and to
-// standard error, and keeps the last `keep` events for GET /events. Thread-safe.
+// line to a file (flushed at once: "failure logged" is measured from these lines), writes it
+// as one readable line to `echo` (standard output: what `docker logs` and supervisord show an
+// operator), and keeps the last `keep` events for GET /events. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -16,10 +17,17 @@
 
 namespace medgate::dbmon {
 
+// An event as an operator reads it: "<ts> <cluster> <event> node=<node> key=value ...", the
+// clocks and the sequence number left out, a value quoted when it has a space, a quote or a
+// control character in it. One line, no newline at the end.
+[[nodiscard]] std::string readable_event_line(const boost::json::object& event);
+
 class EventLog final : public EventSink {
  public:
-  // `path` empty: no file. Throws when the file cannot be opened.
-  EventLog(std::string cluster, const std::string& path, size_t keep = 1000, bool to_stderr = true);
+  // `path` empty: no file; `echo` null: no readable lines. Throws when the file cannot be
+  // opened.
+  EventLog(std::string cluster, const std::string& path, size_t keep = 1000,
+           std::FILE* echo = stdout);
   ~EventLog() override;
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
@@ -35,7 +43,7 @@ class EventLog final : public EventSink {
   std::string cluster_;
   std::FILE* file_ = nullptr;
   size_t keep_;
-  bool to_stderr_;
+  std::FILE* echo_;
   mutable std::mutex mu_;
   std::deque<boost::json::object> recent_;
   uint64_t seq_ = 0;

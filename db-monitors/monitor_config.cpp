@@ -39,6 +39,7 @@ MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env
   }
   c.state_file = root.required("state_file").as_nonempty_string();
   c.event_log = root.get_string("event_log", "");
+  c.access_log = root.get_bool("access_log", false);
   {
     auto l = root.required("login").map();
     m.login.user = l.required("user").as_nonempty_string();

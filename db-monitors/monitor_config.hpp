@@ -6,6 +6,7 @@
 //   listen: { address: 127.0.0.1, port: 8012 }
 //   state_file: /var/tmp/medgate-stack/admin-monitor/topology.json
 //   event_log: /var/tmp/medgate-stack/admin-monitor/events.jsonl
+//   access_log: false                  # a line per HTTP request (off: /primary is polled)
 //   login: { user: medgate_monitor, password: "${PG_MONITOR_LOGIN_PASSWORD:-}", database: postgres
 //   } replication: { user: repl, password: "${REPL_PASSWORD:-}" } nodes:
 //     - { name: admin-db-primary, host: 127.0.0.1, port: 5433, rejoin_command: "..." }
@@ -33,7 +34,8 @@ struct MonitorConfig {
   std::string listen_address = "127.0.0.1";
   uint16_t listen_port = 0;
   std::string state_file;
-  std::string event_log;  // empty: events to standard error only
+  std::string event_log;    // empty: events to standard output only
+  bool access_log = false;  // a line per HTTP request on standard error
   ReplicationLogin replication;
   std::string api_token;  // empty: operator commands are refused
   MonitorOptions monitor;

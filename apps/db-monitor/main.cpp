@@ -104,6 +104,11 @@ int main(int argc, char** argv) {
   auto log = std::make_shared<spdlog::logger>(cfg.monitor.cluster + "-monitor",
                                               std::make_shared<spdlog::sinks::stderr_sink_mt>());
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  // The HTTP service's own log: its errors always, a line per request only when asked (the
+  // services poll /primary, which would bury the monitor's events).
+  auto http_log = log->clone(cfg.monitor.cluster + "-monitor-http");
+  if (!cfg.access_log)
+    http_log->set_level(spdlog::level::warn);
   try {
     const auto io_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::max(cfg.monitor.action_timeout, cfg.monitor.apply_timeout) + std::chrono::seconds(2));
@@ -131,7 +136,7 @@ int main(int argc, char** argv) {
         cfg.monitor.cluster + "-monitor",
         service::ListenOptions{
             .address = cfg.listen_address, .port = cfg.listen_port, .threads = 1},
-        service::ServiceLimits{}, monitor_routes(monitor, events, cfg.api_token), log);
+        service::ServiceLimits{}, monitor_routes(monitor, events, cfg.api_token), http_log);
     http.start();
     monitor.start();
     log->info("monitoring cluster {} ({}) on {}:{}", cfg.monitor.cluster, engine->name(),

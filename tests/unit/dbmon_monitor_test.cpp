@@ -137,7 +137,7 @@ class MonitorTest : public ::testing::Test {
   std::shared_ptr<NiceMock<testing::MockEngine>> engine_ =
       std::make_shared<NiceMock<testing::MockEngine>>();
   testing::FakeClock clock_;
-  EventLog events_{"t", "", 1000, false};
+  EventLog events_{"t", "", 1000, nullptr};
   MemoryStore* store_ = nullptr;
   std::unique_ptr<Monitor> monitor_;
 };
