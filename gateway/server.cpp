@@ -459,7 +459,9 @@ void Server::run_health_checks(Worker& w) {
           [this, &w, &up, ei, hc]() -> asio::awaitable<void> {
             EndpointState& ep = up.endpoint(ei);
             clients::PoolOptions opts;
-            opts.connect_timeout = hc.timeout;
+            // A dead address fails its check in the upstream's connect timeout, not the whole
+            // check timeout (a stopped container answers nothing; it does not refuse).
+            opts.connect_timeout = std::min(hc.timeout, up.config().connect_timeout);
             opts.max_idle = 1;
             opts.max_response_body = 64 * 1024;
             clients::ConnectionPool pool(w.io.get_executor(), ep.endpoint, opts);
