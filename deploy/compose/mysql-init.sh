@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Run once by the mariadb / mysql image on a node's first start (docker-entrypoint-initdb.d),
-# on its temporary server: the accounts and the application's database, written to no binary
-# log, then an empty binary log; a replica (REPLICA_OF set) then replicates its primary from
-# the first transaction by GTID. The service runs its own migrations on the primary.
+# A node's first start, on its temporary server: the accounts and the application's database,
+# written to no binary log, then an empty binary log; a replica (REPLICA_OF set) then
+# replicates its primary from the first transaction by GTID. The service runs its own
+# migrations on the primary. Run by the mariadb-node image (deploy/images/mariadb-node) with
+# root over the unix socket, and by the mysql:8.0 image of docker-compose.mysql8.yml
+# (docker-entrypoint-initdb.d) with its root password.
 # Environment: APP_DATABASE, APP_USER, APP_PASSWORD, DB_MONITOR_PASSWORD,
-#   DB_REPLICATION_PASSWORD, REPLICA_OF (the primary's host, replicas only), and the image's
-#   root password variable. root itself is the image's, on localhost only (MARIADB_ROOT_HOST /
-#   MYSQL_ROOT_HOST in docker-compose.yml): no root over the network.
+#   DB_REPLICATION_PASSWORD, REPLICA_OF (the primary's host, replicas only), MYSQL_ROOT_PASSWORD
+#   (the mysql image only; without it root connects by the unix socket), MYSQL_UNIX_PORT (the
+#   socket, when not the default). root is never reachable over the network.
 set -euo pipefail
 # The accounts' privileges, as the local stack grants them.
 # shellcheck source=/dev/null
@@ -17,7 +19,8 @@ if command -v mariadb >/dev/null; then
 else
   client=(mysql) flavour=mysql
 fi
-client+=(--protocol=socket -uroot "-p$root_password")
+client+=(--protocol=socket -uroot)
+[ -z "$root_password" ] || client+=("-p$root_password")
 # An SQL string literal: backslashes first (MySQL and MariaDB treat them as escapes), then
 # quotes, so no password can end the literal.
 q() {

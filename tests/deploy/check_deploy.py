@@ -6,6 +6,7 @@
 1. docker-compose.yml is valid for docker-compose (`config -q`, with .env.example's values).
 2. The old system's container names are all there, medgate-drill --compose's too, and two
    gateways serve.
+   docker-compose.mysql8.yml merges with it.
 3. Every build target compose asks for is a stage of the Dockerfile; every file the
    Dockerfile copies and every file compose mounts exists; mounted scripts are executable.
 4. The Dockerfile: known instructions only; each component's stage runs as a non-root user
@@ -54,6 +55,17 @@ if r.returncode != 0:
     sys.exit(1)
 compose = yaml.safe_load(r.stdout)
 services = compose["services"]
+# The MySQL 8 override merges (its own root password added to the example's).
+with open(f"{SRC}/.env.example") as fh:
+    env8 = fh.read() + "MYSQL_ROOT_PASSWORD=example\n"
+env8_file = tempfile.NamedTemporaryFile("w", suffix=".env", delete=False)
+env8_file.write(env8)
+env8_file.close()
+atexit.register(os.unlink, env8_file.name)
+r = run(["docker-compose", "--env-file", env8_file.name, "-f", f"{SRC}/docker-compose.yml", "-f",
+         f"{SRC}/docker-compose.mysql8.yml", "config", "-q"], cwd=SRC)
+if r.returncode != 0:
+    fail(f"docker-compose.mysql8.yml does not merge: {r.stderr.strip()}")
 
 # 2. names
 OLD_NAMES = {"mariadb-master", "mariadb-replica", "postgres_primary", "postgres_replica",
@@ -115,13 +127,26 @@ for line in lines:
                         [f"{SRC}/{os.path.dirname(src)}"] if "*" in src else [])):
                 fail(f"Dockerfile: COPY source {src} does not exist")
 targets = {s["build"]["target"] for s in services.values() if "build" in s}
+
+
+def read(path):
+    with open(f"{SRC}/{path}") as fh:
+        return fh.read()
+
+
+DB_NODES = {"mariadb-node": lambda: re.search(r"^user=mysql$", read("deploy/images/mariadb-node.cnf"), re.M),
+            "postgres-node": lambda: "setpriv --reuid=postgres" in read("deploy/images/postgres-node")}
 for t in sorted(targets):
     if t not in stages:
         fail(f"compose builds target {t}, which the Dockerfile does not have")
         continue
     body = stages[t]["lines"]
     users = [l.split()[1] for l in body if l.upper().startswith("USER ")]
-    if not users or users[-1] in ("root", "0"):
+    if t in DB_NODES:
+        # The entry point starts as root to own its volume, then the server drops to its user.
+        if not DB_NODES[t]():
+            fail(f"Dockerfile: stage {t}'s server does not drop root")
+    elif not users or users[-1] in ("root", "0"):
         fail(f"Dockerfile: stage {t} runs as root")
     if t != "tools" and not any(l.upper().startswith("HEALTHCHECK ") for l in body):
         fail(f"Dockerfile: stage {t} has no HEALTHCHECK")
@@ -220,8 +245,9 @@ if checked < 10:
 # 6. shellcheck
 scripts = [f"{SRC}/deploy/compose/{f}" for f in ("monitor-role", "mysql-node-start", "mysql-init.sh",
                                                  "make-secrets", "db-privileges")]
-scripts += [f"{SRC}/deploy/compose/postgres/node-start", f"{SRC}/deploy/compose/postgres/10-medgate-init.sh",
-            f"{SRC}/scripts/lib/pg-node-start"]
+scripts += [f"{SRC}/deploy/compose/postgres/10-medgate-init.sh", f"{SRC}/deploy/images/mariadb-node",
+            f"{SRC}/deploy/images/postgres-node", f"{SRC}/scripts/lib/pg-node-start",
+            f"{SRC}/scripts/lib/mariadb-node-start", f"{SRC}/tests/compose/compose_test.sh"]
 r = run(["shellcheck", "-x", *scripts])
 if r.returncode != 0:
     fail(f"shellcheck:\n{r.stdout}")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run once by the postgres image on the primary's first start (docker-entrypoint-initdb.d):
+# Run once on the primary's first start, by the postgres-node image (deploy/images/postgres-node)
+# on a server with no network, psql reaching it through PGHOST/PGUSER/PGPASSWORD:
 # replication connections with a password, the administrative service's role and database
 # (the service runs its own migrations), the monitor's role, then read-only until the monitor
 # elects it.
