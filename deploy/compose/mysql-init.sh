@@ -20,6 +20,8 @@ else
   client=(mysql) flavour=mysql
 fi
 client+=(--protocol=socket -uroot)
+# The client's option files name the server's usual socket, which beats the variable.
+[ -z "${MYSQL_UNIX_PORT:-}" ] || client+=("--socket=$MYSQL_UNIX_PORT")
 [ -z "$root_password" ] || client+=("-p$root_password")
 # An SQL string literal: backslashes first (MySQL and MariaDB treat them as escapes), then
 # quotes, so no password can end the literal.
