@@ -24,6 +24,9 @@ struct ConnectionPool::Connection {
   Clock::time_point idle_since{};
   // Its last answer was a HEAD's: a misbehaving upstream may still send the body, late.
   bool after_head = false;
+  // The endpoint's LiveAddress generation it was made under: a connection to an address the
+  // name no longer resolves to is not reused.
+  uint64_t address_generation = 0;
 };
 
 ConnectionPool::ConnectionPool(asio::any_io_executor executor, HttpEndpoint endpoint,
@@ -65,6 +68,7 @@ std::unique_ptr<ConnectionPool::Connection> ConnectionPool::take_idle() {
     // only after a HEAD (one system call; the common path pays nothing).
     boost::system::error_code unread;
     if (now - conn->idle_since < options_.idle_timeout && conn->stream.socket().is_open() &&
+        (!endpoint_.live || conn->address_generation == endpoint_.live->generation()) &&
         (!conn->after_head || (conn->stream.socket().available(unread) == 0 && !unread)))
       return conn;
   }
@@ -85,9 +89,21 @@ asio::awaitable<SendResult> ConnectionPool::send(const WireRequest& request, Wir
     bool stale = false;  // failed before any response byte: the idle peer had closed it
     beast::error_code ec;
     if (!conn) {
+      asio::ip::tcp::endpoint target = endpoint_.address;
+      uint64_t generation = 0;
+      if (endpoint_.live) {
+        generation = endpoint_.live->generation();
+        const auto resolved = endpoint_.live->get();
+        if (!resolved) {  // the name has not resolved yet: nowhere to connect
+          result.error = SendError::connect_failed;
+          co_return result;
+        }
+        target = *resolved;
+      }
       conn = std::make_unique<Connection>(executor_);
+      conn->address_generation = generation;
       conn->stream.expires_at(std::min(Clock::now() + options_.connect_timeout, deadline));
-      co_await conn->stream.socket().async_connect(endpoint_.address,
+      co_await conn->stream.socket().async_connect(target,
                                                    asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         result.error = SendError::connect_failed;

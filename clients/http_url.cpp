@@ -4,6 +4,33 @@
 
 namespace medgate::clients {
 
+namespace {
+
+// RFC 1123: dot-separated labels of letters, digits and '-', none starting or ending with
+// '-', at most 63 bytes each and 253 in all.
+bool is_host_name(std::string_view host) {
+  if (host.empty() || host.size() > 253)
+    return false;
+  size_t label = 0;
+  for (size_t i = 0; i <= host.size(); ++i) {
+    if (i == host.size() || host[i] == '.') {
+      if (label == 0 || label > 63 || host[i - 1] == '-')
+        return false;
+      label = 0;
+      continue;
+    }
+    const char c = host[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    (c == '-' && label > 0);
+    if (!ok)
+      return false;
+    ++label;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<HttpEndpoint> parse_http_url(std::string_view url, std::string& error) {
   constexpr std::string_view kScheme = "http://";
   if (url.substr(0, kScheme.size()) != kScheme) {
@@ -42,18 +69,25 @@ std::optional<HttpEndpoint> parse_http_url(std::string_view url, std::string& er
       return std::nullopt;
     }
   }
-  const std::string host_str = host == "localhost" ? "127.0.0.1" : std::string(host);
-  boost::system::error_code ec;
-  const auto ip = boost::asio::ip::make_address(host_str, ec);
-  if (ec) {
-    error = "endpoint host must be an IP address or localhost (got '" + std::string(host) + "')";
-    return std::nullopt;
-  }
   HttpEndpoint ep;
   ep.url = std::string(url);
   ep.host_header = std::string(authority);
   ep.base_path = std::move(base_path);
-  ep.address = boost::asio::ip::tcp::endpoint(ip, port);
+  const std::string host_str = host == "localhost" ? "127.0.0.1" : std::string(host);
+  boost::system::error_code ec;
+  const auto ip = boost::asio::ip::make_address(host_str, ec);
+  if (!ec) {
+    ep.address = boost::asio::ip::tcp::endpoint(ip, port);
+    return ep;
+  }
+  if (!is_host_name(host)) {
+    error =
+        "endpoint host must be an IP address or a host name (letters, digits, '-' and '.') "
+        "(got '" +
+        std::string(host) + "')";
+    return std::nullopt;
+  }
+  ep.live = std::make_shared<LiveAddress>(std::string(host), port);
   return ep;
 }
 

@@ -15,11 +15,13 @@
 #include <string>
 
 #include <spdlog/async.h>
+
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "clients/name_resolver.hpp"
 #include "clients/stop_signals.hpp"
 #include "gateway/fd_limit.hpp"
 #include "gateway/gateway.hpp"
@@ -120,6 +122,19 @@ int main(int argc, char** argv) {
   if (!fds.warning.empty())
     events->warn("{}", fds.warning);
   cfg.limits.max_connections = fds.max_connections;
+
+  // Endpoints named by host name (compose: app1, app2-a): looked up before medgate serves,
+  // then every 5 s on the resolver's own thread; a connection is never held up by a lookup.
+  medgate::clients::NameResolver resolver(
+      std::chrono::seconds(5),
+      [&events](const std::string& line) { events->info("upstream address: {}", line); });
+  for (const auto& u : cfg.upstreams)
+    for (const auto& ep : u.endpoints)
+      resolver.add(ep.live);
+  if (const size_t failed = resolver.resolve_all(); failed > 0)
+    events->warn("{} upstream endpoint name(s) did not resolve: they take no traffic until they do",
+                 failed);
+  resolver.start();
 
   // Policies read the clock many times per request; they need milliseconds, not nanoseconds.
   medgate::resilience::CoarseSteadyClock clock;

@@ -35,6 +35,15 @@ GatewayClient::GatewayClient(std::vector<clients::HttpEndpoint> instances,
 
 GatewayClient::~GatewayClient() = default;
 
+void GatewayClient::resolve_names(std::chrono::milliseconds interval,
+                                  clients::NameResolver::Report report) {
+  resolver_ = std::make_unique<clients::NameResolver>(interval, std::move(report));
+  for (const auto& i : instances_)
+    resolver_->add(i->endpoint.live);
+  resolver_->resolve_all();
+  resolver_->start();
+}
+
 void GatewayClient::ensure_pools(asio::any_io_executor ex) const {
   std::call_once(pools_made_, [&] {
     // The handlers' executor is a connection's strand; sockets belong to the io_context

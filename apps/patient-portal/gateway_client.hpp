@@ -21,6 +21,7 @@
 
 #include "clients/connection_pool.hpp"
 #include "clients/http_url.hpp"
+#include "clients/name_resolver.hpp"
 #include "resilience/circuit_breaker.hpp"
 #include "resilience/clock.hpp"
 
@@ -52,6 +53,11 @@ class GatewayClient {
   GatewayClient(std::vector<clients::HttpEndpoint> instances, GatewayClientOptions options);
   ~GatewayClient();
 
+  // Instances named by host name: looks them up now (on the caller's thread, before the
+  // portal serves) and every `interval` after on a thread of its own. `report` gets each
+  // change of address. Not called by --check-config, which resolves nothing.
+  void resolve_names(std::chrono::milliseconds interval, clients::NameResolver::Report report);
+
   // GET `target` from medgate as the holder of `bearer` (a patient token).
   [[nodiscard]] boost::asio::awaitable<GatewayAnswer> get(std::string target,
                                                           std::string request_id,
@@ -66,6 +72,7 @@ class GatewayClient {
   std::vector<std::unique_ptr<Instance>> instances_;
   mutable std::once_flag pools_made_;
   mutable std::atomic<uint64_t> next_{0};
+  std::unique_ptr<clients::NameResolver> resolver_;
 };
 
 }  // namespace medgate::service

@@ -3,19 +3,23 @@
 // (`gateway.url`), with a short-lived token in the signed-in patient's name.
 #include <cstdio>
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "apps/patient-portal/portal_api.hpp"
 #include "apps/service-kit/service_main.hpp"
 
 int main(int argc, char** argv) {
   using namespace medgate::service;
   PortalParts parts;
+  std::shared_ptr<medgate::service::GatewayClient> gateway;  // parts.gateway, before it serves
   return service_main(
       argc, argv,
       {.name = "portal",
        .default_port = 3003,
        .migrations = portal_migrations(),
        .read_extra =
-           [&parts](medgate::config::MapReader& root) {
+           [&parts, &gateway](medgate::config::MapReader& root) {
              auto node = root.required("gateway");
              auto m = node.map();
              // `urls`: every medgate instance (calls are spread and fail over); `url`: one.
@@ -49,11 +53,22 @@ int main(int argc, char** argv) {
                                 std::chrono::minutes(5)));
              options.max_idle = static_cast<uint32_t>(m.get_int("max_idle", 64, 0, 4096));
              m.finish();
-             parts.gateway = std::make_shared<GatewayClient>(std::move(instances), options);
+             gateway = std::make_shared<GatewayClient>(std::move(instances), options);
+             parts.gateway = gateway;
              auto security = std::make_shared<PortalSecuritySettings>();
              read_portal_security(root, *security);
              parts.security = std::move(security);
            },
-       .routes = [&parts](medgate::db::DbPool& pool,
-                          const ServiceConfig& cfg) { return portal_routes(pool, cfg, parts); }});
+       .routes =
+           [&parts, &gateway](medgate::db::DbPool& pool, const ServiceConfig& cfg) {
+             // medgate's instances by name (compose: middleware, middleware-2): looked up now
+             // and every 5 s, so an instance that comes back at another address is followed.
+             auto log = std::make_shared<spdlog::logger>(
+                 "portal-resolver", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+             log->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+             gateway->resolve_names(std::chrono::seconds(5), [log](const std::string& line) {
+               log->info("medgate address: {}", line);
+             });
+             return portal_routes(pool, cfg, parts);
+           }});
 }
