@@ -129,11 +129,24 @@ ensure_postgres_settings() {  # data dir
   done
 }
 
+# What the PostgreSQL nodes run as the postgres user (their start wrapper, the db-monitor it
+# asks, its configuration), copied into the stack's directory at every start: the checkout
+# may lie in a directory other users cannot enter. Says so up front when even that copy is
+# out of the postgres user's reach.
+install_for_other_users() {
+  install -d -m 755 "$STACK_DIR/bin" "$STACK_DIR/etc"
+  install -m 755 "$MEDGATE_ROOT/scripts/lib/pg-node-start" "$BIN/db-monitor" "$STACK_DIR/bin/"
+  install -m 644 "$MEDGATE_ROOT/config/postgres-monitor.example.yaml" "$STACK_DIR/etc/"
+  if is_root && ! runuser -u postgres -- test -x "$STACK_DIR/bin/pg-node-start"; then
+    die "the postgres user cannot reach $STACK_DIR (a parent directory is closed to other users): set MEDGATE_STACK_DIR to a directory it can enter"
+  fi
+}
+
 write_supervisord_conf() {
   local conf="$STACK_DIR/supervisord.conf" pg_user=""
   is_root && pg_user="user=postgres"
   # The PostgreSQL nodes start through a wrapper that asks postgres-monitor's record.
-  local pg_env="DB_MONITOR_BIN=\"$BIN/db-monitor\",PG_MONITOR_CONFIG=\"$MEDGATE_ROOT/config/postgres-monitor.example.yaml\",MEDGATE_STACK_DIR=\"$STACK_DIR\",PG_BIN=\"$PG_BIN\",PGPASSFILE=\"$PGPASSFILE\""
+  local pg_env="DB_MONITOR_BIN=\"$STACK_DIR/bin/db-monitor\",PG_MONITOR_CONFIG=\"$STACK_DIR/etc/postgres-monitor.example.yaml\",MEDGATE_STACK_DIR=\"$STACK_DIR\",PG_BIN=\"$PG_BIN\",PGPASSFILE=\"$PGPASSFILE\""
   {
     cat <<CONF
 [unix_http_server]
@@ -170,7 +183,7 @@ CONF
     done
     cat <<CONF
 [program:admin-db-primary]
-command=$MEDGATE_ROOT/scripts/lib/pg-node-start admin-db-primary $STACK_DIR/admin-db-primary/data
+command=$STACK_DIR/bin/pg-node-start admin-db-primary $STACK_DIR/admin-db-primary/data
 environment=$pg_env
 $pg_user
 autostart=true
@@ -180,7 +193,7 @@ stopwaitsecs=60
 priority=10
 
 [program:admin-db-standby]
-command=$MEDGATE_ROOT/scripts/lib/pg-node-start admin-db-standby $STACK_DIR/admin-db-standby/data
+command=$STACK_DIR/bin/pg-node-start admin-db-standby $STACK_DIR/admin-db-standby/data
 environment=$pg_env
 $pg_user
 autostart=false
@@ -510,6 +523,7 @@ stack_start() {
   init_postgres_primary
   ensure_postgres_settings "$STACK_DIR/admin-db-primary/data"
   ensure_postgres_settings "$STACK_DIR/admin-db-standby/data"
+  install_for_other_users
   write_supervisord_conf
   if [ -S "$STACK_DIR/supervisor.sock" ] && ctl pid >/dev/null 2>&1; then
     ctl update >/dev/null

@@ -372,10 +372,14 @@ TEST_F(PostgresMonitorIT, CrashedPrimaryReplacedThenRestartedAsAStandbyByItsWrap
                               });
   EXPECT_LT(took, 10s);
   // Restarted the way the local stack restarts it: through scripts/lib/pg-node-start, which
-  // asks the monitor's record, rewinds the old primary and starts it as b's standby.
-  a_->start_through({"/usr/bin/env", "DB_MONITOR_BIN=" + binary_dir() + "/apps/db-monitor",
-                     "PG_MONITOR_CONFIG=" + monitor_->config_path(),
-                     source_dir() + "/scripts/lib/pg-node-start", "a", a_->data_dir()});
+  // asks the monitor's record, rewinds the old primary and starts it as b's standby. Both
+  // programs copied where the postgres user may run them (the checkout may be closed to it).
+  a_->start_through(
+      {"/usr/bin/env",
+       "DB_MONITOR_BIN=" + executable_copy(binary_dir() + "/apps/db-monitor", monitor_->dir()),
+       "PG_MONITOR_CONFIG=" + monitor_->config_path(),
+       executable_copy(source_dir() + "/scripts/lib/pg-node-start", monitor_->dir()), "a",
+       a_->data_dir()});
   ASSERT_TRUE(monitor_->wait_until(
       [](const auto& s) {
         const auto* a = node_of(s, "a");

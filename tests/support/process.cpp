@@ -1,5 +1,7 @@
 #include "tests/support/process.hpp"
 
+#include <filesystem>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -214,6 +216,15 @@ std::string raw_exchange(uint16_t port, const std::string& data, int timeout_ms)
   }
   ::close(fd);
   return out;
+}
+
+std::string executable_copy(const std::string& path, const std::string& dir) {
+  namespace fs = std::filesystem;
+  const std::string copy = dir + "/" + fs::path(path).filename().string();
+  fs::copy_file(path, copy, fs::copy_options::overwrite_existing);
+  fs::permissions(copy, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  return copy;
 }
 
 std::string make_temp_dir(const std::string& prefix) {

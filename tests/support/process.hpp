@@ -58,5 +58,9 @@ int run_command(const std::vector<std::string>& argv, const std::string& log_pat
                                        int timeout_ms = 3000);
 // A fresh temporary directory, removed by the caller.
 [[nodiscard]] std::string make_temp_dir(const std::string& prefix);
+// A copy of the program `path` in `dir`, executable by everyone: a program started as another
+// user (the postgres user) cannot run what lies in a checkout other users cannot enter.
+// Returns the copy's path; throws when it cannot be made.
+[[nodiscard]] std::string executable_copy(const std::string& path, const std::string& dir);
 
 }  // namespace medgate::testing
