@@ -346,8 +346,8 @@ CONF
 }
 
 wait_mariadb() {  # name
-  local i
-  for i in $(seq 1 150); do
+  local _
+  for _ in $(seq 1 150); do
     mariadb-admin --defaults-file="$STACK_DIR/$1/my.cnf" ping >/dev/null 2>&1 && return 0
     sleep 0.2
   done
@@ -355,8 +355,8 @@ wait_mariadb() {  # name
 }
 
 wait_postgres() {  # port
-  local i
-  for i in $(seq 1 150); do
+  local _
+  for _ in $(seq 1 150); do
     "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$1" && return 0
     sleep 0.2
   done
@@ -475,12 +475,12 @@ start_monitors() {
   mkdir -p "$STACK_DIR/mariadb-monitor" "$STACK_DIR/postgres-monitor" "$STACK_DIR/mysql-monitor"
   chmod 755 "$STACK_DIR/mariadb-monitor" "$STACK_DIR/postgres-monitor" "$STACK_DIR/mysql-monitor"
   ctl start mariadb-monitor postgres-monitor mysql-monitor >/dev/null || true
-  local port i
+  local port _
   for port in 8011 8012 8013; do
     wait_http "http://127.0.0.1:$port/health" "the monitor on $port"
     # A primary that takes writes, within 30 s (the first start elects one); otherwise say so
     # and go on: the services wait for it themselves, and the monitor's /status says why.
-    for i in $(seq 1 150); do
+    for _ in $(seq 1 150); do
       curl -fsS -o /dev/null "http://127.0.0.1:$port/primary" 2>/dev/null && break
       sleep 0.2
     done
@@ -503,8 +503,8 @@ monitors_status() {
 }
 
 wait_http() {  # url name
-  local i
-  for i in $(seq 1 150); do
+  local _
+  for _ in $(seq 1 150); do
     curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
     sleep 0.2
   done
