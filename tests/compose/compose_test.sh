@@ -170,8 +170,9 @@ CLERK=$(token compose-test administrative)
 
 # ---- the public paths ----
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
-[ "$(code "$MW/health")" = 200 ] || fail "medgate /health is not 200"
-curl -fsS --max-time 5 "$MW/health" | grep -q '"breakers"\|"upstreams"' || fail "medgate /health has no breaker detail"
+health=$(curl -sS --max-time 5 -w '\n%{http_code}' "$MW/health") || fail "medgate /health does not answer"
+[ "${health##*$'\n'}" = 200 ] || fail "medgate /health answered ${health##*$'\n'}: ${health%$'\n'*}"
+grep -q '"breaker"' <<<"$health" || fail "medgate /health shows no breaker: ${health%$'\n'*}"
 [ "$(code "$MW/docs")" = 200 ] || fail "medgate /docs is not 200"
 [ "$(code -H "Host: elsewhere.example" "$PORTAL/")" = 421 ] || fail "the portal answered a foreign Host"
 
