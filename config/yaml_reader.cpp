@@ -273,6 +273,28 @@ std::vector<Node> Node::items() const {
   return out;
 }
 
+std::vector<std::string> Node::names(size_t max) const {
+  std::vector<std::string> out;
+  if (node_.IsSequence()) {
+    for (const auto& item : items())
+      out.push_back(item.as_nonempty_string());
+  } else {
+    const std::string text = as_string();
+    size_t pos = 0;
+    while (pos < text.size()) {
+      const size_t start = text.find_first_not_of(", \t", pos);
+      if (start == std::string::npos)
+        break;
+      const size_t end = std::min(text.find_first_of(", \t", start), text.size());
+      out.push_back(text.substr(start, end - start));
+      pos = end;
+    }
+  }
+  if (out.size() > max)
+    fail("at most " + std::to_string(max) + " names");
+  return out;
+}
+
 MapReader Node::map() const {
   if (node_.IsNull())
     return MapReader(*this, {});  // `key:` with nothing: an empty map

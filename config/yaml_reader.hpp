@@ -91,7 +91,11 @@ class Node {
   }
 
   [[nodiscard]] std::vector<Node> items() const;  // the elements of a sequence
-  [[nodiscard]] MapReader map() const;            // a mapping's reader
+  // A list of names: a sequence of non-empty strings, or one string of names separated by
+  // commas or spaces (so one environment variable can name several: "${HOSTS:-a,b}"). An
+  // empty string names none. More than `max` fails.
+  [[nodiscard]] std::vector<std::string> names(size_t max) const;
+  [[nodiscard]] MapReader map() const;  // a mapping's reader
 
   // The subtree as one canonical text, environment references expanded and mapping keys
   // sorted: equal exactly when two files say the same thing here, whatever their layout

@@ -222,11 +222,11 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
       tm.finish();
     }
     if (auto hosts = l.optional("allowed_hosts")) {
-      for (const Node& h : hosts->items()) {
-        const auto name = h.as_nonempty_string();
+      for (const std::string& name : hosts->names(64)) {
         if (!valid_host_name(name))
-          h.fail(
-              "a host name without port (letters, digits, '-' and '.'); IP addresses and "
+          hosts->fail(
+              "'" + name + "': " +
+              "not a host name without port (letters, digits, '-' and '.'); IP addresses and "
               "localhost are always allowed");
         c.listen.allowed_hosts.push_back(name);
       }

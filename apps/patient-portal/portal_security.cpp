@@ -28,31 +28,6 @@ std::string secs(seconds s) {
   return std::to_string(s.count());
 }
 
-// A list of names: a YAML sequence, or one string of names separated by commas or spaces, so
-// that one environment variable can name several (PORTAL_ALLOWED_HOSTS="a:3003,b"). An empty
-// string names none.
-std::vector<std::string> read_names(const config::Node& node) {
-  std::vector<std::string> out;
-  if (node.is_sequence()) {
-    for (const auto& item : node.items())
-      out.push_back(item.as_nonempty_string());
-    return out;
-  }
-  const std::string text = node.as_string();
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t start = text.find_first_not_of(", \t", pos);
-    if (start == std::string::npos)
-      break;
-    const std::size_t end = std::min(text.find_first_of(", \t", start), text.size());
-    out.push_back(text.substr(start, end - start));
-    pos = end;
-  }
-  if (out.size() > 64)
-    node.fail("at most 64 names");
-  return out;
-}
-
 }  // namespace
 
 void default_web_names(PortalSecuritySettings& s, uint16_t port) {
@@ -95,9 +70,9 @@ void read_portal_security(config::MapReader& root, PortalSecuritySettings& out) 
   if (auto n = root.optional("web")) {
     auto m = n->map();
     if (auto h = m.optional("allowed_hosts"))
-      out.allowed_hosts = read_names(*h);
+      out.allowed_hosts = h->names(64);
     if (auto o = m.optional("allowed_origins"))
-      out.allowed_origins = read_names(*o);
+      out.allowed_origins = o->names(64);
     m.finish();
   }
   {

@@ -15,13 +15,19 @@
 # it added removed); the Debian 12 base image (made with debootstrap from Debian's mirror when
 # no registry has it). It publishes on 127.0.0.1 only, on free ports, and leaves no container,
 # volume, network or firewall rule behind; the images stay, as a build cache.
-# Usage: tests/compose/compose_test.sh [--keep]   (--keep: leave the deployment up to look at)
+# Usage: tests/compose/compose_test.sh [--keep | --reuse ENV_FILE]
+#   --keep: leave the deployment up to look at (its env file is printed);
+#   --reuse ENV_FILE: run the checks again on a deployment left up by --keep (no build, no
+#   teardown). The drills change which node is primary: --reuse expects the first ones again.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=SCRIPTDIR/../../scripts/lib/common.sh
 source "$ROOT/scripts/lib/common.sh"
-keep=false
-[ "${1:-}" = --keep ] && keep=true
+keep=false reuse=""
+case ${1:-} in
+  --keep) keep=true ;;
+  --reuse) reuse=${2:?--reuse needs the env file --keep printed}; keep=true ;;
+esac
 
 PROJECT=medgate-compose-test
 # The engine's own client: an older one may come first in PATH.
@@ -29,7 +35,7 @@ export PATH=/usr/bin:/usr/sbin:$PATH
 export DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/medgate-compose.XXXXXX")
 chmod 700 "$WORK"
-ENV_FILE=$WORK/env
+ENV_FILE=${reuse:-$WORK/env}
 compose() { docker-compose -p "$PROJECT" --env-file "$ENV_FILE" -f "$ROOT/docker-compose.yml" "$@"; }
 say() { printf '[compose-test %(%T)T] %s\n' -1 "$*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
@@ -61,7 +67,7 @@ cleanup() {
     # The rules dockerd added: back to what was there before it started.
     [ -s "$WORK/iptables.before" ] && iptables-restore <"$WORK/iptables.before"
   fi
-  $keep || rm -rf "$WORK"
+  { ! $keep || [ -n "$reuse" ]; } && rm -rf "$WORK"
   exit $rc
 }
 trap cleanup EXIT
@@ -98,7 +104,16 @@ for name in $names; do
   [ "$owner" = "$PROJECT" ] || fail "a container named $name exists (project '$owner'): not this test's, left alone"
 done
 
+if [ -n "$reuse" ]; then
+  port() { sed -n "s/^$1=//p" "$ENV_FILE"; }
+  P_MW=$(port MEDGATE_PUBLISH_MIDDLEWARE) P_PORTAL=$(port MEDGATE_PUBLISH_PORTAL)
+  P_MMON=$(port MEDGATE_PUBLISH_MARIADB_MONITOR) P_PMON=$(port MEDGATE_PUBLISH_POSTGRES_MONITOR)
+  P_YMON=$(port MEDGATE_PUBLISH_MYSQL_MONITOR) DEMO_PASSWORD=$(port MEDGATE_DEMO_PATIENT_PASSWORD)
+  UP_S="(reused)"
+fi
+
 # ---- secrets, free loopback ports ----
+if [ -z "$reuse" ]; then
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 secret() { openssl rand -hex 16; }
 P_MW=$(free_port) P_MW2=$(free_port) P_APP2=$(free_port) P_PORTAL=$(free_port)
@@ -123,7 +138,6 @@ MEDGATE_PUBLISH_MYSQL_MONITOR=$P_YMON
 PORTAL_ALLOWED_HOSTS=127.0.0.1:$P_PORTAL
 ENV
 ) >"$ENV_FILE"
-MW=http://127.0.0.1:$P_MW PORTAL=http://127.0.0.1:$P_PORTAL
 
 # A network whose outbound TLS is re-signed by a local authority (npm in the build): the
 # host's bundle, for the build stage only.
@@ -131,7 +145,11 @@ if [ ! -e "$ROOT/.extra-ca.pem" ] && [ -s /etc/ssl/certs/ca-certificates.crt ]; 
   cp /etc/ssl/certs/ca-certificates.crt "$ROOT/.extra-ca.pem" && made_ca=1
 fi
 
+fi
+MW=http://127.0.0.1:$P_MW PORTAL=http://127.0.0.1:$P_PORTAL
+
 # ---- build and up ----
+if [ -z "$reuse" ]; then
 say "building the images"
 t=$(now_ms)
 compose build >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log" >&2; fail "the images did not build"; }
@@ -158,6 +176,7 @@ done
 [ "$(compose ps -q | wc -l)" -ge 17 ] || fail "fewer containers than the compose file has"
 UP_S=$(( ($(now_ms) - t_up) / 1000 ))
 say "every container healthy $UP_S s after docker-compose up"
+fi
 
 # ---- tokens, signed with the deployment's own staff key ----
 token() {  # subject roles
@@ -170,7 +189,9 @@ CLERK=$(token compose-test administrative)
 
 # ---- the public paths ----
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
-health=$(curl -sS --max-time 5 -w '\n%{http_code}' "$MW/health") || fail "medgate /health does not answer"
+# The detail of /health is for staff; without a token, only the verdict.
+health=$(curl -sS --max-time 5 -w '\n%{http_code}' -H "Authorization: Bearer $CLERK" "$MW/health") ||
+  fail "medgate /health does not answer"
 [ "${health##*$'\n'}" = 200 ] || fail "medgate /health answered ${health##*$'\n'}: ${health%$'\n'*}"
 grep -q '"breaker"' <<<"$health" || fail "medgate /health shows no breaker: ${health%$'\n'*}"
 [ "$(code "$MW/docs")" = 200 ] || fail "medgate /docs is not 200"
@@ -281,5 +302,5 @@ say "app1 stopped: 100 reads through medgate all 200, p99 $P99_MS ms, slowest $M
 docker start app1 >/dev/null
 
 say "RESULT up_to_healthy_s=$UP_S medical_write_back_ms=${RECOVERY_MS[mariadb-master]} admin_write_back_ms=${RECOVERY_MS[postgres_primary]} portal_write_back_ms=${RECOVERY_MS[mysql_primary]} app1_stopped_read_p99_ms=$P99_MS"
-$keep && say "left up (--keep): docker-compose -p $PROJECT --env-file $ENV_FILE down -v when done"
+$keep && say "left up: tests/compose/compose_test.sh --reuse $ENV_FILE checks it again; docker-compose -p $PROJECT --env-file $ENV_FILE down -v when done"
 say "passed"

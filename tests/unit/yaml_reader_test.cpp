@@ -9,6 +9,7 @@ namespace medgate::config {
 namespace {
 
 using namespace std::chrono_literals;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 EnvLookup fake_env(std::map<std::string, std::string> vars) {
@@ -196,6 +197,18 @@ TEST(YamlReader, MissingFileIsReported) {
   const auto e = error_of([] { (void)Document::from_file("/nonexistent/medgate.yaml"); });
   EXPECT_EQ(e.file(), "/nonexistent/medgate.yaml");
   EXPECT_EQ(e.detail(), "cannot open file");
+}
+
+TEST(Names, AListOrOneStringOfNamesSeparatedByCommasOrSpaces) {
+  const auto d =
+      doc("a: [ x, y ]\nb: \"${HOSTS:-}\"\nc: \"${NONE:-}\"\n", {{"HOSTS", " app1, app2 app3,,"}});
+  auto m = d.root().map();
+  EXPECT_THAT(m.required("a").names(8), ElementsAre("x", "y"));
+  EXPECT_THAT(m.required("b").names(8), ElementsAre("app1", "app2", "app3"));
+  EXPECT_TRUE(m.required("c").names(8).empty());
+  const auto e = error_of([&] { (void)m.required("b").names(2); });
+  EXPECT_EQ(e.key(), "b");
+  EXPECT_THAT(e.detail(), HasSubstr("at most 2 names"));
 }
 
 }  // namespace
