@@ -15,10 +15,11 @@ MEDGATE_BUILD_PACKAGES=(
 # The libFuzzer targets (scripts/fuzz): clang and its sanitizer runtimes.
 MEDGATE_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
-# What scripts/test's deployment checks run (tests/deploy/check_deploy.py): docker-compose
-# validates the compose file without an engine (it brings python3-yaml), shellcheck the
-# containers' scripts.
-MEDGATE_CHECK_PACKAGES=(docker-compose shellcheck)
+# What scripts/test's deployment checks run: docker-compose validates the compose file
+# (tests/deploy/check_deploy.py; it brings python3-yaml), shellcheck the containers' scripts;
+# the compose test (tests/compose/compose_test.sh) builds and runs the images with Docker,
+# making the base image with debootstrap when no registry has one.
+MEDGATE_CHECK_PACKAGES=(docker-compose shellcheck docker.io debootstrap iptables)
 
 # Servers and tools the local stack and the integration tests start.
 MEDGATE_RUNTIME_PACKAGES=(
