@@ -168,7 +168,7 @@ for b in binaries:
 ldconfig = run(["/sbin/ldconfig", "-p"]).stdout
 # A sanitizer build (the asan-ubsan and tsan presets, Debug) links the sanitizers' runtimes
 # and libraries an optimised build does not (Boost.Container); the images are built with the
-# release preset. Against such a build this part is skipped, and says so.
+# default preset. Against such a build this part is skipped, and says so.
 sanitized = any(re.match(r"lib(asan|ubsan|tsan|lsan)\.so", so) for so in needed)
 if sanitized:
     print("runtime library check skipped: the binaries are a sanitizer build, not what the "
