@@ -212,31 +212,38 @@ grep -q '25' "$WORK/page.html" || fail "the patient page shows no payment"
 say "portal: signed in, the page shows the patient's data"
 
 # One write per cluster through the public path, by a unique key, read back after.
-write_medical() {  # key → HTTP status
-  code -X POST "$MW/api/medical/consultations" -H "Authorization: Bearer $DOCTOR" \
-    -H 'Content-Type: application/json' -H "Idempotency-Key: $1" \
-    -d "{\"patient_rut\":\"11111111-1\",\"date\":\"2026-12-01\",\"diagnosis\":\"compose $1\",\"treatment\":\"rest\"}"
+post_json() {  # url idempotency-key body [curl options...] → HTTP status
+  local url=$1 key=$2 body=$3
+  shift 3
+  code -X POST "$url" "$@" -H 'Content-Type: application/json' -H "Idempotency-Key: $key" -d "$body"
+}
+read_has() {  # url text [curl options...]: the answer names text
+  local url=$1 text=$2
+  shift 2
+  curl -fsS --max-time 5 "$@" "$url" | grep -q "$text"
+}
+write_medical() {
+  post_json "$MW/api/medical/consultations" "$1" \
+    "{\"patient_rut\":\"11111111-1\",\"date\":\"2026-12-01\",\"diagnosis\":\"compose $1\",\"treatment\":\"rest\"}" \
+    -H "Authorization: Bearer $DOCTOR"
 }
 read_medical() {
-  curl -fsS --max-time 5 -H "Authorization: Bearer $DOCTOR" \
-    "$MW/api/medical/patients/11111111-1/consultations" | grep -q "compose $1"
+  read_has "$MW/api/medical/patients/11111111-1/consultations" "compose $1" -H "Authorization: Bearer $DOCTOR"
 }
 write_admin() {
-  code -X POST "$MW/api/admin/payments" -H "Authorization: Bearer $CLERK" \
-    -H 'Content-Type: application/json' -H "Idempotency-Key: $1" \
-    -d "{\"rut\":\"11111111-1\",\"amount\":1000,\"concept\":\"compose $1\"}"
+  post_json "$MW/api/admin/payments" "$1" \
+    "{\"rut\":\"11111111-1\",\"amount\":1000,\"concept\":\"compose $1\"}" -H "Authorization: Bearer $CLERK"
 }
 read_admin() {
-  curl -fsS --max-time 5 -H "Authorization: Bearer $CLERK" \
-    "$MW/api/admin/patients/11111111-1/payments" | grep -q "compose $1"
+  read_has "$MW/api/admin/patients/11111111-1/payments" "compose $1" -H "Authorization: Bearer $CLERK"
 }
 write_portal() {
-  code -X POST "$PORTAL/api/appointments" -b "$jar" -H "Origin: $PORTAL" \
-    -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' -H "Idempotency-Key: $1" \
-    -d "{\"specialty\":\"Cardiología\",\"starts_at\":\"2031-01-01T10:00:00\",\"reason\":\"compose $1\"}"
+  post_json "$PORTAL/api/appointments" "$1" \
+    "{\"specialty\":\"Cardiología\",\"starts_at\":\"2031-01-01T10:00:00\",\"reason\":\"compose $1\"}" \
+    -b "$jar" -H "Origin: $PORTAL" -H "X-CSRF-Token: $CSRF"
 }
 read_portal() {
-  curl -fsS --max-time 5 -b "$jar" "$PORTAL/api/appointments" | grep -q "compose $1"
+  read_has "$PORTAL/api/appointments" "compose $1" -b "$jar"
 }
 for kind in medical admin portal; do
   [ "$(write_"$kind" "before-$kind")" = 201 ] || fail "a $kind write before any fault was not acknowledged"
