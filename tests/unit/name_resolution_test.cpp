@@ -54,9 +54,9 @@ TEST(HttpUrl, AnIpLiteralHasNoLiveAddress) {
 }
 
 TEST(HttpUrl, WhatIsNeitherAnAddressNorAHostNameIsRefused) {
-  for (const std::string& bad : std::vector<std::string>
-       {"http://app_1:5001", "http://-app:1", "http://app-:1", "http://a..b:1", "http://:1",
-        "http://a b:1", "http://" + std::string(64, 'a') + ":1"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "http://app_1:5001", "http://-app:1", "http://app-:1", "http://a..b:1", "http://:1",
+           "http://a b:1", "http://" + std::string(64, 'a') + ":1"}) {
     std::string error;
     EXPECT_FALSE(parse_http_url(bad, error)) << bad;
     EXPECT_THAT(error, HasSubstr("host name")) << bad;
