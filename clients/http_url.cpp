@@ -1,35 +1,10 @@
 #include "clients/http_url.hpp"
 
+#include "clients/host_name.hpp"
+
 #include <charconv>
 
 namespace medgate::clients {
-
-namespace {
-
-// RFC 1123: dot-separated labels of letters, digits and '-', none starting or ending with
-// '-', at most 63 bytes each and 253 in all.
-bool is_host_name(std::string_view host) {
-  if (host.empty() || host.size() > 253)
-    return false;
-  size_t label = 0;
-  for (size_t i = 0; i <= host.size(); ++i) {
-    if (i == host.size() || host[i] == '.') {
-      if (label == 0 || label > 63 || host[i - 1] == '-')
-        return false;
-      label = 0;
-      continue;
-    }
-    const char c = host[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    (c == '-' && label > 0);
-    if (!ok)
-      return false;
-    ++label;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::optional<HttpEndpoint> parse_http_url(std::string_view url, std::string& error) {
   constexpr std::string_view kScheme = "http://";

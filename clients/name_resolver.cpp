@@ -1,10 +1,9 @@
 #include "clients/name_resolver.hpp"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
-#include <algorithm>
 #include <utility>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 namespace medgate::clients {
 
@@ -29,30 +28,21 @@ void NameResolver::add(std::shared_ptr<LiveAddress> address) {
 }
 
 std::vector<ip::address> NameResolver::system_lookup(const std::string& host, std::string& error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  // Asio's resolver, synchronously: getaddrinfo on the calling thread (the resolver's own, or
+  // main before anything serves), its addresses in the order the system prefers.
+  boost::asio::io_context io;
+  ip::tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  const auto results = resolver.resolve(host, "", ec);
   std::vector<ip::address> out;
-  if (rc != 0) {
-    error = ::gai_strerror(rc);
+  if (ec) {
+    error = ec.message();
     return out;
   }
-  for (const addrinfo* a = found; a; a = a->ai_next) {
-    if (a->ai_family == AF_INET) {
-      const auto* sin = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
-      out.emplace_back(ip::address_v4(ntohl(sin->sin_addr.s_addr)));
-    } else if (a->ai_family == AF_INET6) {
-      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
-      ip::address_v6::bytes_type bytes;
-      std::copy_n(sin6->sin6_addr.s6_addr, bytes.size(), bytes.begin());
-      out.emplace_back(ip::address_v6(bytes, sin6->sin6_scope_id));
-    }
-  }
-  ::freeaddrinfo(found);
+  for (const auto& r : results)
+    out.push_back(r.endpoint().address());
   if (out.empty())
-    error = "no IPv4 or IPv6 address";
+    error = "no address";
   return out;
 }
 

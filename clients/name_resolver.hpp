@@ -21,7 +21,7 @@ namespace medgate::clients {
 class NameResolver {
  public:
   // Looks a name up: its IPv4 and IPv6 addresses, in the order the system prefers. The
-  // default asks getaddrinfo; tests give their own.
+  // default asks the system (Asio's resolver); tests give their own.
   using Lookup = std::function<std::vector<boost::asio::ip::address>(const std::string& host,
                                                                      std::string& error)>;
   // What changed, for the program's log: "app1:5001 now 172.18.0.5 (was 172.18.0.4)", or

@@ -1,5 +1,7 @@
 #include "gateway/gateway_config.hpp"
 
+#include "clients/host_name.hpp"
+
 #include "gateway/host_allow_list.hpp"
 
 #include <algorithm>
@@ -223,7 +225,7 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
     }
     if (auto hosts = l.optional("allowed_hosts")) {
       for (const std::string& name : hosts->names(64)) {
-        if (!valid_host_name(name))
+        if (!clients::is_host_name(name))
           hosts->fail(
               "'" + name + "': " +
               "not a host name without port (letters, digits, '-' and '.'); IP addresses and "

@@ -7,6 +7,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "clients/host_name.hpp"
+
 namespace medgate::gateway {
 
 namespace {
@@ -26,14 +28,6 @@ bool digits(std::string_view s) {
 }
 
 }  // namespace
-
-bool valid_host_name(std::string_view name) {
-  if (name.empty() || name.size() > 253)
-    return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
-  });
-}
 
 HostAllowList::HostAllowList(std::vector<std::string> names) {
   for (const auto& n : names)
@@ -71,7 +65,7 @@ bool HostAllowList::allows(std::optional<std::string_view> host) const {
     if (::inet_pton(AF_INET, quad, &ignored) == 1)
       return true;
   }
-  if (!valid_host_name(h))
+  if (!clients::is_host_name(h))
     return false;
   const std::string name = lower_without_dot(h);
   return name == "localhost" || std::find(names_.begin(), names_.end(), name) != names_.end();

@@ -28,8 +28,4 @@ class HostAllowList {
   std::vector<std::string> names_;  // lower case, no trailing dot
 };
 
-// Whether `name` may stand in listen.allowed_hosts: a DNS name (letters, digits, '-', '.'),
-// 1..253 characters, no port.
-[[nodiscard]] bool valid_host_name(std::string_view name);
-
 }  // namespace medgate::gateway

@@ -15,7 +15,6 @@
 #include <string>
 
 #include <spdlog/async.h>
-
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>

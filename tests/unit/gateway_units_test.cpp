@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "clients/host_name.hpp"
 #include "domain/rut.hpp"
 #include "gateway/cors.hpp"
 #include "gateway/fd_limit.hpp"
@@ -240,9 +241,13 @@ TEST(HostAllowList, IpLiteralsLocalhostAndConfiguredNamesOnly) {
         "127.0.0.1:", "127.0.0.1:80a", "[::1", "[::1]x", "[not-v6]:80", "host name", "a_b.example"})
     EXPECT_FALSE(hosts.allows(std::string_view(bad))) << bad;
   EXPECT_TRUE(hosts.allows(std::nullopt)) << "no Host: HTTP/1.0 tools";
-  EXPECT_TRUE(valid_host_name("medgate.hospital.example"));
-  EXPECT_FALSE(valid_host_name("medgate:8000"));
-  EXPECT_FALSE(valid_host_name(""));
+  EXPECT_TRUE(clients::is_host_name("medgate.hospital.example"));
+  EXPECT_TRUE(clients::is_host_name("medgate.hospital.example."));  // fully qualified
+  for (const char* bad :
+       {"medgate:8000", "", ".", "a..b", "-a.example", "a-.example", "a_b.example", "host name"})
+    EXPECT_FALSE(clients::is_host_name(bad)) << bad;
+  EXPECT_FALSE(clients::is_host_name(std::string(64, 'a') + ".example")) << "a 64-byte label";
+  EXPECT_FALSE(clients::is_host_name(std::string(254, 'a'))) << "254 bytes";
 }
 
 }  // namespace

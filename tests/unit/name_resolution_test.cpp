@@ -138,6 +138,14 @@ TEST(NameResolver, LooksAgainEveryIntervalOnItsOwnThread) {
   EXPECT_EQ(app1->get(), ip::tcp::endpoint(ip::make_address("10.77.0.6"), 5001));
 }
 
+TEST(NameResolver, TheSystemLookupFindsLocalhost) {
+  std::string error;
+  const auto found = NameResolver::system_lookup("localhost", error);
+  ASSERT_FALSE(found.empty()) << error;
+  for (const auto& a : found)
+    EXPECT_TRUE(a.is_loopback()) << a.to_string();
+}
+
 // Answers every request on every connection with its own name as the body.
 struct NamedUpstream {
   NamedUpstream(asio::io_context& io, const ip::tcp::endpoint& at, std::string name)
