@@ -5,10 +5,9 @@
 #   - the portal signs a patient in and its page shows data from medgate; /health and /docs;
 #   - `docker stop mariadb-master`, then `postgres_primary`, then `mysql_primary`: each pair's
 #     replica promoted, a write through the public path acknowledged and read back (the time
-#     from the stop is reported; goal 3 s), the old primary back as a streaming replica after
-#     `docker start`;
-#   - `docker stop app1`: reads through medgate keep working (their p99 is reported; goal
-#     100 ms);
+#     from the stop is reported; goal 3 s, fails beyond 10 s), the old primary back as a
+#     streaming replica after `docker start`;
+#   - `docker stop app1`: reads through medgate keep working, p99 under 100 ms;
 #   - `docker-compose down -v`.
 # What it needs and makes: Docker (installed when missing, as scripts/run installs packages);
 # a Docker engine (the running one, or one it starts and stops again, with the firewall rules
@@ -271,6 +270,9 @@ failover() {  # kind container old_node new_node monitor_port
     break
   done
   RECOVERY_MS[$container]=$(( $(now_ms) - t0 ))
+  # The goal is 3 s (docs/drills.md); the old system promised a replica active within 10 s.
+  [ "${RECOVERY_MS[$container]}" -lt 10000 ] ||
+    fail "$kind writes came back ${RECOVERY_MS[$container]} ms after docker stop $container (10 s at most)"
   curl -fsS --max-time 5 "$mon/primary" | grep -q "\"name\":\"$new\"" ||
     fail "the $kind monitor does not name $new as the primary"
   read_"$kind" "$key" || fail "the $kind write after the failover does not read back"
@@ -304,6 +306,7 @@ for i in $(seq 1 100); do
   sleep 0.02
 done
 P99_MS=$(sort -n "$times" | awk '{ a[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%d", a[i] * 1000 }')
+[ "$P99_MS" -lt 100 ] || fail "reads with app1 stopped: p99 $P99_MS ms (under 100 ms wanted)"
 MAX_MS=$(sort -n "$times" | tail -n 1 | awk '{ printf "%d", $1 * 1000 }')
 say "app1 stopped: 100 reads through medgate all 200, p99 $P99_MS ms, slowest $MAX_MS ms"
 docker start app1 >/dev/null
