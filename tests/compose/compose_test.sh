@@ -303,7 +303,7 @@ for i in $(seq 1 100); do
     -H "Authorization: Bearer $DOCTOR" "$MW/api/medical/patients/11111111-1/consultations")
   [ "${out%% *}" = 200 ] || fail "read $i with app1 stopped answered ${out%% *}"
   echo "${out#* }" >>"$times"
-  sleep 0.02
+  sleep 0.07  # under the per-caller limit of 20 a second (client_rate_limit): 429 otherwise
 done
 P99_MS=$(sort -n "$times" | awk '{ a[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; printf "%d", a[i] * 1000 }')
 [ "$P99_MS" -lt 100 ] || fail "reads with app1 stopped: p99 $P99_MS ms (under 100 ms wanted)"
