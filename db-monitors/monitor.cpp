@@ -617,6 +617,9 @@ void Monitor::refresh_snapshot() {
         core_->state() != "failing_over")
       snap->serving_primary = rec.primary;
   }
+  json::array recent;
+  for (const int64_t t : rec.recent_failovers_ms)
+    recent.push_back(t);
   json::object needs;
   for (const auto& [k, why] : rec.needs_rejoin)
     needs[k] = why;
@@ -633,7 +636,12 @@ void Monitor::refresh_snapshot() {
       {"needs_rejoin", needs},
       {"blocked", rec.blocked},
       {"maintenance", rec.maintenance},
-      {"no_auto_failover_before_ms", rec.no_auto_failover_before_ms},
+      {"recent_failovers_ms", std::move(recent)},
+      {"flap_guard",
+       json::object{
+           {"max_failovers", options_.core.max_failovers},
+           {"window_s",
+            std::chrono::duration_cast<std::chrono::seconds>(options_.core.flap_window).count()}}},
       {"updated_at_ms", rec.updated_at_ms},
       {"nodes", nodes},
       {"rounds", rounds_},

@@ -119,7 +119,13 @@ MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env
     m.core.auto_failover = k.get_bool("automatic", true);
     m.core.max_lag_on_failover = static_cast<uint64_t>(
         k.get_int("max_lag", static_cast<int64_t>(m.core.max_lag_on_failover), 0, 1LL << 50));
-    m.core.cooldown = k.get_duration("cooldown", m.core.cooldown, 0s, 24h);
+    if (auto c = k.optional("cooldown"))
+      c->fail(
+          "was replaced by the flap guard: flap_window (default 10m) and max_failovers "
+          "(default 3) hold the cluster only after that many failovers within the window");
+    m.core.flap_window = k.get_duration("flap_window", m.core.flap_window, 1s, 24h);
+    m.core.max_failovers =
+        static_cast<uint32_t>(k.get_int("max_failovers", m.core.max_failovers, 1, 100));
     m.apply_timeout = k.get_duration("apply_timeout", m.apply_timeout, 100ms, 10min);
     m.fence_timeout = k.get_duration("fence_timeout", m.fence_timeout, 100ms, 10min);
     m.action_timeout = k.get_duration("action_timeout", m.action_timeout, 100ms, 10min);

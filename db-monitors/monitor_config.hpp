@@ -13,8 +13,8 @@
 //     - { name: admin-db-standby, host: 127.0.0.1, port: 5434 }
 //   checks: { interval: 1s, suspect_interval: 500ms, timeout: 800ms, failures: 3,
 //             confirm_silence: 2s }
-//   failover: { automatic: true, max_lag: 16777216, cooldown: 5m, apply_timeout: 10s,
-//               bootstrap_primary: admin-db-primary }
+//   failover: { automatic: true, max_lag: 16777216, flap_window: 10m, max_failovers: 3,
+//               apply_timeout: 10s, bootstrap_primary: admin-db-primary }
 //   replication_mode: { manage: true }
 //   rejoin: { automatic: true, backoff: 5s }
 //   api: { token: "${MEDGATE_MONITOR_TOKEN:-}" }

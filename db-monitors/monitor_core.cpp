@@ -86,6 +86,16 @@ TopologyRecord MonitorCore::next_record(int64_t wall_ms) const {
   return r;
 }
 
+std::vector<int64_t> MonitorCore::failovers_in_window(int64_t wall_ms) const {
+  const int64_t window =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.flap_window).count();
+  std::vector<int64_t> out;
+  for (const int64_t t : record_.recent_failovers_ms)
+    if (wall_ms - t < window)
+      out.push_back(t);
+  return out;
+}
+
 std::optional<uint64_t> MonitorCore::lag(const std::string& name) const {
   const auto& v = views_.at(name);
   if (!v.last_ok.replicating || last_primary_position_.empty())
@@ -456,10 +466,17 @@ void MonitorCore::primary_down(Plan& plan, TimePoint now, int64_t wall_ms) {
     refuse("automatic failover blocked (" + record_.blocked + "): POST /ack to allow it again");
     return;
   }
-  if (wall_ms < record_.no_auto_failover_before_ms) {
-    refuse("cooldown after the last failover for " +
-           std::to_string((record_.no_auto_failover_before_ms - wall_ms + 999) / 1000) +
-           " s more: POST /ack to allow it now");
+  if (const auto recent = failovers_in_window(wall_ms); recent.size() >= options_.max_failovers) {
+    const auto window_s =
+        std::chrono::duration_cast<std::chrono::seconds>(options_.flap_window).count();
+    TopologyRecord rec = next_record(wall_ms);
+    rec.blocked = "held by the flap guard: " + std::to_string(recent.size()) +
+                  " failovers within " + std::to_string(window_s) + " s, the last " +
+                  std::to_string((wall_ms - recent.back()) / 1000) + " s ago";
+    emit("flap_guard_held", primary,
+         {{"failovers", recent.size()}, {"window_s", window_s}, {"max", options_.max_failovers}});
+    plan.publish = rec;
+    refuse("automatic failover blocked (" + rec.blocked + "): POST /ack to allow it again");
     return;
   }
   const Choice choice = choose_candidate(false);
@@ -542,8 +559,8 @@ Plan MonitorCore::failover_plan(const std::string& candidate, TimePoint now, int
   rec.mode_reason = replica_left ? "failover: synchronous again once a replica acknowledges the "
                                    "new primary and has caught up"
                                  : "failover: no replica left (" + old + " needs rejoin)";
-  rec.no_auto_failover_before_ms =
-      wall_ms + std::chrono::duration_cast<std::chrono::milliseconds>(options_.cooldown).count();
+  rec.recent_failovers_ms = failovers_in_window(wall_ms);
+  rec.recent_failovers_ms.push_back(wall_ms);
   const auto& cv = views_.at(candidate).last;
   emit("candidate_selected", candidate,
        {{"received", cv.received.text()},
@@ -624,7 +641,7 @@ void MonitorCore::adopt(const TopologyRecord& stored) {
 MonitorCore::Command MonitorCore::acknowledge(int64_t wall_ms) {
   TopologyRecord rec = next_record(wall_ms);
   rec.blocked.clear();
-  rec.no_auto_failover_before_ms = 0;
+  rec.recent_failovers_ms.clear();
   last_refusal_.clear();
   emit("acknowledged", "", {{"was_blocked", record_.blocked}});
   return {.plan = Plan{.publish = rec}};

@@ -20,8 +20,10 @@
 // - Synchronous replication is relaxed only by the monitor, while it reaches the primary and
 //   every replica has been confirmed gone, and the record says "async" before it happens;
 //   it says "sync" again only once a replica acknowledges and has caught up.
-// - After a failover, no automatic failover for `cooldown`; after a failed one, none until
-//   acknowledged; maintenance pauses every action.
+// - A flap guard, not a cooldown: a cluster fails over again automatically whenever the
+//   rules above allow it (a healthy replica, in sync), until `max_failovers` automatic or
+//   forced failovers fall within `flap_window`; the next confirmed fault is then held for an
+//   operator, as is any fault after a failed promotion. Maintenance pauses every action.
 #pragma once
 
 #include <map>
@@ -71,7 +73,9 @@ struct CoreOptions {
   // How much a candidate may lack of the last position seen on the primary (transactions
   // for MariaDB/MySQL, bytes of WAL for PostgreSQL).
   uint64_t max_lag_on_failover = 0;
-  Duration cooldown = std::chrono::minutes(5);
+  // The flap guard: after this many failovers within the window, the next is held.
+  uint32_t max_failovers = 3;
+  Duration flap_window = std::chrono::minutes(10);
   bool auto_failover = true;
   bool auto_rejoin = true;
   bool manage_sync = true;  // relax and restore synchronous replication
@@ -161,7 +165,7 @@ class MonitorCore {
     std::optional<Plan> plan;
     std::string error;
   };
-  // Clears a failed-failover block and the cooldown.
+  // Clears a block (a failed failover, the flap guard) and the flap guard's count.
   [[nodiscard]] Command acknowledge(int64_t wall_ms);
   [[nodiscard]] Command set_maintenance(bool on, int64_t wall_ms);
   // Planned switchover to `candidate` (empty: the best replica). The executor fences the
@@ -205,6 +209,8 @@ class MonitorCore {
   void emit(std::string type, const std::string& node, boost::json::object fields = {});
   void set_state(std::string state, std::string reason);
   [[nodiscard]] TopologyRecord next_record(int64_t wall_ms) const;
+  // The record's failovers within the flap window ending at `wall_ms`.
+  [[nodiscard]] std::vector<int64_t> failovers_in_window(int64_t wall_ms) const;
   [[nodiscard]] bool replica_confirms(const std::string& name, TimePoint now) const;
   [[nodiscard]] bool replica_gone(const std::string& name, TimePoint now) const;
   [[nodiscard]] bool streams_from_primary(const std::string& name) const;

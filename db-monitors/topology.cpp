@@ -16,6 +16,9 @@ json::value to_json(const TopologyRecord& r) {
   json::object needs;
   for (const auto& [node, why] : r.needs_rejoin)
     needs[node] = why;
+  json::array recent;
+  for (const int64_t t : r.recent_failovers_ms)
+    recent.push_back(t);
   return json::object{
       {"epoch", r.epoch},
       {"primary", r.primary},
@@ -24,7 +27,7 @@ json::value to_json(const TopologyRecord& r) {
       {"needs_rejoin", std::move(needs)},
       {"blocked", r.blocked},
       {"maintenance", r.maintenance},
-      {"no_auto_failover_before_ms", r.no_auto_failover_before_ms},
+      {"recent_failovers_ms", std::move(recent)},
       {"updated_at_ms", r.updated_at_ms},
   };
 }
@@ -69,8 +72,9 @@ TopologyRecord record_from_json(const json::value& v) {
     r.needs_rejoin[std::string(kv.key())] = as<std::string>(kv.value(), "needs_rejoin");
   r.blocked = as<std::string>(field(o, "blocked"), "blocked");
   r.maintenance = as<bool>(field(o, "maintenance"), "maintenance");
-  r.no_auto_failover_before_ms =
-      as<int64_t>(field(o, "no_auto_failover_before_ms"), "no_auto_failover_before_ms");
+  // Absent from records written before the flap guard (they had a cooldown instead).
+  if (const auto* recent = o.if_contains("recent_failovers_ms"))
+    r.recent_failovers_ms = as<std::vector<int64_t>>(*recent, "recent_failovers_ms");
   r.updated_at_ms = as<int64_t>(field(o, "updated_at_ms"), "updated_at_ms");
   return r;
 }

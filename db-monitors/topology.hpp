@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -27,8 +28,9 @@ struct TopologyRecord {
   // Non-empty: no automatic failover until an operator acknowledges (why).
   std::string blocked;
   bool maintenance = false;  // every automatic action paused
-  // Wall clock (ms since the Unix epoch): no automatic failover before this (cooldown).
-  int64_t no_auto_failover_before_ms = 0;
+  // Wall clock (ms since the Unix epoch) of the recent failovers, oldest first: the flap
+  // guard holds the cluster for an operator when too many fall within its window.
+  std::vector<int64_t> recent_failovers_ms;
   int64_t updated_at_ms = 0;
 
   friend bool operator==(const TopologyRecord&, const TopologyRecord&) = default;

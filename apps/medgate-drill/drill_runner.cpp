@@ -164,7 +164,8 @@ Report DrillRunner::run(const std::string& scenario) {
                    .writes = true,
                    .rejoin = returns};
     plan.expect.write_upstream = cluster;
-    // Before the fault: clear the cooldown a previous failover left, as an operator would.
+    // Before the fault: clear the flap guard's count of earlier drills' failovers, as an
+    // operator would.
     const std::string token = layout_.credential("MEDGATE_MONITOR_TOKEN");
     (void)clients::curl_perform({.method = "POST",
                                  .url = c.monitor_url + "/ack",

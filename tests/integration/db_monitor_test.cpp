@@ -112,7 +112,7 @@ class MariadbMonitorIT : public ::testing::Test {
            std::to_string(a_port) + a_extra +
            " }\n  - { name: b, port: " + std::to_string(b_->port()) +
            " }\n"
-           "failover: { bootstrap_primary: a, cooldown: 0s }\n";
+           "failover: { bootstrap_primary: a, max_failovers: 100 }\n";
   }
 
   void start_monitor(const std::string& yaml) {
@@ -320,7 +320,7 @@ class PostgresMonitorIT : public ::testing::Test {
         "cluster: it\nengine: postgresql\nlogin: { user: medgate_monitor, password: mon-pw }\n"
         "replication: { user: postgres }\nnodes:\n  - { name: a, port: " +
         std::to_string(a_->port()) + " }\n  - { name: b, port: " + std::to_string(b_->port()) +
-        " }\nfailover: { bootstrap_primary: a, cooldown: 0s }\n");
+        " }\nfailover: { bootstrap_primary: a, max_failovers: 100 }\n");
     ASSERT_TRUE(monitor_->wait_until(
         [](const auto& s) {
           return field(s, "serving_primary") == "a" && field(s, "replication_mode") == "sync";

@@ -48,6 +48,8 @@ TEST_F(MonitorConfigTest, DefaultsForAPostgresPair) {
   EXPECT_EQ(c.monitor.core.failures_to_down, 3u);
   EXPECT_EQ(c.monitor.core.max_lag_on_failover, 16ULL << 20);  // bytes of WAL
   EXPECT_EQ(c.monitor.core.relax_after, 5s);
+  EXPECT_EQ(c.monitor.core.max_failovers, 3u);
+  EXPECT_EQ(c.monitor.core.flap_window, 10min);
   EXPECT_TRUE(c.api_token.empty());
   ASSERT_EQ(c.monitor.nodes.size(), 2u);
   EXPECT_EQ(c.monitor.nodes[1].spec.address(), "127.0.0.1:5434");
@@ -76,6 +78,10 @@ TEST_F(MonitorConfigTest, CrossChecks) {
   EXPECT_THAT(error_of(kTwo, "checks: { interval: 1s, timeout: 1s }\n"),
               HasSubstr("timeout must be shorter than interval"));
   EXPECT_THAT(error_of(kTwo, "checks: { intervall: 1s }\n"), HasSubstr("did you mean"));
+  // The old fixed cooldown is gone; a file that still sets it is told what replaced it.
+  EXPECT_THAT(error_of(kTwo, "failover: { cooldown: 5m }\n"),
+              HasSubstr("failover.cooldown: was replaced by the flap guard"));
+  EXPECT_THAT(error_of(kTwo, "failover: { max_failovers: 0 }\n"), HasSubstr("max_failovers"));
   EXPECT_THAT(error_of("  - { name: a, port: 1, replication_address: \"nohost\" }\n"
                        "  - { name: b, port: 2 }\n"),
               HasSubstr("must be host:port"));

@@ -83,7 +83,8 @@ class MonitorCoreTest : public ::testing::Test {
     o.failures_to_down = 3;
     o.confirm_silence = 2s;
     o.max_lag_on_failover = 10;
-    o.cooldown = 60s;
+    o.max_failovers = 2;
+    o.flap_window = 10min;
     o.repair_backoff = 5s;
     return o;
   }
@@ -294,7 +295,9 @@ TEST_F(MonitorCoreTest, ForcedFailoverRefusedWhilePrimaryAlive) {
   EXPECT_THAT(core->force_failover("b", clock.now(), wall_ms).error, HasSubstr("still receives"));
 }
 
-TEST_F(MonitorCoreTest, CooldownAfterFailoverUntilAcknowledged) {
+// The second fault a minute after the first: the in-sync replica left is promoted at once,
+// not held by a cooldown.
+TEST_F(MonitorCoreTest, ASecondFaultFailsOverAgainToAnInSyncReplica) {
   (void)round(healthy(100, 1));
   const Round crashed = {
       {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}};
@@ -303,20 +306,68 @@ TEST_F(MonitorCoreTest, CooldownAfterFailoverUntilAcknowledged) {
   Plan p = round(crashed);
   ASSERT_EQ(p.actions.size(), 1u);
   EXPECT_TRUE(core->on_result(p.actions[0], {.ok = true}, clock.now(), wall_ms) == std::nullopt);
-  // b is primary now, c its synchronous replica; b fails too, soon after.
+  EXPECT_EQ(core->record().recent_failovers_ms, std::vector<int64_t>{wall_ms});
+  // b is primary now, c its synchronous replica; b fails too, a minute later.
   (void)round({{"a", failed()}, {"b", primary_at(101)}, {"c", replica_of(2, 101, 2)}});
   (void)round({{"a", failed()}, {"b", primary_at(101)}, {"c", replica_of(2, 101, 3)}});
   EXPECT_EQ(core->record().mode, ReplicationMode::sync);
+  clock.advance(60s);
+  wall_ms += 60'000;
   const Round crashed_b = {{"a", failed()}, {"b", failed()}, {"c", replica_of(2, 101, 3, false)}};
-  for (int i = 0; i < 4; ++i)
-    EXPECT_TRUE(round(crashed_b).actions.empty());
-  EXPECT_THAT(core->state_reason(), HasSubstr("cooldown"));
-  auto ack = core->acknowledge(wall_ms);
-  ASSERT_TRUE(ack.plan && ack.plan->publish);
-  core->committed(*ack.plan->publish);
+  (void)round(crashed_b);
+  (void)round(crashed_b);
   p = round(crashed_b);
   ASSERT_EQ(p.actions.size(), 1u);
   EXPECT_EQ(std::get<Promote>(p.actions[0]).node, "c");
+  EXPECT_EQ(core->record().primary, "c");
+  EXPECT_EQ(core->record().recent_failovers_ms.size(), 2u);
+}
+
+// max_failovers (2 here) within the window: the next confirmed fault is held for an operator,
+// the record says why, and an acknowledgement lets it go.
+TEST_F(MonitorCoreTest, TheFlapGuardHoldsAFailoverPastItsCountUntilAcknowledged) {
+  TopologyRecord r = sync_record();
+  wall_ms = 10'000'000;
+  r.recent_failovers_ms = {wall_ms - 300'000, wall_ms - 120'000};
+  rebuild(r);
+  (void)round(healthy(100, 1));
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}};
+  (void)round(crashed);
+  (void)round(crashed);
+  Plan p = round(crashed);
+  EXPECT_TRUE(p.actions.empty());
+  EXPECT_THAT(core->record().blocked, HasSubstr("flap guard: 2 failovers within 600 s"));
+  EXPECT_EQ(core->state(), "down");
+  EXPECT_THAT(core->state_reason(), HasSubstr("POST /ack"));
+  EXPECT_EQ(sink.count("flap_guard_held"), 1u);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(round(crashed).actions.empty());
+  auto ack = core->acknowledge(wall_ms);
+  ASSERT_TRUE(ack.plan && ack.plan->publish);
+  core->committed(*ack.plan->publish);
+  EXPECT_TRUE(core->record().recent_failovers_ms.empty());
+  p = round(crashed);
+  ASSERT_EQ(p.actions.size(), 1u);
+  EXPECT_EQ(std::get<Promote>(p.actions[0]).node, "b");
+}
+
+// Failovers older than the window do not count.
+TEST_F(MonitorCoreTest, TheFlapGuardForgetsFailoversOutsideItsWindow) {
+  TopologyRecord r = sync_record();
+  wall_ms = 10'000'000;
+  r.recent_failovers_ms = {wall_ms - 900'000, wall_ms - 700'000};
+  rebuild(r);
+  (void)round(healthy(100, 1));
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}};
+  (void)round(crashed);
+  (void)round(crashed);
+  const Plan p = round(crashed);
+  ASSERT_EQ(p.actions.size(), 1u);
+  EXPECT_TRUE(core->record().blocked.empty());
+  // Only this failover is kept: the old ones fell out of the window.
+  EXPECT_EQ(core->record().recent_failovers_ms, std::vector<int64_t>{wall_ms});
 }
 
 TEST_F(MonitorCoreTest, FailedPromotionBlocksUntilAcknowledged) {
@@ -552,8 +603,13 @@ TEST_F(MonitorCoreTest, RecordRoundTripsThroughJson) {
   TopologyRecord r = sync_record();
   r.needs_rejoin["a"] = "x";
   r.blocked = "y";
-  r.no_auto_failover_before_ms = 42;
+  r.recent_failovers_ms = {41, 42};
   EXPECT_EQ(record_from_json(to_json(r)), r);
+  // A record written before the flap guard (with a cooldown field instead) still loads.
+  auto old = to_json(r).as_object();
+  old.erase("recent_failovers_ms");
+  old["no_auto_failover_before_ms"] = 7;
+  EXPECT_TRUE(record_from_json(old).recent_failovers_ms.empty());
   EXPECT_THROW((void)record_from_json(boost::json::object{{"epoch", 1}}), std::runtime_error);
 }
 
