@@ -10,8 +10,8 @@
 //   POST /switchover {"candidate": NAME?}   planned, lossless change of primary
 //   POST /failover   {"candidate": NAME?}   promote while the primary is down, overriding
 //                                           the lag and asynchronous-mode refusals
-//   POST /ack                    allow automatic failover again (after the flap guard held it or a
-//   failure) POST /maintenance {"on": bool}
+//   POST /ack                    allow automatic failover again (flap guard, failed promotion)
+//   POST /maintenance {"on": bool}
 // POSTs need "Authorization: Bearer TOKEN" (api.token); without a configured token they are
 // refused.
 #pragma once

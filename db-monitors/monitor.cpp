@@ -215,10 +215,20 @@ bool Monitor::publish(const TopologyRecord& next) {
   return false;
 }
 
+bool Monitor::still_acting(const std::string& before) {
+  if (store_->may_act())
+    return true;
+  events_.emit({"action_skipped", "", {{"action", before}, {"reason", store_->why_not_acting()}}});
+  return false;
+}
+
 void Monitor::execute(Plan plan) {
   if (plan.publish && !publish(*plan.publish))
     return;
   for (const auto& action : plan.actions) {
+    // Leadership is checked after every blocking step, right before the next action.
+    if (!still_acting(describe(action)))
+      return;
     const ActionResult r = run(action);
     if (auto follow = core_->on_result(action, r, clock_.now(), wall_ms()))
       (void)publish(*follow);
@@ -306,6 +316,8 @@ ActionResult Monitor::promote(const Promote& p) {
       (void)fence(old, options_.fence_timeout, FenceBy::restart_if_set);
     }
   }
+  if (!still_acting("promote " + p.node))
+    return {.error = "this monitor stopped acting before the promotion"};
   events_.emit({"promote_start", p.node, {{"wait_for", p.wait_for.text()}, {"sync", p.sync}}});
   try {
     auto f =
@@ -343,6 +355,8 @@ ActionResult Monitor::rejoin(const std::string& name, const std::string& primary
     const std::string history = await(history_f, options_.action_timeout, "primary history");
     const NodeSpec self = node(name).spec;
     const NodeSpec target = node(primary).spec;
+    if (!still_acting("point " + name + " at " + primary))
+      return {.error = "this monitor stopped acting"};
     auto f = worker(name).submit([engine = engine_, self, target, history](db::DbConnection& c) {
       engine->follow(c, self, target, history);
     });
@@ -411,6 +425,8 @@ ActionResult Monitor::switchover(const Switchover& s) {
   }
   if (!publish(core_->switchover_record(s.old_primary, s.candidate, clock_.now(), wall_ms())))
     return undo("the new topology could not be published");
+  if (!still_acting("promote " + s.candidate))
+    return {.error = "this monitor stopped acting after publishing the switchover"};
   events_.emit({"promote_start", s.candidate, {{"switchover", true}}});
   try {
     auto f = worker(s.candidate)
@@ -451,6 +467,13 @@ std::future<Monitor::CommandResult> Monitor::command(CommandKind kind, std::stri
 }
 
 void Monitor::run_command(Pending& p) {
+  if (!store_->may_act()) {
+    const std::string acting = store_->acting_member();
+    p.done.set_value({.ok = false,
+                      .message = "this monitor does not act (" + store_->why_not_acting() + ")" +
+                                 (acting.empty() ? "" : ": ask " + acting)});
+    return;
+  }
   const TimePoint now = clock_.now();
   const int64_t wall = wall_ms();
   MonitorCore::Command cmd;
@@ -504,8 +527,41 @@ void Monitor::step() {
   // (a record that changed every round must not spin the loop).
   const bool came_at_once = topology_changed_;
   const uint64_t epoch_before = core_->record().epoch;
+  Coordination coordination;
+  coordination.acting = store_->may_act();
+  if (!coordination.acting || !was_acting_) {
+    // Another monitor may have changed the record: read it before looking, and before
+    // acting on a leadership just won.
+    coordination.why_not = store_->why_not_acting();
+    try {
+      if (auto stored = store_->load(); stored && *stored != core_->record())
+        core_->follow(*stored);
+    } catch (const std::exception& e) {
+      events_.emit({"store_error", "", {{"error", e.what()}}});
+      coordination.acting = false;
+      coordination.why_not = std::string("the topology record cannot be read: ") + e.what();
+    }
+  }
+  was_acting_ = coordination.acting;
   auto round = check_all();
-  Plan plan = core_->observe(round, clock_.now(), wall_ms());
+  const std::string& primary = core_->record().primary;
+  const auto seen = primary.empty() ? round.end() : round.find(primary);
+  const bool primary_failing = seen != round.end() && seen->second.reach == Reach::failed;
+  if (coordination.acting && primary_failing) {
+    try {
+      coordination.peers = store_->peer_views();
+    } catch (const std::exception& e) {
+      // Without the others' views this monitor cannot tell its own cut-off from a failure.
+      coordination.acting = false;
+      coordination.why_not = std::string("the other monitors' views cannot be read: ") + e.what();
+    }
+  }
+  if (!primary.empty())
+    store_->share_view({.epoch = core_->record().epoch,
+                        .primary = primary,
+                        .primary_failing = primary_failing,
+                        .at_ms = wall_ms()});
+  Plan plan = core_->observe(round, clock_.now(), wall_ms(), coordination);
   execute(std::move(plan));
   ++rounds_;
   refresh_snapshot();
@@ -625,6 +681,9 @@ void Monitor::refresh_snapshot() {
     needs[k] = why;
   snap->status = json::object{
       {"cluster", options_.cluster},
+      {"acting", was_acting_},
+      {"acting_member", store_->acting_member()},
+      {"why_not_acting", was_acting_ ? std::string() : store_->why_not_acting()},
       {"engine", std::string(engine_->name())},
       {"state", core_->state()},
       {"reason", core_->state_reason()},

@@ -110,6 +110,8 @@ class Monitor {
   void loop();
   std::map<std::string, NodeObservation> check_all();
   void execute(Plan plan);
+  // Whether this monitor may still act, asked right before `before`; says so when not.
+  bool still_acting(const std::string& before);
   bool publish(const TopologyRecord& next);
   ActionResult run(const Action& action);
   ActionResult promote(const Promote& p);
@@ -148,6 +150,7 @@ class Monitor {
   uint64_t failovers_ = 0;
   uint64_t rounds_ = 0;
   bool topology_changed_ = false;  // by the last step (loop thread only)
+  bool was_acting_ = false;        // in the last step (loop thread only)
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

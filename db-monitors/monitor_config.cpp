@@ -37,7 +37,43 @@ MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env
     c.listen_port = static_cast<uint16_t>(l.required("port").as_int(0, 65535));
     l.finish();
   }
-  c.state_file = root.required("state_file").as_nonempty_string();
+  if (auto e = root.optional("etcd")) {
+    auto k = e->map();
+    c.etcd.cluster = m.cluster;
+    if (auto ep = k.optional("endpoints")) {
+      c.etcd.endpoints = ep->names(9);
+      for (const auto& url : c.etcd.endpoints)
+        if (!url.starts_with("http://") || url.size() <= 7 || url.back() == '/')
+          ep->fail("each endpoint is http://host:port (got '" + url + "')");
+    }
+    c.etcd.member = k.get_string("member", "");
+    c.etcd.prefix = k.get_string("prefix", c.etcd.prefix);
+    c.etcd.ttl = k.get_duration("lease_ttl", c.etcd.ttl, 2s, 60s);
+    c.etcd.renew_every = k.get_duration("renew_every", c.etcd.renew_every, 100ms, 30s);
+    c.etcd.margin = k.get_duration("margin", c.etcd.margin, 100ms, 30s);
+    c.etcd.request_timeout = k.get_duration("request_timeout", c.etcd.request_timeout, 50ms, 10s);
+    if (!c.etcd.endpoints.empty()) {
+      if (c.etcd.member.empty() || c.etcd.member.size() > 63 ||
+          !std::all_of(c.etcd.member.begin(), c.etcd.member.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ||
+                   ch == '.';
+          }))
+        e->fail_key("member", "must be 1-63 of A-Z a-z 0-9 - _ . (got '" + c.etcd.member + "')");
+      if (!c.etcd.prefix.starts_with("/") || c.etcd.prefix.ends_with("/"))
+        e->fail_key("prefix", "must start with '/' and not end with one");
+      if (c.etcd.ttl.count() % 1'000'000'000 != 0)
+        e->fail_key("lease_ttl", "must be whole seconds (etcd leases count seconds)");
+      if (c.etcd.renew_every + c.etcd.margin >= c.etcd.ttl)
+        e->fail_key("renew_every",
+                    "renew_every + margin must be shorter than lease_ttl, or a monitor that "
+                    "misses one renewal stops acting");
+    }
+    k.finish();
+  }
+  if (c.etcd.endpoints.empty())
+    c.state_file = root.required("state_file").as_nonempty_string();
+  else
+    c.state_file = root.get_string("state_file", "");
   c.event_log = root.get_string("event_log", "");
   c.access_log = root.get_bool("access_log", false);
   {

@@ -18,11 +18,19 @@
 //   replication_mode: { manage: true }
 //   rejoin: { automatic: true, backoff: 5s }
 //   api: { token: "${MEDGATE_MONITOR_TOKEN:-}" }
+//   etcd:                              # several monitors, one acting (empty endpoints: none)
+//     endpoints: "${MEDGATE_ETCD_ENDPOINTS:-}"   # http://host:port, a list or one string
+//     member: "${DB_MONITOR_MEMBER:-m1}"         # unique among the cluster's monitors
+//     prefix: /medgate
+//     lease_ttl: 3s
+//     renew_every: 1s
+//     margin: 1s                       # stop acting this long before the lease can expire
 #pragma once
 
 #include <string>
 
 #include "config/yaml_reader.hpp"
+#include "db-monitors/etcd_store.hpp"
 #include "db-monitors/monitor.hpp"
 
 namespace medgate::dbmon {
@@ -33,7 +41,9 @@ struct MonitorConfig {
   EngineKind engine = EngineKind::mariadb;
   std::string listen_address = "127.0.0.1";
   uint16_t listen_port = 0;
-  std::string state_file;
+  std::string state_file;  // the record when etcd is not configured
+  // etcd.endpoints empty: one monitor on its state file.
+  EtcdStoreOptions etcd;
   std::string event_log;    // empty: events to standard output only
   bool access_log = false;  // a line per HTTP request on standard error
   ReplicationLogin replication;

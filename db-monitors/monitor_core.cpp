@@ -175,7 +175,8 @@ bool MonitorCore::replica_gone(const std::string& name, TimePoint now) const {
 // ---- the round ---------------------------------------------------------------------------
 
 Plan MonitorCore::observe(const std::map<std::string, NodeObservation>& round, TimePoint now,
-                          int64_t wall_ms) {
+                          int64_t wall_ms, const Coordination& coordination) {
+  coordination_ = coordination;
   for (const auto& n : nodes_) {
     const auto it = round.find(n.name);
     NodeObservation missing;
@@ -183,6 +184,11 @@ Plan MonitorCore::observe(const std::map<std::string, NodeObservation>& round, T
     detect(n.name, it == round.end() ? missing : it->second, now);
   }
   Plan plan;
+  if (!coordination_.acting) {
+    set_state("standby",
+              coordination_.why_not.empty() ? "another monitor acts" : coordination_.why_not);
+    return plan;
+  }
   if (record_.maintenance) {
     set_state("maintenance", "automatic actions paused by an operator");
     return plan;
@@ -194,10 +200,11 @@ Plan MonitorCore::observe(const std::map<std::string, NodeObservation>& round, T
   if (pv.health == Health::down) {
     primary_down(plan, now, wall_ms);
   } else {
-    if (confirmed_announced_ || unreachable_announced_)
+    if (confirmed_announced_ || unreachable_announced_ || peers_disagree_announced_)
       emit("primary_back", record_.primary, {});
     confirmed_announced_ = false;
     unreachable_announced_ = false;
+    peers_disagree_announced_ = false;
     last_refusal_.clear();
     if (pv.health == Health::suspect)
       set_state("suspect", record_.primary + ": " + pv.last.error);
@@ -418,6 +425,30 @@ void MonitorCore::refuse(const std::string& reason) {
   }
 }
 
+bool MonitorCore::monitors_agree_primary_failing() {
+  size_t voters = 1, failing = 1;  // this monitor sees it down
+  std::vector<std::string> reaching;
+  for (const auto& p : coordination_.peers) {
+    if (p.epoch != record_.epoch || p.primary != record_.primary)
+      continue;  // a view of another record: it has not caught up, it does not vote
+    ++voters;
+    if (p.primary_failing)
+      ++failing;
+    else
+      reaching.push_back(p.member);
+  }
+  if (failing * 2 > voters)
+    return true;
+  set_state("unreachable", "this monitor cannot reach " + record_.primary + " but " +
+                               join(reaching) + " still can: not promoting");
+  if (!peers_disagree_announced_) {
+    peers_disagree_announced_ = true;
+    emit("monitors_disagree", record_.primary,
+         {{"still_reaching", join(reaching)}, {"voters", voters}, {"failing", failing}});
+  }
+  return false;
+}
+
 void MonitorCore::primary_down(Plan& plan, TimePoint now, int64_t wall_ms) {
   const std::string& primary = record_.primary;
   std::vector<std::string> confirming, denying, reachable;
@@ -452,6 +483,8 @@ void MonitorCore::primary_down(Plan& plan, TimePoint now, int64_t wall_ms) {
     refuse(primary + " is down for the monitor; no replica streamed from it to confirm");
     return;
   }
+  if (!monitors_agree_primary_failing())
+    return;
   if (!confirmed_announced_) {
     confirmed_announced_ = true;
     emit("replicas_confirm", primary, {{"replicas", join(confirming)}});
@@ -628,6 +661,11 @@ std::optional<TopologyRecord> MonitorCore::on_result(const Action& action,
       },
       action);
   return out;  // becomes the record once published (committed())
+}
+
+void MonitorCore::follow(const TopologyRecord& stored) {
+  record_ = stored;
+  failing_over_ = false;
 }
 
 void MonitorCore::adopt(const TopologyRecord& stored) {

@@ -137,6 +137,18 @@ struct Plan {
   std::vector<Action> actions;
 };
 
+// What the other monitors of the cluster say, for a round (none with a single monitor).
+struct Coordination {
+  // This monitor may act: it alone plans actions. Otherwise it only detects, and its state
+  // is "standby" with `why_not` as the reason.
+  bool acting = true;
+  std::string why_not;
+  // The other monitors' views of the primary. A failover also needs a majority of the
+  // monitors that share a view of the current record (this one included) to see the
+  // primary failing: a monitor cut off from the primary alone causes none.
+  std::vector<PeerView> peers;
+};
+
 struct ActionResult {
   bool ok = false;
   std::string error;  // why not
@@ -150,7 +162,7 @@ class MonitorCore {
 
   // One round: an observation per node (a node missing from the map counts as failed).
   [[nodiscard]] Plan observe(const std::map<std::string, NodeObservation>& round, TimePoint now,
-                             int64_t wall_ms);
+                             int64_t wall_ms, const Coordination& coordination = {});
   // The result of an action of the last plan; may return a record to publish.
   [[nodiscard]] std::optional<TopologyRecord> on_result(const Action& action,
                                                         const ActionResult& result, TimePoint now,
@@ -159,6 +171,8 @@ class MonitorCore {
   void committed(const TopologyRecord& record) { record_ = record; }
   // The plan's record could not be published (another writer): adopt theirs, drop the plan.
   void adopt(const TopologyRecord& stored);
+  // The record another monitor published (this one does not act, or has just begun to).
+  void follow(const TopologyRecord& stored);
 
   // ---- operator commands (each returns the plan, or an error saying why not) ----
   struct Command {
@@ -229,6 +243,8 @@ class MonitorCore {
   void manage_sync(Plan& plan, TimePoint now, int64_t wall_ms);
   void repair_others(Plan& plan, TimePoint now, int64_t wall_ms);
   void refuse(const std::string& reason);
+  // Whether a majority of the monitors with a view of this record see the primary failing.
+  [[nodiscard]] bool monitors_agree_primary_failing();
 
   std::vector<NodeSpec> nodes_;
   CoreOptions options_;
@@ -241,6 +257,8 @@ class MonitorCore {
   bool confirmed_announced_ = false;
   std::string last_refusal_;
   bool unreachable_announced_ = false;
+  bool peers_disagree_announced_ = false;
+  Coordination coordination_;  // this round's
   bool failing_over_ = false;
   bool sync_restore_pending_ = false;
   Position sync_baseline_;  // primary's position when it was first seen synchronous again

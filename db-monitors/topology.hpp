@@ -41,19 +41,42 @@ struct TopologyRecord {
 // Throws std::runtime_error naming the field on a malformed record.
 [[nodiscard]] TopologyRecord record_from_json(const boost::json::value& v);
 
-// Where the record lives and who may act on the cluster. A local file today (one monitor per
-// cluster); a distributed store (etcd: a leader lease and revision-compared writes) later.
+// One monitor's view of the elected primary, shared with the other monitors of the cluster
+// (a monitor that stops sharing, or stops reaching the store, drops out of the vote).
+struct PeerView {
+  std::string member;
+  uint64_t epoch = 0;            // of the record the view is about
+  std::string primary;           // the record's primary
+  bool primary_failing = false;  // its last check of the primary failed
+  int64_t at_ms = 0;             // wall clock of that check
+};
+
+// Where the record lives and who may act on the cluster: a local file (one monitor per
+// cluster, db-monitors/file_store.hpp) or etcd (several monitors, one acting under a leader
+// lease, db-monitors/etcd_store.hpp).
 class TopologyStore {
  public:
   virtual ~TopologyStore() = default;
   // The stored record; nullopt when none was ever written. Throws when it cannot be read.
   [[nodiscard]] virtual std::optional<TopologyRecord> load() = 0;
   // Writes `next` only if the stored epoch is still `expected_epoch` (0: nothing stored) and
-  // next.epoch is greater. False when another writer got there first: reload and rethink.
+  // next.epoch is greater, and only while this monitor may act. False when another writer got
+  // there first or this monitor may not act: reload and rethink.
   [[nodiscard]] virtual bool compare_and_set(uint64_t expected_epoch,
                                              const TopologyRecord& next) = 0;
-  // Whether this monitor may act on the cluster now (file: it holds the file's lock).
+  // Whether this monitor may act on the cluster now (file: it holds the file's lock; etcd: it
+  // holds the leader key under a lease it knows to be alive). Asked before every action.
   [[nodiscard]] virtual bool may_act() = 0;
+  // Why not, for /status and the logs (empty when it may).
+  [[nodiscard]] virtual std::string why_not_acting() {
+    return may_act() ? "" : "another monitor holds the state file's lock";
+  }
+  // The monitor that acts, when the store knows (empty: unknown or none).
+  [[nodiscard]] virtual std::string acting_member() { return ""; }
+  // Shares this monitor's view of the primary; the others' views (fresh ones only). A store
+  // for one monitor shares nothing.
+  virtual void share_view(const PeerView& /*mine*/) {}
+  [[nodiscard]] virtual std::vector<PeerView> peer_views() { return {}; }
 };
 
 }  // namespace medgate::dbmon

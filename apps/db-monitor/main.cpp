@@ -3,7 +3,8 @@
 //
 //   db-monitor --config FILE [--check-config]
 //   db-monitor role --config FILE --node NAME [--shell]
-//       Prints the stored topology's view of NODE, read without the monitor's lock, as JSON
+//       Prints the stored topology's view of NODE (from etcd when configured, else the state
+//       file, read without the monitor's lock), as JSON
 //       {"role": "primary" | "standby" | "unknown", "epoch": N, "primary": {...}} or, with
 //       --shell, as key=value lines (role, epoch, primary_name, primary_host, primary_port).
 //       Start wrappers use it to decide how a node may start (scripts/lib/pg-node-start).
@@ -17,6 +18,7 @@
 #include "clients/db/mariadb_driver.hpp"
 #include "clients/db/postgres_driver.hpp"
 #include "clients/stop_signals.hpp"
+#include "db-monitors/etcd_store.hpp"
 #include "db-monitors/file_store.hpp"
 #include "db-monitors/http_api.hpp"
 #include "db-monitors/monitor.hpp"
@@ -41,14 +43,29 @@ int usage() {
   return 2;
 }
 
+class NoEvents final : public EventSink {
+ public:
+  void emit(Event) override {}
+};
+
+std::unique_ptr<TopologyStore> open_store(const MonitorConfig& cfg, bool act, EventSink& events,
+                                          const resilience::Clock& clock) {
+  if (!cfg.etcd.endpoints.empty())
+    return std::make_unique<EtcdTopologyStore>(cfg.etcd, events, clock, act);
+  return std::make_unique<FileTopologyStore>(
+      cfg.state_file, act ? FileTopologyStore::Mode::act : FileTopologyStore::Mode::read_only);
+}
+
 int print_role(const MonitorConfig& cfg, const std::string& node, bool shell) {
   std::vector<NodeSpec> specs;
   for (const auto& n : cfg.monitor.nodes)
     specs.push_back(n.spec);
-  FileTopologyStore store(cfg.state_file, FileTopologyStore::Mode::read_only);
+  NoEvents none;
+  resilience::SteadyClock clock;
+  const auto store = open_store(cfg, false, none, clock);
   NodeRole role;
   try {
-    role = node_role(store.load(), specs, node);
+    role = node_role(store->load(), specs, node);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "db-monitor: %s\n", e.what());
     return 2;
@@ -128,9 +145,9 @@ int main(int argc, char** argv) {
         engine = std::make_shared<MysqlEngine>(db::MysqlDialect::mariadb, cfg.replication);
         break;
     }
-    auto store = std::make_unique<FileTopologyStore>(cfg.state_file, FileTopologyStore::Mode::act);
     EventLog events(cfg.monitor.cluster, cfg.event_log);
     resilience::SteadyClock clock;
+    auto store = open_store(cfg, true, events, clock);
     Monitor monitor(cfg.monitor, engine, driver, std::move(store), events, clock);
     service::HttpService http(
         cfg.monitor.cluster + "-monitor",
@@ -139,8 +156,10 @@ int main(int argc, char** argv) {
         service::ServiceLimits{}, monitor_routes(monitor, events, cfg.api_token), http_log);
     http.start();
     monitor.start();
-    log->info("monitoring cluster {} ({}) on {}:{}", cfg.monitor.cluster, engine->name(),
-              cfg.listen_address, http.port());
+    log->info("monitoring cluster {} ({}) on {}:{}{}", cfg.monitor.cluster, engine->name(),
+              cfg.listen_address, http.port(),
+              cfg.etcd.endpoints.empty() ? " (state file: the only monitor)"
+                                         : " as " + cfg.etcd.member + " (etcd: one acts)");
     const int sig = stop.wait();
     log->info("signal {}: stopping", sig);
     http.stop(std::chrono::seconds(2));

@@ -24,6 +24,7 @@ MEDGATE_CHECK_PACKAGES=(docker-compose shellcheck docker.io debootstrap iptables
 # Servers and tools the local stack and the integration tests start.
 MEDGATE_RUNTIME_PACKAGES=(
   curl procps openssl mariadb-server postgresql-15 supervisor chromium prometheus
+  etcd-server etcd-client
 )
 
 log() { printf '[medgate] %s\n' "$*" >&2; }

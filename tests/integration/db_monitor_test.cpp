@@ -13,6 +13,7 @@
 #include "clients/db/postgres_driver.hpp"
 #include "tests/integration/monitor_fixture.hpp"
 #include "tests/support/db_servers.hpp"
+#include "tests/support/etcd_cluster.hpp"
 #include "tests/support/tcp_proxy.hpp"
 
 namespace medgate::testing {
@@ -22,16 +23,23 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The serving primary as a node, asked of the monitor at most every 100 ms.
+// The serving primary as a node, asked of the monitors (the first that names one) at most
+// every 100 ms.
 class PrimaryLookup {
  public:
   PrimaryLookup(const MonitorProcess& monitor, std::map<std::string, db::DbNode> nodes)
-      : monitor_(monitor), nodes_(std::move(nodes)) {}
+      : PrimaryLookup(std::vector<const MonitorProcess*>{&monitor}, std::move(nodes)) {}
+  PrimaryLookup(std::vector<const MonitorProcess*> monitors,
+                std::map<std::string, db::DbNode> nodes)
+      : monitors_(std::move(monitors)), nodes_(std::move(nodes)) {}
   std::optional<db::DbNode> operator()() {
     std::lock_guard lock(mu_);
     if (std::chrono::steady_clock::now() - fetched_ > 100ms) {
       fetched_ = std::chrono::steady_clock::now();
-      current_ = monitor_.serving_primary();
+      current_.clear();
+      for (const auto* m : monitors_)
+        if (current_.empty())
+          current_ = m->serving_primary();
     }
     const auto it = nodes_.find(current_);
     if (it == nodes_.end())
@@ -40,7 +48,7 @@ class PrimaryLookup {
   }
 
  private:
-  const MonitorProcess& monitor_;
+  std::vector<const MonitorProcess*> monitors_;
   std::map<std::string, db::DbNode> nodes_;
   std::mutex mu_;
   std::chrono::steady_clock::time_point fetched_{};
@@ -125,10 +133,12 @@ class MariadbMonitorIT : public ::testing::Test {
         << monitor_->events() << monitor_->log();
   }
 
-  std::unique_ptr<Writers> start_writers() {
+  std::unique_ptr<Writers> start_writers(std::vector<const MonitorProcess*> ask = {}) {
+    if (ask.empty())
+      ask.push_back(monitor_.get());
     lookup_ = std::make_unique<PrimaryLookup>(
-        *monitor_, std::map<std::string, db::DbNode>{{"a", a_->node("app", "app-pw", "w")},
-                                                     {"b", b_->node("app", "app-pw", "w")}});
+        std::move(ask), std::map<std::string, db::DbNode>{{"a", a_->node("app", "app-pw", "w")},
+                                                          {"b", b_->node("app", "app-pw", "w")}});
     auto driver = std::make_shared<db::MariadbDriver>(db::MysqlDialect::mariadb, 2s);
     return std::make_unique<Writers>(
         driver, [this] { return (*lookup_)(); }, "INSERT INTO w.t VALUES (?, ?)", 4);
@@ -283,6 +293,165 @@ TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {
   view_of_a.blackhole(false);
   EXPECT_TRUE(monitor_->wait_until(
       [](const auto& st) { return field(st, "serving_primary") == "a"; }, 10s));
+}
+
+// ---- two monitors on a three-member etcd -------------------------------------------------
+
+class MariadbMonitorsOnEtcdIT : public MariadbMonitorIT {
+ protected:
+  void start_monitors() {
+    etcd_ = std::make_unique<EtcdCluster>(3);
+    for (const char* member : {"m1", "m2"})
+      monitors_.push_back(std::make_unique<MonitorProcess>(
+          monitor_yaml(a_->port()) + "etcd: { endpoints: \"" + etcd_->endpoints() +
+          "\", member: " + member + ", lease_ttl: 3s, renew_every: 500ms, margin: 1s }\n"));
+    ASSERT_TRUE(wait_for([&] {
+      const int i = acting();
+      return i >= 0 &&
+             field(monitors_[static_cast<size_t>(i)]->status(), "serving_primary") == "a" &&
+             field(monitors_[static_cast<size_t>(i)]->status(), "replication_mode") == "sync";
+    })) << monitors_[0]->events()
+        << monitors_[1]->events();
+  }
+  // The monitor whose status says it acts (-1: none, or both, which must never be).
+  int acting() const {
+    int found = -1, count = 0;
+    for (size_t i = 0; i < monitors_.size(); ++i) {
+      if (!monitors_[i])
+        continue;
+      const auto s = monitors_[i]->status();
+      if (const auto* a = s.if_contains("acting"); a && a->is_bool() && a->as_bool()) {
+        found = static_cast<int>(i);
+        ++count;
+      }
+    }
+    EXPECT_LE(count, 1) << "two monitors act at once";
+    return count == 1 ? found : -1;
+  }
+  static bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds t = 20s) {
+    const auto until = std::chrono::steady_clock::now() + t;
+    while (std::chrono::steady_clock::now() < until) {
+      if (pred())
+        return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+  std::vector<const MonitorProcess*> all() const {
+    std::vector<const MonitorProcess*> out;
+    for (const auto& m : monitors_)
+      if (m)
+        out.push_back(m.get());
+    return out;
+  }
+
+  std::unique_ptr<EtcdCluster> etcd_;
+  std::vector<std::unique_ptr<MonitorProcess>> monitors_;
+};
+
+// The acting monitor dies (kill -9), then the primary: the other monitor takes the lease
+// and promotes; every acknowledged write is on the new primary.
+TEST_F(MariadbMonitorsOnEtcdIT, TheOtherMonitorPromotesWhenTheActingOneIsKilled) {
+  start_monitors();
+  const int first = acting();
+  ASSERT_GE(first, 0);
+  const size_t other = first == 0 ? 1 : 0;
+  EXPECT_EQ(field(monitors_[other]->status(), "state"), "standby");
+  auto writers = start_writers(all());
+  while (writers->acknowledged_count() < 50)
+    std::this_thread::sleep_for(10ms);
+  monitors_[static_cast<size_t>(first)]->kill();
+  monitors_[static_cast<size_t>(first)].reset();
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_for([&] { return acting() == static_cast<int>(other); }))
+      << monitors_[other]->events();
+  RecordProperty("takeover_ms",
+                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - t0)
+                                    .count()));
+  const auto took = run_through_failover(*monitors_[other], *writers, "b", [&] { a_->kill(); }, {});
+  EXPECT_LT(took, 10s);
+  expect_all_present(*b_, *writers);
+  EXPECT_EQ(b_->query("SELECT @@global.read_only"), "0\n");
+}
+
+// The acting monitor is paused past its lease; the other takes over and promotes. When the
+// first continues, its writes to etcd are refused and it touches no database.
+TEST_F(MariadbMonitorsOnEtcdIT, APausedMonitorWakesUpToFindItMayNotAct) {
+  start_monitors();
+  const int first_i = acting();
+  ASSERT_GE(first_i, 0);
+  MonitorProcess& first = *monitors_[static_cast<size_t>(first_i)];
+  MonitorProcess& other = *monitors_[first_i == 0 ? 1 : 0];
+  first.signal(SIGSTOP);
+  ASSERT_TRUE(wait_for([&] {
+    const auto s = other.status();
+    const auto* a = s.if_contains("acting");
+    return a && a->is_bool() && a->as_bool();
+  })) << other.events();
+  auto writers = start_writers({&other});
+  const auto took = run_through_failover(other, *writers, "b", [&] { a_->signal(SIGSTOP); }, {});
+  EXPECT_LT(took, 10s);
+  const auto epoch = other.status().at("epoch").as_int64();
+  const size_t seen = first.events().size();
+  first.signal(SIGCONT);
+  // It follows the new record and counts rounds again, as a standby.
+  ASSERT_TRUE(first.wait_until(
+      [&](const auto& s) {
+        return s.at("epoch").as_int64() == epoch && field(s, "state") == "standby" &&
+               !s.at("acting").as_bool();
+      },
+      15s))
+      << first.events().substr(seen);
+  const auto rounds = first.status().at("rounds").as_int64();
+  ASSERT_TRUE(first.wait_until(
+      [&](const auto& s) { return s.at("rounds").as_int64() >= rounds + 3; }, 15s));
+  const std::string after = first.events().substr(seen);
+  for (const char* act : {"\"promote_start\"", "\"fence_attempt\"", "\"made_writable\"",
+                          "\"rejoin_attempt\"", "\"sync_set\"", "\"topology_published\""})
+    EXPECT_THAT(after, Not(HasSubstr(act))) << "the paused monitor acted on waking";
+  a_->signal(SIGCONT);
+  expect_all_present(*b_, *writers);
+  expect_fenced(other, "a");
+  EXPECT_EQ(b_->query("SELECT @@global.read_only"), "0\n");
+}
+
+// One etcd member of three stopped: nothing changes. Two: no monitor acts, each says why,
+// and the primary keeps taking writes. Quorum back: one acts again.
+TEST_F(MariadbMonitorsOnEtcdIT, LosingEtcdQuorumStopsTheMonitorsNotTheDatabase) {
+  start_monitors();
+  const int first = acting();
+  ASSERT_GE(first, 0);
+  const auto epoch = monitors_[static_cast<size_t>(first)]->status().at("epoch").as_int64();
+  etcd_->stop(0);
+  const auto rounds = monitors_[0]->status().at("rounds").as_int64();
+  ASSERT_TRUE(monitors_[0]->wait_until(
+      [&](const auto& s) { return s.at("rounds").as_int64() >= rounds + 5; }, 15s));
+  EXPECT_EQ(acting(), first);
+  EXPECT_EQ(monitors_[static_cast<size_t>(first)]->status().at("epoch").as_int64(), epoch);
+
+  auto writers = start_writers(all());
+  while (writers->acknowledged_count() < 50)
+    std::this_thread::sleep_for(10ms);
+  etcd_->stop(1);
+  ASSERT_TRUE(wait_for([&] {
+    for (const auto& m : monitors_) {
+      const auto s = m->status();
+      if (s.empty() || s.at("acting").as_bool() || field(s, "why_not_acting").empty())
+        return false;
+    }
+    return true;
+  })) << monitors_[0]->events();
+  EXPECT_THAT(field(monitors_[static_cast<size_t>(first)]->status(), "why_not_acting"),
+              HasSubstr("no live lease"));
+  EXPECT_THAT(monitors_[static_cast<size_t>(first)]->events(), HasSubstr("\"stopped_acting\""));
+  const size_t before = writers->acknowledged_count();
+  ASSERT_TRUE(wait_for([&] { return writers->acknowledged_count() >= before + 50; }, 10s))
+      << "writes stopped while etcd had no quorum";
+  etcd_->start(1);
+  EXPECT_TRUE(wait_for([&] { return acting() >= 0; }, 30s)) << monitors_[0]->events();
+  writers->stop();
+  expect_all_present(*a_, *writers);
 }
 
 // ---- PostgreSQL ---------------------------------------------------------------------------

@@ -95,6 +95,16 @@ class MonitorProcess {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   }
   [[nodiscard]] std::string log() const { return process_ ? process_->log() : ""; }
+  // A fault of the monitor itself (SIGSTOP/SIGCONT, SIGKILL).
+  void signal(int sig) const {
+    if (process_)
+      process_->signal(sig);
+  }
+  void kill() {
+    if (process_)
+      process_->kill();
+    process_.reset();
+  }
   [[nodiscard]] const std::string& dir() const { return dir_; }
   [[nodiscard]] std::string config_path() const { return dir_ + "/monitor.yaml"; }
 

@@ -20,8 +20,12 @@ class MonitorConfigTest : public ::testing::Test {
   ~MonitorConfigTest() override { std::filesystem::remove_all(dir_); }
   MonitorConfig load(const std::string& nodes, const std::string& extra = "") {
     std::ofstream(path_) << "cluster: c\nengine: postgresql\nlisten: { port: 8012 }\n"
-                            "state_file: /tmp/x.json\nlogin: { user: postgres }\n"
-                            "replication: { user: repl }\nnodes:\n"
+                            "login: { user: postgres }\n"
+                         // With etcd endpoints no state file is needed.
+                         << (extra.find("http://") == std::string::npos
+                                 ? "state_file: /tmp/x.json\n"
+                                 : "")
+                         << "replication: { user: repl }\nnodes:\n"
                          << nodes << extra;
     return load_monitor_config(path_, [](const std::string&) { return std::nullopt; });
   }
@@ -85,6 +89,31 @@ TEST_F(MonitorConfigTest, CrossChecks) {
   EXPECT_THAT(error_of("  - { name: a, port: 1, replication_address: \"nohost\" }\n"
                        "  - { name: b, port: 2 }\n"),
               HasSubstr("must be host:port"));
+}
+
+// With etcd the record lives there: no state file needed, and the lease's timing is checked.
+TEST_F(MonitorConfigTest, EtcdCoordination) {
+  const MonitorConfig c = load(kTwo,
+                               "etcd: { endpoints: \"http://127.0.0.1:2379, "
+                               "http://127.0.0.2:2379\", member: m-1 }\n");
+  ASSERT_EQ(c.etcd.endpoints.size(), 2u);
+  EXPECT_EQ(c.etcd.member, "m-1");
+  EXPECT_EQ(c.etcd.cluster, "c");
+  EXPECT_EQ(c.etcd.ttl, 3s);
+  // Empty endpoints (an unset variable): one monitor on its state file, as before.
+  EXPECT_TRUE(load(kTwo, "etcd: { endpoints: \"\", member: m1 }\n").etcd.endpoints.empty());
+  EXPECT_THAT(error_of(kTwo, "etcd: { endpoints: \"127.0.0.1:2379\", member: m1 }\n"),
+              HasSubstr("etcd.endpoints: each endpoint is http://host:port"));
+  EXPECT_THAT(error_of(kTwo, "etcd: { endpoints: \"http://e:2379\" }\n"),
+              HasSubstr("etcd.member: must be 1-63"));
+  EXPECT_THAT(error_of(kTwo,
+                       "etcd: { endpoints: \"http://e:2379\", member: m1, "
+                       "lease_ttl: 2s, renew_every: 1s, margin: 1s }\n"),
+              HasSubstr("renew_every + margin must be shorter than lease_ttl"));
+  EXPECT_THAT(error_of(kTwo,
+                       "etcd: { endpoints: \"http://e:2379\", member: m1, "
+                       "lease_ttl: 2500ms }\n"),
+              HasSubstr("whole seconds"));
 }
 
 }  // namespace

@@ -613,5 +613,76 @@ TEST_F(MonitorCoreTest, RecordRoundTripsThroughJson) {
   EXPECT_THROW((void)record_from_json(boost::json::object{{"epoch", 1}}), std::runtime_error);
 }
 
+// ---- several monitors -----------------------------------------------------------------
+
+// A monitor that does not act detects but plans nothing, and says why.
+TEST_F(MonitorCoreTest, AMonitorThatDoesNotActPlansNothing) {
+  const Coordination standby{.acting = false, .why_not = "m2 holds the leader key"};
+  (void)core->observe(healthy(100, 1), clock.now(), wall_ms, standby);
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}};
+  for (int i = 0; i < 5; ++i) {
+    clock.advance(1s);
+    wall_ms += 1000;
+    EXPECT_TRUE(core->observe(crashed, clock.now(), wall_ms, standby).actions.empty());
+  }
+  EXPECT_EQ(core->view("a").health, Health::down);  // it still detects
+  EXPECT_EQ(core->state(), "standby");
+  EXPECT_EQ(core->state_reason(), "m2 holds the leader key");
+  EXPECT_EQ(sink.count("candidate_selected"), 0u);
+}
+
+// The acting monitor cannot reach the primary, the replicas stopped hearing from it, but the
+// other monitors reach it: no failover until a majority of the voting monitors see it fail.
+TEST_F(MonitorCoreTest, AFailoverNeedsAMajorityOfTheMonitors) {
+  (void)round(healthy(100, 1));
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}};
+  auto observe = [&](std::vector<PeerView> peers) {
+    clock.advance(1s);
+    wall_ms += 1000;
+    Plan p = core->observe(crashed, clock.now(), wall_ms, {.peers = std::move(peers)});
+    if (p.publish)
+      core->committed(*p.publish);
+    return p;
+  };
+  auto view = [&](std::string member, bool failing, uint64_t epoch = 5) {
+    return PeerView{.member = std::move(member),
+                    .epoch = epoch,
+                    .primary = "a",
+                    .primary_failing = failing,
+                    .at_ms = wall_ms};
+  };
+  (void)observe({view("m2", false)});
+  (void)observe({view("m2", false)});
+  // Down for this monitor, confirmed by the replicas, but m2 still reaches a: 1 of 2.
+  EXPECT_TRUE(observe({view("m2", false)}).actions.empty());
+  EXPECT_EQ(core->state(), "unreachable");
+  EXPECT_THAT(core->state_reason(), HasSubstr("m2 still can"));
+  EXPECT_EQ(sink.count("monitors_disagree"), 1u);
+  // Three monitors, one of the others agrees: 2 of 3.
+  Plan p = observe({view("m2", false), view("m3", true)});
+  ASSERT_EQ(p.actions.size(), 1u);
+  EXPECT_EQ(std::get<Promote>(p.actions[0]).node, "b");
+}
+
+// A view of an older record, or none at all (the other monitor is gone with its lease),
+// does not vote: a lone surviving monitor still fails over.
+TEST_F(MonitorCoreTest, StaleOrMissingViewsDoNotVote) {
+  (void)round(healthy(100, 1));
+  const Round crashed = {
+      {"a", failed()}, {"b", replica_of(1, 100, 1, false)}, {"c", replica_of(1, 100, 1, false)}};
+  const std::vector<PeerView> stale = {
+      {.member = "m2", .epoch = 4, .primary = "a", .primary_failing = false, .at_ms = wall_ms}};
+  Plan p;
+  for (int i = 0; i < 3; ++i) {
+    clock.advance(1s);
+    wall_ms += 1000;
+    p = core->observe(crashed, clock.now(), wall_ms, {.peers = stale});
+  }
+  ASSERT_EQ(p.actions.size(), 1u);
+  EXPECT_EQ(sink.count("monitors_disagree"), 0u);
+}
+
 }  // namespace
 }  // namespace medgate::dbmon
