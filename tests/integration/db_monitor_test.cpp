@@ -249,6 +249,34 @@ TEST_F(MariadbMonitorIT, HungPrimaryWithAFenceCommandIsRestartedAsAReplicaAndRej
   EXPECT_THAT(monitor_->events(), Not(HasSubstr("\"event\":\"rejoin_refused\"")));
 }
 
+// The second fault: a stop of the primary, the old one back in sync as a replica, then a
+// hang of the new primary. No cooldown holds the healthy, in-sync replica back: it is
+// promoted again, and no acknowledged write of either episode is lost.
+TEST_F(MariadbMonitorIT, ASecondFaultAfterTheOldPrimaryRejoinsFailsOverAgain) {
+  start_monitor(monitor_yaml(a_->port()) + "rejoin: { backoff: 500ms }\n");
+  (void)fail_over([&] { a_->stop(); });
+  a_->start();
+  ASSERT_TRUE(monitor_->wait_until(
+      [](const auto& s) {
+        const auto* a = node_of(s, "a");
+        return a && field(*a, "role") == "replica" && a->at("streaming").as_bool() &&
+               field(s, "replication_mode") == "sync";
+      },
+      30s))
+      << monitor_->events();
+  auto writers = start_writers();
+  const auto took = run_through_failover(
+      *monitor_, *writers, "a", [&] { b_->signal(SIGSTOP); },
+      [&] {
+        b_->signal(SIGCONT);
+        expect_fenced(*monitor_, "b");
+      });
+  EXPECT_LT(took, 10s);
+  expect_all_present(*a_, *writers);
+  EXPECT_EQ(monitor_->status().at("recent_failovers_ms").as_array().size(), 2u);
+  EXPECT_THAT(monitor_->events(), Not(HasSubstr("failover_refused")));
+}
+
 TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {
   TcpProxy view_of_a(a_->port());
   start_monitor(monitor_yaml(
