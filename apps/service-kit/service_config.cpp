@@ -102,13 +102,16 @@ ServiceConfig load_service_config(const std::string& path, uint16_t default_port
   c.pool.reads_on_replica = d.get_bool("reads_on_replica", false);
   c.io_timeout = ms(d, "io_timeout", c.io_timeout, 1s, 10min);
   if (auto t = d.optional("topology_url")) {
-    const std::string url = t->as_string();
-    if (!url.empty()) {
+    // One monitor's /primary, or several (the monitors of one cluster on etcd), comma- or
+    // space-separated or a list; empty: none.
+    const std::vector<std::string> urls = t->names(8);
+    for (const auto& url : urls)
       if (!url.starts_with("http://") && !url.starts_with("https://"))
-        t->fail("must be an http:// or https:// URL (got '" + url + "')");
-      c.pool.topology = std::make_shared<db::MonitorTopology>(url);
-    }
+        t->fail("must be http:// or https:// URLs (got '" + url + "')");
+    if (!urls.empty())
+      c.pool.topology = std::make_shared<db::MonitorTopology>(urls);
   }
+
   d.finish();
   if (auto i = root.optional("idempotency")) {
     auto m = i->map();

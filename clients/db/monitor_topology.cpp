@@ -6,9 +6,12 @@
 
 namespace medgate::db {
 
-MonitorTopology::MonitorTopology(std::string url, std::chrono::milliseconds timeout,
+MonitorTopology::MonitorTopology(std::vector<std::string> urls, std::chrono::milliseconds timeout,
                                  std::chrono::milliseconds ttl)
-    : url_(std::move(url)), timeout_(timeout), ttl_(ttl) {}
+    : urls_(std::move(urls)), timeout_(timeout), ttl_(ttl) {
+  if (urls_.empty())
+    throw std::invalid_argument("MonitorTopology: no monitor URL");
+}
 
 TopologySource::Answer MonitorTopology::parse(long status, const std::string& body) {
   Answer a;
@@ -41,18 +44,50 @@ TopologySource::Answer MonitorTopology::parse(long status, const std::string& bo
   return a;
 }
 
+TopologySource::Answer MonitorTopology::fetch(uint64_t newest_seen) const {
+  Answer out;
+  std::string failures;
+  for (const auto& url : urls_) {
+    const auto r = clients::curl_perform({.url = url, .timeout = timeout_, .max_body = 64 * 1024});
+    Answer a = parse(r.ok() ? r.status : 0, r.body);
+    if (a.reachable && a.epoch >= newest_seen)
+      return a;
+    const std::string why =
+        a.reachable ? "answered about epoch " + std::to_string(a.epoch) + ", older than " +
+                          std::to_string(newest_seen)
+                    : (r.ok() ? "unexpected answer " + std::to_string(r.status) : r.error);
+    failures += (failures.empty() ? "" : "; ") + url + ": " + why;
+  }
+  out.why = failures;
+  return out;
+}
+
 TopologySource::Answer MonitorTopology::primary() {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   const auto now = std::chrono::steady_clock::now();
   const auto keep = cached_.reachable && !cached_.primary ? ttl_ / 5 : ttl_;
-  if (fetched_ != std::chrono::steady_clock::time_point{} && now - fetched_ < keep)
+  const bool have = fetched_ != std::chrono::steady_clock::time_point{};
+  if (have && now - fetched_ < keep)
     return cached_;
-  const auto r = clients::curl_perform({.url = url_, .timeout = timeout_, .max_body = 64 * 1024});
-  cached_ = parse(r.ok() ? r.status : 0, r.body);
-  if (!cached_.reachable)
-    cached_.why = r.ok() ? "unexpected answer " + std::to_string(r.status) : r.error;
-  fetched_ = now;
-  return cached_;
+  if (fetching_) {
+    // Another caller asks the monitors: take what is known, or wait for the first answer.
+    if (have)
+      return cached_;
+    fetched_cv_.wait(lock, [this] { return !fetching_; });
+    return cached_;
+  }
+  fetching_ = true;
+  const uint64_t newest = newest_epoch_;
+  lock.unlock();
+  Answer a = fetch(newest);
+  lock.lock();
+  fetching_ = false;
+  newest_epoch_ = std::max(newest_epoch_, a.epoch);
+  cached_ = a;
+  fetched_ = std::chrono::steady_clock::now();
+  lock.unlock();
+  fetched_cv_.notify_all();
+  return a;
 }
 
 }  // namespace medgate::db

@@ -3,15 +3,20 @@
 #include <atomic>
 #include <thread>
 
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "apps/service-kit/http_service.hpp"
 #include "clients/db/db_pool.hpp"
 #include "clients/db/monitor_topology.hpp"
 #include "tests/support/db_mocks.hpp"
+#include "tests/support/process.hpp"
 
 namespace medgate::testing {
 namespace {
@@ -414,6 +419,53 @@ TEST_F(DbPoolTopologyTest, AnUnreachableMonitorFallsBackToProbing) {
   topology_->answer = {.reachable = false};
   db::DbPool pool(driver_, with_topology());
   EXPECT_EQ(pool.with_connection(Access::write, which_node), "0");
+}
+
+// A monitor's GET /primary on loopback, answering about the record `epoch` names.
+class FakeMonitor {
+ public:
+  FakeMonitor(uint64_t epoch, std::string port) : epoch_(epoch) {
+    service::Router r;
+    r.add(boost::beast::http::verb::get, "/primary",
+          [this, port](service::RequestContext& ctx) -> boost::asio::awaitable<service::Response> {
+            co_return service::json_reply(ctx.request, 200,
+                                          R"({"epoch":)" + std::to_string(epoch_.load()) +
+                                              R"(,"primary":{"name":"n","host":"h","port":)" +
+                                              port + "}}");
+          });
+    http_ = std::make_unique<service::HttpService>(
+        "fake-monitor", service::ListenOptions{.threads = 1}, service::ServiceLimits{},
+        std::move(r),
+        std::make_shared<spdlog::logger>("fake", std::make_shared<spdlog::sinks::null_sink_mt>()));
+    http_->start();
+  }
+  [[nodiscard]] std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(http_->port()) + "/primary";
+  }
+  void stop() { http_.reset(); }
+
+ private:
+  std::atomic<uint64_t> epoch_;
+  std::unique_ptr<service::HttpService> http_;
+};
+
+// Several monitors of one cluster: the first that answers is taken; an answer about an older
+// record than one already seen (a monitor that has not caught up) is not.
+TEST(MonitorTopology, AsksEachMonitorInTurnAndIgnoresAnOlderRecord) {
+  FakeMonitor behind(7, "1"), current(9, "2");
+  const std::string dead = "http://127.0.0.1:" + std::to_string(testing::free_port()) + "/primary";
+  db::MonitorTopology t({dead, current.url(), behind.url()}, 500ms, 0ms);
+  auto a = t.primary();
+  ASSERT_TRUE(a.reachable) << a.why;
+  EXPECT_EQ(a.primary, "h:2");
+  EXPECT_EQ(a.epoch, 9u);
+  current.stop();
+  a = t.primary();
+  EXPECT_FALSE(a.reachable);
+  EXPECT_THAT(a.why, ::testing::HasSubstr("answered about epoch 7, older than 9"));
+  // A fresh pool has seen nothing newer: the one that answers is taken.
+  db::MonitorTopology fresh({dead, behind.url()}, 500ms, 0ms);
+  EXPECT_EQ(fresh.primary().primary, "h:1");
 }
 
 TEST(MonitorTopologyParse, ReadsTheMonitorsAnswers) {
