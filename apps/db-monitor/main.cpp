@@ -10,7 +10,9 @@
 //       Start wrappers use it to decide how a node may start (scripts/lib/pg-node-start).
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -54,6 +56,36 @@ std::unique_ptr<TopologyStore> open_store(const MonitorConfig& cfg, bool act, Ev
     return std::make_unique<EtcdTopologyStore>(cfg.etcd, events, clock, act);
   return std::make_unique<FileTopologyStore>(
       cfg.state_file, act ? FileTopologyStore::Mode::act : FileTopologyStore::Mode::read_only);
+}
+
+// A stack that ran one monitor on its state file and now runs several on etcd: the record
+// moves to etcd once, so the first monitor to act starts from the cluster's real topology
+// (a failover's outcome included), not from a bootstrap.
+void seed_etcd_from_state_file(const MonitorConfig& cfg, TopologyStore& store,
+                               spdlog::logger& log) {
+  if (cfg.etcd.endpoints.empty() || cfg.state_file.empty() ||
+      !std::filesystem::exists(cfg.state_file))
+    return;
+  const auto file_record =
+      FileTopologyStore(cfg.state_file, FileTopologyStore::Mode::read_only).load();
+  if (!file_record)
+    return;
+  const auto until = std::chrono::steady_clock::now() + cfg.etcd.ttl + cfg.etcd.renew_every * 2;
+  while (std::chrono::steady_clock::now() < until) {
+    try {
+      if (store.load())
+        return;  // etcd has a record: it is the truth from now on
+      if (store.may_act()) {
+        if (store.compare_and_set(0, *file_record))
+          log.info("topology record (epoch {}) moved from {} to etcd", file_record->epoch,
+                   cfg.state_file);
+        return;
+      }
+    } catch (const std::exception& e) {
+      log.warn("moving the state file's record to etcd: {}", e.what());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 int print_role(const MonitorConfig& cfg, const std::string& node, bool shell) {
@@ -148,6 +180,7 @@ int main(int argc, char** argv) {
     EventLog events(cfg.monitor.cluster, cfg.event_log);
     resilience::SteadyClock clock;
     auto store = open_store(cfg, true, events, clock);
+    seed_etcd_from_state_file(cfg, *store, *log);
     Monitor monitor(cfg.monitor, engine, driver, std::move(store), events, clock);
     service::HttpService http(
         cfg.monitor.cluster + "-monitor",

@@ -26,6 +26,12 @@ WITH_CREDENTIALS="$MEDGATE_ROOT/scripts/lib/with-credentials"
 export PGPASSFILE="$SECRETS/pgpass"
 PG_PRIMARY_PORT=5433
 PG_STANDBY_PORT=5434
+# The monitors' etcd (one member; not etcd's default ports, which a system etcd may hold).
+ETCD_URL=http://127.0.0.1:2479
+ETCD_PEER_URL=http://127.0.0.1:2480
+# program:port of each monitor; the first of each cluster is the one the dashboard asks.
+MONITOR_PROGRAMS=(mariadb-monitor:8011 postgres-monitor:8012 mysql-monitor:8013
+  mariadb-monitor-2:8021 postgres-monitor-2:8022 mysql-monitor-2:8023)
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 run_as() {  # run_as USER CMD...: as USER when we are root (the servers refuse root)
@@ -146,7 +152,7 @@ write_supervisord_conf() {
   local conf="$STACK_DIR/supervisord.conf" pg_user=""
   is_root && pg_user="user=postgres"
   # The PostgreSQL nodes start through a wrapper that asks postgres-monitor's record.
-  local pg_env="DB_MONITOR_BIN=\"$STACK_DIR/bin/db-monitor\",PG_MONITOR_CONFIG=\"$STACK_DIR/etc/postgres-monitor.example.yaml\",MEDGATE_STACK_DIR=\"$STACK_DIR\",PG_BIN=\"$PG_BIN\",PGPASSFILE=\"$PGPASSFILE\""
+  local pg_env="DB_MONITOR_BIN=\"$STACK_DIR/bin/db-monitor\",PG_MONITOR_CONFIG=\"$STACK_DIR/etc/postgres-monitor.example.yaml\",MEDGATE_STACK_DIR=\"$STACK_DIR\",PG_BIN=\"$PG_BIN\",PGPASSFILE=\"$PGPASSFILE\",MEDGATE_ETCD_ENDPOINTS=\"$ETCD_URL\""
   {
     cat <<CONF
 [unix_http_server]
@@ -163,6 +169,16 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://$STACK_DIR/supervisor.sock
 
+; The monitors' coordination store: one member on loopback (docs/deploy.md runs three).
+[program:etcd]
+command=/usr/bin/etcd --name medgate-stack --data-dir $STACK_DIR/etcd --listen-client-urls $ETCD_URL --advertise-client-urls $ETCD_URL --listen-peer-urls $ETCD_PEER_URL --initial-advertise-peer-urls $ETCD_PEER_URL --initial-cluster medgate-stack=$ETCD_PEER_URL
+autostart=true
+autorestart=true
+startsecs=1
+stopsignal=TERM
+stopwaitsecs=30
+priority=5
+
 CONF
     local node name monitor
     for node in "${MARIADB_NODES[@]}"; do
@@ -173,7 +189,7 @@ CONF
       cat <<CONF
 [program:$name]
 command=$MEDGATE_ROOT/scripts/lib/mariadb-node-start $name $STACK_DIR/$name/my.cnf
-environment=DB_MONITOR_BIN="$BIN/db-monitor",MARIADB_MONITOR_CONFIG="$MEDGATE_ROOT/config/$monitor.example.yaml",MEDGATE_STACK_DIR="$STACK_DIR"
+environment=DB_MONITOR_BIN="$BIN/db-monitor",MARIADB_MONITOR_CONFIG="$MEDGATE_ROOT/config/$monitor.example.yaml",MEDGATE_STACK_DIR="$STACK_DIR",MEDGATE_ETCD_ENDPOINTS="$ETCD_URL"
 autostart=true
 autorestart=true
 stopwaitsecs=120
@@ -203,14 +219,18 @@ stopwaitsecs=60
 priority=10
 
 CONF
-    # A primary back from a hang after a failover is fenced by a
-    # kill: supervisord restarts it through its wrapper, as a replica (db-monitors/fence.hpp).
-    monitor_program mariadb-monitor \
-      "MEDICAL_FENCE_COMMAND_PRIMARY=\"supervisorctl -c $conf signal KILL medical-db-primary\",MEDICAL_FENCE_COMMAND_REPLICA=\"supervisorctl -c $conf signal KILL medical-db-replica\""
-    monitor_program postgres-monitor \
-      "PG_REJOIN_COMMAND_PRIMARY=\"supervisorctl -c $conf restart admin-db-primary\",PG_REJOIN_COMMAND_STANDBY=\"supervisorctl -c $conf restart admin-db-standby\""
-    monitor_program mysql-monitor \
-      "PORTAL_FENCE_COMMAND_PRIMARY=\"supervisorctl -c $conf signal KILL portal-db-primary\",PORTAL_FENCE_COMMAND_REPLICA=\"supervisorctl -c $conf signal KILL portal-db-replica\""
+    # Two monitors per cluster on etcd: one acts under a leader lease, the other takes over
+    # when it goes. A primary back from a hang after a failover is fenced by a kill:
+    # supervisord restarts it through its wrapper, as a replica (db-monitors/fence.hpp).
+    local medical_fence="MEDICAL_FENCE_COMMAND_PRIMARY=\"supervisorctl -c $conf signal KILL medical-db-primary\",MEDICAL_FENCE_COMMAND_REPLICA=\"supervisorctl -c $conf signal KILL medical-db-replica\""
+    local admin_rejoin="PG_REJOIN_COMMAND_PRIMARY=\"supervisorctl -c $conf restart admin-db-primary\",PG_REJOIN_COMMAND_STANDBY=\"supervisorctl -c $conf restart admin-db-standby\""
+    local portal_fence="PORTAL_FENCE_COMMAND_PRIMARY=\"supervisorctl -c $conf signal KILL portal-db-primary\",PORTAL_FENCE_COMMAND_REPLICA=\"supervisorctl -c $conf signal KILL portal-db-replica\""
+    monitor_program mariadb-monitor mariadb-monitor "$medical_fence"
+    monitor_program mariadb-monitor-2 mariadb-monitor "$medical_fence,MEDICAL_MONITOR_PORT=8021,DB_MONITOR_MEMBER=m2,DB_MONITOR_SUFFIX=-2"
+    monitor_program postgres-monitor postgres-monitor "$admin_rejoin"
+    monitor_program postgres-monitor-2 postgres-monitor "$admin_rejoin,ADMIN_MONITOR_PORT=8022,DB_MONITOR_MEMBER=m2,DB_MONITOR_SUFFIX=-2"
+    monitor_program mysql-monitor mysql-monitor "$portal_fence"
+    monitor_program mysql-monitor-2 mysql-monitor "$portal_fence,PORTAL_MONITOR_PORT=8023,DB_MONITOR_MEMBER=m2,DB_MONITOR_SUFFIX=-2"
     service_program medical-1 "MEDICAL_PORT=5001" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
     service_program medical-2 "MEDICAL_PORT=5002,SERVICE_AUDIT_SUFFIX=-2" "$BIN/medical-service/medical-service --config $MEDGATE_ROOT/config/medical-service.example.yaml"
     service_program admin-1 "ADMIN_PORT=3012" "$BIN/admin-service/admin-service --config $MEDGATE_ROOT/config/admin-service.example.yaml"
@@ -244,11 +264,11 @@ CONF
   chmod 600 "$conf"
 }
 
-monitor_program() {  # name [extra environment]
+monitor_program() {  # program configuration [extra environment]
   cat <<CONF
 [program:$1]
-command=$WITH_CREDENTIALS $BIN/db-monitor --config $MEDGATE_ROOT/config/$1.example.yaml
-environment=MEDGATE_STACK_DIR="$STACK_DIR"${2:+,$2}
+command=$WITH_CREDENTIALS $BIN/db-monitor --config $MEDGATE_ROOT/config/$2.example.yaml
+environment=MEDGATE_STACK_DIR="$STACK_DIR",MEDGATE_ETCD_ENDPOINTS="$ETCD_URL"${3:+,$3}
 autostart=false
 autorestart=true
 startsecs=1
@@ -474,10 +494,12 @@ harden_postgres() {
 start_monitors() {
   mkdir -p "$STACK_DIR/mariadb-monitor" "$STACK_DIR/postgres-monitor" "$STACK_DIR/mysql-monitor"
   chmod 755 "$STACK_DIR/mariadb-monitor" "$STACK_DIR/postgres-monitor" "$STACK_DIR/mysql-monitor"
-  ctl start mariadb-monitor postgres-monitor mysql-monitor >/dev/null || true
-  local port _
+  ctl start "${MONITOR_PROGRAMS[@]%%:*}" >/dev/null || true
+  local monitor port _
+  for monitor in "${MONITOR_PROGRAMS[@]}"; do
+    wait_http "http://127.0.0.1:${monitor#*:}/health" "${monitor%%:*}"
+  done
   for port in 8011 8012 8013; do
-    wait_http "http://127.0.0.1:$port/health" "the monitor on $port"
     # A primary that takes writes, within 30 s (the first start elects one); otherwise say so
     # and go on: the services wait for it themselves, and the monitor's /status says why.
     for _ in $(seq 1 150); do
@@ -489,14 +511,15 @@ start_monitors() {
   done
 }
 
-# One line per monitor: its cluster's primary, replication mode and state.
+# One line per monitor: whether it acts (or which one does), its cluster's primary,
+# replication mode and state.
 monitors_status() {
-  local name port
-  for name in mariadb-monitor:8011 postgres-monitor:8012 mysql-monitor:8013; do
-    port=${name#*:}
-    printf '%-17s ' "${name%%:*}"
+  local monitor port
+  for monitor in "${MONITOR_PROGRAMS[@]}"; do
+    port=${monitor#*:}
+    printf '%-19s ' "${monitor%%:*}"
     curl -fsS --max-time 2 "http://127.0.0.1:$port/status" 2>/dev/null |
-      grep -o '"state":"[^"]*"\|"primary":"[^"]*"\|"replication_mode":"[^"]*"\|"epoch":[0-9]*' |
+      grep -o '"acting":[a-z]*\|"acting_member":"[^"]*"\|"state":"[^"]*"\|"primary":"[^"]*"\|"replication_mode":"[^"]*"\|"epoch":[0-9]*' |
       tr '\n' ' ' || printf 'not answering'
     printf '\n'
   done
