@@ -1,5 +1,7 @@
 #include "db-monitors/event_log.hpp"
 
+#include <cstdlib>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -80,6 +82,19 @@ EventLog::~EventLog() {
     std::fclose(file_);
 }
 
+void EventLog::crash_after(const std::string& steps) {
+  std::lock_guard lock(mu_);
+  crash_after_.clear();
+  crash_seen_ = 0;
+  size_t from = 0;
+  while (from <= steps.size()) {
+    const size_t comma = std::min(steps.find(',', from), steps.size());
+    if (comma > from)
+      crash_after_.push_back(steps.substr(from, comma - from));
+    from = comma + 1;
+  }
+}
+
 void EventLog::emit(Event event) {
   const auto wall = std::chrono::system_clock::now();
   const auto mono = std::chrono::steady_clock::now();
@@ -107,6 +122,9 @@ void EventLog::emit(Event event) {
     std::fputs(readable.c_str(), echo_);
     std::fflush(echo_);
   }
+  if (crash_seen_ < crash_after_.size() && event.type == crash_after_[crash_seen_] &&
+      ++crash_seen_ == crash_after_.size())
+    std::_Exit(70);  // the fault-injection hook: as if killed right after this step
   recent_.push_back(std::move(line));
   while (recent_.size() > keep_)
     recent_.pop_front();

@@ -33,6 +33,11 @@ class EventLog final : public EventSink {
   EventLog& operator=(const EventLog&) = delete;
 
   void emit(Event event) override;
+  // Fault injection for the tests (db-monitor reads DB_MONITOR_CRASH_AFTER): `steps` is a
+  // comma-separated list of event types; once they have been emitted in that order (others
+  // between them), the process exits at once with status 70, right after writing the last,
+  // as a monitor killed between that step and the next would. Empty: never.
+  void crash_after(const std::string& steps);
   // Events with sequence number > `after`, oldest first, at most `limit`.
   [[nodiscard]] std::vector<boost::json::object> since(uint64_t after, size_t limit) const;
   [[nodiscard]] uint64_t last_seq() const;
@@ -44,6 +49,8 @@ class EventLog final : public EventSink {
   std::FILE* file_ = nullptr;
   size_t keep_;
   std::FILE* echo_;
+  std::vector<std::string> crash_after_;
+  size_t crash_seen_ = 0;
   mutable std::mutex mu_;
   std::deque<boost::json::object> recent_;
   uint64_t seq_ = 0;

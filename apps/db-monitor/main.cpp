@@ -10,6 +10,7 @@
 //       Start wrappers use it to decide how a node may start (scripts/lib/pg-node-start).
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -178,6 +179,10 @@ int main(int argc, char** argv) {
         break;
     }
     EventLog events(cfg.monitor.cluster, cfg.event_log);
+    if (const char* step = std::getenv("DB_MONITOR_CRASH_AFTER"); step && *step) {
+      log->warn("fault injection: exiting after the first '{}' event", step);
+      events.crash_after(step);
+    }
     resilience::SteadyClock clock;
     auto store = open_store(cfg, true, events, clock);
     seed_etcd_from_state_file(cfg, *store, *log);

@@ -482,6 +482,64 @@ TEST_F(MariadbMonitorsOnEtcdIT, LosingEtcdQuorumStopsTheMonitorsNotTheDatabase) 
   expect_all_present(*a_, *writers);
 }
 
+// The acting monitor dies between two steps of a promotion (DB_MONITOR_CRASH_AFTER: it exits
+// right after the step's event); the other takes the lease and finishes or redoes it. At the
+// end b alone takes writes and every acknowledged write is on it.
+class MonitorKilledMidPromotionIT : public MariadbMonitorsOnEtcdIT,
+                                    public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(MonitorKilledMidPromotionIT, TheSurvivorFinishesIt) {
+  etcd_ = std::make_unique<EtcdCluster>(3);
+  auto monitor = [&](const char* member) {
+    return std::make_unique<MonitorProcess>(monitor_yaml(a_->port()) + "etcd: { endpoints: \"" +
+                                            etcd_->endpoints() + "\", member: " + member +
+                                            ", lease_ttl: 3s, renew_every: 500ms, margin: 1s }\n");
+  };
+  // m1 starts alone, so it is the one that acts (and carries the crash point).
+  ::setenv("DB_MONITOR_CRASH_AFTER", GetParam(), 1);
+  monitors_.push_back(monitor("m1"));
+  ::unsetenv("DB_MONITOR_CRASH_AFTER");
+  ASSERT_TRUE(monitors_[0]->wait_until(
+      [](const auto& s) {
+        return field(s, "serving_primary") == "a" && field(s, "replication_mode") == "sync";
+      },
+      20s))
+      << monitors_[0]->events();
+  monitors_.push_back(monitor("m2"));
+  ASSERT_TRUE(monitors_[1]->wait_until(
+      [](const auto& s) { return field(s, "state") == "standby" && field(s, "primary") == "a"; },
+      20s));
+  ASSERT_EQ(acting(), 0);
+  auto writers = start_writers(all());
+  const auto took = run_through_failover(*monitors_[1], *writers, "b", [&] { a_->kill(); }, {});
+  EXPECT_LT(took, 15s);
+  EXPECT_FALSE(monitors_[0]->running());
+  EXPECT_EQ(monitors_[0]->exit_status(), 70) << "m1 did not die at " << GetParam();
+  const std::string last = std::string(GetParam()).substr(std::string(GetParam()).rfind(',') + 1);
+  EXPECT_THAT(monitors_[0]->events(), HasSubstr("\"event\":\"" + last + "\""));
+  expect_all_present(*b_, *writers);
+  EXPECT_EQ(b_->query("SELECT @@global.read_only"), "0\n");
+  // m2 acts once m1's lease has expired, and finds nothing left to do but keep b.
+  EXPECT_TRUE(monitors_[1]->wait_until(
+      [](const auto& s) {
+        return s.at("acting").as_bool() && field(s, "state") == "healthy" &&
+               field(s, "primary") == "b";
+      },
+      15s))
+      << monitors_[1]->events();
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, MonitorKilledMidPromotionIT,
+                         ::testing::Values("confirmed_down,candidate_selected",
+                                           "confirmed_down,topology_published",
+                                           "confirmed_down,fence_result", "promote_start",
+                                           "promote_done"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           name = name.substr(name.rfind(',') + 1);
+                           return name;
+                         });
+
 // ---- PostgreSQL ---------------------------------------------------------------------------
 
 // The monitor's role as the stack and compose make it (deploy/compose/postgres/

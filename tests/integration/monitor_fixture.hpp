@@ -100,6 +100,8 @@ class MonitorProcess {
     if (process_)
       process_->signal(sig);
   }
+  [[nodiscard]] bool running() { return process_ && process_->running(); }
+  [[nodiscard]] int exit_status() const { return process_ ? process_->exit_status() : -1; }
   void kill() {
     if (process_)
       process_->kill();
