@@ -57,6 +57,19 @@ HEALTHCHECK --interval=2s --timeout=2s --start-period=60s --retries=30 \
   CMD /usr/lib/postgresql/15/bin/pg_isready -q -h 127.0.0.1 -U postgres || exit 1
 ENTRYPOINT ["/usr/local/lib/medgate/postgres-node"]
 
+# ---- the monitors' coordination store: Debian's etcd 3.4 ----
+FROM node-base AS etcd-node
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends etcd-server etcd-client >/dev/null \
+ && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/etcd-data && chown etcd:etcd /var/lib/etcd-data
+USER etcd
+VOLUME /var/lib/etcd-data
+EXPOSE 2379 2380
+HEALTHCHECK --interval=2s --timeout=2s --start-period=30s --retries=15 \
+  CMD ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 endpoint health >/dev/null 2>&1 || exit 1
+# The member's name and URLs come from the command (docker-compose.yml; docs/deploy.md for
+# three members on three hosts).
+ENTRYPOINT ["/usr/bin/etcd", "--data-dir", "/var/lib/etcd-data"]
+
 # ---- medgate's programs ----
 FROM debian:12 AS build
 ENV DEBIAN_FRONTEND=noninteractive

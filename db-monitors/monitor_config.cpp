@@ -43,8 +43,9 @@ MonitorConfig load_monitor_config(const std::string& path, config::EnvLookup env
     if (auto ep = k.optional("endpoints")) {
       c.etcd.endpoints = ep->names(9);
       for (const auto& url : c.etcd.endpoints)
-        if (!url.starts_with("http://") || url.size() <= 7 || url.back() == '/')
-          ep->fail("each endpoint is http://host:port (got '" + url + "')");
+        if (!(url.starts_with("http://") || url.starts_with("https://")) ||
+            url.find("://") + 3 >= url.size() || url.back() == '/')
+          ep->fail("each endpoint is http://host:port or https://host:port (got '" + url + "')");
     }
     c.etcd.member = k.get_string("member", "");
     c.etcd.prefix = k.get_string("prefix", c.etcd.prefix);

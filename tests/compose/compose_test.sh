@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The compose deployment as its users run it (ctest label `compose`): builds every image from
 # this checkout, brings docker-compose.yml up, and checks what the old system's users do:
-#   - every container healthy (the time from `up` is reported; goal 60 s);
+#   - every container healthy (the time from `up` is reported; goal 60 s), and exactly one
+#     of each cluster's two monitors acting (etcd);
+#   - the acting medical monitor killed (`docker kill`): the other takes over;
 #   - the portal signs a patient in and its page shows data from medgate; /health and /docs;
 #   - `docker stop mariadb-master`, then `postgres_primary`, then `mysql_primary`: each pair's
 #     replica promoted, a write through the public path acknowledged and read back (the time
@@ -51,7 +53,8 @@ cleanup() {
     if [ $rc -ne 0 ]; then
       say "the containers' state and their last log lines, for the failure above:"
       compose ps >&2
-      for c in mariadb-monitor postgres-monitor mysql-monitor middleware app1 app3; do
+      for c in etcd mariadb-monitor mariadb-monitor-2 postgres-monitor postgres-monitor-2 \
+        mysql-monitor mysql-monitor-2 middleware app1 app3; do
         printf -- '--- %s\n' "$c" >&2
         docker logs --tail 15 "$c" 2>&1 | cut -c1-300 >&2
       done
@@ -108,6 +111,8 @@ if [ -n "$reuse" ]; then
   P_MW=$(port MEDGATE_PUBLISH_MIDDLEWARE) P_PORTAL=$(port MEDGATE_PUBLISH_PORTAL)
   P_MMON=$(port MEDGATE_PUBLISH_MARIADB_MONITOR) P_PMON=$(port MEDGATE_PUBLISH_POSTGRES_MONITOR)
   P_YMON=$(port MEDGATE_PUBLISH_MYSQL_MONITOR) DEMO_PASSWORD=$(port MEDGATE_DEMO_PATIENT_PASSWORD)
+  P_MMON2=$(port MEDGATE_PUBLISH_MARIADB_MONITOR_2) P_PMON2=$(port MEDGATE_PUBLISH_POSTGRES_MONITOR_2)
+  P_YMON2=$(port MEDGATE_PUBLISH_MYSQL_MONITOR_2)
   UP_S="(reused)"
 fi
 
@@ -117,6 +122,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 secret() { openssl rand -hex 16; }
 P_MW=$(free_port) P_MW2=$(free_port) P_APP2=$(free_port) P_PORTAL=$(free_port)
 P_MMON=$(free_port) P_PMON=$(free_port) P_YMON=$(free_port)
+P_MMON2=$(free_port) P_PMON2=$(free_port) P_YMON2=$(free_port)
 DEMO_PASSWORD=demo-$(secret)
 (
   umask 077
@@ -134,6 +140,9 @@ MEDGATE_PUBLISH_PORTAL=$P_PORTAL
 MEDGATE_PUBLISH_MARIADB_MONITOR=$P_MMON
 MEDGATE_PUBLISH_POSTGRES_MONITOR=$P_PMON
 MEDGATE_PUBLISH_MYSQL_MONITOR=$P_YMON
+MEDGATE_PUBLISH_MARIADB_MONITOR_2=$P_MMON2
+MEDGATE_PUBLISH_POSTGRES_MONITOR_2=$P_PMON2
+MEDGATE_PUBLISH_MYSQL_MONITOR_2=$P_YMON2
 PORTAL_ALLOWED_HOSTS=127.0.0.1:$P_PORTAL
 ENV
 ) >"$ENV_FILE"
@@ -172,7 +181,7 @@ until all_healthy; do
   [ "$(date +%s)" -lt "$deadline" ] || fail "not every container healthy 300 s after up"
   sleep 1
 done
-[ "$(compose ps -q | wc -l)" -ge 17 ] || fail "fewer containers than the compose file has"
+[ "$(compose ps -q | wc -l)" -ge 21 ] || fail "fewer containers than the compose file has"
 UP_S=$(( ($(now_ms) - t_up) / 1000 ))
 say "every container healthy $UP_S s after docker-compose up"
 fi
@@ -286,9 +295,41 @@ failover() {  # kind container old_node new_node monitor_port
   say "$container started again: $old is a streaming replica of $new"
   read_"$kind" "$key" || fail "the $kind write does not read back after $old rejoined"
 }
-failover medical mariadb-master medical-db-primary medical-db-replica "$P_MMON"
-failover admin postgres_primary admin-db-primary admin-db-standby "$P_PMON"
-failover portal mysql_primary portal-db-primary portal-db-replica "$P_YMON"
+# ---- two monitors per cluster on etcd: one acts ----
+acting_port() {  # port port: the one whose monitor says it acts ("" if not exactly one)
+  local p found=""
+  for p in "$@"; do
+    if curl -fsS --max-time 3 "http://127.0.0.1:$p/status" 2>/dev/null | grep -q '"acting":true'; then
+      [ -z "$found" ] || { echo ""; return; }
+      found=$p
+    fi
+  done
+  echo "$found"
+}
+for pair in "$P_MMON $P_MMON2" "$P_PMON $P_PMON2" "$P_YMON $P_YMON2"; do
+  # shellcheck disable=SC2086 # two ports
+  [ -n "$(acting_port $pair)" ] || fail "not exactly one of the monitors on ports $pair acts"
+done
+say "one monitor of each cluster acts, the other stands by"
+# The acting medical monitor dies; the other takes the lease and makes the next failover.
+MED_ACTING=$(acting_port "$P_MMON" "$P_MMON2")
+if [ "$MED_ACTING" = "$P_MMON" ]; then
+  MED_DEAD=mariadb-monitor MED_SURVIVOR=$P_MMON2
+else
+  MED_DEAD=mariadb-monitor-2 MED_SURVIVOR=$P_MMON
+fi
+t0=$(now_ms)
+docker kill "$MED_DEAD" >/dev/null
+until [ "$(acting_port "$MED_SURVIVOR")" = "$MED_SURVIVOR" ]; do
+  [ $(( $(now_ms) - t0 )) -lt 20000 ] || fail "the other medical monitor did not act within 20 s of docker kill $MED_DEAD"
+  sleep 0.2
+done
+TAKEOVER_MS=$(( $(now_ms) - t0 ))
+say "docker kill $MED_DEAD: the other medical monitor acts $TAKEOVER_MS ms later"
+failover medical mariadb-master medical-db-primary medical-db-replica "$MED_SURVIVOR"
+docker start "$MED_DEAD" >/dev/null
+failover admin postgres_primary admin-db-primary admin-db-standby "$(acting_port "$P_PMON" "$P_PMON2")"
+failover portal mysql_primary portal-db-primary portal-db-replica "$(acting_port "$P_YMON" "$P_YMON2")"
 for kind in medical admin portal; do
   read_"$kind" "before-$kind" || fail "the $kind write made before the faults is gone"
 done
@@ -311,6 +352,6 @@ MAX_MS=$(sort -n "$times" | tail -n 1 | awk '{ printf "%d", $1 * 1000 }')
 say "app1 stopped: 100 reads through medgate all 200, p99 $P99_MS ms, slowest $MAX_MS ms"
 docker start app1 >/dev/null
 
-say "RESULT up_to_healthy_s=$UP_S medical_write_back_ms=${RECOVERY_MS[mariadb-master]} admin_write_back_ms=${RECOVERY_MS[postgres_primary]} portal_write_back_ms=${RECOVERY_MS[mysql_primary]} app1_stopped_read_p99_ms=$P99_MS"
+say "RESULT up_to_healthy_s=$UP_S monitor_takeover_ms=$TAKEOVER_MS medical_write_back_ms=${RECOVERY_MS[mariadb-master]} admin_write_back_ms=${RECOVERY_MS[postgres_primary]} portal_write_back_ms=${RECOVERY_MS[mysql_primary]} app1_stopped_read_p99_ms=$P99_MS"
 $keep && say "left up: tests/compose/compose_test.sh --reuse $ENV_FILE checks it again; docker-compose -p $PROJECT --env-file $ENV_FILE down -v when done"
 say "passed"

@@ -103,7 +103,7 @@ TEST_F(MonitorConfigTest, EtcdCoordination) {
   // Empty endpoints (an unset variable): one monitor on its state file, as before.
   EXPECT_TRUE(load(kTwo, "etcd: { endpoints: \"\", member: m1 }\n").etcd.endpoints.empty());
   EXPECT_THAT(error_of(kTwo, "etcd: { endpoints: \"127.0.0.1:2379\", member: m1 }\n"),
-              HasSubstr("etcd.endpoints: each endpoint is http://host:port"));
+              HasSubstr("etcd.endpoints: each endpoint is http://host:port or https://"));
   EXPECT_THAT(error_of(kTwo, "etcd: { endpoints: \"http://e:2379\" }\n"),
               HasSubstr("etcd.member: must be 1-63"));
   EXPECT_THAT(error_of(kTwo,
