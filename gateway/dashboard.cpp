@@ -275,11 +275,29 @@ json::array DashboardCollector::databases() {
     // (and never allowed to stop the collector).
     try {
       db["reachable"] = false;
-      if (const auto status = get_json(m.url + "/status")) {
+      // Of a cluster's monitors, the one that acts; else the first that answers.
+      std::optional<json::value> status;
+      std::string from;
+      for (const auto& url : m.urls.empty() ? std::vector<std::string>{m.url} : m.urls) {
+        auto s = get_json(url + "/status");
+        if (!s)
+          continue;
+        const auto* acting = s->as_object().if_contains("acting");
+        const bool acts = !acting || (acting->is_bool() && acting->as_bool());
+        if (!status || acts) {
+          status = std::move(s);
+          from = url;
+        }
+        if (acts)
+          break;
+      }
+      if (status) {
         const auto& s = status->as_object();
+        db["url"] = from;
         json::object view;
-        for (const char* k : {"cluster", "engine", "state", "reason", "epoch", "primary",
-                              "serving_primary", "replication_mode", "mode_reason", "failovers"})
+        for (const char* k :
+             {"cluster", "engine", "state", "reason", "epoch", "primary", "serving_primary",
+              "replication_mode", "mode_reason", "failovers", "acting_member"})
           if (const auto* v = s.if_contains(k))
             view[k] = *v;
         json::array nodes;
@@ -295,8 +313,10 @@ json::array DashboardCollector::databases() {
         view["nodes"] = std::move(nodes);
         db["status"] = std::move(view);
         db["reachable"] = true;
+        db["events"] = monitor_events(from);
+      } else {
+        db["events"] = monitor_events(m.url);
       }
-      db["events"] = monitor_events(m);
     } catch (const std::exception& e) {
       db["reachable"] = false;
       db["error"] = std::string("not a monitor's answer: ") + e.what();
@@ -307,12 +327,13 @@ json::array DashboardCollector::databases() {
   return out;
 }
 
-json::array DashboardCollector::monitor_events(const DashboardMonitor& m) {
-  // Page to the end once, then only the new ones; the last few kept.
-  auto& seq = monitor_seq_[m.name];
-  auto& kept = monitor_events_[m.name];
+json::array DashboardCollector::monitor_events(const std::string& url) {
+  // Page to the end once, then only the new ones; the last few kept (per monitor: each has
+  // its own sequence).
+  auto& seq = monitor_seq_[url];
+  auto& kept = monitor_events_[url];
   for (int page = 0; page < 50; ++page) {
-    const auto ev = get_json(m.url + "/events?limit=500&after=" + std::to_string(seq));
+    const auto ev = get_json(url + "/events?limit=500&after=" + std::to_string(seq));
     if (!ev)
       break;
     const auto& list = ev->as_object().at("events").as_array();

@@ -26,6 +26,9 @@ namespace medgate::gateway {
 struct DashboardMonitor {
   std::string name;  // mariadb-monitor, ...
   std::string url;   // its HTTP API (http://127.0.0.1:8011)
+  // With several monitors of one cluster (on etcd), every one's API, `url` first: the page
+  // shows the one that acts.
+  std::vector<std::string> urls;
 };
 
 struct DashboardConfig {
@@ -54,7 +57,8 @@ class DashboardCollector {
   boost::json::object collect();
   boost::json::object service_levels();
   boost::json::array databases();
-  boost::json::array monitor_events(const DashboardMonitor& m);  // throws on a bad answer
+  // The events of the monitor at `url` (throws on a bad answer).
+  boost::json::array monitor_events(const std::string& url);
   boost::json::array drills();
 
   DashboardConfig cfg_;

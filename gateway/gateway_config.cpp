@@ -346,12 +346,19 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
     if (auto ms = r.optional("monitors")) {
       for (const Node& item : ms->items()) {
         auto mr = item.map();
-        DashboardMonitor mon{.name = mr.required("name").as_nonempty_string(),
-                             .url = mr.required("url").as_nonempty_string()};
-        if (!mon.url.starts_with("http://") && !mon.url.starts_with("https://"))
-          item.fail("a monitor's url is http://host:port");
-        while (mon.url.ends_with("/"))
-          mon.url.pop_back();
+        DashboardMonitor mon{.name = mr.required("name").as_nonempty_string()};
+        // One monitor, or each of a cluster's monitors (comma-separated or a list).
+        const Node url_node = mr.required("url");
+        for (std::string url : url_node.names(4)) {
+          if (!url.starts_with("http://") && !url.starts_with("https://"))
+            item.fail("a monitor's url is http://host:port");
+          while (url.ends_with("/"))
+            url.pop_back();
+          mon.urls.push_back(std::move(url));
+        }
+        if (mon.urls.empty())
+          url_node.fail("names no monitor");
+        mon.url = mon.urls.front();
         mr.finish();
         d.monitors.push_back(std::move(mon));
       }

@@ -1,6 +1,7 @@
 #include "apps/medgate-drill/drill_runner.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 #include <boost/json.hpp>
@@ -79,6 +80,9 @@ DrillRunner::DrillRunner(StackLayout layout, StackControl& control, DrillOptions
     : layout_(std::move(layout)), control_(control), opt_(std::move(options)) {}
 
 Report DrillRunner::run(const std::string& scenario) {
+  // Two monitors per cluster on etcd: the acting one's events tell this drill's failover,
+  // and only it takes commands.
+  follow_acting_monitors(layout_);
   const auto origin = Clock::now();
   Plan plan;
   Ms cleared_at = 0;  // when the mending started
@@ -220,7 +224,9 @@ Report DrillRunner::run(const std::string& scenario) {
   std::vector<std::string> event_logs;
   if (!layout_.log_dir.empty())
     for (const auto& c : layout_.clusters)
-      event_logs.push_back(layout_.stack_dir + "/" + c.monitor + "/events.jsonl");
+      for (const char* file : {"/events.jsonl", "/events-2.jsonl"})  // each monitor's
+        if (std::filesystem::exists(layout_.stack_dir + "/" + c.monitor + file))
+          event_logs.push_back(layout_.stack_dir + "/" + c.monitor + file);
   LogScan logs(layout_.log_dir, event_logs);
 
   LoadOptions load = opt_.load;

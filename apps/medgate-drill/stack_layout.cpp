@@ -1,8 +1,13 @@
 #include "apps/medgate-drill/stack_layout.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include <boost/json.hpp>
+
+#include "clients/curl_client.hpp"
 
 namespace medgate::drill {
 
@@ -37,6 +42,27 @@ std::map<std::string, std::string> parse_env_file(const std::string& text) {
   return out;
 }
 
+void follow_acting_monitors(StackLayout& layout) {
+  for (auto& c : layout.clusters) {
+    std::vector<std::string> acting;
+    for (const auto& url : c.monitor_urls) {
+      const auto r = clients::curl_perform(
+          {.url = url + "/status", .timeout = std::chrono::milliseconds(1000)});
+      if (r.status != 200)
+        continue;
+      boost::system::error_code ec;
+      const auto v = boost::json::parse(r.body, ec);
+      if (ec || !v.is_object())
+        continue;
+      const auto* a = v.as_object().if_contains("acting");
+      if (a && a->is_bool() && a->as_bool())
+        acting.push_back(url);
+    }
+    if (acting.size() == 1)
+      c.monitor_url = acting.front();
+  }
+}
+
 StackLayout local_stack_layout(const std::string& dir) {
   StackLayout s;
   s.stack_dir = dir;
@@ -53,6 +79,7 @@ StackLayout local_stack_layout(const std::string& dir) {
       {.name = "medical",
        .monitor = "mariadb-monitor",
        .monitor_url = "http://127.0.0.1:8011",
+       .monitor_urls = {"http://127.0.0.1:8011", "http://127.0.0.1:8021"},
        .driver = "mariadb",
        .nodes = {{"medical-db-primary", 3306}, {"medical-db-replica", 3316}},
        .database = "medical",
@@ -63,6 +90,7 @@ StackLayout local_stack_layout(const std::string& dir) {
       {.name = "administrative",
        .monitor = "postgres-monitor",
        .monitor_url = "http://127.0.0.1:8012",
+       .monitor_urls = {"http://127.0.0.1:8012", "http://127.0.0.1:8022"},
        .driver = "postgres",
        .nodes = {{"admin-db-primary", 5433}, {"admin-db-standby", 5434}},
        .database = "administrative",
@@ -73,6 +101,7 @@ StackLayout local_stack_layout(const std::string& dir) {
       {.name = "portal",
        .monitor = "mysql-monitor",
        .monitor_url = "http://127.0.0.1:8013",
+       .monitor_urls = {"http://127.0.0.1:8013", "http://127.0.0.1:8023"},
        .driver = "mariadb",
        .nodes = {{"portal-db-primary", 3307}, {"portal-db-replica", 3308}},
        .database = "portal",

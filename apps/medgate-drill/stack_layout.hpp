@@ -10,9 +10,11 @@
 namespace medgate::drill {
 
 struct ClusterLayout {
-  std::string name;     // medical, administrative, portal (the upstream it serves)
-  std::string monitor;  // mariadb-monitor, postgres-monitor, mysql-monitor
-  std::string monitor_url;
+  std::string name;         // medical, administrative, portal (the upstream it serves)
+  std::string monitor;      // mariadb-monitor, postgres-monitor, mysql-monitor
+  std::string monitor_url;  // the acting one (follow_acting_monitors)
+  // Every monitor of the cluster (two on etcd); the first is the default.
+  std::vector<std::string> monitor_urls;
   std::string driver;                                   // mariadb, postgres
   std::vector<std::pair<std::string, uint16_t>> nodes;  // program name, port
   std::string database, user, password;
@@ -36,6 +38,10 @@ struct StackLayout {
 // The local stack's layout (scripts/lib/stack.sh), credentials read from
 // STACK_DIR/credentials.env. Throws std::runtime_error when the file is missing.
 [[nodiscard]] StackLayout local_stack_layout(const std::string& stack_dir);
+
+// Points each cluster's monitor_url at the monitor that acts now (its events tell the
+// failover; only it takes commands). Unchanged when none or several say so.
+void follow_acting_monitors(StackLayout& layout);
 
 // KEY=VALUE lines; '#' comments and blank lines skipped; surrounding quotes removed.
 [[nodiscard]] std::map<std::string, std::string> parse_env_file(const std::string& text);

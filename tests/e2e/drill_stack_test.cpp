@@ -27,8 +27,9 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-constexpr uint16_t kStackPorts[] = {8000, 8001, 3002, 3003, 5001, 5002, 3012, 3013, 8011,
-                                    8012, 8013, 3306, 3316, 3307, 3308, 5433, 5434, 9090};
+constexpr uint16_t kStackPorts[] = {8000, 8001, 3002, 3003, 5001, 5002, 3012, 3013,
+                                    8011, 8012, 8013, 8021, 8022, 8023, 3306, 3316,
+                                    3307, 3308, 5433, 5434, 9090, 2479, 2480};
 
 bool port_taken(uint16_t port) {
   return raw_exchange(port, "", 200) != "connect failed";
