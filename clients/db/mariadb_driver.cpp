@@ -1,6 +1,11 @@
 #include "clients/db/mariadb_driver.hpp"
 
 #include <mysql.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include <errmsg.h>
 
@@ -18,20 +23,43 @@ struct MysqlResultDeleter {
 };
 using MysqlResult = std::unique_ptr<MYSQL_RES, MysqlResultDeleter>;
 
+using Clock = std::chrono::steady_clock;
+
 class MariadbConnection final : public DbConnection {
  public:
-  MariadbConnection(Mysql conn, DbNode node, MysqlDialect dialect)
-      : conn_(std::move(conn)), node_(std::move(node)), dialect_(dialect) {}
+  MariadbConnection(Mysql conn, DbNode node, MysqlDialect dialect,
+                    std::chrono::milliseconds io_timeout)
+      : conn_(std::move(conn)),
+        node_(std::move(node)),
+        dialect_(dialect),
+        io_timeout_(io_timeout) {}
+  ~MariadbConnection() override {
+    // Cut off mid-statement: the protocol is out of step, and closing would try to talk to
+    // a server that may be hung. Shut the socket first so every call fails at once.
+    if (broken_ && conn_)
+      ::shutdown(mysql_get_socket(conn_.get()), SHUT_RDWR);
+  }
+  MariadbConnection(const MariadbConnection&) = delete;
+  MariadbConnection& operator=(const MariadbConnection&) = delete;
 
   SqlResult execute(std::string_view sql, const SqlParams& params) override {
+    if (broken_)
+      throw DbError(DbErrorKind::unavailable,
+                    "mariadb " + node_.label() + ": the connection was cut off earlier");
     const std::string text =
         params.empty()
             ? std::string(sql)
             : bind_placeholders(sql, params, [this](const std::string& v) { return quote(v); });
-    if (mysql_real_query(conn_.get(), text.data(), text.size()) != 0)
+    int query_rc = 0;
+    drive([&] { return mysql_real_query_start(&query_rc, conn_.get(), text.data(), text.size()); },
+          [&](int ready) { return mysql_real_query_cont(&query_rc, conn_.get(), ready); });
+    if (query_rc != 0)
       fail();
     SqlResult out;
-    MysqlResult res(mysql_store_result(conn_.get()));
+    MYSQL_RES* stored = nullptr;
+    drive([&] { return mysql_store_result_start(&stored, conn_.get()); },
+          [&](int ready) { return mysql_store_result_cont(&stored, conn_.get(), ready); });
+    MysqlResult res(stored);
     if (!res) {
       if (mysql_field_count(conn_.get()) != 0)
         fail();  // a result was expected but could not be read
@@ -75,11 +103,68 @@ class MariadbConnection final : public DbConnection {
     return !r.rows.empty() && r.rows[0][0] == "1";
   }
 
-  bool ping() override { return mysql_ping(conn_.get()) == 0; }
+  bool ping() override {
+    if (broken_)
+      return false;
+    int rc = 0;
+    try {
+      drive([&] { return mysql_ping_start(&rc, conn_.get()); },
+            [&](int ready) { return mysql_ping_cont(&rc, conn_.get(), ready); });
+    } catch (const DbError&) {
+      return false;
+    }
+    return rc == 0;
+  }
 
   const DbNode& node() const override { return node_; }
 
+  void set_deadline(std::optional<Clock::time_point> deadline) override { deadline_ = deadline; }
+
  private:
+  // Runs one of Connector/C's non-blocking calls to the end, waiting on the connection's
+  // socket no later than the statement's deadline: io_timeout from now, or the caller's
+  // deadline when sooner (Connector/C's own timeouts count whole seconds). A statement cut
+  // off leaves the connection unusable and its outcome unknown.
+  template <typename Start, typename Cont>
+  void drive(Start start, Cont cont) {
+    auto until = Clock::now() + io_timeout_;
+    if (deadline_)
+      until = std::min(until, *deadline_);
+    int status = start();
+    while (status != 0) {
+      pollfd p{.fd = mysql_get_socket(conn_.get()), .events = 0, .revents = 0};
+      if (status & MYSQL_WAIT_READ)
+        p.events |= POLLIN;
+      if (status & MYSQL_WAIT_WRITE)
+        p.events |= POLLOUT;
+      if (status & MYSQL_WAIT_EXCEPT)
+        p.events |= POLLPRI;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
+      if (left <= 0)
+        timed_out();
+      const int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60'000)));
+      if (rc < 0 && errno == EINTR)
+        continue;
+      if (rc == 0)
+        continue;  // the deadline is checked above
+      int ready = 0;
+      if (rc < 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)))
+        ready |= MYSQL_WAIT_READ;  // an error: let the library read it and say so
+      if (p.revents & POLLOUT)
+        ready |= MYSQL_WAIT_WRITE;
+      if (p.revents & POLLPRI)
+        ready |= MYSQL_WAIT_EXCEPT;
+      status = cont(ready);
+    }
+  }
+
+  [[noreturn]] void timed_out() {
+    broken_ = true;
+    const auto budget = deadline_ ? " (the caller's deadline)" : "";
+    throw DbError(DbErrorKind::unavailable, "mariadb " + node_.label() + ": no answer in time" +
+                                                budget + "; a write's outcome is unknown");
+  }
+
   std::string quote(const std::string& v) {
     std::string out(v.size() * 2 + 3, '\0');
     out[0] = '\'';
@@ -101,6 +186,9 @@ class MariadbConnection final : public DbConnection {
   Mysql conn_;
   DbNode node_;
   MysqlDialect dialect_;
+  std::chrono::milliseconds io_timeout_;
+  std::optional<Clock::time_point> deadline_;
+  bool broken_ = false;
 };
 
 }  // namespace
@@ -155,6 +243,9 @@ std::unique_ptr<DbConnection> MariadbDriver::connect(const DbNode& node,
   mysql_optionsv(conn.get(), MYSQL_OPT_READ_TIMEOUT, &io_secs);
   mysql_optionsv(conn.get(), MYSQL_OPT_WRITE_TIMEOUT, &io_secs);
   mysql_optionsv(conn.get(), MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  // Statements run through the non-blocking API, so they end by the caller's deadline, not
+  // only by the whole-second I/O timeouts above (which still bound connecting).
+  mysql_optionsv(conn.get(), MYSQL_OPT_NONBLOCK, 0);
   // Row-lock waits end within the same bound and roll back only the statement. No
   // max_statement_time: it could end a COMMIT waiting for the semi-sync ACK with an error
   // although the transaction commits, and a write reported failed must not have happened.
@@ -176,7 +267,7 @@ std::unique_ptr<DbConnection> MariadbDriver::connect(const DbNode& node,
   }
   // Autocommit on: statements outside begin()/commit() stand alone.
   mysql_autocommit(conn.get(), 1);
-  return std::make_unique<MariadbConnection>(std::move(conn), node, dialect_);
+  return std::make_unique<MariadbConnection>(std::move(conn), node, dialect_, io_timeout_);
 }
 
 }  // namespace medgate::db

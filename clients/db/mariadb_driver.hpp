@@ -14,8 +14,11 @@ enum class MysqlDialect : uint8_t {
 
 class MariadbDriver final : public DbDriver {
  public:
-  // `io_timeout` bounds every read and write on a connection (Connector/C counts whole
-  // seconds: it is rounded up), so a hung server cannot hold a caller's thread for longer.
+  // `io_timeout` bounds every statement on a connection (to the millisecond: statements run
+  // through Connector/C's non-blocking API and wait on the socket themselves), and
+  // DbConnection::set_deadline bounds them by the caller's deadline when sooner, so a hung
+  // server cannot hold a caller's thread for longer. Connecting is bounded by the connect
+  // timeout, which Connector/C counts in whole seconds (rounded up).
   explicit MariadbDriver(MysqlDialect dialect = MysqlDialect::mariadb,
                          std::chrono::milliseconds io_timeout = std::chrono::seconds(10))
       : dialect_(dialect), io_timeout_(io_timeout) {}

@@ -2,6 +2,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <fstream>
+#include <thread>
+
 #include "clients/db/db_pool.hpp"
 #include "clients/db/mariadb_driver.hpp"
 #include "clients/db/postgres_driver.hpp"
@@ -77,6 +81,53 @@ TEST(MariadbDriverIT, ParamsEscapingReadOnlyAndConflicts) {
   EXPECT_FALSE(c->writable());
   EXPECT_EQ(kind_of([&] { (void)c->execute("INSERT INTO t (name) VALUES ('x')", {}); }),
             DbErrorKind::read_only);
+}
+
+// A hung server (SIGSTOP) holds a statement no longer than the caller's deadline, to the
+// millisecond (Connector/C's own timeouts count whole seconds), and the connection cut off is
+// not used again. A slow statement without a deadline ends at the driver's io_timeout.
+TEST(MariadbDriverIT, AStatementEndsByTheCallersDeadlineOnAHungServer) {
+  MariadbServer m({});
+  m.sql("CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'secret';");
+  db::MariadbDriver driver(db::MysqlDialect::mariadb, 1500ms);
+  auto c = driver.connect(m.node("app", "secret", ""), 2s);
+  EXPECT_TRUE(c->ping());
+  m.signal(SIGSTOP);
+  // The stop lands on every thread a moment later: wait until the kernel says it is stopped.
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream st("/proc/" + std::to_string(m.pid()) + "/stat");
+    std::string pid, comm, state;
+    st >> pid >> comm >> state;
+    if (state == "T")
+      break;
+    std::this_thread::sleep_for(5ms);
+  }
+  c->set_deadline(std::chrono::steady_clock::now() + 300ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string what;
+  try {
+    (void)c->execute("SELECT 1", {});
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.kind(), DbErrorKind::unavailable);
+    what = e.what();
+  }
+  const auto took = std::chrono::steady_clock::now() - t0;
+  m.signal(SIGCONT);
+  EXPECT_THAT(what, ::testing::HasSubstr("outcome is unknown"));
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 800ms);
+  EXPECT_FALSE(c->ping());  // cut off mid-statement: never reused
+  EXPECT_EQ(kind_of([&] { (void)c->execute("SELECT 1", {}); }), DbErrorKind::unavailable);
+  // Without a deadline: io_timeout (1.5 s), not the 2 s Connector/C would round it up to.
+  auto d = driver.connect(m.node("app", "secret", ""), 2s);
+  const auto t1 = std::chrono::steady_clock::now();
+  EXPECT_EQ(kind_of([&] { (void)d->execute("SELECT SLEEP(5)", {}); }), DbErrorKind::unavailable);
+  const auto slow = std::chrono::steady_clock::now() - t1;
+  EXPECT_GE(slow, 1400ms);
+  EXPECT_LT(slow, 1900ms);
+  // A fresh connection works: the server was never the problem.
+  EXPECT_EQ(driver.connect(m.node("app", "secret", ""), 2s)->execute("SELECT 1", {}).rows.size(),
+            1u);
 }
 
 TEST(DbPoolIT, FollowsTheWritableNodeAcrossRealServers) {
