@@ -1,5 +1,7 @@
 #include "db-monitors/http_api.hpp"
 
+#include <algorithm>
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -181,6 +183,16 @@ service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string t
     const std::string want = ctx.params.empty() ? "" : ctx.param("node");
     const bool ok = !s->serving_primary.empty() && (want.empty() || want == s->serving_primary);
     json::object body{{"epoch", s->record.epoch}, {"state", s->state}};
+    // The replicas that stream from the primary and are healthy: where a client may read
+    // while the primary does not answer. A node outside this list (an old primary awaiting
+    // its rejoin, a hung one) may hold writes nobody acknowledged.
+    json::array replicas;
+    for (const auto& n : monitor.options().nodes)
+      if (std::find(s->streaming_replicas.begin(), s->streaming_replicas.end(), n.spec.name) !=
+          s->streaming_replicas.end())
+        replicas.push_back(
+            json::object{{"name", n.spec.name}, {"host", n.spec.host}, {"port", n.spec.port}});
+    body["replicas"] = std::move(replicas);
     if (ok) {
       for (const auto& n : monitor.options().nodes)
         if (n.spec.name == s->serving_primary)

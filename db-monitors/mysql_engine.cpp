@@ -1,6 +1,8 @@
 #include "db-monitors/mysql_engine.hpp"
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 namespace medgate::dbmon {
 
@@ -32,6 +34,38 @@ std::string seconds_text(Duration d) {
 
 void run(DbConnection& c, std::string_view sql, const db::SqlParams& params = {}) {
   (void)c.execute(sql, params);
+}
+
+// MariaDB's STOP SLAVE signals the I/O thread and, when that thread is blocked reading from a
+// primary that no longer answers (hung, not dead), misses it and signals again only after 2 s:
+// 2 s of a failover spent waiting. KILL closes the thread's socket at once; the thread then
+// reconnects, and a STOP during a reconnect takes milliseconds. Best effort: without the
+// privilege (CONNECTION ADMIN) or the thread, the plain STOP still works, only slower.
+void unblock_io_thread(DbConnection& c) {
+  std::string id;
+  try {
+    id =
+        value(c.execute("SELECT ID FROM information_schema.PROCESSLIST "
+                        "WHERE COMMAND = 'Slave_IO' AND STATE = 'Waiting for master to send event'",
+                        {}),
+              "ID");
+    if (id.empty())
+      return;
+    run(c, "KILL " + id);
+    // Wait (briefly) for the thread to leave its blocked read before STOP signals it.
+    for (int i = 0; i < 100; ++i) {
+      const SqlResult still = c.execute(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ? AND "
+          "STATE = 'Waiting for master to send event'",
+          {id});
+      if (value(still, "n") == "0")
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  } catch (const db::DbError& e) {
+    if (e.kind() == db::DbErrorKind::unavailable || e.kind() == db::DbErrorKind::outcome_unknown)
+      throw;  // the replica itself stopped answering: the promotion cannot go on
+  }
 }
 
 // Two statuses as name -> value.
@@ -235,6 +269,7 @@ void MysqlEngine::promote(DbConnection& c, Duration apply_timeout, bool sync) {
   // A replica must never be a semi-sync primary itself: with log_slave_updates its SQL
   // thread would wait for an acknowledgement from replicas it does not have.
   run(c, "SET GLOBAL rpl_semi_sync_master_enabled = OFF");
+  unblock_io_thread(c);
   run(c, "STOP SLAVE IO_THREAD");
   const SqlResult rs = c.execute("SHOW ALL SLAVES STATUS", {});
   const std::string io_pos = value(rs, "Gtid_IO_Pos");

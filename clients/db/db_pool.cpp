@@ -21,6 +21,7 @@ DbPool::DbPool(std::shared_ptr<DbDriver> driver, DbPoolOptions options,
   if (options_.max_connections == 0)
     throw std::invalid_argument("DbPool needs max_connections >= 1");
   suspect_until_.resize(options_.nodes.size());
+  readable_.assign(options_.nodes.size(), true);
 }
 
 DbPool::~DbPool() {
@@ -147,6 +148,14 @@ std::optional<size_t> DbPool::elected() {
   monitor_says_no_primary_.store(a.reachable && !a.primary, std::memory_order_relaxed);
   if (!a.reachable)
     return std::nullopt;
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < options_.nodes.size(); ++i) {
+      const std::string label = options_.nodes[i].label();
+      readable_[i] = !a.replicas || label == a.primary ||
+                     std::find(a.replicas->begin(), a.replicas->end(), label) != a.replicas->end();
+    }
+  }
   if (!a.primary)
     throw DbError(DbErrorKind::unavailable,
                   "the monitor reports no primary taking writes: " + a.why);
@@ -201,6 +210,11 @@ DbPool::Lease DbPool::discover(Until until) {
   // go on); a writable node that is not elected counts as fenced.
   const bool only_replicas = !reasons.empty();
   for (size_t i = 0; i < options_.nodes.size(); ++i) {
+    if (only_replicas) {
+      std::lock_guard lock(mu_);
+      if (!readable_[i])
+        continue;  // neither primary nor a streaming replica in the monitor's eyes
+    }
     try {
       Lease lease = open_to(i, until);
       if (!only_replicas && (*lease).writable()) {
@@ -237,7 +251,7 @@ std::optional<DbPool::Lease> DbPool::read_elsewhere(Until until) {
     for (size_t i = 0; i < options_.nodes.size(); ++i) {
       if (suspect_until_[i] > now)
         any_suspect = true;
-      else
+      else if (readable_[i])
         healthy.push_back(i);
     }
   }
@@ -251,6 +265,8 @@ std::optional<DbPool::Lease> DbPool::read_elsewhere(Until until) {
     } catch (const DbError& e) {
       if (e.kind() == DbErrorKind::busy)
         throw;
+      // Not answering either: without this, each read would try it first while it hangs.
+      mark_suspect(i);
     }
   }
   return std::nullopt;
@@ -265,7 +281,8 @@ DbPool::Lease DbPool::acquire(Access access, Until until) {
     std::optional<size_t> replica;
     {
       std::lock_guard lock(mu_);
-      replica = replica_;
+      if (replica_ && readable_[*replica_])
+        replica = replica_;
     }
     if (replica) {
       if (auto lease = take_idle(*replica, until))
@@ -303,7 +320,8 @@ DbPool::Lease DbPool::acquire(Access access, Until until) {
       std::optional<size_t> replica;
       {
         std::lock_guard lock(mu_);
-        replica = replica_;
+        if (replica_ && readable_[*replica_])
+          replica = replica_;
       }
       if (!replica)
         throw;
@@ -339,6 +357,11 @@ void DbPool::give_back(std::unique_ptr<DbConnection> conn, size_t node, bool bro
     idle_.push_back({std::move(conn), node, Clock::now()});
   }
   freed_.notify_one();
+}
+
+void DbPool::mark_suspect(size_t node) {
+  std::lock_guard lock(mu_);
+  suspect_until_[node] = Clock::now() + options_.suspect_for;
 }
 
 void DbPool::lost_primary(size_t node, const DbError& why) {

@@ -55,6 +55,11 @@ class TopologySource {
     std::optional<std::string> primary;  // "host:port" while a primary takes writes
     uint64_t epoch = 0;
     std::string why;  // why there is no primary
+    // "host:port" of the replicas the monitor sees streaming from the primary: the only
+    // nodes besides the primary a read may go to (another may hold writes that were never
+    // acknowledged: an old primary awaiting its rejoin). nullopt: the monitor did not say
+    // (an older monitor), every node may be read.
+    std::optional<std::vector<std::string>> replicas;
   };
   // Blocking and bounded; called from the pool's worker threads.
   [[nodiscard]] virtual Answer primary() = 0;
@@ -205,6 +210,10 @@ class DbPool {
   std::optional<size_t> replica_;  // a node last seen alive and read-only
   // The monitor's last answer: reachable, and no primary takes writes (a failover under way).
   std::atomic<bool> monitor_says_no_primary_{false};
+  // Per node: may a read go there? All, until the monitor answers; then its primary and the
+  // replicas it lists.
+  std::vector<bool> readable_;
+  void mark_suspect(size_t node);
   std::vector<std::chrono::steady_clock::time_point> suspect_until_;  // per node
   uint64_t rediscoveries_ = 0;
 

@@ -25,6 +25,17 @@ TopologySource::Answer MonitorTopology::parse(long status, const std::string& bo
   a.reachable = true;
   if (const auto* e = o.if_contains("epoch"); e && e->is_number())
     a.epoch = e->to_number<uint64_t>();
+  if (const auto* rs = o.if_contains("replicas"); rs && rs->is_array()) {
+    a.replicas.emplace();
+    for (const auto& r : rs->as_array()) {
+      const auto* ro = r.if_object();
+      const auto* host = ro ? ro->if_contains("host") : nullptr;
+      const auto* port = ro ? ro->if_contains("port") : nullptr;
+      if (host && host->is_string() && port && port->is_number())
+        a.replicas->push_back(std::string(host->as_string()) + ":" +
+                              std::to_string(port->to_number<int64_t>()));
+    }
+  }
   if (status == 200) {
     const auto* p = o.if_contains("primary");
     if (p && p->is_object()) {

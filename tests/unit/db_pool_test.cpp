@@ -398,6 +398,39 @@ TEST_F(DbPoolTopologyTest, NoElectedPrimaryMeansNoWritesButReadsGoOn) {
       "1");  // the last node probed answers reads
 }
 
+// After a failover the old primary hangs (SIGSTOP) and is listed neither as primary nor as
+// replica. A read that once failed on the new primary (say, it waited behind the failover)
+// makes the new primary suspect; the reads that follow must not try the hung old primary
+// first: each such try spent half their time there, failed, and made the new primary
+// suspect again, for as long as the old one hung.
+TEST_F(DbPoolTopologyTest, ReadsNeverGoToANodeTheMonitorDoesNotList) {
+  topology_->elect("127.0.0.1:2", 2);  // node 0, the old primary, awaits its rejoin
+  topology_->answer.replicas = std::vector<std::string>{};
+  nodes_[0].hung = true;
+  nodes_[1].writable = true;
+  db::DbPool pool(driver_, with_topology());
+  auto read = [](DbConnection& c) { return *c.execute("SELECT 1", {}).rows[0][0]; };
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "1");
+  nodes_[1].hung = true;  // one read fails on the new primary: it becomes suspect
+  EXPECT_THROW((void)pool.with_connection(Access::read, read, std::chrono::steady_clock::now()),
+               DbError);
+  nodes_[1].hung = false;
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(pool.with_connection(Access::read, read), "1");
+  EXPECT_EQ(nodes_[0].connects, 0) << "a read went to the node the monitor does not list";
+  // Listed as a streaming replica again (it rejoined), it serves reads while the primary
+  // is suspect.
+  nodes_[0].hung = false;
+  {
+    std::lock_guard lock(topology_->mu);
+    topology_->answer.replicas = std::vector<std::string>{"127.0.0.1:1"};
+  }
+  (void)pool.with_connection(Access::write, which_node);  // learns the new answer
+  nodes_[1].hung = true;
+  EXPECT_EQ(pool.with_connection(Access::read, read), "0");
+  nodes_[1].hung = false;
+}
+
 TEST_F(DbPoolTopologyTest, WhileTheMonitorFailsOverAWriteAsksAgainAtAFlatPace) {
   // With growing pauses (10, 20, 30 ms ...) a 500 ms wait asks about 9 times, and a write
   // learns of the new primary up to a whole pause late; at a flat 10 ms it asks dozens.
@@ -475,9 +508,15 @@ TEST(MonitorTopologyParse, ReadsTheMonitorsAnswers) {
   EXPECT_TRUE(a.reachable);
   EXPECT_EQ(a.primary, "127.0.0.1:5434");
   EXPECT_EQ(a.epoch, 4u);
-  a = db::MonitorTopology::parse(503, R"({"epoch":5,"error":"no primary takes writes now"})");
+  EXPECT_FALSE(a.replicas) << "not said: every node may be read";
+  a = db::MonitorTopology::parse(
+      503, R"({"epoch":5,"error":"no primary takes writes now",)"
+           R"("replicas":[{"name":"r","host":"127.0.0.1","port":5433},{"name":"bad"}]})");
   EXPECT_TRUE(a.reachable);
   EXPECT_FALSE(a.primary);
+  EXPECT_EQ(a.replicas, std::vector<std::string>{"127.0.0.1:5433"});
+  EXPECT_EQ(db::MonitorTopology::parse(503, R"({"epoch":5,"replicas":[]})").replicas,
+            std::vector<std::string>{});
   EXPECT_EQ(a.why, "no primary takes writes now");
   EXPECT_FALSE(db::MonitorTopology::parse(502, "").reachable);
   EXPECT_FALSE(db::MonitorTopology::parse(200, "{}").reachable);
