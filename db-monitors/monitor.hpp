@@ -43,9 +43,9 @@ struct MonitorOptions {
   std::vector<MonitorNode> nodes;
   db::DbNode login;  // user, password, database for every node (host/port from the node)
   CoreOptions core;
-  Duration interval = std::chrono::seconds(1);
-  Duration suspect_interval = std::chrono::milliseconds(500);  // while a node is suspect
-  Duration check_timeout = std::chrono::milliseconds(800);     // a check later than this failed
+  Duration interval = std::chrono::milliseconds(500);
+  Duration suspect_interval = std::chrono::milliseconds(250);  // while a node is suspect
+  Duration check_timeout = std::chrono::milliseconds(400);     // a check later than this failed
   Duration connect_timeout = std::chrono::milliseconds(800);
   Duration fence_timeout = std::chrono::seconds(2);  // best effort on a failed primary
   Duration action_timeout = std::chrono::seconds(10);

@@ -11,8 +11,8 @@
 //   } replication: { user: repl, password: "${REPL_PASSWORD:-}" } nodes:
 //     - { name: admin-db-primary, host: 127.0.0.1, port: 5433, rejoin_command: "..." }
 //     - { name: admin-db-standby, host: 127.0.0.1, port: 5434 }
-//   checks: { interval: 1s, suspect_interval: 500ms, timeout: 800ms, failures: 3,
-//             confirm_silence: 2s }
+//   checks: { interval: 500ms, suspect_interval: 250ms, timeout: 400ms, failures: 3,
+//             confirm_silence: 1s }
 //   failover: { automatic: true, max_lag: 16777216, flap_window: 10m, max_failovers: 3,
 //               apply_timeout: 10s, bootstrap_primary: admin-db-primary }
 //   replication_mode: { manage: true }

@@ -69,7 +69,7 @@ struct CoreOptions {
   uint32_t failures_to_down = 3;  // consecutive failed checks
   // A reachable replica confirms its primary is gone when its receiver is not running, or
   // has received nothing (not even a heartbeat) for this long.
-  Duration confirm_silence = std::chrono::seconds(2);
+  Duration confirm_silence = std::chrono::seconds(1);
   // How much a candidate may lack of the last position seen on the primary (transactions
   // for MariaDB/MySQL, bytes of WAL for PostgreSQL).
   uint64_t max_lag_on_failover = 0;

@@ -145,10 +145,12 @@ Measurements measure(const DrillRecord& r, const Expectations& expect) {
   for (auto& [k, b] : by_op)
     m.during_by_op[k] = b.done();
 
-  // Writes: tries, unknown outcomes, and the longest wait between acknowledgements.
-  std::vector<Ms> acks;
-  Ms last_before = fault;
-  bool any_before = false;
+  // Writes: tries, unknown outcomes, and when writes were acknowledged again: the first
+  // acknowledgement of a write sent at or after the fault. (The widest gap between
+  // acknowledgements would also count a lull in the offered load long after recovery; an
+  // acknowledgement just after the fault of a write sent before it says nothing about the
+  // fault.)
+  std::optional<Ms> resumed;
   for (const auto& w : r.writes) {
     ++m.writes;
     if (w.acked_at) {
@@ -161,25 +163,12 @@ Measurements measure(const DrillRecord& r, const Expectations& expect) {
       ++m.unknown_outcomes;
       m.unknown_resolved += w.acked_at ? 1 : 0;
     }
-    if (w.acked_at && (expect.write_upstream.empty() || w.upstream == expect.write_upstream)) {
-      if (*w.acked_at > fault)
-        acks.push_back(*w.acked_at);
-      else if (!any_before || *w.acked_at > last_before)
-        last_before = *w.acked_at, any_before = true;
-    }
+    if (w.acked_at && w.first_sent >= fault &&
+        (expect.write_upstream.empty() || w.upstream == expect.write_upstream))
+      resumed = resumed ? std::min(*resumed, *w.acked_at) : *w.acked_at;
   }
-  if (!expect.write_upstream.empty() && !acks.empty()) {
-    std::sort(acks.begin(), acks.end());
-    Ms prev = any_before ? last_before : fault;
-    Ms widest = -1;
-    Ms resumed = acks.front();
-    for (Ms a : acks) {
-      if (a - prev > widest)
-        widest = a - prev, resumed = a;
-      prev = a;
-    }
-    m.writes_resumed_ms = std::max<Ms>(0, resumed - fault);
-  }
+  if (!expect.write_upstream.empty() && resumed)
+    m.writes_resumed_ms = std::max<Ms>(0, *resumed - fault);
 
   // Read-back: every acknowledged write exactly once.
   if (r.read_back_error.empty()) {

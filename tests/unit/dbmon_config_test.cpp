@@ -47,8 +47,8 @@ TEST_F(MonitorConfigTest, DefaultsForAPostgresPair) {
   const MonitorConfig c = load(kTwo);
   EXPECT_EQ(c.engine, EngineKind::postgresql);
   EXPECT_EQ(c.monitor.login.database, "postgres");
-  EXPECT_EQ(c.monitor.interval, 1s);
-  EXPECT_EQ(c.monitor.check_timeout, 800ms);
+  EXPECT_EQ(c.monitor.interval, 500ms);
+  EXPECT_EQ(c.monitor.check_timeout, 400ms);
   EXPECT_EQ(c.monitor.core.failures_to_down, 3u);
   EXPECT_EQ(c.monitor.core.max_lag_on_failover, 16ULL << 20);  // bytes of WAL
   EXPECT_EQ(c.monitor.core.relax_after, 5s);

@@ -178,7 +178,7 @@ TEST_F(MonitorTest, CrashedPrimaryIsReplacedPublishFirstThenPromoteThenProbe) {
   set(2, primary_obs());
   monitor_->step();
   EXPECT_EQ(monitor_->snapshot()->serving_primary, "b");
-  EXPECT_EQ(monitor_->pause_before_next_round(), 1s) << "then the interval again";
+  EXPECT_EQ(monitor_->pause_before_next_round(), 500ms) << "then the interval again";
 }
 
 TEST_F(MonitorTest, AFailedPromotionIsPublishedAsABlock) {
@@ -213,7 +213,7 @@ TEST_F(MonitorTest, AFailedPromotionIsPublishedAsABlock) {
   step();
   ASSERT_GT(store_->record_->epoch, acked_epoch) << events();
   EXPECT_TRUE(store_->record_->maintenance);
-  EXPECT_EQ(monitor_->pause_before_next_round(), 1s);
+  EXPECT_EQ(monitor_->pause_before_next_round(), 500ms);
 }
 
 TEST_F(MonitorTest, LosingTheCompareAndSetMeansNoPromotion) {

@@ -81,6 +81,19 @@ Verdict find(const std::vector<Verdict>& vs, std::string_view name) {
   return Verdict{.name = "missing"};
 }
 
+// Writes acknowledged again: neither an acknowledgement just after the fault of a write sent
+// before it, nor a lull in the offered load long after recovery, moves the figure.
+TEST(DrillMeasure, WritesAgainIsTheFirstAcknowledgementOfAWriteSentIntoTheFault) {
+  DrillRecord r = db_drill();
+  r.writes.push_back(write("in-transit", 9990, 10010));
+  r.writes.push_back(write("after", 13000, 13010));
+  r.writes.push_back(write("after-a-lull", 20000, 20010));
+  r.read_back.push_back({.key = "in-transit", .copies = 1});
+  r.read_back.push_back({.key = "after", .copies = 1});
+  r.read_back.push_back({.key = "after-a-lull", .copies = 1});
+  EXPECT_EQ(measure(r, kDbExpect).writes_resumed_ms, 2500);
+}
+
 TEST(DrillMeasure, TimesFromTheFault) {
   const auto m = measure(db_drill(), kDbExpect);
   ASSERT_TRUE(m.fault_at);
