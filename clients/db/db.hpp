@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "clients/db/abandon_signal.hpp"
+
 namespace medgate::db {
 
 // Parameters and values travel as text; NULL is nullopt. Each driver binds them safely
@@ -93,6 +95,10 @@ class DbConnection {
   virtual void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
     (void)deadline;
   }
+  // Statements from now on also end as soon as `signal` fires (nullptr: none), with
+  // DbError(unavailable) naming its reason, and the connection is broken: a COMMIT so ended
+  // has an unknown outcome. Drivers that cannot wait on it ignore it.
+  virtual void set_abandon(std::shared_ptr<const AbandonSignal> signal) { (void)signal; }
 };
 
 class DbDriver {

@@ -22,10 +22,46 @@ DbPool::DbPool(std::shared_ptr<DbDriver> driver, DbPoolOptions options,
     throw std::invalid_argument("DbPool needs max_connections >= 1");
   suspect_until_.resize(options_.nodes.size());
   readable_.assign(options_.nodes.size(), true);
+  for (size_t i = 0; i < options_.nodes.size(); ++i)
+    abandon_.push_back(std::make_shared<AbandonSignal>());
+  if (options_.topology && options_.watch_every.count() > 0)
+    watcher_ = std::thread([this] { watch(); });
 }
 
 DbPool::~DbPool() {
+  if (watcher_.joinable()) {
+    {
+      std::lock_guard lock(watch_mu_);
+      stopping_ = true;
+    }
+    watch_cv_.notify_all();
+    watcher_.join();
+  }
   workers_.join();
+}
+
+void DbPool::watch() {
+  std::unique_lock lock(watch_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    try {
+      (void)elected();
+    } catch (const std::exception&) {
+      // No primary takes writes now, or one this pool does not know: work finds out itself.
+    }
+    lock.lock();
+    watch_cv_.wait_for(lock, options_.watch_every, [this] { return stopping_; });
+  }
+}
+
+void DbPool::hand_out(DbConnection& conn, size_t node, Until until) {
+  conn.set_deadline(until);
+  std::shared_ptr<AbandonSignal> signal;
+  {
+    std::lock_guard lock(mu_);
+    signal = abandon_[node];
+  }
+  conn.set_abandon(std::move(signal));
 }
 
 DbPool::Lease::~Lease() {
@@ -91,7 +127,7 @@ std::optional<DbPool::Lease> DbPool::take_idle(size_t node, Until until) {
     }
     if (!conn)
       return std::nullopt;
-    conn->set_deadline(until);
+    hand_out(*conn, node, until);
     if (Clock::now() - since < options_.validate_after_idle || conn->ping())
       return Lease(this, std::move(conn), node);
     give_back(std::move(conn), node, true);  // dead while idle: drop it, try the next one
@@ -131,7 +167,7 @@ DbPool::Lease DbPool::open_to(size_t node, Until until) {
   }
   try {
     auto conn = driver_->connect(options_.nodes[node], connect_timeout);
-    conn->set_deadline(until);
+    hand_out(*conn, node, until);
     return Lease(this, std::move(conn), node);
   } catch (...) {
     std::lock_guard lock(mu_);
@@ -173,6 +209,14 @@ void DbPool::follow(size_t node, uint64_t epoch) {
   std::optional<size_t> left;
   {
     std::lock_guard lock(mu_);
+    if (elected_ && *elected_ != node) {
+      // Statements still waiting on the node the monitor no longer elects (hung, say) give
+      // up now, not at their I/O timeout: they hold worker threads the new primary needs.
+      abandon_[*elected_]->fire("the monitor elected " + options_.nodes[node].label() + " (epoch " +
+                                std::to_string(epoch) + ")");
+      abandon_[*elected_] = std::make_shared<AbandonSignal>();
+    }
+    elected_ = node;
     if (primary_ == node)
       return;
     left = primary_;

@@ -84,6 +84,10 @@ struct DbPoolOptions {
   // another node that answers (a replica serves them while the primary hangs), and a read
   // with a deadline gives its first node half its time, keeping the rest for another.
   std::chrono::milliseconds suspect_for{3'000};
+  // With a topology source, how often a thread of the pool's own asks it (through its
+  // cache): a promotion is followed, and statements stuck on the node it leaves are
+  // abandoned, even while every worker thread waits on that node. Zero: only work asks.
+  std::chrono::milliseconds watch_every{100};
 };
 
 struct DbPoolStats {
@@ -214,6 +218,17 @@ class DbPool {
   // replicas it lists.
   std::vector<bool> readable_;
   void mark_suspect(size_t node);
+  // Per node: fired when the pool stops following it as primary (see AbandonSignal).
+  std::vector<std::shared_ptr<AbandonSignal>> abandon_;
+  std::optional<size_t> elected_;  // the node the monitor last elected
+  void hand_out(DbConnection& conn, size_t node, Until until);
+
+  // The topology watch (watch_every).
+  void watch();
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool stopping_ = false;
+  std::thread watcher_;
   std::vector<std::chrono::steady_clock::time_point> suspect_until_;  // per node
   uint64_t rediscoveries_ = 0;
 

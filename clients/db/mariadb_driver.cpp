@@ -119,6 +119,9 @@ class MariadbConnection final : public DbConnection {
   const DbNode& node() const override { return node_; }
 
   void set_deadline(std::optional<Clock::time_point> deadline) override { deadline_ = deadline; }
+  void set_abandon(std::shared_ptr<const AbandonSignal> signal) override {
+    abandon_ = std::move(signal);
+  }
 
  private:
   // Runs one of Connector/C's non-blocking calls to the end, waiting on the connection's
@@ -130,9 +133,13 @@ class MariadbConnection final : public DbConnection {
     auto until = Clock::now() + io_timeout_;
     if (deadline_)
       until = std::min(until, *deadline_);
+    if (abandon_ && abandon_->fired())
+      abandoned(false);
     int status = start();
     while (status != 0) {
-      pollfd p{.fd = mysql_get_socket(conn_.get()), .events = 0, .revents = 0};
+      pollfd fds[2] = {{.fd = mysql_get_socket(conn_.get()), .events = 0, .revents = 0},
+                       {.fd = abandon_ ? abandon_->fd() : -1, .events = POLLIN, .revents = 0}};
+      pollfd& p = fds[0];
       if (status & MYSQL_WAIT_READ)
         p.events |= POLLIN;
       if (status & MYSQL_WAIT_WRITE)
@@ -142,11 +149,13 @@ class MariadbConnection final : public DbConnection {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
       if (left <= 0)
         timed_out();
-      const int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 60'000)));
+      const int rc = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 60'000)));
       if (rc < 0 && errno == EINTR)
         continue;
       if (rc == 0)
         continue;  // the deadline is checked above
+      if (fds[1].revents != 0 && p.revents == 0)
+        abandoned(true);
       int ready = 0;
       if (rc < 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)))
         ready |= MYSQL_WAIT_READ;  // an error: let the library read it and say so
@@ -156,6 +165,13 @@ class MariadbConnection final : public DbConnection {
         ready |= MYSQL_WAIT_EXCEPT;
       status = cont(ready);
     }
+  }
+
+  [[noreturn]] void abandoned(bool sent) {
+    broken_ = true;
+    throw DbError(DbErrorKind::unavailable, "mariadb " + node_.label() + ": abandoned, " +
+                                                abandon_->why() +
+                                                (sent ? "; a write's outcome is unknown" : ""));
   }
 
   [[noreturn]] void timed_out() {
@@ -188,6 +204,7 @@ class MariadbConnection final : public DbConnection {
   MysqlDialect dialect_;
   std::chrono::milliseconds io_timeout_;
   std::optional<Clock::time_point> deadline_;
+  std::shared_ptr<const AbandonSignal> abandon_;
   bool broken_ = false;
 };
 

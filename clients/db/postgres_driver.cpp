@@ -30,24 +30,29 @@ std::string first_line(const char* message) {
 
 using Clock = std::chrono::steady_clock;
 
-// Waits until the socket is ready for `events` or `deadline` passes (time_point::max():
-// forever). False on timeout.
-bool wait_socket(int fd, short events, Clock::time_point deadline) {
+enum class Wait : uint8_t { ready, timed_out, abandoned };
+
+// Waits until the socket is ready for `events`, `deadline` passes (time_point::max():
+// forever) or `abandon` fires.
+Wait wait_socket(int fd, short events, Clock::time_point deadline, const AbandonSignal* abandon) {
   for (;;) {
     int ms = -1;
     if (deadline != Clock::time_point::max()) {
       const auto left =
           std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0)
-        return false;
+        return Wait::timed_out;
       ms = static_cast<int>(std::min<int64_t>(left, 60'000));
     }
-    pollfd p{.fd = fd, .events = events, .revents = 0};
-    const int rc = ::poll(&p, 1, ms);
+    pollfd p[2] = {{.fd = fd, .events = events, .revents = 0},
+                   {.fd = abandon ? abandon->fd() : -1, .events = POLLIN, .revents = 0}};
+    const int rc = ::poll(p, 2, ms);
+    if (rc > 0 && p[0].revents == 0 && p[1].revents != 0)
+      return Wait::abandoned;
     if (rc > 0)
-      return true;  // readable, writable, or an error libpq will report
+      return Wait::ready;  // readable, writable, or an error libpq will report
     if (rc < 0 && errno != EINTR)
-      return true;  // let libpq find and report the socket error
+      return Wait::ready;  // let libpq find and report the socket error
   }
 }
 
@@ -127,6 +132,9 @@ class PostgresConnection final : public DbConnection {
   const DbNode& node() const override { return node_; }
 
   void set_deadline(std::optional<Clock::time_point> deadline) override { deadline_ = deadline; }
+  void set_abandon(std::shared_ptr<const AbandonSignal> signal) override {
+    abandon_ = std::move(signal);
+  }
 
  private:
   // Sends what is queued and collects the statement's results within io_timeout; returns the
@@ -137,22 +145,32 @@ class PostgresConnection final : public DbConnection {
       deadline = std::min(deadline, *deadline_);
     PGconn* c = conn_.get();
     const int fd = PQsocket(c);
+    const auto wait = [&](short events) {
+      switch (wait_socket(fd, events, deadline, abandon_.get())) {
+        case Wait::ready:
+          return;
+        case Wait::timed_out:
+          timed_out();
+        case Wait::abandoned:
+          broken_ = true;
+          throw DbError(DbErrorKind::unavailable, "postgresql " + node_.label() + ": abandoned, " +
+                                                      abandon_->why() + " (outcome unknown)");
+      }
+    };
     for (;;) {
       const int f = PQflush(c);
       if (f == 0)
         break;
       if (f < 0)
         return nullptr;
-      if (!wait_socket(fd, POLLIN | POLLOUT, deadline))
-        timed_out();
+      wait(POLLIN | POLLOUT);
       if (!PQconsumeInput(c))
         return nullptr;
     }
     PgResult last;
     for (;;) {
       while (PQisBusy(c)) {
-        if (!wait_socket(fd, POLLIN, deadline))
-          timed_out();
+        wait(POLLIN);
         // The connection broke before the server said it is ready again. With the extended
         // protocol the statement's CommandComplete comes before the commit (at Sync), and a
         // synchronous commit waits for a standby there: a result already read proves
@@ -193,6 +211,7 @@ class PostgresConnection final : public DbConnection {
   DbNode node_;
   std::chrono::milliseconds io_timeout_;
   std::optional<Clock::time_point> deadline_;
+  std::shared_ptr<const AbandonSignal> abandon_;
   bool broken_ = false;
 };
 
@@ -266,8 +285,8 @@ std::unique_ptr<DbConnection> PostgresDriver::connect(const DbNode& node,
     if (st == PGRES_POLLING_FAILED)
       throw fail(first_line(PQerrorMessage(conn.get())));
     // The socket may change between attempts (several addresses, SSL then plain).
-    if (!wait_socket(PQsocket(conn.get()), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                     deadline))
+    if (wait_socket(PQsocket(conn.get()), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline,
+                    nullptr) != Wait::ready)
       throw fail("no answer within " + std::to_string(timeout.count()) + " ms");
     st = PQconnectPoll(conn.get());
   }

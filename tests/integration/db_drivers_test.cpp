@@ -28,6 +28,32 @@ DbErrorKind kind_of(const std::function<void()>& f) {
   return DbErrorKind::invalid;
 }
 
+// A statement the server has not answered ends as soon as its abandon signal fires (the
+// pool fires it when the monitor elects another primary), says so, and its connection is
+// not used again.
+void expect_abandoned_at_once(db::DbConnection& c, const std::string& slow_sql) {
+  auto signal = std::make_shared<db::AbandonSignal>();
+  c.set_abandon(signal);
+  std::thread firer([signal] {
+    std::this_thread::sleep_for(200ms);
+    signal->fire("the monitor elected another primary");
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string what;
+  try {
+    (void)c.execute(slow_sql, {});
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.kind(), DbErrorKind::unavailable);
+    what = e.what();
+  }
+  firer.join();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_THAT(what, ::testing::HasSubstr("abandoned, the monitor elected another primary"));
+  EXPECT_GE(took, 150ms);
+  EXPECT_LT(took, 1500ms) << "the statement ran to its end";
+  EXPECT_EQ(kind_of([&] { (void)c.execute("SELECT 1", {}); }), DbErrorKind::unavailable);
+}
+
 TEST(PostgresDriverIT, ParamsTransactionsAndErrorKinds) {
   PostgresServer pg;
   pg.sql("CREATE ROLE app LOGIN PASSWORD 'secret'");
@@ -55,6 +81,21 @@ TEST(PostgresDriverIT, ParamsTransactionsAndErrorKinds) {
             DbErrorKind::read_only);
   EXPECT_EQ(kind_of([&] { (void)driver.connect(pg.node("app", "secret", "nodb"), 2s); }),
             DbErrorKind::unavailable);
+}
+
+TEST(PostgresDriverIT, AStatementEndsWhenAbandoned) {
+  PostgresServer pg;
+  db::PostgresDriver driver(10s);
+  auto c = driver.connect(pg.node("postgres", "", "postgres"), 2s);
+  expect_abandoned_at_once(*c, "SELECT pg_sleep(5)");
+}
+
+TEST(MariadbDriverIT, AStatementEndsWhenAbandoned) {
+  MariadbServer m({});
+  m.sql("CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'secret';");
+  db::MariadbDriver driver(db::MysqlDialect::mariadb, 10s);
+  auto c = driver.connect(m.node("app", "secret", ""), 2s);
+  expect_abandoned_at_once(*c, "SELECT SLEEP(5)");
 }
 
 TEST(MariadbDriverIT, ParamsEscapingReadOnlyAndConflicts) {

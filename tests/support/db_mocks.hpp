@@ -18,6 +18,7 @@ class MockDbConnection : public db::DbConnection {
   MOCK_METHOD(bool, writable, (), (override));
   MOCK_METHOD(bool, ping, (), (override));
   MOCK_METHOD(const db::DbNode&, node, (), (const, override));
+  MOCK_METHOD(void, set_abandon, (std::shared_ptr<const db::AbandonSignal> signal), (override));
 };
 
 class MockDbDriver : public db::DbDriver {

@@ -38,6 +38,9 @@ struct FakeNode {
   std::atomic<bool> rollback_fails{false};
   std::atomic<bool> commit_breaks{false};  // the connection dies during COMMIT
   std::atomic<bool> hung{false};           // connects and says writable, statements time out
+  std::atomic<bool> stuck{false};          // statements wait until abandoned (at most 5 s), like a
+                                           // real driver's on a SIGSTOPped server
+  std::atomic<int> abandoned{0};
 };
 
 class DbPoolTest : public ::testing::Test {
@@ -77,18 +80,34 @@ class DbPoolTest : public ::testing::Test {
       *in_tx = false;
     });
     ON_CALL(*conn, in_transaction).WillByDefault([in_tx] { return *in_tx; });
-    ON_CALL(*conn, execute).WillByDefault([&node, i](std::string_view sql, const db::SqlParams&) {
-      if (!node.reachable)
-        throw DbError(DbErrorKind::unavailable, "connection lost");
-      if (node.hung)
-        throw DbError(DbErrorKind::unavailable, "no answer within the deadline");
-      if (sql.starts_with("INSERT") && !node.writable)
-        throw DbError(DbErrorKind::read_only, "read-only");
-      db::SqlResult r;
-      r.columns = {"node"};
-      r.rows = {{std::to_string(i)}};
-      return r;
+    auto abandon = std::make_shared<std::shared_ptr<const db::AbandonSignal>>();
+    ON_CALL(*conn, set_abandon).WillByDefault([abandon](auto signal) {
+      *abandon = std::move(signal);
     });
+    ON_CALL(*conn, execute)
+        .WillByDefault([&node, i, abandon](std::string_view sql, const db::SqlParams&) {
+          if (!node.reachable)
+            throw DbError(DbErrorKind::unavailable, "connection lost");
+          if (node.stuck) {
+            const auto until = std::chrono::steady_clock::now() + 5s;
+            while (std::chrono::steady_clock::now() < until) {
+              if (*abandon && (*abandon)->fired()) {
+                ++node.abandoned;
+                throw DbError(DbErrorKind::unavailable, "abandoned: " + (*abandon)->why());
+              }
+              std::this_thread::sleep_for(2ms);
+            }
+            throw DbError(DbErrorKind::unavailable, "no answer within 5 s");
+          }
+          if (node.hung)
+            throw DbError(DbErrorKind::unavailable, "no answer within the deadline");
+          if (sql.starts_with("INSERT") && !node.writable)
+            throw DbError(DbErrorKind::read_only, "read-only");
+          db::SqlResult r;
+          r.columns = {"node"};
+          r.rows = {{std::to_string(i)}};
+          return r;
+        });
     return conn;
   }
 
@@ -100,6 +119,7 @@ class DbPoolTest : public ::testing::Test {
     o.acquire_timeout = 200ms;
     o.failover_wait = 500ms;
     o.retry_backoff = 10ms;
+    o.watch_every = 0ms;  // only work asks the topology source (counted by some tests)
     return o;
   }
 
@@ -429,6 +449,41 @@ TEST_F(DbPoolTopologyTest, ReadsNeverGoToANodeTheMonitorDoesNotList) {
   nodes_[1].hung = true;
   EXPECT_EQ(pool.with_connection(Access::read, read), "0");
   nodes_[1].hung = false;
+}
+
+// The primary hangs with writes in flight on every worker thread; the monitor then elects the
+// replica. The pool's own watch learns it and abandons the stuck statements at once, so the
+// writes run again on the new primary instead of waiting out their I/O timeout (here 5 s)
+// while newer work queues behind them.
+TEST_F(DbPoolTopologyTest, StatementsStuckOnTheOldPrimaryAreAbandonedWhenAnotherIsElected) {
+  topology_->elect("127.0.0.1:1", 1);
+  auto o = with_topology();
+  o.watch_every = 10ms;
+  o.failover_wait = 3s;
+  db::DbPool pool(driver_, o);
+  EXPECT_EQ(pool.with_connection(Access::write, which_node), "0");
+  nodes_[0].stuck = true;
+  std::vector<std::thread> writers;
+  std::atomic<int> on_new{0};
+  const auto start = std::chrono::steady_clock::now();
+  for (int w = 0; w < 2; ++w)  // one per worker thread of options()
+    writers.emplace_back([&] {
+      try {
+        if (pool.with_connection(Access::write, which_node) == "1")
+          ++on_new;
+      } catch (const DbError&) {
+        // counted below as a write that did not reach the new primary
+      }
+    });
+  std::this_thread::sleep_for(50ms);  // both writes wait on node 0
+  nodes_[1].writable = true;
+  topology_->elect("127.0.0.1:2", 2);
+  for (auto& t : writers)
+    t.join();
+  EXPECT_EQ(on_new, 2);
+  EXPECT_EQ(nodes_[0].abandoned, 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "they waited out the I/O timeout";
+  nodes_[0].stuck = false;
 }
 
 TEST_F(DbPoolTopologyTest, WhileTheMonitorFailsOverAWriteAsksAgainAtAFlatPace) {
