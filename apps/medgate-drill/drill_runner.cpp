@@ -30,6 +30,9 @@ struct Plan {
   std::function<void()> clear;  // may be empty
   std::string clear_detail;
   std::function<void()> after_clear;  // waits for what the scenario expects to follow
+  // The fault begins when inject() returns (a hang: once the server is frozen), not when it
+  // is called (a stop: the stop itself is part of the outage).
+  bool mark_after_inject = false;
 };
 
 std::string primary_of(const ClusterLayout& c) {
@@ -72,12 +75,62 @@ const std::vector<std::pair<std::string, std::string>>& scenario_catalogue() {
        "stop a primary (--cluster), let its monitor promote, start it again: it must come back "
        "fenced and rejoin as a replica, never taking writes"},
       {"gateway-restart", "restart medgate under load (a hand-over: SIGHUP to its launcher)"},
+      {"second-fault",
+       "stop a primary (--cluster), let its monitor promote, start it again until it streams "
+       "as a replica; --gap (60 s) after the first fault, hang the new primary for --hold: it "
+       "must fail over again (the second fault is the one measured; not part of all)"},
   };
   return list;
 }
 
 DrillRunner::DrillRunner(StackLayout layout, StackControl& control, DrillOptions options)
     : layout_(std::move(layout)), control_(control), opt_(std::move(options)) {}
+
+// The first fault of second-fault, without load: a clean stop of the primary, its promotion,
+// the old primary started again until it streams as a replica; then the wait until `gap`
+// after the stop, when the measured fault (a hang of the new primary) begins.
+void DrillRunner::first_fault(const ClusterLayout& c) {
+  const std::string token = layout_.credential("MEDGATE_MONITOR_TOKEN");
+  (void)clients::curl_perform({.method = "POST",
+                               .url = c.monitor_url + "/ack",
+                               .headers = {{"Authorization", "Bearer " + token}}});
+  const std::string first = primary_of(c);
+  if (first.empty())
+    throw ControlError(c.monitor + " names no primary that takes writes: is the stack up?");
+  const auto stopped = Clock::now();
+  control_.stop(first);
+  std::string promoted;
+  while (Clock::now() - stopped < opt_.promote_timeout) {
+    promoted = primary_of(c);
+    if (!promoted.empty() && promoted != first)
+      break;
+    sleep_for(milliseconds(50));
+  }
+  if (promoted.empty() || promoted == first)
+    throw ControlError("first fault: " + c.monitor + " promoted nothing after stopping " + first);
+  const auto promoted_after = Clock::now() - stopped;
+  control_.start(first);
+  const auto rejoin_until = Clock::now() + milliseconds(opt_.targets.rejoin_ms + 5000);
+  for (;;) {
+    if (clients::curl_perform({.url = c.monitor_url + "/replica/" + first}).status == 200)
+      break;
+    if (Clock::now() > rejoin_until)
+      throw ControlError("first fault: " + first + " did not rejoin as a replica");
+    sleep_for(milliseconds(100));
+  }
+  const auto rejoined_after = Clock::now() - stopped;
+  auto secs = [](Clock::duration d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f s", std::chrono::duration<double>(d).count());
+    return std::string(buf);
+  };
+  first_fault_note_ = "first fault: stop of " + control_.name(first) + ", " + promoted +
+                      " promoted " + secs(promoted_after) + " later, " + first +
+                      " streaming again as a replica at " + secs(rejoined_after) +
+                      "; the measured fault began " + secs(opt_.gap) + " after the stop";
+  while (Clock::now() - stopped < opt_.gap)
+    sleep_for(milliseconds(100));
+}
 
 Report DrillRunner::run(const std::string& scenario) {
   // Two monitors per cluster on etcd: the acting one's events tell this drill's failover,
@@ -142,11 +195,14 @@ Report DrillRunner::run(const std::string& scenario) {
       if (scenario == name)
         cluster = c;
     const bool returns = scenario == "old-primary-returns";
-    if (returns)
+    const bool second = scenario == "second-fault";
+    if (returns || second)
       cluster = opt_.cluster;
     if (cluster.empty())
       throw std::invalid_argument("unknown scenario '" + scenario + "'");
-    const std::string variant = returns ? "stop" : opt_.variant;
+    if (second)
+      first_fault(layout_.cluster(cluster));
+    const std::string variant = returns ? "stop" : second ? "hang" : opt_.variant;
     if (variant != "stop" && variant != "kill" && variant != "hang")
       throw std::invalid_argument("unknown variant '" + variant + "' (stop, kill, hang)");
     rec.variant = variant;
@@ -200,6 +256,7 @@ Report DrillRunner::run(const std::string& scenario) {
       plan.clear_detail = "supervisord restarts the killed server by itself";
     } else {
       plan.inject = [&, old] { control_.pause(old); };
+      plan.mark_after_inject = true;
       plan.hold = [&] { sleep_for(opt_.hold); };
       plan.clear = [&, old] { control_.resume(old); };
       plan.clear_detail = "SIGCONT to " + control_.name(old);
@@ -207,6 +264,8 @@ Report DrillRunner::run(const std::string& scenario) {
   }
   rec.target = plan.target;
   rec.cluster = plan.cluster;
+  if (scenario == "second-fault")
+    rec.notes.push_back(first_fault_note_);
 
   // Steady first: a drill on a system already broken measures nothing.
   probes_holder = std::make_unique<Probes>(layout_, origin, plan.watch);
@@ -267,8 +326,11 @@ Report DrillRunner::run(const std::string& scenario) {
   try {
     sleep_for(opt_.before);
     set_phase("fault");
-    probes().mark(kind::fault, plan.target);
+    if (!plan.mark_after_inject)
+      probes().mark(kind::fault, plan.target);
     plan.inject();
+    if (plan.mark_after_inject)
+      probes().mark(kind::fault, plan.target);
     plan.hold();
     // The fault ends when the mending starts: restarting is part of the recovery measured.
     cleared_at = probes().now();

@@ -20,8 +20,9 @@ struct DrillOptions {
   std::chrono::milliseconds after{5000};   // load once the system is steady again
   std::chrono::milliseconds promote_timeout{30000};
   std::chrono::milliseconds steady_timeout{90000};
-  std::string variant = "stop";     // database drills: stop, kill, hang
-  std::string cluster = "medical";  // old-primary-returns
+  std::string variant = "stop";          // database drills: stop, kill, hang
+  std::string cluster = "medical";       // old-primary-returns, second-fault
+  std::chrono::milliseconds gap{60000};  // second-fault: first fault to the measured one
   Targets targets;
   LoadOptions load;
   std::function<void(const std::string&)> progress;  // one line, rewritten; may be empty
@@ -37,9 +38,12 @@ class DrillRunner {
   [[nodiscard]] Report run(const std::string& scenario);
 
  private:
+  void first_fault(const ClusterLayout& c);
+
   StackLayout layout_;
   StackControl& control_;
   DrillOptions opt_;
+  std::string first_fault_note_;
 };
 
 }  // namespace medgate::drill

@@ -3,11 +3,13 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "apps/medgate-drill/command.hpp"
@@ -61,6 +63,12 @@ class LocalStack final : public StackControl {
     paused_[p] = process_tree(main_pid(p));
     for (pid_t pid : paused_[p])
       ::kill(pid, SIGSTOP);
+    // SIGSTOP lands a moment later: return once every process is stopped (state T), so the
+    // fault is marked when the server is frozen, not while it still answers.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (pid_t pid : paused_[p])
+      while (!stopped(pid) && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   void resume(const std::string& p) override {
     for (pid_t pid : paused_[p])
@@ -71,6 +79,16 @@ class LocalStack final : public StackControl {
   [[nodiscard]] std::string name(const std::string& p) const override { return p; }
 
  private:
+  static bool stopped(pid_t pid) {
+    std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(st, line);
+    // pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'
+    const auto close = line.rfind(')');
+    return close == std::string::npos || close + 2 >= line.size() || line[close + 2] == 'T' ||
+           line[close + 2] == 't';
+  }
+
   std::string ctl(std::vector<std::string> args) {
     std::vector<std::string> argv{"supervisorctl", "-c", conf_};
     argv.insert(argv.end(), args.begin(), args.end());
