@@ -277,6 +277,59 @@ TEST_F(MariadbMonitorIT, ASecondFaultAfterTheOldPrimaryRejoinsFailsOverAgain) {
   EXPECT_THAT(monitor_->events(), Not(HasSubstr("failover_refused")));
 }
 
+// The flap guard against real servers: with max_failovers 2, two failovers go through
+// (each old primary rejoining in between); the third fault within the window is held for a
+// person, said so in /status and the events, and nothing is promoted; an acknowledgement
+// releases it and the cluster fails over at once.
+TEST_F(MariadbMonitorIT, TheFlapGuardHoldsTheFaultAfterMaxFailoversUntilAcknowledged) {
+  std::string yaml = monitor_yaml(a_->port());
+  yaml.replace(yaml.find("max_failovers: 100"), 18, "max_failovers: 2");
+  start_monitor(yaml + "rejoin: { backoff: 500ms }\n");
+  auto rejoined = [&](const char* name) {
+    ASSERT_TRUE(monitor_->wait_until(
+        [name](const auto& s) {
+          const auto* n = node_of(s, name);
+          return n && field(*n, "role") == "replica" && n->at("streaming").as_bool() &&
+                 field(s, "replication_mode") == "sync";
+        },
+        30s))
+        << monitor_->events();
+  };
+  (void)fail_over([&] { a_->stop(); });  // a -> b
+  a_->start();
+  rejoined("a");
+  ASSERT_TRUE(
+      monitor_->wait_until([](const auto& s) { return field(s, "serving_primary") == "b"; }, 10s));
+  b_->stop();  // b -> a
+  ASSERT_TRUE(
+      monitor_->wait_until([](const auto& s) { return field(s, "serving_primary") == "a"; }, 20s))
+      << monitor_->events();
+  b_->start();
+  rejoined("b");
+  // The third fault within the window: held.
+  a_->stop();
+  ASSERT_TRUE(monitor_->wait_until(
+      [](const auto& s) {
+        const auto* blocked = s.if_contains("blocked");
+        return blocked && blocked->is_string() &&
+               std::string(blocked->as_string()).find("flap guard") != std::string::npos;
+      },
+      20s))
+      << monitor_->events();
+  EXPECT_THAT(monitor_->events(), HasSubstr("\"event\":\"flap_guard_held\""));
+  EXPECT_EQ(monitor_->serving_primary(), "");
+  EXPECT_EQ(b_->query("SELECT @@global.read_only"), "1\n") << "the replica was promoted";
+  // A person looks, and acknowledges: the held failover goes ahead.
+  const auto r =
+      clients::curl_perform({.method = "POST",
+                             .url = monitor_->url("/ack"),
+                             .headers = {{"Authorization", "Bearer test-token-0123456789"}}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(
+      monitor_->wait_until([](const auto& s) { return field(s, "serving_primary") == "b"; }, 20s))
+      << monitor_->events();
+}
+
 TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {
   TcpProxy view_of_a(a_->port());
   start_monitor(monitor_yaml(
