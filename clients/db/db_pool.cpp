@@ -430,6 +430,19 @@ void DbPool::lost_primary(size_t node, const DbError& why) {
     event("lost primary " + options_.nodes[node].label() + ": " + why.what());
 }
 
+DbPool::Deadline DbPool::retry_end(std::optional<Deadline> give_up) const {
+  const Deadline wait_end = Clock::now() + options_.failover_wait;
+  return give_up ? std::min(*give_up, wait_end) : wait_end;
+}
+
+bool DbPool::try_again(const DbError& e, uint32_t attempt, Deadline end) const {
+  const bool again = e.retryable() || e.kind() == DbErrorKind::aborted;
+  if (!again || Clock::now() + pause_for(attempt) > end)
+    return false;
+  event(std::string("retrying after: ") + e.what());
+  return true;
+}
+
 std::chrono::milliseconds DbPool::pause_for(uint32_t attempt) const {
   if (monitor_says_no_primary_.load(std::memory_order_relaxed))
     return options_.retry_backoff;

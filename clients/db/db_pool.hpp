@@ -31,6 +31,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -121,8 +123,9 @@ class DbPool {
   auto with_transaction(Access access, F&& work, std::optional<Deadline> give_up = {})
       -> std::invoke_result_t<F&, DbConnection&>;
 
-  // Coroutine: runs with_connection on a worker thread (autocommit: for single statements),
-  // until the caller's deadline when it has one (`until`: a request's).
+  // Coroutine: with_connection's tries, each on a worker thread (autocommit: for single
+  // statements), until the caller's deadline when it has one (`until`: a request's); between
+  // tries the coroutine waits on a timer, holding no worker thread.
   template <typename F>
   auto query(std::optional<Deadline> until, Access access, F work)
       -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>>;
@@ -200,6 +203,16 @@ class DbPool {
   void give_back(std::unique_ptr<DbConnection> conn, size_t node, bool broken);
   void lost_primary(size_t node, const DbError& why);
   [[nodiscard]] std::chrono::milliseconds pause_for(uint32_t attempt) const;
+  // When retries stop: failover_wait from now, or the caller's deadline when sooner.
+  [[nodiscard]] Deadline retry_end(std::optional<Deadline> give_up) const;
+  // Whether a try that failed with `e` is tried again (and says so in the events).
+  bool try_again(const DbError& e, uint32_t attempt, Deadline end) const;
+  template <typename F>
+  auto one_try(Access access, F& work, std::optional<Deadline> give_up, Deadline end,
+               uint32_t attempt) -> std::invoke_result_t<F&, DbConnection&>;
+  template <typename Try>
+  auto retrying(std::optional<Deadline> give_up, Try attempt_once)
+      -> boost::asio::awaitable<std::invoke_result_t<Try&, Deadline, uint32_t>>;
   void event(const std::string& line) const;
 
   std::shared_ptr<DbDriver> driver_;
@@ -260,32 +273,35 @@ class Transaction {
 };
 
 template <typename F>
+auto DbPool::one_try(Access access, F& work, std::optional<Deadline> give_up, Deadline end,
+                     uint32_t attempt) -> std::invoke_result_t<F&, DbConnection&> {
+  // The caller stops listening at `give_up`: so do its connects and statements. A read may
+  // go elsewhere: its first try gets half the time.
+  Until until = give_up ? Until(end) : std::nullopt;
+  if (until && access == Access::read && attempt == 0 && options_.nodes.size() > 1)
+    until = std::chrono::steady_clock::now() + (end - std::chrono::steady_clock::now()) / 2;
+  Lease lease = acquire(access, until);
+  try {
+    return work(*lease);
+  } catch (const DbError& e) {
+    if (e.retryable() || e.kind() == DbErrorKind::outcome_unknown) {
+      lease.discard();
+      lost_primary(lease.node(), e);
+    }
+    throw;
+  }
+}
+
+template <typename F>
 auto DbPool::with_connection(Access access, F&& work, std::optional<Deadline> give_up)
     -> std::invoke_result_t<F&, DbConnection&> {
-  const auto wait_end = std::chrono::steady_clock::now() + options_.failover_wait;
-  const Deadline end = give_up ? std::min(*give_up, wait_end) : wait_end;
+  const Deadline end = retry_end(give_up);
   for (uint32_t attempt = 0;; ++attempt) {
     try {
-      // The caller stops listening at `give_up`: so do its connects and statements. A read
-      // may go elsewhere: its first try gets half the time.
-      Until until = give_up ? Until(end) : std::nullopt;
-      if (until && access == Access::read && attempt == 0 && options_.nodes.size() > 1)
-        until = std::chrono::steady_clock::now() + (end - std::chrono::steady_clock::now()) / 2;
-      Lease lease = acquire(access, until);
-      try {
-        return work(*lease);
-      } catch (const DbError& e) {
-        if (e.retryable() || e.kind() == DbErrorKind::outcome_unknown) {
-          lease.discard();
-          lost_primary(lease.node(), e);
-        }
-        throw;
-      }
+      return one_try(access, work, give_up, end, attempt);
     } catch (const DbError& e) {
-      const bool again = e.retryable() || e.kind() == DbErrorKind::aborted;
-      if (!again || std::chrono::steady_clock::now() + pause_for(attempt) > end)
+      if (!try_again(e, attempt, end))
         throw;
-      event(std::string("retrying after: ") + e.what());
     }
     std::this_thread::sleep_for(pause_for(attempt));
   }
@@ -322,17 +338,57 @@ auto DbPool::run(F fn) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
 template <typename F>
 auto DbPool::query(std::optional<Deadline> until, Access access, F work)
     -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>> {
-  co_return co_await run([this, until, access, work = std::move(work)]() mutable {
-    return with_connection(access, work, until);
-  });
+  co_return co_await retrying(
+      until, [this, access, until, work = std::move(work)](Deadline end, uint32_t attempt) mutable {
+        return one_try(access, work, until, end, attempt);
+      });
 }
 
 template <typename F>
 auto DbPool::transaction(std::optional<Deadline> until, Access access, F work)
     -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>> {
-  co_return co_await run([this, until, access, work = std::move(work)]() mutable {
-    return with_transaction(access, work, until);
-  });
+  co_return co_await retrying(
+      until, [this, access, until, work = std::move(work)](Deadline end, uint32_t attempt) mutable {
+        auto in_transaction = [&work](DbConnection& conn) {
+          Transaction tx(conn);
+          if constexpr (std::is_void_v<std::invoke_result_t<F&, DbConnection&>>) {
+            work(conn);
+            tx.commit();
+          } else {
+            auto result = work(conn);
+            tx.commit();
+            return result;
+          }
+        };
+        return one_try(access, in_transaction, until, end, attempt);
+      });
+}
+
+// Each try on a worker thread; between tries (a failover under way) the caller's coroutine
+// waits on a timer, so a write waiting for a new primary holds no worker thread.
+template <typename Try>
+auto DbPool::retrying(std::optional<Deadline> give_up, Try attempt_once)
+    -> boost::asio::awaitable<std::invoke_result_t<Try&, Deadline, uint32_t>> {
+  using R = std::invoke_result_t<Try&, Deadline, uint32_t>;
+  const Deadline end = retry_end(give_up);
+  boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
+  for (uint32_t attempt = 0;; ++attempt) {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        co_await run([&attempt_once, end, attempt] { attempt_once(end, attempt); });
+        co_return;
+      } else {
+        co_return co_await run(
+            [&attempt_once, end, attempt] { return attempt_once(end, attempt); });
+      }
+    } catch (const DbError& e) {
+      if (!try_again(e, attempt, end))
+        throw;
+    }
+    // Not inside the handler: a coroutine cannot wait there.
+    pause.expires_after(pause_for(attempt));
+    co_await pause.async_wait(boost::asio::use_awaitable);
+  }
 }
 
 }  // namespace medgate::db

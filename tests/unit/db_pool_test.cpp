@@ -9,7 +9,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include "apps/service-kit/http_service.hpp"
@@ -501,6 +503,44 @@ TEST_F(DbPoolTopologyTest, WhileTheMonitorFailsOverAWriteAsksAgainAtAFlatPace) {
   EXPECT_THROW((void)pool.with_connection(Access::write, which_node), DbError);
   const int growing = topology_->asked;
   EXPECT_GE(flat, 2 * growing) << flat << " asks at a flat pace, " << growing << " backing off";
+}
+
+// A write waiting for a failover (the monitor says no primary takes writes) waits on a timer
+// between its tries, not on a worker thread: with one worker, a read still goes through at
+// once instead of queueing behind the waiting write.
+TEST_F(DbPoolTopologyTest, AWriteWaitingForAFailoverHoldsNoWorkerThread) {
+  topology_->answer = {.reachable = true, .primary = std::nullopt, .why = "failing over"};
+  auto o = with_topology();
+  o.threads = 1;
+  o.failover_wait = 3s;
+  db::DbPool pool(driver_, o);
+  boost::asio::io_context io;
+  std::optional<std::string> written;
+  std::chrono::steady_clock::duration read_took{};
+  std::string read_value;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        written = co_await pool.query(std::nullopt, Access::write, which_node);
+      },
+      boost::asio::detached);
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        boost::asio::steady_timer t(io, 100ms);  // the write is waiting by now
+        co_await t.async_wait(boost::asio::use_awaitable);
+        const auto t0 = std::chrono::steady_clock::now();
+        read_value = co_await pool.query(std::nullopt, Access::read, [](DbConnection& c) {
+          return *c.execute("SELECT 1", {}).rows[0][0];
+        });
+        read_took = std::chrono::steady_clock::now() - t0;
+        topology_->elect("127.0.0.1:1", 2);  // the failover ends: the write goes through
+      },
+      boost::asio::detached);
+  io.run();
+  EXPECT_FALSE(read_value.empty());
+  EXPECT_LT(read_took, 500ms) << "the read queued behind the waiting write";
+  EXPECT_EQ(written, "0");
 }
 
 TEST_F(DbPoolTopologyTest, AnUnreachableMonitorFallsBackToProbing) {
