@@ -183,13 +183,13 @@ service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string t
     const std::string want = ctx.params.empty() ? "" : ctx.param("node");
     const bool ok = !s->serving_primary.empty() && (want.empty() || want == s->serving_primary);
     json::object body{{"epoch", s->record.epoch}, {"state", s->state}};
-    // The replicas that stream from the primary and are healthy: where a client may read
-    // while the primary does not answer. A node outside this list (an old primary awaiting
-    // its rejoin, a hung one) may hold writes nobody acknowledged.
+    // Where a client may read while the primary does not answer (MonitorSnapshot's
+    // readable_replicas). A node outside this list (an old primary awaiting its rejoin, a
+    // hung one) may hold writes nobody acknowledged.
     json::array replicas;
     for (const auto& n : monitor.options().nodes)
-      if (std::find(s->streaming_replicas.begin(), s->streaming_replicas.end(), n.spec.name) !=
-          s->streaming_replicas.end())
+      if (std::find(s->readable_replicas.begin(), s->readable_replicas.end(), n.spec.name) !=
+          s->readable_replicas.end())
         replicas.push_back(
             json::object{{"name", n.spec.name}, {"host", n.spec.host}, {"port", n.spec.port}});
     body["replicas"] = std::move(replicas);

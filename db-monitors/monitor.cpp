@@ -664,6 +664,9 @@ void Monitor::refresh_snapshot() {
                            v.health == Health::healthy;
     if (streaming && role == "replica")
       snap->streaming_replicas.push_back(n.spec.name);
+    const bool healthy = v.checked && o.reach == Reach::ok && v.health == Health::healthy;
+    if (healthy && !o.writable && (role == "replica" || is_primary))
+      snap->readable_replicas.push_back(n.spec.name);
     snap->up[n.spec.name] = v.checked && o.reach != Reach::failed;
     snap->writable[n.spec.name] = o.reach == Reach::ok && o.writable;
     json::object node{

@@ -60,7 +60,11 @@ struct MonitorSnapshot {
   // The elected primary when it takes writes (GET /primary); empty otherwise.
   std::string serving_primary;
   std::vector<std::string> streaming_replicas;  // healthy and streaming from the primary
-  std::map<std::string, bool> up;               // node -> last check succeeded
+  // Where a client may read besides the serving primary: healthy replicas (streaming or not:
+  // during a failover none streams) and the elected node while it is being promoted; never
+  // a node awaiting its rejoin (it may hold writes nobody acknowledged) nor one that fails.
+  std::vector<std::string> readable_replicas;
+  std::map<std::string, bool> up;  // node -> last check succeeded
   std::map<std::string, bool> writable;
   std::map<std::string, int64_t> lag;  // node -> what it lacks of the primary's position
   uint64_t failovers = 0;

@@ -148,6 +148,7 @@ TEST_F(MonitorTest, CrashedPrimaryIsReplacedPublishFirstThenPromoteThenProbe) {
   set(2, replica_obs(1, true));
   step();
   EXPECT_EQ(monitor_->snapshot()->serving_primary, "a");
+  EXPECT_THAT(monitor_->snapshot()->readable_replicas, ::testing::ElementsAre("b"));
   crash(1);
   set(2, replica_obs(1, false));
   std::vector<std::string> calls;
@@ -175,9 +176,12 @@ TEST_F(MonitorTest, CrashedPrimaryIsReplacedPublishFirstThenPromoteThenProbe) {
   // writes, and that check must not wait an interval.
   EXPECT_EQ(monitor_->pause_before_next_round(), Duration::zero());
   EXPECT_EQ(monitor_->snapshot()->serving_primary, "");
+  // Meanwhile reads may go to b (being promoted), never to a (crashed, awaiting its rejoin).
+  EXPECT_THAT(monitor_->snapshot()->readable_replicas, ::testing::ElementsAre("b"));
   set(2, primary_obs());
   monitor_->step();
   EXPECT_EQ(monitor_->snapshot()->serving_primary, "b");
+  EXPECT_THAT(monitor_->snapshot()->readable_replicas, ::testing::IsEmpty());
   EXPECT_EQ(monitor_->pause_before_next_round(), 500ms) << "then the interval again";
 }
 
