@@ -165,6 +165,14 @@ std::string candidate_of(const std::string& body) {
   return {};
 }
 
+// What GET /primary says, in a few bytes: a long poll waits while it stays the same.
+std::string primary_version(const MonitorSnapshot& s) {
+  std::string v = std::to_string(s.record.epoch) + ":" + s.serving_primary;
+  for (const auto& r : s.readable_replicas)
+    v += ":" + r;
+  return v;
+}
+
 }  // namespace
 
 service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string token) {
@@ -179,10 +187,36 @@ service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string t
           co_return json_reply(ctx.request, 200, json::serialize(monitor.snapshot()->status));
         });
   auto primary = [&monitor](RequestContext& ctx) -> boost::asio::awaitable<Response> {
-    const auto s = monitor.snapshot();
+    auto s = monitor.snapshot();
     const std::string want = ctx.params.empty() ? "" : ctx.param("node");
+    // A long poll (?known=VERSION&wait_ms=N, N at most 30 s): an answer the caller already
+    // has waits until it changes or N passes, so a client learns a promotion within
+    // milliseconds of its publication without asking every few hundred.
+    const auto known = ctx.query_param("known");
+    long wait_ms = 0;
+    if (const auto w = ctx.query_param("wait_ms");
+        w && w->size() <= 6 && w->find_first_not_of("0123456789") == std::string::npos &&
+        !w->empty())
+      wait_ms = std::min(std::stol(*w), 30'000L);
+    if (want.empty() && known && wait_ms > 0 && primary_version(*s) == *known) {
+      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+      while (std::chrono::steady_clock::now() < until) {
+        // The snapshot is rebuilt after every round (a pointer swap): looking every 10 ms
+        // costs nothing and needs no hook into the monitor's loop.
+        timer.expires_after(std::chrono::milliseconds(10));
+        co_await timer.async_wait(boost::asio::use_awaitable);
+        s = monitor.snapshot();
+        if (primary_version(*s) != *known)
+          break;
+      }
+    }
     const bool ok = !s->serving_primary.empty() && (want.empty() || want == s->serving_primary);
-    json::object body{{"epoch", s->record.epoch}, {"state", s->state}};
+    const auto* acting = s->status.if_contains("acting");
+    json::object body{{"epoch", s->record.epoch},
+                      {"state", s->state},
+                      {"version", primary_version(*s)},
+                      {"acting", acting && acting->is_bool() ? acting->as_bool() : true}};
     // Where a client may read while the primary does not answer (MonitorSnapshot's
     // readable_replicas). A node outside this list (an old primary awaiting its rejoin, a
     // hung one) may hold writes nobody acknowledged.

@@ -108,8 +108,12 @@ ServiceConfig load_service_config(const std::string& path, uint16_t default_port
     for (const auto& url : urls)
       if (!url.starts_with("http://") && !url.starts_with("https://"))
         t->fail("must be http:// or https:// URLs (got '" + url + "')");
+    // Each monitor long-polled (held up to this long): a promotion is known within
+    // milliseconds of its publication. 0: asked when work needs it (250 ms apart at most).
+    const auto watch = ms(d, "topology_long_poll", 5s, 0ms, 30s);
     if (!urls.empty())
-      c.pool.topology = std::make_shared<db::MonitorTopology>(urls);
+      c.pool.topology = std::make_shared<db::MonitorTopology>(
+          urls, std::chrono::milliseconds(500), std::chrono::milliseconds(250), watch);
   }
 
   d.finish();

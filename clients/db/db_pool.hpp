@@ -86,10 +86,11 @@ struct DbPoolOptions {
   // another node that answers (a replica serves them while the primary hangs), and a read
   // with a deadline gives its first node half its time, keeping the rest for another.
   std::chrono::milliseconds suspect_for{3'000};
-  // With a topology source, how often a thread of the pool's own asks it (through its
-  // cache): a promotion is followed, and statements stuck on the node it leaves are
-  // abandoned, even while every worker thread waits on that node. Zero: only work asks.
-  std::chrono::milliseconds watch_every{100};
+  // With a topology source, how often a thread of the pool's own asks it (its cache or
+  // its long polls: no request each time): a promotion is followed, and statements stuck on the
+  // node it leaves are abandoned, even while every worker thread waits on that node. Zero: only
+  // work asks.
+  std::chrono::milliseconds watch_every{25};
 };
 
 struct DbPoolStats {

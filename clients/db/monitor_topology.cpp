@@ -7,10 +7,74 @@
 namespace medgate::db {
 
 MonitorTopology::MonitorTopology(std::vector<std::string> urls, std::chrono::milliseconds timeout,
-                                 std::chrono::milliseconds ttl)
-    : urls_(std::move(urls)), timeout_(timeout), ttl_(ttl) {
+                                 std::chrono::milliseconds ttl, std::chrono::milliseconds watch)
+    : urls_(std::move(urls)), timeout_(timeout), ttl_(ttl), watch_(watch) {
   if (urls_.empty())
     throw std::invalid_argument("MonitorTopology: no monitor URL");
+  if (watch_.count() > 0)
+    for (const auto& url : urls_)
+      watchers_.emplace_back([this, url] { watch_one(url); });
+}
+
+MonitorTopology::~MonitorTopology() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  // A watcher in a long poll returns within watch + timeout.
+  for (auto& t : watchers_)
+    t.join();
+}
+
+void MonitorTopology::learn(const Answer& a, bool from_acting) {
+  // Under mu_. Two monitors answer about the same record; the acting one's view of it
+  // (which node serves) is the one to keep, a standby's only until the acting one speaks.
+  if (a.epoch < newest_epoch_)
+    return;
+  if (a.epoch == newest_epoch_ && cached_from_acting_ && !from_acting &&
+      std::chrono::steady_clock::now() - fetched_ < watch_ + timeout_)
+    return;
+  newest_epoch_ = a.epoch;
+  cached_ = a;
+  cached_from_acting_ = from_acting;
+  fetched_ = watched_ = std::chrono::steady_clock::now();
+}
+
+void MonitorTopology::watch_one(const std::string& url) {
+  std::string known;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_)
+        return;
+    }
+    const std::string sep = url.find('?') == std::string::npos ? "?" : "&";
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = clients::curl_perform(
+        {.url = url + sep + "wait_ms=" + std::to_string(watch_.count()) + "&known=" + known,
+         .timeout = watch_ + timeout_,
+         .max_body = 64 * 1024});
+    const Answer a = parse(r.ok() ? r.status : 0, r.body);
+    std::unique_lock lock(mu_);
+    if (stopping_)
+      return;
+    if (a.reachable) {
+      boost::system::error_code ec;
+      const auto v = boost::json::parse(r.body, ec);
+      const auto* o = !ec && v.is_object() ? &v.as_object() : nullptr;
+      const auto* ver = o ? o->if_contains("version") : nullptr;
+      const auto* acting = o ? o->if_contains("acting") : nullptr;
+      known = ver && ver->is_string() ? std::string(ver->as_string()) : std::string();
+      learn(a, !acting || !acting->is_bool() || acting->as_bool());
+    }
+    // A monitor that does not hold the request (down, or without long polls) is asked
+    // again after a pause, not in a loop.
+    if (!a.reachable || known.empty() ||
+        std::chrono::steady_clock::now() - started < std::chrono::milliseconds(20))
+      stop_cv_.wait_for(lock, a.reachable ? ttl_ : std::chrono::milliseconds(250),
+                        [this] { return stopping_; });
+  }
 }
 
 TopologySource::Answer MonitorTopology::parse(long status, const std::string& body) {
@@ -76,6 +140,9 @@ TopologySource::Answer MonitorTopology::fetch(uint64_t newest_seen) const {
 TopologySource::Answer MonitorTopology::primary() {
   std::unique_lock lock(mu_);
   const auto now = std::chrono::steady_clock::now();
+  if (!watchers_.empty() && watched_ != std::chrono::steady_clock::time_point{} &&
+      now - watched_ < watch_ + timeout_)
+    return cached_;  // the watchers keep it current
   const auto keep = cached_.reachable && !cached_.primary ? ttl_ / 5 : ttl_;
   const bool have = fetched_ != std::chrono::steady_clock::time_point{};
   if (have && now - fetched_ < keep)
@@ -95,6 +162,7 @@ TopologySource::Answer MonitorTopology::primary() {
   fetching_ = false;
   newest_epoch_ = std::max(newest_epoch_, a.epoch);
   cached_ = a;
+  cached_from_acting_ = false;
   fetched_ = std::chrono::steady_clock::now();
   lock.unlock();
   fetched_cv_.notify_all();

@@ -330,6 +330,50 @@ TEST_F(MariadbMonitorIT, TheFlapGuardHoldsTheFaultAfterMaxFailoversUntilAcknowle
       << monitor_->events();
 }
 
+// GET /primary as a long poll: an answer the caller already has (its version) is held until
+// it changes or wait_ms passes; a promotion ends the wait at once.
+TEST_F(MariadbMonitorIT, PrimaryIsALongPollThatEndsWhenTheAnswerChanges) {
+  start_monitor(monitor_yaml(a_->port()));
+  auto get = [&](const std::string& query) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = clients::curl_perform(
+        {.url = monitor_->url("/primary" + query), .timeout = std::chrono::seconds(10)});
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.body, ec);
+    return std::make_pair(std::chrono::steady_clock::now() - t0,
+                          !ec && v.is_object() ? v.as_object() : boost::json::object{});
+  };
+  const auto [quick, first] = get("");
+  ASSERT_TRUE(first.contains("version")) << boost::json::serialize(first);
+  const std::string version(first.at("version").as_string());
+  EXPECT_THAT(version, ::testing::StartsWith(std::to_string(first.at("epoch").as_int64()) + ":a"));
+  const auto [held, same] = get("?wait_ms=400&known=" + version);
+  EXPECT_GE(held, 380ms) << "an unchanged answer was not held";
+  EXPECT_EQ(same.at("version").as_string(), version);
+  const auto [at_once, other] = get("?wait_ms=5000&known=something-else");
+  EXPECT_LT(at_once, 300ms);
+  // Held while the primary is stopped and b promoted: answered when b serves.
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(200ms);
+    a_->stop();
+  });
+  std::string serving;
+  std::string known = version;
+  int answers = 0;
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (serving != "b" && std::chrono::steady_clock::now() < until) {
+    const auto [took, answer] = get("?wait_ms=5000&known=" + known);
+    ++answers;
+    const auto* p = answer.if_contains("primary");
+    serving = p ? std::string(p->as_object().at("name").as_string()) : "";
+    if (const auto* v = answer.if_contains("version"))
+      known = std::string(v->as_string());
+  }
+  EXPECT_LE(answers, 6) << "each answer should be a change, not a poll";
+  stopper.join();
+  EXPECT_EQ(serving, "b") << monitor_->events();
+}
+
 TEST_F(MariadbMonitorIT, MonitorCutOffFromAHealthyPrimaryPromotesNothing) {
   TcpProxy view_of_a(a_->port());
   start_monitor(monitor_yaml(

@@ -12,6 +12,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include "apps/service-kit/http_service.hpp"
@@ -556,9 +558,22 @@ class FakeMonitor {
     service::Router r;
     r.add(boost::beast::http::verb::get, "/primary",
           [this, port](service::RequestContext& ctx) -> boost::asio::awaitable<service::Response> {
+            ++asked_;
+            // db-monitor's long poll: an answer the caller has waits until it changes.
+            const auto known = ctx.query_param("known");
+            if (long_poll_ && known && *known == std::to_string(epoch_.load())) {
+              boost::asio::steady_timer t(co_await boost::asio::this_coro::executor);
+              const auto until = std::chrono::steady_clock::now() + 2s;
+              while (*known == std::to_string(epoch_.load()) &&
+                     std::chrono::steady_clock::now() < until) {
+                t.expires_after(5ms);
+                co_await t.async_wait(boost::asio::use_awaitable);
+              }
+            }
+            const std::string e = std::to_string(epoch_.load());
             co_return service::json_reply(ctx.request, 200,
-                                          R"({"epoch":)" + std::to_string(epoch_.load()) +
-                                              R"(,"primary":{"name":"n","host":"h","port":)" +
+                                          R"({"epoch":)" + e + R"(,"version":")" + e +
+                                              R"(","primary":{"name":"n","host":"h","port":)" +
                                               port + "}}");
           });
     http_ = std::make_unique<service::HttpService>(
@@ -571,9 +586,14 @@ class FakeMonitor {
     return "http://127.0.0.1:" + std::to_string(http_->port()) + "/primary";
   }
   void stop() { http_.reset(); }
+  void set_epoch(uint64_t e) { epoch_ = e; }
+  void long_poll(bool on) { long_poll_ = on; }
+  [[nodiscard]] int asked() const { return asked_; }
 
  private:
   std::atomic<uint64_t> epoch_;
+  std::atomic<bool> long_poll_{false};
+  std::atomic<int> asked_{0};
   std::unique_ptr<service::HttpService> http_;
 };
 
@@ -594,6 +614,31 @@ TEST(MonitorTopology, AsksEachMonitorInTurnAndIgnoresAnOlderRecord) {
   // A fresh pool has seen nothing newer: the one that answers is taken.
   db::MonitorTopology fresh({dead, behind.url()}, 500ms, 0ms);
   EXPECT_EQ(fresh.primary().primary, "h:1");
+}
+
+// With a watch, a thread long-polls each monitor: a new record is known within milliseconds
+// (not at the next ask, 250 ms apart), primary() asks nothing itself, and a quiet monitor
+// is asked about once per long poll, not every few hundred milliseconds.
+TEST(MonitorTopology, AWatchLearnsANewRecordAtOnceAndAsksRarely) {
+  FakeMonitor m(7, "1");
+  m.long_poll(true);
+  db::MonitorTopology t({m.url()}, 500ms, 250ms, 2s);
+  const auto learnt = [&](uint64_t epoch, std::chrono::milliseconds within) {
+    const auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
+      if (t.primary().epoch == epoch)
+        return true;
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(learnt(7, 2s));
+  std::this_thread::sleep_for(600ms);  // quiet: the watcher's request is held
+  EXPECT_LE(m.asked(), 3) << "asked " << m.asked() << " times in 600 ms";
+  const auto t0 = std::chrono::steady_clock::now();
+  m.set_epoch(8);
+  ASSERT_TRUE(learnt(8, 1s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 100ms);
 }
 
 TEST(MonitorTopologyParse, ReadsTheMonitorsAnswers) {
