@@ -43,6 +43,10 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(user)->load() ? 1 : 0;  // 1: abort
+}
+
 }  // namespace
 
 std::string CurlResponse::header(std::string_view name) const {
@@ -75,6 +79,11 @@ CurlResponse curl_perform(const CurlRequest& request) {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response);
+  if (request.cancel) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(request.cancel));
+  }
   if (headers)
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
   if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {

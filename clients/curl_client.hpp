@@ -2,6 +2,7 @@
 // Blocking: never call it from an io_context thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -31,6 +32,9 @@ struct CurlRequest {
   // ("1.1", "1.2", "1.3"; empty = libcurl's default).
   std::string ca_file;
   std::string tls_max;
+  // When set, the transfer is abandoned soon after it turns true (libcurl looks at least
+  // once a second): how a thread in a long poll is stopped.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 [[nodiscard]] CurlResponse curl_perform(const CurlRequest& request);

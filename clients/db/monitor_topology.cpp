@@ -21,8 +21,9 @@ MonitorTopology::~MonitorTopology() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  cancel_ = true;
   stop_cv_.notify_all();
-  // A watcher in a long poll returns within watch + timeout.
+  // A watcher in a long poll returns within about a second (libcurl's progress check).
   for (auto& t : watchers_)
     t.join();
 }
@@ -54,7 +55,8 @@ void MonitorTopology::watch_one(const std::string& url) {
     const auto r = clients::curl_perform(
         {.url = url + sep + "wait_ms=" + std::to_string(watch_.count()) + "&known=" + known,
          .timeout = watch_ + timeout_,
-         .max_body = 64 * 1024});
+         .max_body = 64 * 1024,
+         .cancel = &cancel_});
     const Answer a = parse(r.ok() ? r.status : 0, r.body);
     std::unique_lock lock(mu_);
     if (stopping_)

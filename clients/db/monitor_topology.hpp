@@ -12,6 +12,7 @@
 // record (a lower epoch than one already seen: a monitor that has not caught up) is ignored.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -56,7 +57,8 @@ class MonitorTopology final : public TopologySource {
   uint64_t newest_epoch_ = 0;
   std::chrono::steady_clock::time_point fetched_{};
   std::chrono::milliseconds watch_;
-  bool stopping_ = false;  // under mu_
+  bool stopping_ = false;            // under mu_
+  std::atomic<bool> cancel_{false};  // ends the watchers' long polls
   std::condition_variable stop_cv_;
   std::chrono::steady_clock::time_point watched_{};  // a watcher's last answer
   bool cached_from_acting_ = false;
