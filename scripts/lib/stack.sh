@@ -141,7 +141,8 @@ ensure_postgres_settings() {  # data dir
 # out of the postgres user's reach.
 install_for_other_users() {
   install -d -m 755 "$STACK_DIR/bin" "$STACK_DIR/etc"
-  install -m 755 "$MEDGATE_ROOT/scripts/lib/pg-node-start" "$BIN/db-monitor" "$STACK_DIR/bin/"
+  install -m 755 "$MEDGATE_ROOT/scripts/lib/pg-node-start" "$MEDGATE_ROOT/scripts/lib/kill-node" \
+    "$BIN/db-monitor" "$STACK_DIR/bin/"
   install -m 644 "$MEDGATE_ROOT/config/postgres-monitor.example.yaml" "$STACK_DIR/etc/"
   if is_root && ! runuser -u postgres -- test -x "$STACK_DIR/bin/pg-node-start"; then
     die "the postgres user cannot reach $STACK_DIR (a parent directory is closed to other users): set MEDGATE_STACK_DIR to a directory it can enter"
@@ -224,6 +225,8 @@ CONF
     # supervisord restarts it through its wrapper, as a replica (db-monitors/fence.hpp).
     local medical_fence="MEDICAL_FENCE_COMMAND_PRIMARY=\"supervisorctl -c $conf signal KILL medical-db-primary\",MEDICAL_FENCE_COMMAND_REPLICA=\"supervisorctl -c $conf signal KILL medical-db-replica\""
     local admin_rejoin="PG_REJOIN_COMMAND_PRIMARY=\"supervisorctl -c $conf restart admin-db-primary\",PG_REJOIN_COMMAND_STANDBY=\"supervisorctl -c $conf restart admin-db-standby\""
+    # PostgreSQL's backends must die with the postmaster: its whole process group.
+    admin_rejoin+=",PG_FENCE_COMMAND_PRIMARY=\"$STACK_DIR/bin/kill-node $conf admin-db-primary\",PG_FENCE_COMMAND_STANDBY=\"$STACK_DIR/bin/kill-node $conf admin-db-standby\""
     local portal_fence="PORTAL_FENCE_COMMAND_PRIMARY=\"supervisorctl -c $conf signal KILL portal-db-primary\",PORTAL_FENCE_COMMAND_REPLICA=\"supervisorctl -c $conf signal KILL portal-db-replica\""
     monitor_program mariadb-monitor mariadb-monitor "$medical_fence"
     monitor_program mariadb-monitor-2 mariadb-monitor "$medical_fence,MEDICAL_MONITOR_PORT=8021,DB_MONITOR_MEMBER=m2,DB_MONITOR_SUFFIX=-2"
