@@ -299,6 +299,24 @@ TEST_F(DrillStack, PostgresPrimaryStoppedItsMonitorPromotesAndNoWriteIsLost) {
   EXPECT_EQ(w.at("lost").to_number<int64_t>(), 0);
 }
 
+// The second fault: a stop of the administrative primary, the old one back in sync, then a
+// minute later a 20 s hang of the new primary. The monitor fails over again (no stand-down
+// after the first failover), fences the hung node during the hang, and no acknowledged
+// write is lost or applied twice.
+TEST_F(DrillStack, ASecondFaultAMinuteAfterAFailoverFailsOverAgainAndLosesNothing) {
+  const auto r =
+      drill("second-fault", {"--cluster", "administrative", "--gap", "60", "--hold", "20"});
+  ASSERT_FALSE(r.report.empty()) << r.output;
+  EXPECT_EQ(r.exit, 0) << r.output;
+  for (const char* v : {"time to detect", "promotion after detection", "writes acknowledged again",
+                        "acknowledged writes lost", "writes applied twice", "writes never resolved",
+                        "two writable primaries seen"})
+    EXPECT_EQ(verdict_outcome(r.report, v), "pass") << v << "\n" << r.output;
+  const auto& w = r.report.at("measurements").at("writes").as_object();
+  EXPECT_GT(w.at("acknowledged").to_number<int64_t>(), 0);
+  EXPECT_EQ(w.at("lost").to_number<int64_t>(), 0);
+}
+
 // The old system's administrative entry point: port 3002 balances the administrative API
 // over both instances and keeps answering with one of them stopped.
 TEST_F(DrillStack, AdministrativeEntryPointOnPort3002IsBalancedAndFailsOver) {
