@@ -208,6 +208,10 @@ class DbPool {
   [[nodiscard]] Deadline retry_end(std::optional<Deadline> give_up) const;
   // Whether a try that failed with `e` is tried again (and says so in the events).
   bool try_again(const DbError& e, uint32_t attempt, Deadline end) const;
+  // `work` inside BEGIN ... COMMIT (see Transaction).
+  template <typename F>
+  static auto in_transaction(F& work, DbConnection& conn)
+      -> std::invoke_result_t<F&, DbConnection&>;
   template <typename F>
   auto one_try(Access access, F& work, std::optional<Deadline> give_up, Deadline end,
                uint32_t attempt) -> std::invoke_result_t<F&, DbConnection&>;
@@ -312,19 +316,21 @@ template <typename F>
 auto DbPool::with_transaction(Access access, F&& work, std::optional<Deadline> give_up)
     -> std::invoke_result_t<F&, DbConnection&> {
   return with_connection(
-      access,
-      [&work](DbConnection& conn) {
-        Transaction tx(conn);
-        if constexpr (std::is_void_v<std::invoke_result_t<F&, DbConnection&>>) {
-          work(conn);
-          tx.commit();
-        } else {
-          auto result = work(conn);
-          tx.commit();
-          return result;
-        }
-      },
-      give_up);
+      access, [&work](DbConnection& conn) { return in_transaction(work, conn); }, give_up);
+}
+
+template <typename F>
+auto DbPool::in_transaction(F& work, DbConnection& conn)
+    -> std::invoke_result_t<F&, DbConnection&> {
+  Transaction tx(conn);
+  if constexpr (std::is_void_v<std::invoke_result_t<F&, DbConnection&>>) {
+    work(conn);
+    tx.commit();
+  } else {
+    auto result = work(conn);
+    tx.commit();
+    return result;
+  }
 }
 
 template <typename F>
@@ -350,18 +356,8 @@ auto DbPool::transaction(std::optional<Deadline> until, Access access, F work)
     -> boost::asio::awaitable<std::invoke_result_t<F&, DbConnection&>> {
   co_return co_await retrying(
       until, [this, access, until, work = std::move(work)](Deadline end, uint32_t attempt) mutable {
-        auto in_transaction = [&work](DbConnection& conn) {
-          Transaction tx(conn);
-          if constexpr (std::is_void_v<std::invoke_result_t<F&, DbConnection&>>) {
-            work(conn);
-            tx.commit();
-          } else {
-            auto result = work(conn);
-            tx.commit();
-            return result;
-          }
-        };
-        return one_try(access, in_transaction, until, end, attempt);
+        auto whole = [&work](DbConnection& conn) { return in_transaction(work, conn); };
+        return one_try(access, whole, until, end, attempt);
       });
 }
 
