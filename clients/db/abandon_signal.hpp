@@ -19,11 +19,12 @@ class AbandonSignal {
   AbandonSignal(const AbandonSignal&) = delete;
   AbandonSignal& operator=(const AbandonSignal&) = delete;
 
-  // Thread-safe; `why` is read by waiters after fired() is seen true. Only the first call
-  // counts.
+  // Thread-safe; only the first call counts.
   void fire(const std::string& why);
   [[nodiscard]] bool fired() const { return fired_.load(std::memory_order_acquire); }
-  [[nodiscard]] const std::string& why() const { return why_; }
+  // The reason given to fire(), "" before. Reads the flag first: a waiter woken by the fd
+  // alone has no ordering with fire()'s write of the reason.
+  [[nodiscard]] std::string why() const { return fired() ? why_ : std::string(); }
   // Readable (POLLIN) once fired.
   [[nodiscard]] int fd() const { return fd_; }
 
