@@ -125,12 +125,14 @@ CONF
 
 # Settings every PostgreSQL node needs for its monitor, added to older stacks too:
 # a standby asks its primary for a reply after 1 s of silence (so "silent for 2 s" means the
-# primary is gone or hung) and reports every second; WAL is kept for a rejoining node.
+# primary is gone or hung) and reports every second; WAL is kept for a rejoining node. A
+# standby whose primary restarted (killed, then started again by supervisord) connects again
+# within 500 ms, not PostgreSQL's 5 s: synchronous commits wait for it meanwhile.
 ensure_postgres_settings() {  # data dir
   local conf="$1/postgresql.conf" line
   [ -f "$conf" ] || return 0
   for line in "wal_receiver_timeout = 2s" "wal_receiver_status_interval = 1s" \
-    "wal_keep_size = 256MB"; do
+    "wal_keep_size = 256MB" "wal_retrieve_retry_interval = 500ms"; do
     grep -qxF "$line" "$conf" || printf '%s\n' "$line" >>"$conf"
   done
 }
