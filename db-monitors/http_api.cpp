@@ -192,7 +192,9 @@ service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string t
     // A long poll (?known=VERSION&wait_ms=N, N at most 30 s): an answer the caller already
     // has waits until it changes or N passes, so a client learns a promotion within
     // milliseconds of its publication without asking every few hundred.
-    const auto known = ctx.query_param("known");
+    auto known = ctx.query_param("known");
+    if (known && known->size() > 1024)
+      known.reset();  // no version is that long: answer at once
     long wait_ms = 0;
     if (const auto w = ctx.query_param("wait_ms");
         w && w->size() <= 6 && w->find_first_not_of("0123456789") == std::string::npos &&
@@ -202,11 +204,14 @@ service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string t
       boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
       const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
       while (std::chrono::steady_clock::now() < until) {
-        // The snapshot is rebuilt after every round (a pointer swap): looking every 10 ms
-        // costs nothing and needs no hook into the monitor's loop.
+        // The snapshot is replaced after every round (a pointer swap): looking every 10 ms
+        // costs a pointer comparison and needs no hook into the monitor's loop.
         timer.expires_after(std::chrono::milliseconds(10));
         co_await timer.async_wait(boost::asio::use_awaitable);
-        s = monitor.snapshot();
+        auto next = monitor.snapshot();
+        if (next == s)
+          continue;
+        s = std::move(next);
         if (primary_version(*s) != *known)
           break;
       }

@@ -1,12 +1,13 @@
 #include "db-monitors/monitor.hpp"
 
-#include <thread>
-
 #include "db-monitors/fence.hpp"
 
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+
+#include <algorithm>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -304,11 +305,14 @@ ActionResult Monitor::promote(const Promote& p) {
   // A hung old primary with a fence command is fenced now, while the promotion runs: the
   // command (a kill) needs no answer from the node, and waiting for it to answer again would
   // leave it writable in its own eyes from the moment it resumes until the fence reaches it.
-  std::vector<std::thread> fencing;
+  // Joined when promote() returns, bounded by fence_timeout.
+  std::vector<std::jthread> fencing;
+  std::vector<std::string> fenced_by_command;
   for (const auto& old : p.fence_first) {
     const std::string& command = node(old).fence_command;
     if (command.empty() || !worker(old).busy())
       continue;
+    fenced_by_command.push_back(old);
     events_.emit({"fence_attempt", old, {{"way", "command"}, {"hung", true}}});
     fencing.emplace_back([this, old, command] {
       const int rc = run_shell(command, options_.fence_timeout);
@@ -317,13 +321,10 @@ ActionResult Monitor::promote(const Promote& p) {
                     {{"ok", rc == 0}, {"way", "restart"}, {"hung", true}, {"exit_status", rc}}});
     });
   }
-  const auto join_fencing = [&fencing] {
-    for (auto& t : fencing)
-      t.join();
-  };
   for (const auto& old : p.fence_first) {
-    if (!node(old).fence_command.empty() && worker(old).busy())
-      continue;  // fenced by its command above
+    if (std::find(fenced_by_command.begin(), fenced_by_command.end(), old) !=
+        fenced_by_command.end())
+      continue;
     // A node whose worker is still stuck on a check is hung: queue the fence (it runs if the
     // node ever answers again) without holding the promotion for it.
     if (worker(old).busy()) {
@@ -340,10 +341,8 @@ ActionResult Monitor::promote(const Promote& p) {
       (void)fence(old, options_.fence_timeout, FenceBy::restart_if_set);
     }
   }
-  if (!still_acting("promote " + p.node)) {
-    join_fencing();
+  if (!still_acting("promote " + p.node))
     return {.error = "this monitor stopped acting before the promotion"};
-  }
   events_.emit({"promote_start", p.node, {{"wait_for", p.wait_for.text()}, {"sync", p.sync}}});
   try {
     auto f =
@@ -351,10 +350,8 @@ ActionResult Monitor::promote(const Promote& p) {
                                   db::DbConnection& c) { engine->promote(c, apply, sync); });
     await(f, options_.action_timeout + options_.apply_timeout, "promotion");
   } catch (const std::exception& e) {
-    join_fencing();
     return {.error = e.what()};
   }
-  join_fencing();  // bounded by fence_timeout
   ++failovers_;
   events_.emit({"promote_done", p.node, {{"ms", ms(clock_.now() - started)}}});
   repoint(p.node, p.repoint);

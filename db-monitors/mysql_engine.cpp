@@ -49,7 +49,7 @@ void unblock_io_thread(DbConnection& c) {
                         "WHERE COMMAND = 'Slave_IO' AND STATE = 'Waiting for master to send event'",
                         {}),
               "ID");
-    if (id.empty())
+    if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos)
       return;
     run(c, "KILL " + id);
     // Wait (briefly) for the thread to leave its blocked read before STOP signals it.

@@ -257,7 +257,7 @@ DbPool::Lease DbPool::discover(Until until) {
     if (only_replicas) {
       std::lock_guard lock(mu_);
       if (!readable_[i])
-        continue;  // neither primary nor a streaming replica in the monitor's eyes
+        continue;  // not among the nodes the monitor says may be read
     }
     try {
       Lease lease = open_to(i, until);

@@ -57,10 +57,10 @@ class TopologySource {
     std::optional<std::string> primary;  // "host:port" while a primary takes writes
     uint64_t epoch = 0;
     std::string why;  // why there is no primary
-    // "host:port" of the replicas the monitor sees streaming from the primary: the only
-    // nodes besides the primary a read may go to (another may hold writes that were never
-    // acknowledged: an old primary awaiting its rejoin). nullopt: the monitor did not say
-    // (an older monitor), every node may be read.
+    // "host:port" of the nodes besides the primary a read may go to: healthy replicas and
+    // the node being promoted (another may hold writes that were never acknowledged: an old
+    // primary awaiting its rejoin). nullopt: the monitor did not say (an older monitor),
+    // every node may be read.
     std::optional<std::vector<std::string>> replicas;
   };
   // Blocking and bounded; called from the pool's worker threads.

@@ -57,68 +57,80 @@ void MonitorTopology::watch_one(const std::string& url) {
          .timeout = watch_ + timeout_,
          .max_body = 64 * 1024,
          .cancel = &cancel_});
-    const Answer a = parse(r.ok() ? r.status : 0, r.body);
+    const Reply reply = read_reply(r.ok() ? r.status : 0, r.body);
     std::unique_lock lock(mu_);
     if (stopping_)
       return;
-    if (a.reachable) {
-      boost::system::error_code ec;
-      const auto v = boost::json::parse(r.body, ec);
-      const auto* o = !ec && v.is_object() ? &v.as_object() : nullptr;
-      const auto* ver = o ? o->if_contains("version") : nullptr;
-      const auto* acting = o ? o->if_contains("acting") : nullptr;
-      known = ver && ver->is_string() ? std::string(ver->as_string()) : std::string();
-      learn(a, !acting || !acting->is_bool() || acting->as_bool());
+    const std::string sent = known;
+    if (reply.answer.reachable) {
+      known = reply.version;
+      learn(reply.answer, reply.acting);
     }
-    // A monitor that does not hold the request (down, or without long polls) is asked
-    // again after a pause, not in a loop.
-    if (!a.reachable || known.empty() ||
-        std::chrono::steady_clock::now() - started < std::chrono::milliseconds(20))
-      stop_cv_.wait_for(lock, a.reachable ? ttl_ : std::chrono::milliseconds(250),
+    // A monitor that does not hold the request (down, without long polls, or answering
+    // at once with what was already known) is asked again after a pause, not in a loop. A
+    // new version answered at once is a change: asked again at once.
+    const bool unchanged_at_once =
+        known == sent && std::chrono::steady_clock::now() - started < watch_ / 2;
+    if (!reply.answer.reachable || known.empty() || unchanged_at_once)
+      stop_cv_.wait_for(lock, reply.answer.reachable ? ttl_ : std::chrono::milliseconds(250),
                         [this] { return stopping_; });
   }
 }
 
 TopologySource::Answer MonitorTopology::parse(long status, const std::string& body) {
-  Answer a;
+  return read_reply(status, body).answer;
+}
+
+MonitorTopology::Reply MonitorTopology::read_reply(long status, const std::string& body) {
+  Reply out;
+  Answer& a = out.answer;
   if (status != 200 && status != 503)
-    return a;
+    return out;
   boost::system::error_code ec;
   const auto v = boost::json::parse(body, ec);
   if (ec || !v.is_object())
-    return a;
-  const auto& o = v.as_object();
-  a.reachable = true;
-  if (const auto* e = o.if_contains("epoch"); e && e->is_number())
-    a.epoch = e->to_number<uint64_t>();
-  if (const auto* rs = o.if_contains("replicas"); rs && rs->is_array()) {
-    a.replicas.emplace();
-    for (const auto& r : rs->as_array()) {
-      const auto* ro = r.if_object();
-      const auto* host = ro ? ro->if_contains("host") : nullptr;
-      const auto* port = ro ? ro->if_contains("port") : nullptr;
-      if (host && host->is_string() && port && port->is_number())
-        a.replicas->push_back(std::string(host->as_string()) + ":" +
-                              std::to_string(port->to_number<int64_t>()));
-    }
-  }
-  if (status == 200) {
-    const auto* p = o.if_contains("primary");
-    if (p && p->is_object()) {
-      const auto* host = p->as_object().if_contains("host");
-      const auto* port = p->as_object().if_contains("port");
-      if (host && host->is_string() && port && port->is_number()) {
-        a.primary =
-            std::string(host->as_string()) + ":" + std::to_string(port->to_number<int64_t>());
-        return a;
+    return out;
+  try {
+    const auto& o = v.as_object();
+    a.reachable = true;
+    if (const auto* e = o.if_contains("epoch"); e && e->is_number())
+      a.epoch = e->to_number<uint64_t>();
+    if (const auto* ver = o.if_contains("version"); ver && ver->is_string())
+      out.version = std::string(ver->as_string());
+    if (const auto* acting = o.if_contains("acting"); acting && acting->is_bool())
+      out.acting = acting->as_bool();
+    if (const auto* rs = o.if_contains("replicas"); rs && rs->is_array()) {
+      a.replicas.emplace();
+      for (const auto& r : rs->as_array()) {
+        const auto* ro = r.if_object();
+        const auto* host = ro ? ro->if_contains("host") : nullptr;
+        const auto* port = ro ? ro->if_contains("port") : nullptr;
+        if (host && host->is_string() && port && port->is_number())
+          a.replicas->push_back(std::string(host->as_string()) + ":" +
+                                std::to_string(port->to_number<uint16_t>()));
       }
     }
-    a.reachable = false;  // a 200 without a primary is not an answer we understand
-    return a;
+    if (status == 200) {
+      const auto* p = o.if_contains("primary");
+      if (p && p->is_object()) {
+        const auto* host = p->as_object().if_contains("host");
+        const auto* port = p->as_object().if_contains("port");
+        if (host && host->is_string() && port && port->is_number()) {
+          a.primary =
+              std::string(host->as_string()) + ":" + std::to_string(port->to_number<uint16_t>());
+          return out;
+        }
+      }
+      a.reachable = false;  // a 200 without a primary is not an answer we understand
+      return out;
+    }
+    if (const auto* e = o.if_contains("error"); e && e->is_string())
+      a.why = std::string(e->as_string());
+  } catch (const std::exception&) {
+    // A number out of range (a negative epoch, a port above 65535): not an answer either.
+    out = Reply{};
   }
-  if (const auto* e = o.if_contains("error"); e && e->is_string())
-    a.why = std::string(e->as_string());
-  return a;
+  return out;
 }
 
 TopologySource::Answer MonitorTopology::fetch(uint64_t newest_seen) const {

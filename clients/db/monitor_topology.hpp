@@ -43,6 +43,14 @@ class MonitorTopology final : public TopologySource {
 
  private:
   [[nodiscard]] Answer fetch(uint64_t newest_seen) const;
+  // A /primary answer with what the long poll needs: the answer's version and whether the
+  // monitor that gave it acts. Any malformed answer is unreachable, never an exception.
+  struct Reply {
+    Answer answer;
+    std::string version;
+    bool acting = true;
+  };
+  [[nodiscard]] static Reply read_reply(long status, const std::string& body);
   void watch_one(const std::string& url);
   // Takes a watcher's answer unless an acting monitor said otherwise about the same record.
   void learn(const Answer& a, bool from_acting);

@@ -65,6 +65,9 @@ class PostgresConnection final : public DbConnection {
     if (broken_)
       throw DbError(DbErrorKind::unavailable,
                     "postgresql " + node_.label() + ": connection closed after a timeout");
+    if (abandon_ && abandon_->fired())
+      throw DbError(DbErrorKind::unavailable,
+                    "postgresql " + node_.label() + ": abandoned, " + abandon_->why());
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params)

@@ -661,6 +661,10 @@ TEST(MonitorTopologyParse, ReadsTheMonitorsAnswers) {
   EXPECT_FALSE(db::MonitorTopology::parse(502, "").reachable);
   EXPECT_FALSE(db::MonitorTopology::parse(200, "{}").reachable);
   EXPECT_FALSE(db::MonitorTopology::parse(200, "not json").reachable);
+  // Numbers out of range are no answer, not an exception (a watcher thread would die of it).
+  EXPECT_FALSE(db::MonitorTopology::parse(503, R"({"epoch":-1})").reachable);
+  EXPECT_FALSE(db::MonitorTopology::parse(200, R"({"epoch":1,"primary":{"host":"h","port":70000}})")
+                   .reachable);
 }
 
 }  // namespace
