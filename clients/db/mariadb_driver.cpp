@@ -5,9 +5,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cerrno>
 
 #include <errmsg.h>
+
+#include "clients/db/socket_wait.hpp"
 
 namespace medgate::db {
 
@@ -137,31 +138,28 @@ class MariadbConnection final : public DbConnection {
       abandoned(false);
     int status = start();
     while (status != 0) {
-      pollfd fds[2] = {{.fd = mysql_get_socket(conn_.get()), .events = 0, .revents = 0},
-                       {.fd = abandon_ ? abandon_->fd() : -1, .events = POLLIN, .revents = 0}};
-      pollfd& p = fds[0];
+      short events = 0;
       if (status & MYSQL_WAIT_READ)
-        p.events |= POLLIN;
+        events |= POLLIN;
       if (status & MYSQL_WAIT_WRITE)
-        p.events |= POLLOUT;
+        events |= POLLOUT;
       if (status & MYSQL_WAIT_EXCEPT)
-        p.events |= POLLPRI;
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
-      if (left <= 0)
-        timed_out();
-      const int rc = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 60'000)));
-      if (rc < 0 && errno == EINTR)
-        continue;
-      if (rc == 0)
-        continue;  // the deadline is checked above
-      if (fds[1].revents != 0 && p.revents == 0)
-        abandoned(true);
+        events |= POLLPRI;
+      short revents = 0;
+      switch (wait_socket(mysql_get_socket(conn_.get()), events, until, abandon_.get(), &revents)) {
+        case SocketWait::timed_out:
+          timed_out();
+        case SocketWait::abandoned:
+          abandoned(true);
+        case SocketWait::ready:
+          break;
+      }
       int ready = 0;
-      if (rc < 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)))
+      if (revents & (POLLIN | POLLHUP | POLLERR))
         ready |= MYSQL_WAIT_READ;  // an error: let the library read it and say so
-      if (p.revents & POLLOUT)
+      if (revents & POLLOUT)
         ready |= MYSQL_WAIT_WRITE;
-      if (p.revents & POLLPRI)
+      if (revents & POLLPRI)
         ready |= MYSQL_WAIT_EXCEPT;
       status = cont(ready);
     }

@@ -2,10 +2,9 @@
 
 #include <libpq-fe.h>
 
-#include <poll.h>
-
 #include <algorithm>
-#include <cerrno>
+
+#include "clients/db/socket_wait.hpp"
 
 namespace medgate::db {
 
@@ -29,32 +28,6 @@ std::string first_line(const char* message) {
 }
 
 using Clock = std::chrono::steady_clock;
-
-enum class Wait : uint8_t { ready, timed_out, abandoned };
-
-// Waits until the socket is ready for `events`, `deadline` passes (time_point::max():
-// forever) or `abandon` fires.
-Wait wait_socket(int fd, short events, Clock::time_point deadline, const AbandonSignal* abandon) {
-  for (;;) {
-    int ms = -1;
-    if (deadline != Clock::time_point::max()) {
-      const auto left =
-          std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0)
-        return Wait::timed_out;
-      ms = static_cast<int>(std::min<int64_t>(left, 60'000));
-    }
-    pollfd p[2] = {{.fd = fd, .events = events, .revents = 0},
-                   {.fd = abandon ? abandon->fd() : -1, .events = POLLIN, .revents = 0}};
-    const int rc = ::poll(p, 2, ms);
-    if (rc > 0 && p[0].revents == 0 && p[1].revents != 0)
-      return Wait::abandoned;
-    if (rc > 0)
-      return Wait::ready;  // readable, writable, or an error libpq will report
-    if (rc < 0 && errno != EINTR)
-      return Wait::ready;  // let libpq find and report the socket error
-  }
-}
 
 class PostgresConnection final : public DbConnection {
  public:
@@ -150,11 +123,11 @@ class PostgresConnection final : public DbConnection {
     const int fd = PQsocket(c);
     const auto wait = [&](short events) {
       switch (wait_socket(fd, events, deadline, abandon_.get())) {
-        case Wait::ready:
+        case SocketWait::ready:
           return;
-        case Wait::timed_out:
+        case SocketWait::timed_out:
           timed_out();
-        case Wait::abandoned:
+        case SocketWait::abandoned:
           broken_ = true;
           throw DbError(DbErrorKind::unavailable, "postgresql " + node_.label() + ": abandoned, " +
                                                       abandon_->why() + " (outcome unknown)");
@@ -289,7 +262,7 @@ std::unique_ptr<DbConnection> PostgresDriver::connect(const DbNode& node,
       throw fail(first_line(PQerrorMessage(conn.get())));
     // The socket may change between attempts (several addresses, SSL then plain).
     if (wait_socket(PQsocket(conn.get()), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline,
-                    nullptr) != Wait::ready)
+                    nullptr) != SocketWait::ready)
       throw fail("no answer within " + std::to_string(timeout.count()) + " ms");
     st = PQconnectPoll(conn.get());
   }
