@@ -46,6 +46,9 @@ class DeadlineStream {
 
   [[nodiscard]] executor_type get_executor() noexcept { return state_->socket.get_executor(); }
   [[nodiscard]] boost::asio::ip::tcp::socket& socket() noexcept { return state_->socket; }
+  // For a layer on top (asio::ssl::stream<DeadlineStream>), which names the lowest layer.
+  using lowest_layer_type = boost::asio::ip::tcp::socket;
+  [[nodiscard]] lowest_layer_type& lowest_layer() noexcept { return state_->socket; }
 
   // The socket is closed if an operation is still running (or the connection is idle) at
   // this time. Applies to everything that follows until moved again.

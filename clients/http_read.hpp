@@ -26,6 +26,13 @@ boost::asio::awaitable<boost::beast::error_code> read_http(
     DeadlineStream& stream, boost::beast::flat_buffer& buffer,
     boost::beast::http::basic_parser<IsRequest>& parser, ReadUntil until);
 
+// The same for any AsyncReadStream (clients/http_read_impl.hpp has its body): a TLS stream
+// on a DeadlineStream reads through this.
+template <bool IsRequest, typename Stream>
+boost::asio::awaitable<boost::beast::error_code> read_http_from(
+    Stream& stream, boost::beast::flat_buffer& buffer,
+    boost::beast::http::basic_parser<IsRequest>& parser, ReadUntil until);
+
 extern template boost::asio::awaitable<boost::beast::error_code> read_http<true>(
     DeadlineStream&, boost::beast::flat_buffer&, boost::beast::http::basic_parser<true>&,
     ReadUntil);

@@ -35,7 +35,7 @@ bool is_connection_option(std::string_view token) {
 }  // namespace
 
 template <bool IsRequest>
-WireParser<IsRequest>::WireParser(Message& message) : m_(message) {
+WireParser<IsRequest>::WireParser(Message& message, FieldsKept kept) : m_(message), kept_(kept) {
   m_.clear();
 }
 
@@ -61,6 +61,15 @@ void WireParser<IsRequest>::on_response_impl(int code, string_view reason, int, 
 template <bool IsRequest>
 void WireParser<IsRequest>::on_field_impl(wire_http::field id, string_view name, string_view value,
                                           error_code&) {
+  if (kept_ == FieldsKept::all) {
+    // Framing is still the parser's; the rest is noted as the fields are kept.
+    if constexpr (IsRequest)
+      if (id == wire_http::field::expect)
+        m_.expect_continue = boost::beast::iequals(value, "100-continue");
+    if (id != wire_http::field::content_length && id != wire_http::field::transfer_encoding)
+      m_.fields.add(id, name, value);
+    return;
+  }
   if (id == wire_http::field::connection) {
     // Other fields it names are hop-by-hop too (RFC 9110 §7.6.1); they may come before
     // or after it, so they are removed once the header is complete.

@@ -17,8 +17,13 @@ class WireParser final : public boost::beast::http::basic_parser<IsRequest> {
  public:
   using Message = std::conditional_t<IsRequest, WireRequest, WireResponse>;
 
+  // Which header fields the message keeps: the end-to-end ones (a proxy's, the usual), or
+  // all as received but the framing (Content-Length, Transfer-Encoding): a test fixture
+  // that reports what reached it.
+  enum class FieldsKept { end_to_end, all };
+
   // Clears `message` and fills it as input is put; it must outlive the parser.
-  explicit WireParser(Message& message);
+  explicit WireParser(Message& message, FieldsKept kept = FieldsKept::end_to_end);
 
  private:
   using error_code = boost::beast::error_code;
@@ -38,6 +43,7 @@ class WireParser final : public boost::beast::http::basic_parser<IsRequest> {
   void on_finish_impl(error_code& ec) override;
 
   Message& m_;
+  const FieldsKept kept_;
   // Connection's value when it names more than close/keep-alive: those fields go too.
   std::string connection_names_;
 };

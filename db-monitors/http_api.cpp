@@ -11,17 +11,17 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include "clients/secure_equals.hpp"
 #include "db-monitors/node_role.hpp"
+#include "http/secure_equals.hpp"
 
 namespace medgate::dbmon {
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
-using service::error_reply;
-using service::json_reply;
-using service::RequestContext;
-using service::Response;
+using httpd::error_reply;
+using httpd::json_reply;
+using httpd::RequestContext;
+using httpd::Response;
 
 namespace {
 
@@ -133,7 +133,7 @@ class Exporter {
   std::map<std::string, uint64_t> events_seen_;
 };
 
-Response text_reply(const service::Request& req, unsigned status, std::string body,
+Response text_reply(const httpd::Request& req, unsigned status, std::string body,
                     const char* type) {
   Response res{static_cast<http::status>(status), req.version()};
   res.set(http::field::content_type, type);
@@ -147,7 +147,7 @@ bool authorized(const RequestContext& ctx, const std::string& token) {
   const std::string_view auth = ctx.header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
   return !token.empty() && auth.starts_with(kBearer) &&
-         clients::secure_equals(auth.substr(kBearer.size()), token);
+         httpd::secure_equals(auth.substr(kBearer.size()), token);
 }
 
 std::string candidate_of(const std::string& body) {
@@ -175,8 +175,8 @@ std::string primary_version(const MonitorSnapshot& s) {
 
 }  // namespace
 
-service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string token) {
-  service::Router r;
+MonitorRouter monitor_routes(Monitor& monitor, EventLog& events, std::string token) {
+  MonitorRouter r;
   auto exporter = std::make_shared<Exporter>(monitor.options().cluster);
 
   r.add(http::verb::get, "/health", [](RequestContext& ctx) -> boost::asio::awaitable<Response> {
@@ -352,6 +352,39 @@ service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string t
   r.add(http::verb::post, "/ack", command(Monitor::CommandKind::ack));
   r.add(http::verb::post, "/maintenance", command(Monitor::CommandKind::maintenance_on));
   return r;
+}
+
+boost::asio::awaitable<Response> MonitorApi::serve(httpd::Request& req,
+                                                   const httpd::BeastExchange& exchange) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string_view target = req.target();
+  const size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const auto m = routes_.match(req.method(), path);
+  Response res;
+  if (!m.handler) {
+    res = m.path_known
+              ? error_reply(req, 405, "method_not_allowed", "method not allowed on this path")
+              : error_reply(req, 404, "not_found", "no such resource");
+  } else {
+    RequestContext ctx{req, m.params,
+                       q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
+                       exchange.request_id, exchange.connection.peer};
+    try {
+      res = co_await (*m.handler)(ctx);
+    } catch (const std::exception& e) {
+      log_->error("{} {} failed: {}", std::string(req.method_string()), path.substr(0, 256),
+                  std::string_view(e.what()).substr(0, 1024));
+      res = error_reply(req, 500, "internal_error", "the monitor failed to handle the request");
+    }
+  }
+  log_->info("{{\"request_id\":{},\"method\":{},\"path\":{},\"status\":{},\"duration_ms\":{:.3f}}}",
+             json::serialize(json::value(exchange.request_id)),
+             json::serialize(json::value(req.method_string())),
+             json::serialize(json::value(target.substr(0, 256))), res.result_int(),
+             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                 .count());
+  co_return res;
 }
 
 }  // namespace medgate::dbmon

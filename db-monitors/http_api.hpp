@@ -1,4 +1,4 @@
-// The monitor's HTTP API (served by service-kit's HttpService):
+// The monitor's HTTP API, served through the HTTP core (http/server.hpp):
 //   GET  /status                 the topology record and every node's last check
 //   GET  /primary                200 + the elected primary while it takes writes, else 503
 //   GET  /primary/{node}         200 only on that node while it is the serving primary
@@ -19,12 +19,32 @@
 #include <memory>
 #include <string>
 
-#include "apps/service-kit/http_service.hpp"
+#include <spdlog/logger.h>
+
 #include "db-monitors/event_log.hpp"
 #include "db-monitors/monitor.hpp"
+#include "http/beast_site.hpp"
+#include "http/router.hpp"
 
 namespace medgate::dbmon {
 
-[[nodiscard]] service::Router monitor_routes(Monitor& monitor, EventLog& events, std::string token);
+using MonitorRouter = httpd::Router<httpd::RequestContext>;
+
+[[nodiscard]] MonitorRouter monitor_routes(Monitor& monitor, EventLog& events, std::string token);
+
+// The routes as a site for httpd::Server: 404/405 for what no route answers, 500 for a
+// handler that throws, and a JSON line per request at info level in `log`.
+class MonitorApi final : public httpd::BeastSite {
+ public:
+  MonitorApi(MonitorRouter routes, std::shared_ptr<spdlog::logger> log)
+      : routes_(std::move(routes)), log_(std::move(log)) {}
+
+ private:
+  boost::asio::awaitable<httpd::Response> serve(httpd::Request& req,
+                                                const httpd::BeastExchange& exchange) override;
+
+  MonitorRouter routes_;
+  std::shared_ptr<spdlog::logger> log_;
+};
 
 }  // namespace medgate::dbmon

@@ -8,8 +8,8 @@
 #include <boost/json/serialize.hpp>
 
 #include "auth/canonical_path.hpp"
-#include "clients/secure_equals.hpp"
 #include "gateway/http_util.hpp"
+#include "http/secure_equals.hpp"
 #include "web/web_assets.hpp"
 
 namespace medgate::gateway {
@@ -254,7 +254,7 @@ bool Gateway::admin_token_matches(const WireRequest& req) const {
   std::string_view given;
   if (auto h = req.fields.find(http::field::authorization); h && h->starts_with("Bearer "))
     given = h->substr(7);
-  return !cfg_.admin_token.empty() && clients::secure_equals(given, cfg_.admin_token);
+  return !cfg_.admin_token.empty() && httpd::secure_equals(given, cfg_.admin_token);
 }
 
 std::optional<WireResponse> Gateway::listener_refusal(std::string_view path,

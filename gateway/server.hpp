@@ -1,43 +1,45 @@
-// The HTTP/1.1 server: one io_context per thread, one acceptor that places each new
-// connection on the thread with the fewest open connections (a connection then stays on
-// its thread: no cross-thread hand-off per request), keep-alive sessions with bounded
-// header/body size and read/write timeouts, a connection cap, and a graceful drain.
+// medgate's server: the gateway (gateway/gateway.hpp) served through the HTTP core
+// (http/server.hpp) on the public listener and, when configured, the operator listener.
+// Per worker it keeps a ThreadContext (connection pools, token cache, random source); per
+// connection a responder that answers through Gateway::handle, adds the response fields
+// medgate owns (X-Request-Id, X-Medgate-Upstream, X-Medgate-Attempts, CORS), counts the
+// request, and writes the access and audit logs once the answer is out.
 #pragma once
 
-#include <atomic>
+#include <functional>
 #include <memory>
-#include <thread>
+#include <string>
 #include <vector>
 
 #include <spdlog/logger.h>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "gateway/audit_log.hpp"
 #include "gateway/gateway.hpp"
-#include "gateway/tls_context.hpp"
+#include "http/server.hpp"
 
 namespace medgate::gateway {
 
-class Server {
+// What the access log and the error log may show of a request target or an error text:
+// the application's redaction (medgate's hides patients' RUTs). Identity when empty.
+using Redactor = std::function<std::string(std::string_view)>;
+
+class Server final : private httpd::Site {
  public:
-  // `audit` may be null (auth disabled). RUTs in the access log are replaced by pseudonyms
-  // keyed with `pseudonym_key`.
+  // `audit` may be null (auth disabled).
   Server(Gateway& gateway, std::shared_ptr<spdlog::logger> access_log,
-         std::shared_ptr<AuditLog> audit = nullptr, std::string pseudonym_key = {});
-  ~Server();
+         std::shared_ptr<AuditLog> audit = nullptr, Redactor redact = {});
+  ~Server() override;
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Listen on an inherited listening socket instead of binding (a launcher holds it across
-  // restarts: medgate-launcher). Call before start(); the fd becomes the server's.
+  // Listen on an inherited listening socket instead of binding (medgate-launcher holds it
+  // across restarts). Call before start(); the fd becomes the server's.
   void adopt_listener(int fd) { adopted_fd_ = fd; }
   // Binds (throws on failure) and starts the threads. Returns once listening.
   void start();
-  // The bound port (useful with port 0).
-  [[nodiscard]] uint16_t port() const { return port_; }
+  [[nodiscard]] uint16_t port() const { return http_ ? http_->port(0) : 0; }
   // The operator listener's bound port; 0 without operator_listen.
-  [[nodiscard]] uint16_t operator_port() const { return operator_port_; }
+  [[nodiscard]] uint16_t operator_port() const;
   // Stops accepting, lets in-flight requests finish (up to drain_timeout), then stops.
   // Thread-safe; idempotent.
   void drain();
@@ -45,56 +47,22 @@ class Server {
   void wait();
 
  private:
-  struct Worker;
-  struct Listener;
-  // Counts a session out however its coroutine ends.
-  struct SessionCount {
-    Server* server;
-    Worker* worker;
-    ~SessionCount();
-  };
-  [[nodiscard]] Worker* least_loaded();
-  [[nodiscard]] boost::asio::awaitable<void> session(Worker* w, boost::asio::ip::tcp::socket s,
-                                                     LimitsConfig limits, bool operator_listener);
-  // Accepts on `acceptor` until drain() closes it; the last loop to end drains the workers.
-  [[nodiscard]] boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
-                                                         LimitsConfig limits,
-                                                         bool operator_listener);
-  [[nodiscard]] boost::asio::awaitable<void> tls_session(
-      Worker* w, boost::asio::ip::tcp::socket s, LimitsConfig limits,
-      std::shared_ptr<boost::asio::ssl::context> ctx);
-  // What both sessions do with a request once it is read: answer it, make the response's
-  // header (into `header_scratch`), log it.
-  [[nodiscard]] boost::asio::awaitable<void> answer(Worker& w, const clients::WireRequest& req,
-                                                    RequestInfo& info, Reply& reply);
-  struct Prepared {
-    std::string_view body;  // what follows the header (none for HEAD)
-    double seconds;         // request read -> response ready
-  };
-  [[nodiscard]] Prepared prepare(const clients::WireRequest& req, const RequestInfo& info,
-                                 Reply& reply, std::chrono::steady_clock::time_point started,
-                                 bool keep, std::string& header_scratch);
-  void log_request(const clients::WireRequest& req, const RequestInfo& info, unsigned status,
-                   double seconds);
-  void run_health_checks(Worker& w);
-  // Once nothing accepts any more: each worker stops when its sessions have ended (idle
-  // keep-alive ones closed after drain_idle_grace), or at drain_timeout.
-  void drain_workers();
+  class GatewayResponder;
+  void worker_started(uint32_t worker, boost::asio::io_context& io) override;
+  std::unique_ptr<httpd::Responder> open(const httpd::Connection& c) override;
+  void connection_opened() override { gateway_.metrics().connection_opened(); }
+  void connection_closed() override { gateway_.metrics().connection_closed(); }
+  void draining() override { gateway_.set_draining(); }
+  [[nodiscard]] std::string redacted(std::string_view text) const;
 
   Gateway& gateway_;
   std::shared_ptr<spdlog::logger> access_log_;
   std::shared_ptr<AuditLog> audit_;
-  const std::string pseudonym_key_;
-  std::unique_ptr<TlsContextSource> tls_;  // set when the listener speaks TLS
-  std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<Listener> listener_;
-  std::unique_ptr<Listener> operator_listener_;  // operator_listen, when configured
-  int open_acceptors_ = 0;  // accept loops still running; first worker's thread only
-  std::vector<std::thread> threads_;
-  std::atomic<uint32_t> connections_{0};
-  std::atomic<bool> draining_{false};
-  uint16_t port_ = 0;
-  uint16_t operator_port_ = 0;
+  const Redactor redact_;
+  std::unique_ptr<httpd::Server> http_;
+  // One per worker. After http_: destroyed first, while the workers' io_contexts (whose
+  // sockets the pools hold) still exist.
+  std::vector<std::unique_ptr<ThreadContext>> contexts_;
   int adopted_fd_ = -1;
 };
 

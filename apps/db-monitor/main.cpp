@@ -17,10 +17,8 @@
 
 #include <boost/json.hpp>
 
-#include "apps/service-kit/http_service.hpp"
 #include "clients/db/mariadb_driver.hpp"
 #include "clients/db/postgres_driver.hpp"
-#include "clients/stop_signals.hpp"
 #include "db-monitors/etcd_store.hpp"
 #include "db-monitors/file_store.hpp"
 #include "db-monitors/http_api.hpp"
@@ -29,6 +27,8 @@
 #include "db-monitors/mysql_engine.hpp"
 #include "db-monitors/node_role.hpp"
 #include "db-monitors/postgres_engine.hpp"
+#include "http/server.hpp"
+#include "http/stop_signals.hpp"
 #include "resilience/clock.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  const clients::StopSignals stop;  // before any thread starts
+  const httpd::StopSignals stop;  // before any thread starts
 
   auto log = std::make_shared<spdlog::logger>(cfg.monitor.cluster + "-monitor",
                                               std::make_shared<spdlog::sinks::stderr_sink_mt>());
@@ -187,11 +187,13 @@ int main(int argc, char** argv) {
     auto store = open_store(cfg, true, events, clock);
     seed_etcd_from_state_file(cfg, *store, *log);
     Monitor monitor(cfg.monitor, engine, driver, std::move(store), events, clock);
-    service::HttpService http(
-        cfg.monitor.cluster + "-monitor",
-        service::ListenOptions{
-            .address = cfg.listen_address, .port = cfg.listen_port, .threads = 1},
-        service::ServiceLimits{}, monitor_routes(monitor, events, cfg.api_token), http_log);
+    MonitorApi api(monitor_routes(monitor, events, cfg.api_token), http_log);
+    httpd::Server http(
+        {.threads = 1,
+         .limits = {.max_body_bytes = 64 * 1024, .drain_timeout = std::chrono::seconds(2)},
+         .listeners = {{.address = cfg.listen_address, .port = cfg.listen_port}},
+         .warn = [log](const std::string& line) { log->warn("{}", line); }},
+        api);
     http.start();
     monitor.start();
     log->info("monitoring cluster {} ({}) on {}:{}{}", cfg.monitor.cluster, engine->name(),
@@ -200,7 +202,8 @@ int main(int argc, char** argv) {
                                          : " as " + cfg.etcd.member + " (etcd: one acts)");
     const int sig = stop.wait();
     log->info("signal {}: stopping", sig);
-    http.stop(std::chrono::seconds(2));
+    http.drain();
+    http.wait();
     monitor.stop();
   } catch (const std::exception& e) {
     log->error("{}", e.what());

@@ -20,13 +20,15 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "auth/redact.hpp"
+#include "auth/secrets.hpp"
 #include "clients/name_resolver.hpp"
-#include "clients/stop_signals.hpp"
 #include "gateway/fd_limit.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/portal/portal_api.hpp"
 #include "gateway/server.hpp"
 #include "gateway/state_handover.hpp"
+#include "http/stop_signals.hpp"
 
 namespace {
 
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
 
   // SIGUSR2 (from medgate-launcher, before it starts a successor): write the upstreams'
   // state to MEDGATE_STATE_FILE. Blocked before any thread starts.
-  const medgate::clients::StopSignals stop_signals({SIGUSR2});
+  const medgate::httpd::StopSignals stop_signals({SIGUSR2});
   // Logs name requests and the audit log names patients: files medgate creates are its own.
   ::umask(077);
 
@@ -149,7 +151,14 @@ int main(int argc, char** argv) {
           "reads and writes every patient's data",
           cfg.listen.address, cfg.listen.port);
     medgate::gateway::Gateway gateway(cfg, clock, events, std::move(modules));
-    medgate::gateway::Server server(gateway, access, audit, cfg.access_log.pseudonym_key);
+    // Patients' RUTs never reach a log: they become pseudonyms keyed with pseudonym_key
+    // (a random key per run when none is configured).
+    const std::string pseudonym_key = cfg.access_log.pseudonym_key.empty()
+                                          ? medgate::auth::random_token()
+                                          : cfg.access_log.pseudonym_key;
+    medgate::gateway::Server server(gateway, access, audit, [pseudonym_key](std::string_view text) {
+      return medgate::auth::redact_ruts(text, pseudonym_key);
+    });
     // Started by medgate-launcher: its listening socket, and a pipe to say "ready" on.
     const int listen_fd = inherited_fd("MEDGATE_LISTEN_FD");
     if (listen_fd >= 0)

@@ -12,9 +12,9 @@
 #include "apps/service-kit/json_input.hpp"
 #include "apps/service-kit/service_main.hpp"
 #include "auth/password.hpp"
-#include "clients/secure_equals.hpp"
 #include "clients/url_query.hpp"
 #include "domain/rut.hpp"
+#include "http/secure_equals.hpp"
 #include "resilience/client_rate_limiter.hpp"
 
 namespace medgate::service {
@@ -106,7 +106,7 @@ std::optional<Response> csrf_refusal(const Portal& portal, const RequestContext&
   if (!portal.web.same_origin(ctx.request))
     return error_reply(ctx.request, 403, "cross_origin",
                        "this request did not come from the portal");
-  if (given.empty() || !clients::secure_equals(given, session.csrf_token))
+  if (given.empty() || !httpd::secure_equals(given, session.csrf_token))
     return error_reply(ctx.request, 403, "csrf_token", "missing or wrong CSRF token");
   return std::nullopt;
 }

@@ -1,16 +1,8 @@
 #include "apps/service-kit/http_service.hpp"
 
+#include <algorithm>
 #include <charconv>
-#include <random>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -21,100 +13,11 @@
 #include "auth/redact.hpp"
 #include "auth/secrets.hpp"
 #include "clients/db/db.hpp"
-#include "clients/deadline_stream.hpp"
-#include "clients/http_read.hpp"
-#include "clients/http_wire.hpp"
-#include "clients/request_id.hpp"
-#include "clients/request_reader.hpp"
-#include "clients/url_query.hpp"
 
 namespace medgate::service {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace json = boost::json;
-using tcp = asio::ip::tcp;
-
-namespace {
-
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> out;
-  while (!path.empty()) {
-    if (path.front() == '/') {
-      path.remove_prefix(1);
-      continue;
-    }
-    const size_t slash = path.find('/');
-    out.emplace_back(path.substr(0, slash));
-    if (slash == std::string_view::npos)
-      break;
-    path.remove_prefix(slash);
-  }
-  return out;
-}
-
-}  // namespace
-
-const std::string& RequestContext::param(std::string_view name) const {
-  for (const auto& [k, v] : params)
-    if (k == name)
-      return v;
-  throw std::out_of_range("no route parameter " + std::string(name));
-}
-
-std::optional<std::string> RequestContext::query_param(std::string_view name) const {
-  const auto raw = clients::find_query_param(query, name);
-  return raw ? clients::percent_decode(*raw) : std::nullopt;
-}
-
-std::string_view RequestContext::header(std::string_view name) const {
-  const auto it = request.find(name);
-  return it == request.end() ? std::string_view() : std::string_view(it->value());
-}
-
-void Router::add(http::verb method, std::string pattern, Handler handler) {
-  std::string label = std::string(http::to_string(method)) + " " + pattern;
-  routes_.push_back({std::move(label), method, split_path(pattern), std::move(handler)});
-}
-
-std::vector<std::string> Router::labels() const {
-  std::vector<std::string> out;
-  for (const auto& r : routes_)
-    out.push_back(r.label);
-  return out;
-}
-
-Router::Match Router::match(http::verb method, std::string_view path) const {
-  const std::vector<std::string> parts = split_path(path);
-  Match m;
-  for (const auto& r : routes_) {
-    if (r.segments.size() != parts.size())
-      continue;
-    std::vector<std::pair<std::string, std::string>> params;
-    bool ok = true;
-    for (size_t i = 0; i < parts.size() && ok; ++i) {
-      const std::string& s = r.segments[i];
-      if (s.size() > 2 && s.front() == '{' && s.back() == '}') {
-        auto decoded = clients::percent_decode(parts[i], false);
-        ok = decoded.has_value();
-        if (ok)
-          params.emplace_back(s.substr(1, s.size() - 2), std::move(*decoded));
-      } else {
-        ok = s == parts[i];
-      }
-    }
-    if (!ok)
-      continue;
-    m.path_known = true;
-    if (r.method == method || (method == http::verb::head && r.method == http::verb::get)) {
-      m.handler = &r.handler;
-      m.route = static_cast<size_t>(&r - routes_.data());
-      m.params = std::move(params);
-      return m;
-    }
-  }
-  return m;
-}
 
 Response json_reply(const Request& req, unsigned status, const std::string& body) {
   Response res{static_cast<http::status>(status), req.version()};
@@ -148,189 +51,63 @@ HttpService::HttpService(std::string name, ListenOptions listen, ServiceLimits l
       router_(std::move(router)),
       log_(std::move(log)),
       guard_(std::move(guard)),
-      metrics_(std::make_unique<ServiceMetrics>(name_, router_)),
-      log_key_(auth::random_token()),
-      io_(static_cast<int>(std::max<size_t>(1, listen_.threads))),
-      acceptor_(io_),
-      accept_strand_(asio::make_strand(io_)) {}
+      metrics_(std::make_unique<ServiceMetrics>(name_, router_.labels())),
+      log_key_(auth::random_token()) {}
 
 HttpService::~HttpService() {
   stop();
 }
 
 void HttpService::start() {
-  const tcp::endpoint ep(asio::ip::make_address(listen_.address), listen_.port);
-  acceptor_.open(ep.protocol());
-  acceptor_.set_option(asio::socket_base::reuse_address(true));
-  acceptor_.bind(ep);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
-  bound_port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(accept_strand_, accept_loop(), asio::detached);
-  for (size_t i = 0; i < std::max<size_t>(1, listen_.threads); ++i)
-    threads_.emplace_back([this] { io_.run(); });
+  httpd::ServerOptions opts;
+  opts.threads = static_cast<uint32_t>(std::max<size_t>(1, listen_.threads));
+  opts.limits = {.max_header_bytes = limits_.max_header_bytes,
+                 .max_body_bytes = limits_.max_body_bytes,
+                 .header_timeout = limits_.header_timeout,
+                 .body_timeout = limits_.body_timeout,
+                 .write_timeout = limits_.write_timeout,
+                 .max_connections = static_cast<uint32_t>(limits_.max_connections),
+                 .drain_timeout = limits_.drain_timeout,
+                 .drain_idle_grace = limits_.drain_idle_grace};
+  opts.listeners.push_back({.address = listen_.address, .port = listen_.port, .tls = listen_.tls});
+  opts.warn = [log = log_](const std::string& line) { log->warn("{}", line); };
+  server_ = std::make_unique<httpd::Server>(std::move(opts), static_cast<httpd::Site&>(*this));
+  server_->start();
 }
 
-struct HttpService::Idle {
-  clients::DeadlineStream* stream = nullptr;  // null once the session has ended
-  asio::any_io_executor strand;
-  bool waiting = false;  // in the header read, no request in flight
-};
-
-void HttpService::stop(std::chrono::milliseconds drain) {
-  if (threads_.empty())
+void HttpService::stop() {
+  if (!server_)
     return;
-  draining_ = true;
-  asio::post(accept_strand_, [this] {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-  });
-  {
-    std::lock_guard lock(idle_mu_);
-    for (const auto& entry : idle_) {
-      asio::post(entry->strand, [entry] {
-        if (entry->stream && entry->waiting) {
-          boost::system::error_code ignored;
-          entry->stream->socket().cancel(ignored);
-        }
-      });
-    }
-  }
-  const auto until = std::chrono::steady_clock::now() + drain;
-  while (connections_.load() > 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  io_.stop();
-  for (auto& t : threads_)
-    t.join();
-  threads_.clear();
+  server_->drain();
+  server_->wait();
+  server_.reset();
 }
 
-asio::awaitable<void> HttpService::accept_loop() {
-  for (;;) {
-    boost::system::error_code ec;
-    // Several threads run io_: each connection gets a strand, so its coroutine, its socket
-    // and its deadline timer (which may close the socket) never run at the same time.
-    tcp::socket socket = co_await acceptor_.async_accept(
-        asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (!acceptor_.is_open())
-        co_return;
-      continue;
-    }
-    if (connections_.load() >= limits_.max_connections) {
-      socket.close(ec);
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    const auto strand = socket.get_executor();
-    asio::co_spawn(strand, session(std::move(socket)), asio::detached);
+asio::awaitable<Response> HttpService::serve(Request& req, const httpd::BeastExchange& exchange) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string& request_id = exchange.request_id;
+  std::optional<size_t> route;
+  GuardDecision decision;
+  Response res = co_await dispatch(req, request_id, exchange.connection.peer, route, decision);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  metrics_->request(route, res.result_int(), ms / 1000.0);
+  if (guard_ && route) {
+    const std::string_view target = req.target();
+    guard_->audit(decision, request_id, req.method_string(), router_.label(*route),
+                  target.substr(0, target.find('?')), res.result_int());
   }
-}
-
-asio::awaitable<void> HttpService::session(tcp::socket socket) {
-  ++connections_;
-  struct Count {
-    std::atomic<size_t>& n;
-    ~Count() { --n; }
-  } count{connections_};
-  clients::DeadlineStream stream(std::move(socket));
-  auto idle = std::make_shared<Idle>(Idle{&stream, stream.get_executor(), false});
-  std::list<std::shared_ptr<Idle>>::iterator registered;
-  {
-    std::lock_guard lock(idle_mu_);
-    registered = idle_.insert(idle_.end(), idle);
-  }
-  // Listed while the session lives, however it ends.
-  struct Unregister {
-    HttpService& self;
-    std::list<std::shared_ptr<Idle>>::iterator it;
-    ~Unregister() {
-      (*it)->stream = nullptr;
-      std::lock_guard lock(self.idle_mu_);
-      self.idle_.erase(it);
-    }
-  } unregister{*this, registered};
-  // The session's own generator, in its coroutine frame: a thread_local here would be the
-  // wrong thread's after a co_await resumed on another io thread (GCC keeps the first
-  // thread's address), and request ids came out as zeros.
-  std::mt19937_64 rng{(uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()};
-  const clients::RequestReadLimits read_limits{limits_.max_header_bytes, limits_.max_body_bytes,
-                                               limits_.header_timeout, limits_.body_timeout};
-  beast::flat_buffer buffer = clients::request_buffer(read_limits);
-  std::string client_address;
-  {
-    boost::system::error_code ec;
-    const auto peer = stream.socket().remote_endpoint(ec);
-    if (!ec)
-      client_address = peer.address().to_string();
-  }
-  std::string scratch;
-  for (;;) {
-    if (draining_.load())
-      break;
-    http::request_parser<http::string_body> parser;
-    beast::error_code ec = co_await clients::read_request(
-        stream, buffer, parser, read_limits,
-        [&parser] {
-          const auto& h = parser.get();
-          return h.version() == 11 && beast::iequals(h[http::field::expect], "100-continue");
-        },
-        idle->waiting);
-    if (ec) {
-      if (const auto refusal = clients::refusal_for(ec)) {
-        Request dummy{http::verb::get, "/", 11};
-        dummy.keep_alive(false);
-        const Response err = error_reply(dummy, refusal->status, refusal->error, refusal->message);
-        stream.expires_after(std::chrono::seconds(2));
-        (void)co_await clients::write_message(stream, err, scratch);
-      }
-      co_return;
-    }
-    Request req = parser.release();
-    const auto started = std::chrono::steady_clock::now();
-    std::string request_id;
-    if (auto it = req.find("X-Request-Id");
-        it != req.end() && clients::acceptable_request_id(it->value()))
-      request_id = std::string(it->value());
-    else
-      request_id = clients::make_request_id(rng);
-    stream.expires_never();
-    std::optional<size_t> route;
-    GuardDecision decision;
-    Response res = co_await dispatch(req, request_id, client_address, route, decision);
-    res.set("X-Request-Id", request_id);
-    // HEAD: the GET's header (Content-Length included) and never a body on the wire, or the
-    // bytes would be read as the start of the next answer on a kept-alive connection.
-    if (req.method() == http::verb::head)
-      res.body().clear();
-    if (draining_.load())
-      res.keep_alive(false);
-    const bool keep = res.keep_alive();
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-            .count();
-    metrics_->request(route, res.result_int(), ms / 1000.0);
-    if (guard_ && route) {
-      const std::string_view target = req.target();
-      guard_->audit(decision, request_id, req.method_string(), router_.label(*route),
-                    target.substr(0, target.find('?')), res.result_int());
-    }
-    log_->info(
-        "{{\"service\":\"{}\",\"request_id\":\"{}\",\"method\":\"{}\",\"path\":{},"
-        "\"status\":{},{}\"duration_ms\":{:.3f}}}",
-        name_, request_id, std::string(req.method_string()),
-        json::serialize(json::value(auth::redact_ruts(req.target().substr(0, 256), log_key_))),
-        res.result_int(),
-        decision.token_refused.empty()
-            ? std::string()
-            : "\"token_refused\":" + json::serialize(json::value(decision.token_refused)) + ",",
-        ms);
-    stream.expires_after(limits_.write_timeout);
-    ec = co_await clients::write_message(stream, res, scratch);
-    if (ec || !keep)
-      break;
-  }
-  boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  log_->info(
+      "{{\"service\":\"{}\",\"request_id\":\"{}\",\"method\":\"{}\",\"path\":{},"
+      "\"status\":{},{}\"duration_ms\":{:.3f}}}",
+      name_, request_id, std::string(req.method_string()),
+      json::serialize(json::value(auth::redact_ruts(req.target().substr(0, 256), log_key_))),
+      res.result_int(),
+      decision.token_refused.empty()
+          ? std::string()
+          : "\"token_refused\":" + json::serialize(json::value(decision.token_refused)) + ",",
+      ms);
+  co_return res;
 }
 
 std::optional<std::chrono::steady_clock::time_point> deadline_from_budget(
@@ -369,7 +146,8 @@ asio::awaitable<Response> HttpService::dispatch(Request& req, const std::string&
       co_return error_reply(req, 405, "method_not_allowed", "method not allowed on this path");
     co_return error_reply(req, 404, "not_found", "no such resource");
   }
-  RequestContext ctx{req, m.params, query, request_id, std::nullopt, std::nullopt, client_address};
+  RequestContext ctx{
+      {req, m.params, query, request_id, client_address}, std::nullopt, std::nullopt};
   if (guard_)
     if (auto refusal = guard_->check(req, path, ctx, decision))
       co_return std::move(*refusal);

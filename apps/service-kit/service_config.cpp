@@ -60,6 +60,15 @@ ServiceConfig load_service_config(const std::string& path, uint16_t default_port
     auto m = l->map();
     c.listen.address = m.get_string("address", c.listen.address);
     c.listen.port = static_cast<uint16_t>(m.get_int("port", default_port, 0, 65535));
+    if (auto t = m.optional("tls")) {
+      auto tm = t->map();
+      httpd::TlsFiles tls;
+      tls.cert_file = tm.required("cert_file").as_nonempty_string();
+      tls.key_file = tm.required("key_file").as_nonempty_string();
+      tls.reload_check = ms(tm, "reload_check", tls.reload_check, 100ms, 1h);
+      tm.finish();
+      c.listen.tls = std::move(tls);
+    }
     m.finish();
   }
   c.listen.threads = static_cast<size_t>(root.get_int("threads", 2, 1, 64));
@@ -74,6 +83,8 @@ ServiceConfig load_service_config(const std::string& path, uint16_t default_port
     c.limits.write_timeout = ms(m, "write_timeout", c.limits.write_timeout, 100ms, 10min);
     c.limits.max_connections =
         static_cast<size_t>(m.get_int("max_connections", 1024, 1, 1'000'000));
+    c.limits.drain_timeout = ms(m, "drain_timeout", c.limits.drain_timeout, 0ms, 10min);
+    c.limits.drain_idle_grace = ms(m, "drain_idle_grace", c.limits.drain_idle_grace, 0ms, 1min);
     m.finish();
   }
   auto dbn = root.required("database");

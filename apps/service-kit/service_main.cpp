@@ -15,7 +15,7 @@
 
 #include "apps/service-kit/idempotency.hpp"
 #include "apps/service-kit/service_guard.hpp"
-#include "clients/stop_signals.hpp"
+#include "http/stop_signals.hpp"
 
 namespace medgate::service {
 
@@ -139,7 +139,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     return 0;
   }
 
-  const clients::StopSignals stop;  // before any thread starts
+  const httpd::StopSignals stop;  // before any thread starts
 
   // Declared before the pool so it is destroyed after it: the pool's destructor joins the
   // logging thread (which may still be formatting the last lines) before the logger and

@@ -6,7 +6,7 @@
 
 namespace medgate::service {
 
-ServiceMetrics::ServiceMetrics(const std::string& service, const Router& router)
+ServiceMetrics::ServiceMetrics(const std::string& service, std::vector<std::string> labels)
     : registry_(std::make_shared<prometheus::Registry>()) {
   auto& requests = prometheus::BuildCounter()
                        .Name("medgate_service_requests_total")
@@ -19,7 +19,7 @@ ServiceMetrics::ServiceMetrics(const std::string& service, const Router& router)
   const prometheus::Histogram::BucketBoundaries buckets = {
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 3, 5, 10};
   static constexpr std::array<const char*, 5> kClasses = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-  auto labels = router.labels();
+
   labels.emplace_back("unmatched");
   for (const auto& route : labels) {
     Handles h;

@@ -15,12 +15,11 @@
 
 namespace medgate::service {
 
-class Router;
-
 class ServiceMetrics {
  public:
-  // One series set per route of `router`, and one for requests no route matched.
-  ServiceMetrics(const std::string& service, const Router& router);
+  // One series set per route label (a router's, in order), and one for requests no route
+  // matched.
+  ServiceMetrics(const std::string& service, std::vector<std::string> labels);
 
   // `route`: the matched route's index, nullopt for unmatched. Thread-safe.
   void request(std::optional<size_t> route, unsigned status, double seconds);

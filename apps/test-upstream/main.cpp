@@ -21,27 +21,25 @@
 //   POST /__fault?mode=M[&count=N]   M: none | status:CODE | hang | reset | slow:MS;
 //                                    applies to the next N requests (default: until changed)
 //   GET  /__stats                    {"requests": N} (control requests not counted)
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "http/server.hpp"
+#include "http/stop_signals.hpp"
+
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+namespace http = boost::beast::http;
+using medgate::clients::WireRequest;
+using medgate::clients::WireResponse;
 
 namespace {
 
@@ -52,6 +50,7 @@ struct Fault {
   int64_t remaining = -1;  // -1: until changed
 };
 
+// Served by one worker thread: no lock.
 struct State {
   std::string name;
   std::map<std::string, std::string> docs;
@@ -83,29 +82,21 @@ int to_int(std::string_view s, int def) {
   return v;
 }
 
-http::response<http::string_body> make(unsigned status, std::string body, unsigned version,
-                                       bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(status), version};
-  res.set(http::field::content_type, "application/json");
-  res.body() = std::move(body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  return res;
+void make(WireResponse& res, unsigned status, std::string body) {
+  res.clear();
+  res.status = status;
+  res.fields.add(http::field::content_type, "Content-Type", "application/json");
+  res.body = std::move(body);
 }
 
-asio::awaitable<void> session(tcp::socket socket, State& st) {
-  beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
-  for (;;) {
-    beast::error_code ec;
-    http::request<http::string_body> req;
-    co_await http::async_read(stream, buffer, req, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec)
-      co_return;
-    const std::string target(req.target());
-    const std::string path = target.substr(0, target.find('?'));
-    const bool ka = req.keep_alive();
+class FixtureResponder final : public medgate::httpd::Responder {
+ public:
+  explicit FixtureResponder(State& st) : st_(st) {}
 
+  asio::awaitable<void> respond(const WireRequest& req, medgate::httpd::Answer& answer) override {
+    answer.response = &res_;
+    const std::string& target = req.target;
+    const std::string path = target.substr(0, target.find('?'));
     if (path == "/__fault") {
       Fault f;
       const std::string mode = query_value(target, "mode");
@@ -120,32 +111,26 @@ asio::awaitable<void> session(tcp::socket socket, State& st) {
       } else {
         f.mode = mode.empty() ? "none" : mode;
       }
-      st.fault = f;
-      auto res = make(200, "{\"fault\":\"" + f.mode + "\"}", req.version(), ka);
-      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || !ka)
-        co_return;
-      continue;
+      st_.fault = f;
+      make(res_, 200, "{\"fault\":\"" + f.mode + "\"}");
+      co_return;
     }
     if (path == "/__stats") {
-      auto res = make(200, "{\"requests\":" + std::to_string(st.requests) + "}", req.version(), ka);
-      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || !ka)
-        co_return;
-      continue;
+      make(res_, 200, "{\"requests\":" + std::to_string(st_.requests) + "}");
+      co_return;
     }
-    ++st.requests;
+    ++st_.requests;
 
     // The fault (if any) overrides the path's own behaviour.
     std::string mode = "none";
     unsigned fault_status = 0;
     int slow_ms = 0;
-    if (st.fault.mode != "none" && st.fault.remaining != 0) {
-      mode = st.fault.mode;
-      fault_status = st.fault.status;
-      slow_ms = st.fault.slow_ms;
-      if (st.fault.remaining > 0 && --st.fault.remaining == 0)
-        st.fault = Fault{};
+    if (st_.fault.mode != "none" && st_.fault.remaining != 0) {
+      mode = st_.fault.mode;
+      fault_status = st_.fault.status;
+      slow_ms = st_.fault.slow_ms;
+      if (st_.fault.remaining > 0 && --st_.fault.remaining == 0)
+        st_.fault = Fault{};
     } else if (path == "/hang") {
       mode = "hang";
     } else if (path == "/reset") {
@@ -158,75 +143,81 @@ asio::awaitable<void> session(tcp::socket socket, State& st) {
       fault_status = static_cast<unsigned>(to_int(path.substr(8), 500));
     }
 
+    boost::system::error_code ec;
     if (mode == "hang") {
       asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::hours(1));
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      answer.then = medgate::httpd::Answer::Then::close;
       co_return;
     }
     if (mode == "reset") {
-      const std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"partial\":";
-      co_await asio::async_write(stream.socket(), asio::buffer(partial),
-                                 asio::redirect_error(asio::use_awaitable, ec));
-      stream.socket().set_option(asio::socket_base::linger(true, 0), ec);  // RST on close
-      stream.socket().close(ec);
+      // Half a response (it announces 1000 bytes), then a reset.
+      res_.clear();
+      res_.fields.add(http::field::content_length, "Content-Length", "1000");
+      res_.sized_by_body = false;
+      res_.body = "{\"partial\":";
+      answer.then = medgate::httpd::Answer::Then::reset;
       co_return;
     }
     if (mode == "slow") {
       asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(slow_ms));
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    http::response<http::string_body> res;
     if (mode == "status") {
-      res =
-          make(fault_status,
-               "{\"upstream\":\"" + st.name + "\",\"status\":" + std::to_string(fault_status) + "}",
-               req.version(), ka);
+      make(res_, fault_status,
+           "{\"upstream\":\"" + st_.name + "\",\"status\":" + std::to_string(fault_status) + "}");
     } else if (path == "/headers") {
-      // What arrived, and fields a proxy must replace rather than repeat, or drop (the
-      // hop-by-hop ones of this connection).
+      // What arrived (every field as received: the server keeps the whole header), and
+      // fields a proxy must replace rather than repeat, or drop (the hop-by-hop ones of
+      // this connection).
       auto seen = [&](std::string_view name) {
-        auto it = req.find(name);
-        return it == req.end() ? std::string() : std::string(it->value());
+        return std::string(req.fields.find(name).value_or(std::string_view()));
       };
-      res = make(200,
-                 "{\"host\":\"" + seen("Host") + "\",\"request_id\":\"" + seen("X-Request-Id") +
-                     "\",\"target\":\"" + target + "\",\"client_hop\":\"" + seen("X-Client-Hop") +
-                     "\",\"te\":\"" + seen("TE") + "\",\"expect\":\"" + seen("Expect") +
-                     "\",\"end_to_end\":\"" + seen("X-End-To-End") + "\",\"authorization\":\"" +
-                     seen("Authorization") + "\"}",
-                 req.version(), ka);
-      res.set("X-Request-Id", "set-by-upstream");
-      res.set("X-Medgate-Attempts", "99");
-      res.set(http::field::keep_alive, "timeout=5");
-      res.set("X-Upstream-Hop", "1");
-      res.set(http::field::connection, ka ? "keep-alive, X-Upstream-Hop" : "close, X-Upstream-Hop");
+      make(res_, 200,
+           "{\"host\":\"" + seen("Host") + "\",\"request_id\":\"" + seen("X-Request-Id") +
+               "\",\"target\":\"" + target + "\",\"client_hop\":\"" + seen("X-Client-Hop") +
+               "\",\"te\":\"" + seen("TE") + "\",\"expect\":\"" + seen("Expect") +
+               "\",\"end_to_end\":\"" + seen("X-End-To-End") + "\",\"authorization\":\"" +
+               seen("Authorization") + "\"}");
+      res_.fields.add("X-Request-Id", "set-by-upstream");
+      res_.fields.add("X-Medgate-Attempts", "99");
+      res_.fields.add(http::field::keep_alive, "Keep-Alive", "timeout=5");
+      res_.fields.add("X-Upstream-Hop", "1");
+      // The server writes its own Connection field; this one names a hop-by-hop field too.
+      res_.fields.add(http::field::connection, "Connection",
+                      req.keep_alive ? "keep-alive, X-Upstream-Hop" : "close, X-Upstream-Hop");
     } else if (path == "/ok" || path == "/health") {
-      res = make(200, "{\"upstream\":\"" + st.name + "\",\"ok\":true}", req.version(), ka);
-    } else if (auto it = st.docs.find(target); it != st.docs.end()) {
-      res = make(200, it->second, req.version(), ka);
-    } else if (auto it2 = st.docs.find(path); it2 != st.docs.end()) {
-      res = make(200, it2->second, req.version(), ka);
-    } else if (req.method() == http::verb::get && path.rfind("/patients/", 0) == 0) {
-      res = make(404, "{\"error\":\"not_found\"}", req.version(), ka);
+      make(res_, 200, "{\"upstream\":\"" + st_.name + "\",\"ok\":true}");
+    } else if (auto it = st_.docs.find(target); it != st_.docs.end()) {
+      make(res_, 200, it->second);
+    } else if (auto it2 = st_.docs.find(path); it2 != st_.docs.end()) {
+      make(res_, 200, it2->second);
+    } else if (req.method == http::verb::get && path.rfind("/patients/", 0) == 0) {
+      make(res_, 404, "{\"error\":\"not_found\"}");
     } else {
-      res = make(200,
-                 "{\"upstream\":\"" + st.name + "\",\"method\":\"" +
-                     std::string(req.method_string()) + "\",\"target\":\"" + target +
-                     "\",\"body_bytes\":" + std::to_string(req.body().size()) + "}",
-                 req.version(), ka);
+      make(res_, 200,
+           "{\"upstream\":\"" + st_.name + "\",\"method\":\"" + req.method_text +
+               "\",\"target\":\"" + target +
+               "\",\"body_bytes\":" + std::to_string(req.body.size()) + "}");
     }
-    res.set("X-Upstream-Name", st.name);
-    if (req.method() == http::verb::head) {
-      // The GET answer's header, its Content-Length included, and no body.
-      http::response_serializer<http::string_body> sr(res);
-      co_await http::async_write_header(stream, sr, asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec || !ka)
-      co_return;
+    res_.fields.add("X-Upstream-Name", st_.name);
   }
-}
+
+ private:
+  State& st_;
+  WireResponse res_;
+};
+
+class Fixture final : public medgate::httpd::Site {
+ public:
+  explicit Fixture(State& st) : st_(st) {}
+  std::unique_ptr<medgate::httpd::Responder> open(const medgate::httpd::Connection&) override {
+    return std::make_unique<FixtureResponder>(st_);
+  }
+
+ private:
+  State& st_;
+};
 
 }  // namespace
 
@@ -256,27 +247,28 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  asio::io_context io(1);
-  tcp::acceptor acceptor(io, {asio::ip::make_address(address), port});
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](auto, auto) { io.stop(); });
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        for (;;) {
-          beast::error_code ec;
-          tcp::socket s =
-              co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-          if (ec)
-            continue;
-          s.set_option(tcp::no_delay(true), ec);
-          asio::co_spawn(io, session(std::move(s), st), asio::detached);
-        }
-      },
-      asio::detached);
+  const medgate::httpd::StopSignals stop;  // before the server's thread starts
+  Fixture fixture(st);
+  // One thread (State has no lock); a stop cuts hanging requests at once.
+  medgate::httpd::Server server({.threads = 1,
+                                 .limits = {.header_timeout = std::chrono::minutes(10),
+                                            .body_timeout = std::chrono::minutes(10),
+                                            .write_timeout = std::chrono::minutes(10),
+                                            .drain_timeout = std::chrono::milliseconds(0)},
+                                 .listeners = {{.address = address, .port = port}},
+                                 .whole_header = true},
+                                fixture);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "test-upstream: %s\n", e.what());
+    return 1;
+  }
   std::printf("test-upstream %s listening on %s:%u\n", st.name.c_str(), address.c_str(),
-              acceptor.local_endpoint().port());
+              server.port());
   std::fflush(stdout);
-  io.run();
+  (void)stop.wait();
+  server.drain();
+  server.wait();
   return 0;
 }

@@ -332,6 +332,30 @@ TEST_F(MariadbMonitorIT, TheFlapGuardHoldsTheFaultAfterMaxFailoversUntilAcknowle
 
 // GET /primary as a long poll: an answer the caller already has (its version) is held until
 // it changes or wait_ms passes; a promotion ends the wait at once.
+// GET /metrics is the monitor's own view (docs/db-monitors.md): the topology and each
+// node's state, not counts of HTTP requests.
+TEST_F(MariadbMonitorIT, MetricsShowTheTopologyAndEachNode) {
+  start_monitor(monitor_yaml(a_->port()));
+  std::string body;
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto r = clients::curl_perform({.url = monitor_->url("/metrics")});
+    body = r.body;
+    if (r.status == 200 &&
+        body.find("medgate_dbmon_node_elected_primary{cluster=\"it\",node=\"a\"} 1") !=
+            std::string::npos)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_THAT(body, HasSubstr("medgate_dbmon_epoch{cluster=\"it\"}"));
+  EXPECT_THAT(body, HasSubstr("medgate_dbmon_node_elected_primary{cluster=\"it\",node=\"a\"} 1"));
+  EXPECT_THAT(body, HasSubstr("medgate_dbmon_node_up{cluster=\"it\",node=\"b\"} 1"));
+  const auto missing = clients::curl_perform({.url = monitor_->url("/no-such-thing")});
+  EXPECT_EQ(missing.status, 404);
+  const auto wrong = clients::curl_perform({.method = "DELETE", .url = monitor_->url("/status")});
+  EXPECT_EQ(wrong.status, 405);
+}
+
 TEST_F(MariadbMonitorIT, PrimaryIsALongPollThatEndsWhenTheAnswerChanges) {
   start_monitor(monitor_yaml(a_->port()));
   auto get = [&](const std::string& query) {

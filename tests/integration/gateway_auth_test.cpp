@@ -338,22 +338,11 @@ TEST_F(GatewayAuth, OperatorEndpointsStayOpenOnLoopback) {
 namespace medgate::testing {
 namespace {
 
-// A self-signed certificate for 127.0.0.1 (openssl, made at test time: no key in the
-// repository), written as <dir>/<name>.crt and .key.
-void make_certificate(const std::string& dir, const std::string& name) {
-  ASSERT_EQ(run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                         "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=" + name,
-                         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
-                         dir + "/" + name + ".key", "-out", dir + "/" + name + ".crt"},
-                        dir + "/openssl.log", std::chrono::seconds(20)),
-            0);
-}
-
 class GatewayTls : public GatewayAuth {
  protected:
   void SetUp() override {
     dir_hint_ = make_temp_dir("medgate-tls-");
-    make_certificate(dir_hint_, "first");
+    ASSERT_TRUE(make_certificate(dir_hint_, "first"));
     std::filesystem::copy_file(dir_hint_ + "/first.crt", dir_hint_ + "/live.crt");
     std::filesystem::copy_file(dir_hint_ + "/first.key", dir_hint_ + "/live.key");
     tls_ = "{ cert_file: " + dir_hint_ + "/live.crt, key_file: " + dir_hint_ +
@@ -388,7 +377,7 @@ TEST_F(GatewayTls, ServesOverTlsRefusesOldVersionsAndReloadsTheCertificateWithou
   EXPECT_EQ(clients::curl_perform({.url = gw(path)}).status, 0) << "no plain HTTP on a TLS port";
 
   // New files in place: the next connections get the new certificate, no restart.
-  make_certificate(dir_hint_, "second");
+  ASSERT_TRUE(make_certificate(dir_hint_, "second"));
   std::filesystem::copy_file(dir_hint_ + "/second.crt", dir_hint_ + "/live.crt",
                              std::filesystem::copy_options::overwrite_existing);
   std::filesystem::copy_file(dir_hint_ + "/second.key", dir_hint_ + "/live.key",

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "tests/integration/service_fixture.hpp"
@@ -402,6 +403,78 @@ TEST_F(MedicalService, StopFinishesTheRequestInFlightThenExits) {
   EXPECT_THAT(in_flight.body, HasSubstr("Stage 1 hypertension"));
   EXPECT_EQ(in_flight.header("connection"), "close");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+// The services serve through the same HTTP core as medgate: TLS on their listener works
+// as medgate's does (TLS 1.2+, no plain HTTP on a TLS port, the limits still apply).
+TEST(MedicalServiceTls, ServesOverTlsRefusesPlainHttpAndOldVersions) {
+  MariadbServer db({});
+  create_app_database(db, "medical", "medical_app");
+  const std::string dir = make_temp_dir("svc-tls-");
+  ASSERT_TRUE(make_certificate(dir, "service"));
+  ServiceProcess svc("medical-service",
+                     mariadb_service_yaml({db.port()}, "medical", "medical_app") +
+                         "limits: { max_header_bytes: 2048 }\n",
+                     ServiceTls{dir + "/service.crt", dir + "/service.key"});
+  const auto ok = svc.get("/patients/11111111-1/consultations");
+  EXPECT_EQ(ok.status, 200) << ok.error << svc.log();
+  EXPECT_THAT(ok.body, HasSubstr("Stage 1 hypertension"));
+  const auto old = clients::curl_perform(
+      {.url = svc.url("/health"), .ca_file = svc.ca_file(), .tls_max = "1.1"});
+  EXPECT_EQ(old.status, 0) << "TLS 1.1 is refused";
+  const auto plain =
+      clients::curl_perform({.url = "http://127.0.0.1:" + std::to_string(svc.port()) + "/health"});
+  EXPECT_EQ(plain.status, 0) << "no plain HTTP on a TLS port";
+  const auto big = clients::curl_perform({.url = svc.url("/health"),
+                                          .headers = {{"X-Big", std::string(4000, 'a')}},
+                                          .ca_file = svc.ca_file()});
+  EXPECT_EQ(big.status, 431) << "the header limit holds over TLS too";
+  EXPECT_EQ(svc.get("/health").status, 200);
+  std::filesystem::remove_all(dir);
+}
+
+// SIGTERM while clients keep sending: every request the service accepted is answered, the
+// ones after the drain began find the port closed (never a connection reset mid-answer),
+// and the service exits within its drain timeout.
+TEST(MedicalServiceDrain, UnderLoadEveryAcceptedRequestIsAnswered) {
+  MariadbServer db({});
+  create_app_database(db, "medical", "medical_app");
+  ServiceProcess svc("medical-service",
+                     mariadb_service_yaml({db.port()}, "medical", "medical_app") +
+                         "limits: { drain_timeout: 5s }\n");
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, refused{0}, broken{0};
+  std::mutex mu;
+  std::string first_broken;
+  std::vector<std::thread> clients_;
+  for (int c = 0; c < 4; ++c)
+    clients_.emplace_back([&] {
+      // Bounded: at most 2000 requests per client, and the test stops them.
+      for (int i = 0; i < 2000 && !stop.load(); ++i) {
+        const auto r = svc.get("/patients/11111111-1/consultations");
+        if (r.status == 200) {
+          ++answered;
+        } else if (r.status == 0 && r.error.find("onnect") != std::string::npos) {
+          ++refused;  // the listener is closed: nothing was sent
+        } else {
+          ++broken;
+          std::lock_guard lock(mu);
+          if (first_broken.empty())
+            first_broken = std::to_string(r.status) + " " + r.error + " " + r.body;
+        }
+      }
+    });
+  while (answered.load() < 40)
+    std::this_thread::sleep_for(5ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(svc.stop(10s), 0) << "exit status after SIGTERM";
+  const auto took = std::chrono::steady_clock::now() - t0;
+  stop = true;
+  for (auto& t : clients_)
+    t.join();
+  EXPECT_EQ(broken.load(), 0) << first_broken;
+  EXPECT_GT(answered.load(), 40);
+  EXPECT_LT(took, 5s) << "the drain ended with the requests, not at its timeout";
 }
 
 TEST(MedicalServiceFailover, WritesResumeOnThePromotedReplicaWithoutRestart) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <latch>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,16 +20,27 @@
 
 namespace medgate::testing {
 
+// TLS on a service's listener: a self-signed certificate for 127.0.0.1 (its own CA).
+struct ServiceTls {
+  std::string cert_file;
+  std::string key_file;
+};
+
 class ServiceProcess {
  public:
   // `yaml` is the whole configuration except `listen`, which is added, and (for the services
   // that take bearer tokens, unless `yaml` has them) an `auth` section trusting this
-  // process's own test keys and an `audit_log` in its directory (audit_path()).
-  ServiceProcess(const std::string& binary, const std::string& yaml)
-      : dir_(make_temp_dir("svc-")), kit_(dir_) {
+  // process's own test keys and an `audit_log` in its directory (audit_path()). With `tls`
+  // the service listens with it, and this class speaks HTTPS to it.
+  ServiceProcess(const std::string& binary, const std::string& yaml,
+                 std::optional<ServiceTls> tls = std::nullopt)
+      : dir_(make_temp_dir("svc-")), kit_(dir_), tls_(std::move(tls)) {
     port_ = free_port();
     std::ofstream out(dir_ + "/service.yaml");
-    out << "listen: { address: 127.0.0.1, port: " << port_ << " }\n" << yaml;
+    out << "listen: { address: 127.0.0.1, port: " << port_;
+    if (tls_)
+      out << ", tls: { cert_file: " << tls_->cert_file << ", key_file: " << tls_->key_file << " }";
+    out << " }\n" << yaml;
     if (binary != "patient-portal" && yaml.find("auth:") == std::string::npos)
       out << "auth:\n" << kit_.verifier_yaml();
     if (binary != "patient-portal" && yaml.find("audit_log:") == std::string::npos)
@@ -47,7 +59,21 @@ class ServiceProcess {
         std::vector<std::string>{binary_dir() + "/apps/" + binary + "/" + binary, "--config",
                                  dir_ + "/service.yaml"},
         dir_ + "/service.log");
-    if (!wait_for_http(url("/health"), std::chrono::seconds(30)))
+    bool up = false;
+    if (!tls_) {
+      up = wait_for_http(url("/health"), std::chrono::seconds(30));
+    } else {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (!up && std::chrono::steady_clock::now() < until) {
+        up = clients::curl_perform({.url = url("/health"),
+                                    .timeout = std::chrono::milliseconds(500),
+                                    .ca_file = tls_->cert_file})
+                 .status > 0;
+        if (!up)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    if (!up)
       ADD_FAILURE() << binary << " did not come up:\n" << process_->log();
   }
   void restart() {
@@ -58,7 +84,7 @@ class ServiceProcess {
   [[nodiscard]] uint16_t port() const { return port_; }
   [[nodiscard]] std::string audit_path() const { return dir_ + "/audit.jsonl"; }
   [[nodiscard]] std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + path;
   }
   // The tests' caller: Dr. Rojas (doctor 2 in the medical seed's staff), with every staff role.
   [[nodiscard]] std::string staff_bearer() const {
@@ -69,7 +95,7 @@ class ServiceProcess {
   [[nodiscard]] const TokenKit& tokens() const { return kit_; }
   clients::CurlResponse get(const std::string& path) {
     return clients::curl_perform(
-        {.url = url(path), .headers = {{"Authorization", staff_bearer()}}});
+        {.url = url(path), .headers = {{"Authorization", staff_bearer()}}, .ca_file = ca_file()});
   }
   clients::CurlResponse post(const std::string& path, const std::string& body,
                              const std::string& idempotency_key = "") {
@@ -86,8 +112,11 @@ class ServiceProcess {
                                   .url = url(path),
                                   .body = body,
                                   .headers = headers,
-                                  .timeout = std::chrono::seconds(20)});
+                                  .timeout = std::chrono::seconds(20),
+                                  .ca_file = ca_file()});
   }
+  // The certificate that signs the service's own (TLS only; empty otherwise).
+  [[nodiscard]] std::string ca_file() const { return tls_ ? tls_->cert_file : std::string(); }
   [[nodiscard]] std::string log() const { return process_->log(); }
   // SIGTERM and wait: the exit status, or -1 if it did not exit within `timeout`.
   int stop(std::chrono::milliseconds timeout) { return process_->stop(SIGTERM, timeout); }
@@ -95,6 +124,7 @@ class ServiceProcess {
  private:
   std::string dir_;
   TokenKit kit_;
+  std::optional<ServiceTls> tls_;
   std::string binary_;
   uint16_t port_ = 0;
   std::unique_ptr<ChildProcess> process_;

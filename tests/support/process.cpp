@@ -234,4 +234,12 @@ std::string make_temp_dir(const std::string& prefix) {
   return tmpl;
 }
 
+bool make_certificate(const std::string& dir, const std::string& name) {
+  return run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=" + name,
+                      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                      dir + "/" + name + ".key", "-out", dir + "/" + name + ".crt"},
+                     dir + "/openssl.log", std::chrono::seconds(20)) == 0;
+}
+
 }  // namespace medgate::testing

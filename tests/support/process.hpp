@@ -58,6 +58,11 @@ int run_command(const std::vector<std::string>& argv, const std::string& log_pat
                                        int timeout_ms = 3000);
 // A fresh temporary directory, removed by the caller.
 [[nodiscard]] std::string make_temp_dir(const std::string& prefix);
+
+// A self-signed certificate for 127.0.0.1 (openssl, made at test time: no key in the
+// repository), written as <dir>/<name>.crt and .key; false (openssl's log in
+// <dir>/openssl.log) when it could not be made.
+[[nodiscard]] bool make_certificate(const std::string& dir, const std::string& name);
 // A copy of the program `path` in `dir`, executable by everyone: a program started as another
 // user (the postgres user) cannot run what lies in a checkout other users cannot enter.
 // Returns the copy's path; throws when it cannot be made.

@@ -15,8 +15,8 @@
 
 #include "clients/deadline_stream.hpp"
 #include "clients/http_wire.hpp"
-#include "clients/secure_equals.hpp"
 #include "clients/url_query.hpp"
+#include "http/secure_equals.hpp"
 #include "tests/support/stream_pair.hpp"
 
 namespace medgate::clients {
@@ -198,11 +198,11 @@ TEST(DeadlineStream, AChunkedMessageIsSentWithAContentLengthAndTheEdits) {
 }
 
 TEST(SecureEquals, EqualOnlyForTheSameBytes) {
-  EXPECT_TRUE(secure_equals("token-0123456789", "token-0123456789"));
-  EXPECT_FALSE(secure_equals("token-0123456789", "token-0123456788"));
-  EXPECT_FALSE(secure_equals("token-0123456789", "token-012345678"));  // a prefix
-  EXPECT_FALSE(secure_equals("", "x"));
-  EXPECT_TRUE(secure_equals("", ""));
+  EXPECT_TRUE(medgate::httpd::secure_equals("token-0123456789", "token-0123456789"));
+  EXPECT_FALSE(medgate::httpd::secure_equals("token-0123456789", "token-0123456788"));
+  EXPECT_FALSE(medgate::httpd::secure_equals("token-0123456789", "token-012345678"));  // a prefix
+  EXPECT_FALSE(medgate::httpd::secure_equals("", "x"));
+  EXPECT_TRUE(medgate::httpd::secure_equals("", ""));
 }
 
 }  // namespace

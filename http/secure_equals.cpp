@@ -1,8 +1,8 @@
-#include "clients/secure_equals.hpp"
+#include "http/secure_equals.hpp"
 
 #include <algorithm>
 
-namespace medgate::clients {
+namespace medgate::httpd {
 
 bool secure_equals(std::string_view a, std::string_view b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
@@ -15,4 +15,4 @@ bool secure_equals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-}  // namespace medgate::clients
+}  // namespace medgate::httpd

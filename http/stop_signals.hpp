@@ -6,7 +6,7 @@
 #include <csignal>
 #include <initializer_list>
 
-namespace medgate::clients {
+namespace medgate::httpd {
 
 class StopSignals {
  public:
@@ -20,4 +20,4 @@ class StopSignals {
   sigset_t set_{};
 };
 
-}  // namespace medgate::clients
+}  // namespace medgate::httpd

@@ -1,8 +1,8 @@
-#include "gateway/tls_context.hpp"
+#include "http/tls_context.hpp"
 
 #include <stdexcept>
 
-namespace medgate::gateway {
+namespace medgate::httpd {
 
 namespace ssl = boost::asio::ssl;
 
@@ -63,4 +63,4 @@ std::shared_ptr<ssl::context> TlsContextSource::current() {
   return ctx_;
 }
 
-}  // namespace medgate::gateway
+}  // namespace medgate::httpd

@@ -1,7 +1,5 @@
-// The request-reading half of every HTTP server here (medgate's sessions and the services'):
-// one read loop with the same limits, timeouts, 100-continue and refusals, so a fix lands in
-// both. Writing the answer stays with each server (medgate writes wire-form messages, the
-// services Beast's).
+// Reading a request from a client: the limits, the refusal a failed read deserves, and the
+// read itself (header, 100-continue, body). Used by the one request loop, Server::session.
 #pragma once
 
 #include <chrono>
@@ -14,11 +12,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 
-#include "clients/deadline_stream.hpp"
 #include "clients/http_read.hpp"
-#include "clients/http_wire.hpp"
 
-namespace medgate::clients {
+namespace medgate::httpd {
 
 struct RequestReadLimits {
   size_t max_header_bytes = 16 * 1024;               // larger -> 431
@@ -42,34 +38,36 @@ struct ReadRefusal {
 };
 [[nodiscard]] std::optional<ReadRefusal> refusal_for(const boost::beast::error_code& ec);
 
-// Reads one request into `parser` (its limits set here): the header within header_timeout,
-// then — when `expects_continue()` says the client waits for it (Expect: 100-continue on
-// HTTP/1.1) — an interim "100 Continue", then the body within body_timeout. `idle` is true
-// while the connection waits for a header, so a draining server may close it at once.
-template <typename ExpectsContinue>
+// Reads one request into `parser` (its limits set here) from a transport
+// (http/transport.hpp): the header within header_timeout, then, when `expects_continue()`
+// says the client waits for it (Expect: 100-continue on HTTP/1.1), an interim
+// "100 Continue", then the body within body_timeout. `idle` is true while the connection
+// waits for a header, so a draining server may close it at once.
+template <typename Transport, typename ExpectsContinue>
 boost::asio::awaitable<boost::beast::error_code> read_request(
-    DeadlineStream& stream, boost::beast::flat_buffer& buffer,
+    Transport& transport, boost::beast::flat_buffer& buffer,
     boost::beast::http::basic_parser<true>& parser, const RequestReadLimits& limits,
     ExpectsContinue expects_continue, bool& idle) {
   parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
   parser.body_limit(limits.max_body_bytes);
-  stream.expires_after(limits.header_timeout);
+  transport.expires_after(limits.header_timeout);
   idle = true;
-  boost::beast::error_code ec = co_await read_http(stream, buffer, parser, ReadUntil::header);
+  boost::beast::error_code ec =
+      co_await transport.read(buffer, parser, clients::ReadUntil::header);
   idle = false;
   if (ec || parser.is_done())
     co_return ec;
-  stream.expires_after(limits.body_timeout);
+  transport.expires_after(limits.body_timeout);
   if (expects_continue()) {
     // The client waits for this before it sends the body (RFC 9110 §10.1.1).
     std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
     size_t sent = 0;
-    if (!send_now(stream, interim, {}, sent, ec))
-      ec = co_await send_rest(stream, interim, {}, sent);
+    if (!transport.send_now(interim, {}, sent, ec))
+      ec = co_await transport.send_rest(interim, {}, sent);
     if (ec)
       co_return ec;
   }
-  co_return co_await read_http(stream, buffer, parser, ReadUntil::message);
+  co_return co_await transport.read(buffer, parser, clients::ReadUntil::message);
 }
 
-}  // namespace medgate::clients
+}  // namespace medgate::httpd

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace medgate::clients {
+namespace medgate::httpd {
 
 // A client's X-Request-Id is kept only when it is short and plain (it ends up in logs):
 // 1-128 characters of A-Z a-z 0-9 - _ .
@@ -17,4 +17,4 @@ namespace medgate::clients {
 // string buffer: a fresh one costs an allocation per request).
 void make_request_id(std::mt19937_64& rng, std::string& out);
 
-}  // namespace medgate::clients
+}  // namespace medgate::httpd

@@ -3,8 +3,8 @@
 
 #include <string_view>
 
-namespace medgate::clients {
+namespace medgate::httpd {
 
 [[nodiscard]] bool secure_equals(std::string_view a, std::string_view b);
 
-}  // namespace medgate::clients
+}  // namespace medgate::httpd

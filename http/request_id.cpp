@@ -1,8 +1,8 @@
-#include "clients/request_id.hpp"
+#include "http/request_id.hpp"
 
 #include <cctype>
 
-namespace medgate::clients {
+namespace medgate::httpd {
 
 bool acceptable_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128)
@@ -29,4 +29,4 @@ std::string make_request_id(std::mt19937_64& rng) {
   return id;
 }
 
-}  // namespace medgate::clients
+}  // namespace medgate::httpd

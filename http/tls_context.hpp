@@ -13,7 +13,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
-namespace medgate::gateway {
+namespace medgate::httpd {
 
 class TlsContextSource {
  public:
@@ -40,4 +40,4 @@ class TlsContextSource {
   std::chrono::steady_clock::time_point next_check_;
 };
 
-}  // namespace medgate::gateway
+}  // namespace medgate::httpd

@@ -1,8 +1,8 @@
-#include "clients/request_reader.hpp"
+#include "http/request_reader.hpp"
 
 #include <boost/beast/http/error.hpp>
 
-namespace medgate::clients {
+namespace medgate::httpd {
 
 namespace http = boost::beast::http;
 
@@ -19,4 +19,4 @@ std::optional<ReadRefusal> refusal_for(const boost::beast::error_code& ec) {
   return std::nullopt;
 }
 
-}  // namespace medgate::clients
+}  // namespace medgate::httpd

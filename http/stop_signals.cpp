@@ -1,8 +1,8 @@
-#include "clients/stop_signals.hpp"
+#include "http/stop_signals.hpp"
 
 #include <pthread.h>
 
-namespace medgate::clients {
+namespace medgate::httpd {
 
 StopSignals::StopSignals(std::initializer_list<int> also) {
   sigemptyset(&set_);
@@ -20,4 +20,4 @@ int StopSignals::wait() const {
   return sig;
 }
 
-}  // namespace medgate::clients
+}  // namespace medgate::httpd
