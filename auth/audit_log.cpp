@@ -1,5 +1,7 @@
 #include "auth/audit_log.hpp"
 
+#include "text/iso_time.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -29,15 +31,7 @@ void append_string(std::string& out, std::string_view s) {
 }  // namespace
 
 std::string audit_line(const AuditEntry& e, std::chrono::system_clock::time_point at) {
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char when[96];
-  std::snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
+  const std::string when = text::iso8601_utc(at);
   std::string line;
   line.reserve(360);
   line += "{\"time\":\"";

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "auth/hex_digit.hpp"
+#include "text/hex.hpp"
 
 namespace medgate::auth {
 
@@ -22,8 +22,8 @@ std::optional<std::string> normalize_segment(std::string_view seg) {
     if (c == '%') {
       if (i + 2 >= seg.size())
         return std::nullopt;
-      const int hi = hex_digit(seg[i + 1]);
-      const int lo = hex_digit(seg[i + 2]);
+      const int hi = text::hex_digit(seg[i + 1]);
+      const int lo = text::hex_digit(seg[i + 2]);
       if (hi < 0 || lo < 0)
         return std::nullopt;
       const auto decoded = static_cast<unsigned char>(hi * 16 + lo);

@@ -1,8 +1,8 @@
 #include "auth/redact.hpp"
 
-#include "auth/hex_digit.hpp"
 #include "auth/secrets.hpp"
 #include "domain/rut.hpp"
+#include "text/hex.hpp"
 
 namespace medgate::auth {
 
@@ -16,8 +16,8 @@ bool decode_once(std::string& s) {
   bool changed = false;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size()) {
-      const int hi = hex_digit(s[i + 1]);
-      const int lo = hex_digit(s[i + 2]);
+      const int hi = text::hex_digit(s[i + 1]);
+      const int lo = text::hex_digit(s[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out.push_back(static_cast<char>(hi * 16 + lo));
         i += 2;

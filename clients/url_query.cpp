@@ -1,20 +1,8 @@
 #include "clients/url_query.hpp"
 
+#include "text/hex.hpp"
+
 namespace medgate::clients {
-
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 std::optional<std::string_view> find_query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
@@ -56,8 +44,8 @@ std::optional<std::string> percent_decode(std::string_view raw, bool plus_is_spa
     } else if (raw[i] == '%') {
       if (i + 2 >= raw.size())
         return std::nullopt;
-      const int hi = hex_value(raw[i + 1]);
-      const int lo = hex_value(raw[i + 2]);
+      const int hi = text::hex_digit(raw[i + 1]);
+      const int lo = text::hex_digit(raw[i + 2]);
       if (hi < 0 || lo < 0)
         return std::nullopt;
       out += static_cast<char>(hi * 16 + lo);

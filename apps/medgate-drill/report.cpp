@@ -9,22 +9,13 @@
 
 #include <boost/json.hpp>
 
+#include "text/html.hpp"
+#include "text/iso_time.hpp"
 #include "web/web_assets.hpp"
 
 namespace medgate::drill {
 namespace json = boost::json;
 namespace {
-
-std::string iso_utc(int64_t wall_ms) {
-  const std::time_t secs = static_cast<std::time_t>(wall_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(wall_ms % 1000));
-  return buf;
-}
 
 json::value opt(std::optional<Ms> v) {
   return v ? json::value(*v) : json::value(nullptr);
@@ -84,31 +75,6 @@ std::string verdict_target(const Verdict& v) {
 
 std::string title(const DrillRecord& r) {
   return r.scenario + (r.variant.empty() ? "" : " (" + r.variant + ")");
-}
-
-// Text for HTML element content and attribute values.
-std::string escape_html(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // JSON inside <script>: "</" and "<!--" must not appear.
@@ -188,7 +154,7 @@ json::value to_json(const Report& rep) {
       {"variant", r.variant},
       {"target", r.target},
       {"cluster", r.cluster},
-      {"started", iso_utc(r.started_wall_ms)},
+      {"started", text::iso8601_utc(r.started_wall_ms)},
       {"duration_ms", r.end},
       {"passed", all_passed(rep.verdicts)},
       {"verdicts", std::move(verdicts)},
@@ -240,7 +206,7 @@ std::string to_markdown(const Report& rep) {
   const auto& m = rep.measurements;
   std::string out = "## Drill " + title(r) + ": " +
                     (all_passed(rep.verdicts) ? "PASSED" : "MISSED A TARGET") + "\n\n";
-  out += "Started " + iso_utc(r.started_wall_ms) + ", " + seconds(r.end) +
+  out += "Started " + text::iso8601_utc(r.started_wall_ms) + ", " + seconds(r.end) +
          " in all; fault: " + (r.target.empty() ? "-" : r.target) + ".\n\n";
   out += "| check | measured | target | result |\n|---|---|---|---|\n";
   for (const auto& v : rep.verdicts)
@@ -317,10 +283,10 @@ std::string to_html(const Report& rep) {
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
       "<title>medgate drill: " +
-      escape_html(title(rep.record)) + "</title><style>";
+      text::html_escape(title(rep.record)) + "</title><style>";
   out += web::asset("uPlot.min.css");
   out += web::asset("drill-report.css");
-  out += "</style></head><body><h1>Drill " + escape_html(title(rep.record)) + " — " +
+  out += "</style></head><body><h1>Drill " + text::html_escape(title(rep.record)) + " — " +
          (all_passed(rep.verdicts) ? "<span class=pass>passed</span>"
                                    : "<span class=fail>missed a target</span>") +
          "</h1><p>Latency (p50, p99) and failed requests per second; the shaded band is the "
@@ -328,11 +294,11 @@ std::string to_html(const Report& rep) {
          "<table><thead><tr><th>check</th><th>measured</th><th>target</th><th>result</th></tr>"
          "</thead><tbody>";
   for (const auto& v : rep.verdicts)
-    out += "<tr class=" + std::string(to_string(v.outcome)) + "><td>" + escape_html(v.name) +
-           "</td><td>" + escape_html(verdict_value(v)) + "</td><td>" +
-           escape_html(verdict_target(v)) + "</td><td>" + to_string(v.outcome) +
-           (v.note.empty() ? "" : " (" + escape_html(v.note) + ")") + "</td></tr>";
-  out += "</tbody></table><h2>Report</h2><pre>" + escape_html(md) + "</pre>";
+    out += "<tr class=" + std::string(to_string(v.outcome)) + "><td>" + text::html_escape(v.name) +
+           "</td><td>" + text::html_escape(verdict_value(v)) + "</td><td>" +
+           text::html_escape(verdict_target(v)) + "</td><td>" + to_string(v.outcome) +
+           (v.note.empty() ? "" : " (" + text::html_escape(v.note) + ")") + "</td></tr>";
+  out += "</tbody></table><h2>Report</h2><pre>" + text::html_escape(md) + "</pre>";
   out += "<script id=drill-data type=\"application/json\">" +
          script_safe(json::serialize(to_json(rep))) + "</script><script>";
   out += web::asset("uPlot.iife.min.js");

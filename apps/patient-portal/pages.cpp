@@ -4,10 +4,13 @@
 
 #include <boost/json/object.hpp>
 
+#include "text/html.hpp"
+
 namespace medgate::service {
 
 namespace json = boost::json;
 using Kind = GatewayAnswer::Kind;
+using text::html_escape;
 
 namespace {
 
@@ -105,33 +108,6 @@ bool has_data(const GatewayAnswer& a) {
 }
 
 }  // namespace
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string render_sign_in(std::string_view error, std::string_view rut_typed) {
   std::string body = "<main><h1>Portal de pacientes</h1>";

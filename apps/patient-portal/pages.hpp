@@ -12,8 +12,6 @@
 
 namespace medgate::service {
 
-[[nodiscard]] std::string html_escape(std::string_view s);
-
 [[nodiscard]] std::string render_sign_in(std::string_view error, std::string_view rut_typed);
 
 struct PatientPage {

@@ -1,8 +1,7 @@
-// The value of one hexadecimal digit of a percent-encoding, shared by the path
-// canonicalizer and the log redactor.
+// The value of one hexadecimal digit (percent-encodings in paths, queries and logs).
 #pragma once
 
-namespace medgate::auth {
+namespace medgate::text {
 
 // 0..15, or -1 when `c` is not a hexadecimal digit.
 [[nodiscard]] constexpr int hex_digit(char c) {
@@ -15,4 +14,4 @@ namespace medgate::auth {
   return -1;
 }
 
-}  // namespace medgate::auth
+}  // namespace medgate::text
