@@ -1,9 +1,12 @@
-// The gateway's request handling: built-in endpoints (/health*, /status, /metrics, /admin),
-// configured proxy routes and the APIs of its modules (the portal's), each upstream call
-// going through that upstream's policy chain (gateway/upstream_call.hpp).
+// The gateway's request handling: configured proxy routes, each upstream call going through
+// that upstream's policy chain (gateway/upstream_call.hpp), and what it answers itself
+// through modules (gateway/api_module.hpp): its own endpoints (health, status, metrics,
+// admin) and the ones the application hands it (medgate's: the portal API, its docs, the
+// dashboard). It knows no hospital: who may read the operator views is a hook.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -43,11 +46,22 @@ struct ThreadContext {
   CallEnv env;
 };
 
+// What the application decides for the generic core.
+struct GatewayHooks {
+  // Beyond loopback, whether a caller with a verified token may read the operator views
+  // (the detailed /health, /status, the dashboard's state). Unset: no token holder may (the
+  // admin token still does).
+  std::function<bool(const auth::Principal&)> operator_reader;
+};
+
 class Gateway {
  public:
-  // `modules` answer their own paths (the portal API); each is bound to the upstreams here.
+  // `modules` answer their own paths, after the built-in ones; each is bound here.
   Gateway(GatewayConfig cfg, const resilience::Clock& clock, std::shared_ptr<spdlog::logger> events,
-          std::vector<std::unique_ptr<ApiModule>> modules = {});
+          std::vector<std::unique_ptr<ApiModule>> modules = {}, GatewayHooks hooks = {});
+  ~Gateway();  // stops the modules (a module's thread may read metrics_) first
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
 
   // Answers one request into `out` (cleared first). Not a coroutine itself: a proxied
   // request gets call_upstream's coroutine directly, so the hot path allocates one frame
@@ -66,20 +80,18 @@ class Gateway {
 
   void set_started() { started_.store(true); }
   void set_draining() { draining_.store(true); }
+  [[nodiscard]] bool started() const { return started_.load(); }
   [[nodiscard]] bool draining() const { return draining_.load(); }
+  [[nodiscard]] resilience::TimePoint start_time() const { return start_time_; }
+  [[nodiscard]] bool admin_token_matches(const WireRequest& req) const;
+  // Beyond loopback, the operator views need the admin token or a caller the operator rule
+  // admits: the refusal, or nullopt.
+  [[nodiscard]] std::optional<WireResponse> operator_refusal(const WireRequest& req,
+                                                             const RequestInfo& info) const;
 
-  // Route label indices of the gateway's own endpoints; modules' labels follow, then the
+  // Route label 0 is "unmatched"; the modules' labels follow (built-in ones first), then the
   // configured routes'.
-  enum BuiltinRoute : size_t {
-    kUnmatched = 0,
-    kHealth,
-    kStatus,
-    kMetrics,
-    kAdmin,
-    kDashboard,
-    kDocs,
-    kBuiltinCount
-  };
+  static constexpr size_t kUnmatched = 0;
 
  private:
   struct ProxyRoute {
@@ -94,33 +106,23 @@ class Gateway {
   // target rewritten for the upstream goes into `rewritten`.
   [[nodiscard]] std::optional<ProxyRoute> match_proxy_route(std::string_view target,
                                                             std::string& rewritten);
-  [[nodiscard]] bool answers_itself(std::string_view path) const;
-  // /health*, /status, /metrics, /admin/*: the gateway's own, outside the access rules.
-  [[nodiscard]] static bool is_builtin(std::string_view path);
+  struct ModuleMatch {
+    BoundModule* bound;
+    size_t route;  // the module's
+  };
+  [[nodiscard]] std::optional<ModuleMatch> module_for(std::string_view path);
   // The route label of `path` for metrics and logs when it is refused before routing.
   [[nodiscard]] size_t match_label(std::string_view path) const;
-  [[nodiscard]] boost::asio::awaitable<void> handle_local(const WireRequest& req, CallEnv& env,
-                                                          RequestInfo& info, Reply& out);
-  // `detail` false: the bare verdict ({"status"}), what the public listener shows when an
-  // operator listener holds the detail.
-  [[nodiscard]] WireResponse health_report(bool detail = true);
-  [[nodiscard]] WireResponse status_report();
-  // The detailed /health, /status and the dashboard's state show the topology: on a listener
-  // beyond loopback they need a staff token or the admin token. Returns the refusal, or
-  // nullopt.
-  [[nodiscard]] std::optional<WireResponse> operator_refusal(const WireRequest& req,
-                                                             const RequestInfo& info) const;
+  [[nodiscard]] boost::asio::awaitable<void> handle_module(const WireRequest& req, ModuleMatch m,
+                                                           CallEnv& env, RequestInfo& info,
+                                                           Reply& out);
   // With an operator listener, what each listener does not serve: 404 naming the other.
-  [[nodiscard]] std::optional<WireResponse> listener_refusal(std::string_view path,
+  [[nodiscard]] std::optional<WireResponse> listener_refusal(const std::optional<ModuleMatch>& m,
+                                                             std::string_view path,
                                                              const RequestInfo& info) const;
-  [[nodiscard]] bool admin_token_matches(const WireRequest& req) const;
   // Takes a token from the caller's bucket (its subject's, else its address's): nullopt to
   // go on, or the 429 to answer.
   [[nodiscard]] std::optional<WireResponse> over_client_limit(const RequestInfo& info);
-  [[nodiscard]] WireResponse admin(const WireRequest& req, std::string_view path);
-  [[nodiscard]] WireResponse dashboard(const WireRequest& req, const RequestInfo& info,
-                                       std::string_view path);
-  [[nodiscard]] static WireResponse docs(const WireRequest& req, std::string_view path);
 
   GatewayConfig cfg_;
   const resilience::Clock& clock_;
@@ -133,15 +135,15 @@ class Gateway {
   std::optional<resilience::ClientRateLimiter> client_limiter_;
   std::vector<BoundModule> modules_;
   std::vector<std::string> route_labels_;
-  size_t first_configured_ = kBuiltinCount;  // label of cfg_.routes[0]
+  size_t first_configured_ = 1;  // label of cfg_.routes[0]
   Metrics metrics_;
   UpstreamSet upstreams_;
   std::vector<Upstream*> route_upstreams_;  // cfg_.routes[i]'s upstream
   std::atomic<bool> started_{false};
   std::atomic<bool> draining_{false};
   const resilience::TimePoint start_time_;
-  // Last: its thread reads metrics_, so it stops first.
-  std::unique_ptr<DashboardCollector> dashboard_;
+  const GatewayHooks hooks_;
+  std::unique_ptr<ModuleContext> module_context_;
 };
 
 }  // namespace medgate::gateway

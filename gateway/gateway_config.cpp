@@ -204,7 +204,8 @@ const UpstreamConfig* GatewayConfig::find_upstream(std::string_view name) const 
   return nullptr;
 }
 
-GatewayConfig parse_gateway_config(const config::Document& doc) {
+GatewayConfig parse_gateway_config(const config::Document& doc,
+                                   const std::vector<ConfigSection>& sections) {
   GatewayConfig c;
   const Node root = doc.root();
   auto m = root.map();
@@ -388,18 +389,16 @@ GatewayConfig parse_gateway_config(const config::Document& doc) {
   // Longest prefix wins: keep them sorted so the first match is the most specific.
   std::stable_sort(c.routes.begin(), c.routes.end(),
                    [](const auto& a, const auto& b) { return a.prefix.size() > b.prefix.size(); });
-  if (auto n = m.optional("portal")) {
-    auto p = n->map();
-    c.medical_upstream = p.get_string("medical_upstream", c.medical_upstream);
-    c.admin_upstream = p.get_string("admin_upstream", c.admin_upstream);
-    p.finish();
-  }
+  for (const ConfigSection& section : sections)
+    if (auto n = m.optional(section.key))
+      section.read(*n);
   m.finish();
   return c;
 }
 
-GatewayConfig load_gateway_config(const std::string& path, config::EnvLookup env) {
-  auto c = parse_gateway_config(config::Document::from_file(path, std::move(env)));
+GatewayConfig load_gateway_config(const std::string& path, config::EnvLookup env,
+                                  const std::vector<ConfigSection>& sections) {
+  auto c = parse_gateway_config(config::Document::from_file(path, std::move(env)), sections);
   c.source = path;
   return c;
 }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,7 +14,7 @@
 #include "clients/http_url.hpp"
 #include "config/yaml_reader.hpp"
 #include "gateway/cors.hpp"
-#include "gateway/dashboard.hpp"
+#include "gateway/dashboard_config.hpp"
 #include "resilience/circuit_breaker.hpp"
 #include "resilience/endpoint_selector.hpp"
 #include "resilience/outlier_detector.hpp"
@@ -159,16 +160,23 @@ struct GatewayConfig {
   DashboardConfig dashboard;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
-  // Names of the upstreams behind the portal API (/api/medical-history, ...).
-  std::string medical_upstream = "medical";
-  std::string admin_upstream = "administrative";
 
   [[nodiscard]] const UpstreamConfig* find_upstream(std::string_view name) const;
 };
 
+// A top-level section of the file that belongs to a module the application adds (medgate's
+// `portal:`): `read` is given it when present, and refuses what it does not know as the
+// core does (MapReader::finish). Keys no one reads are refused.
+struct ConfigSection {
+  std::string key;
+  std::function<void(const config::Node&)> read;
+};
+
 // Throws config::ConfigError naming file, line, column and key.
 [[nodiscard]] GatewayConfig load_gateway_config(const std::string& path,
-                                                config::EnvLookup env = config::process_env);
-[[nodiscard]] GatewayConfig parse_gateway_config(const config::Document& doc);
+                                                config::EnvLookup env = config::process_env,
+                                                const std::vector<ConfigSection>& sections = {});
+[[nodiscard]] GatewayConfig parse_gateway_config(const config::Document& doc,
+                                                 const std::vector<ConfigSection>& sections = {});
 
 }  // namespace medgate::gateway

@@ -20,11 +20,13 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "auth/redact.hpp"
 #include "auth/secrets.hpp"
 #include "clients/name_resolver.hpp"
+#include "gateway/dashboard_module.hpp"
 #include "gateway/fd_limit.hpp"
 #include "gateway/gateway.hpp"
+#include "gateway/portal/docs_module.hpp"
+#include "gateway/portal/hospital_rules.hpp"
 #include "gateway/portal/portal_api.hpp"
 #include "gateway/server.hpp"
 #include "gateway/state_handover.hpp"
@@ -77,8 +79,11 @@ int main(int argc, char** argv) {
     return usage();
 
   medgate::gateway::GatewayConfig cfg;
+  // The hospital's modules read their own sections of the file.
+  medgate::gateway::PortalConfig portal;
   try {
-    cfg = medgate::gateway::load_gateway_config(config_path);
+    cfg = medgate::gateway::load_gateway_config(config_path, medgate::config::process_env,
+                                                {medgate::gateway::portal_config_section(portal)});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "medgate: invalid configuration: %s\n", e.what());
     return 1;
@@ -140,8 +145,12 @@ int main(int argc, char** argv) {
   // Policies read the clock many times per request; they need milliseconds, not nanoseconds.
   medgate::resilience::CoarseSteadyClock clock;
   try {
+    // What medgate answers itself beside its own endpoints, in this order: the dashboard,
+    // the portal API's docs, the portal API.
     std::vector<std::unique_ptr<medgate::gateway::ApiModule>> modules;
-    modules.push_back(medgate::gateway::make_portal_api(cfg.medical_upstream, cfg.admin_upstream));
+    modules.push_back(medgate::gateway::make_dashboard_module(cfg.dashboard));
+    modules.push_back(medgate::gateway::make_portal_docs());
+    modules.push_back(medgate::gateway::make_portal_api(portal));
     std::shared_ptr<medgate::gateway::AuditLog> audit;
     if (cfg.auth.verifier.enabled)
       audit = std::make_shared<medgate::gateway::AuditLog>(cfg.audit_log);
@@ -150,14 +159,16 @@ int main(int argc, char** argv) {
           "authentication is OFF (auth.enabled: false): anyone who reaches {}:{} "
           "reads and writes every patient's data",
           cfg.listen.address, cfg.listen.port);
-    medgate::gateway::Gateway gateway(cfg, clock, events, std::move(modules));
+    medgate::gateway::Gateway gateway(
+        cfg, clock, events, std::move(modules),
+        {.operator_reader = medgate::gateway::staff_reads_operator_views});
     // Patients' RUTs never reach a log: they become pseudonyms keyed with pseudonym_key
     // (a random key per run when none is configured).
     const std::string pseudonym_key = cfg.access_log.pseudonym_key.empty()
                                           ? medgate::auth::random_token()
                                           : cfg.access_log.pseudonym_key;
     medgate::gateway::Server server(gateway, access, audit, [pseudonym_key](std::string_view text) {
-      return medgate::auth::redact_ruts(text, pseudonym_key);
+      return medgate::gateway::redact_patients(text, pseudonym_key);
     });
     // Started by medgate-launcher: its listening socket, and a pipe to say "ready" on.
     const int listen_fd = inherited_fd("MEDGATE_LISTEN_FD");

@@ -79,9 +79,9 @@ class PortalApi final : public ApiModule {
     return {"/api/medical-history", "/api/doctors", "/api/payments", "/api/patient"};
   }
 
-  void bind(UpstreamSet& upstreams) override {
-    medical_ = upstreams.find(medical_name_);
-    admin_ = upstreams.find(admin_name_);
+  void bind(const ModuleContext& ctx) override {
+    medical_ = ctx.upstreams.find(medical_name_);
+    admin_ = ctx.upstreams.find(admin_name_);
   }
 
   std::optional<size_t> match(std::string_view path) const override {
@@ -220,8 +220,8 @@ asio::awaitable<WireResponse> PortalApi::answer(const WireRequest& req, std::str
 
 }  // namespace
 
-std::unique_ptr<ApiModule> make_portal_api(std::string medical, std::string admin) {
-  return std::make_unique<PortalApi>(std::move(medical), std::move(admin));
+std::unique_ptr<ApiModule> make_portal_api(const PortalConfig& cfg) {
+  return std::make_unique<PortalApi>(cfg.medical_upstream, cfg.admin_upstream);
 }
 
 }  // namespace medgate::gateway

@@ -12,11 +12,11 @@
 #include <string>
 
 #include "gateway/api_module.hpp"
+#include "gateway/portal/portal_config.hpp"
 
 namespace medgate::gateway {
 
-// `medical` and `admin` name the upstreams behind it (GatewayConfig::medical_upstream and
-// admin_upstream). A missing upstream is not an error at start: its paths answer 503.
-[[nodiscard]] std::unique_ptr<ApiModule> make_portal_api(std::string medical, std::string admin);
+// A missing upstream is not an error at start: its paths answer 503.
+[[nodiscard]] std::unique_ptr<ApiModule> make_portal_api(const PortalConfig& cfg);
 
 }  // namespace medgate::gateway

@@ -9,6 +9,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "gateway/gateway.hpp"
+#include "gateway/portal/hospital_rules.hpp"
 #include "tests/support/fake_clock.hpp"
 #include "tests/support/fake_transport.hpp"
 #include "tests/support/process.hpp"
@@ -22,7 +23,8 @@ namespace asio = boost::asio;
 
 class OperatorAccess : public ::testing::Test {
  protected:
-  OperatorAccess() : dir_(make_temp_dir("operator-")), kit_(dir_) {
+  explicit OperatorAccess(bool hospital_rule = true)
+      : dir_(make_temp_dir("operator-")), kit_(dir_) {
     const std::string yaml =
         "listen: { address: 0.0.0.0, port: 8000 }\n"
         "admin: { token: an-admin-token-of-length }\n"
@@ -34,7 +36,13 @@ class OperatorAccess : public ::testing::Test {
         yaml, "t.yaml", [](const std::string&) { return std::optional<std::string>(); }));
     auto events =
         std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>());
-    gateway_ = std::make_unique<gateway::Gateway>(std::move(cfg), clock_, events);
+    // The hospital's rule, as medgate's main wires it in.
+    gateway::GatewayHooks hooks;
+    if (hospital_rule)
+      hooks.operator_reader = gateway::staff_reads_operator_views;
+    gateway_ = std::make_unique<gateway::Gateway>(
+        std::move(cfg), clock_, events, std::vector<std::unique_ptr<gateway::ApiModule>>{},
+        std::move(hooks));
   }
   ~OperatorAccess() override { std::filesystem::remove_all(dir_); }
 
@@ -74,6 +82,19 @@ TEST_F(OperatorAccess, DetailedHealthAndStatusNeedStaffOrAdminBeyondLoopback) {
   }
   EXPECT_EQ(status_of("/health/liveness", ""), 200U);
   EXPECT_EQ(status_of("/metrics", ""), 200U);
+}
+
+// The generic core admits no token holder to the operator views unless the application
+// says who may: then only the admin token does.
+class OperatorAccessWithoutARule : public OperatorAccess {
+ protected:
+  OperatorAccessWithoutARule() : OperatorAccess(false) {}
+};
+
+TEST_F(OperatorAccessWithoutARule, OnlyTheAdminTokenReadsTheDetailBeyondLoopback) {
+  EXPECT_EQ(status_of("/status", kit_.bearer("nurse-1", {Role::nurse})), 403U);
+  EXPECT_EQ(status_of("/status", "Bearer an-admin-token-of-length"), 200U);
+  EXPECT_EQ(status_of("/health/liveness", ""), 200U);
 }
 
 TEST(GatewayConfigAuth, AuthOffIsRefusedBeyondLoopbackAndRulesAreValidated) {
