@@ -190,23 +190,28 @@ asio::awaitable<void> Server::accept_loop(Listener& l) {
       }
       continue;
     }
-    if (connections_.load() >= options_.limits.max_connections) {
-      socket.close(ec);  // over the cap: refuse cheaply
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    ++connections_;
-    ++w->sessions;
-    site_.connection_opened();
-    Connection c{peer_address(socket), l.index, w->index, l.tls != nullptr};
-    if (l.tls)
-      asio::co_spawn(w->io,
-                     session<TlsTransport>(*w, std::move(c), std::move(socket), l.tls->current()),
-                     asio::detached);
-    else
-      asio::co_spawn(w->io, session<PlainTransport>(*w, std::move(c), std::move(socket), nullptr),
-                     asio::detached);
+    start_session(l, *w, std::move(socket));
   }
+}
+
+void Server::start_session(Listener& l, Worker& w, tcp::socket socket) {
+  beast::error_code ec;
+  if (connections_.load() >= options_.limits.max_connections) {
+    socket.close(ec);  // over the cap: refuse cheaply
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  ++connections_;
+  ++w.sessions;
+  site_.connection_opened();
+  Connection c{peer_address(socket), l.index, w.index, l.tls != nullptr};
+  if (l.tls)
+    asio::co_spawn(w.io,
+                   session<TlsTransport>(w, std::move(c), std::move(socket), l.tls->current()),
+                   asio::detached);
+  else
+    asio::co_spawn(w.io, session<PlainTransport>(w, std::move(c), std::move(socket), nullptr),
+                   asio::detached);
 }
 
 Server::Worker* Server::least_loaded() {
@@ -253,6 +258,12 @@ asio::awaitable<void> Server::session(Worker& w, Connection c, tcp::socket socke
   clients::WireRequest req;
   clients::WireResponse fallback;  // a refusal or the 500 for a responder that threw
   beast::error_code ec;
+  // A drain closes idle keep-alive connections at once (after drain_idle_grace): their
+  // client retries on a new one. A connection still waiting for its first request is not
+  // idle in that sense (a client does not retry a request on a connection it has just
+  // opened): it waits for that request, within header_timeout and drain_timeout.
+  bool answered_one = false;
+  bool waiting_first = false;
   for (;;) {
     // No check of draining_ here: a connection accepted before the drain gets its request
     // answered, with Connection: close.
@@ -261,7 +272,8 @@ asio::awaitable<void> Server::session(Worker& w, Connection c, tcp::socket socke
                                    : clients::WireRequestParser::FieldsKept::end_to_end);
     ec = co_await read_request(
         transport, buffer, parser, read_limits,
-        [&req] { return req.expect_continue && req.version == 11; }, state.idle);
+        [&req] { return req.expect_continue && req.version == 11; },
+        answered_one ? state.idle : waiting_first);
     if (ec) {
       if (const auto refusal = refusal_for(ec)) {
         refusal_response(*refusal, fallback);
@@ -305,6 +317,7 @@ asio::awaitable<void> Server::session(Worker& w, Connection c, tcp::socket socke
     if (!transport.send_now(header_scratch, body, sent, ec))
       ec = co_await transport.send_rest(header_scratch, body, sent);
     responder->sent(req, answer, seconds, !ec);
+    answered_one = true;
     if (answer.then == Answer::Then::reset) {
       boost::system::error_code ignored;
       transport.socket().set_option(asio::socket_base::linger(true, 0), ignored);
@@ -328,9 +341,22 @@ void Server::drain() {
   // The acceptors belong to the first worker's thread; the last loop to end drains the
   // workers.
   asio::post(workers_.front()->io, [this] {
-    beast::error_code ec;
-    for (auto& l : listeners_)
+    for (auto& l : listeners_) {
+      // Connections the kernel has completed but nobody accepted yet are reset when the
+      // socket closes: a client that got through the handshake would see its request
+      // dropped. They are accepted (and answered, with Connection: close) first; what
+      // remains is the moment between the last accept and the close.
+      beast::error_code ec;
+      l->acceptor.non_blocking(true, ec);
+      while (!ec) {
+        Worker* w = least_loaded();
+        tcp::socket socket(w->io);
+        l->acceptor.accept(socket, ec);
+        if (!ec)
+          start_session(*l, *w, std::move(socket));
+      }
       l->acceptor.close(ec);
+    }
   });
 }
 

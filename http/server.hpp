@@ -97,6 +97,8 @@ class Server {
 
   [[nodiscard]] Worker* least_loaded();
   [[nodiscard]] boost::asio::awaitable<void> accept_loop(Listener& listener);
+  // Counts a new connection in and runs its session on `w`, or closes it over the cap.
+  void start_session(Listener& l, Worker& w, boost::asio::ip::tcp::socket socket);
   // A connection's request loop, the only one: plain and TLS differ in their transport.
   template <typename Transport>
   [[nodiscard]] boost::asio::awaitable<void> session(Worker& w, Connection c,

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -153,6 +155,27 @@ TEST_F(GatewayDashboard, IdleItAsksTheMonitorsNothing) {
   EXPECT_FALSE(db.at(0).at("reachable").as_bool());
   EXPECT_THAT(std::string(db.at(0).at("error").as_string()), HasSubstr("not a monitor's answer"));
   EXPECT_EQ(get("/health/liveness").status, 200);
+}
+
+// The collector is apart from request serving: a monitor that takes connections and never
+// answers holds the collector's thread, never a request (proxied, probe or the state).
+TEST_F(GatewayDashboard, AHungMonitorHoldsUpNoRequest) {
+  boost::asio::io_context io;
+  // Listens and never accepts: the kernel completes each connection, nobody answers.
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  start_gateway("",
+                "dashboard:\n  refresh: 200ms\n  monitors: [ { name: m, url: "
+                "\"http://127.0.0.1:" +
+                    std::to_string(silent.local_endpoint().port()) + "\" } ]\n");
+  EXPECT_EQ(get("/dashboard/api/state").status, 200);  // someone looks: the monitor is asked
+  for (int i = 0; i < 20; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(get("/api/medical/ok").status, 200);
+    EXPECT_EQ(get("/dashboard/api/state").status, 200);
+    EXPECT_EQ(get("/health/readiness").status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << "round " << i;
+    std::this_thread::sleep_for(100ms);  // the collector keeps asking meanwhile
+  }
 }
 
 TEST_F(GatewayDashboard, OffMeansNotFound) {
