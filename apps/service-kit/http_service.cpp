@@ -20,26 +20,19 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 Response json_reply(const Request& req, unsigned status, const std::string& body) {
-  Response res{static_cast<http::status>(status), req.version()};
-  res.set(http::field::content_type, "application/json");
-  // Patient data: no browser or shared cache keeps it. medgate, the services' own edge,
-  // may keep a read's last good answer to serve (marked stale) while a service is down:
-  // told so in its targeted field (RFC 9213), which it reads instead of Cache-Control.
-  res.set(http::field::cache_control, "no-store");
+  // Patient data: no browser or shared cache keeps it (httpd::json_reply says no-store).
+  // medgate, the services' own edge, may keep a read's last good answer to serve (marked
+  // stale) while a service is down: told so in its targeted field (RFC 9213), which it
+  // reads instead of Cache-Control.
+  Response res = httpd::json_reply(req, status, body);
   if (req.method() == http::verb::get && status == 200)
     res.set(kMedgateCacheControl, "no-cache, stale-if-error=300");
-  res.keep_alive(req.keep_alive());
-  res.body() = body;
-  res.prepare_payload();
   return res;
 }
 
 Response error_reply(const Request& req, unsigned status, std::string_view code,
                      std::string_view message, std::string_view field) {
-  json::object o{{"error", code}, {"message", message}};
-  if (!field.empty())
-    o["field"] = field;
-  return json_reply(req, status, json::serialize(o));
+  return httpd::error_reply(req, status, code, message, field);
 }
 
 HttpService::HttpService(std::string name, ListenOptions listen, ServiceLimits limits,
