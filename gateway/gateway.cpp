@@ -164,7 +164,7 @@ asio::awaitable<void> Gateway::handle(const WireRequest& req, CallEnv& env, Requ
     return answered();
   }
   const auto module = module_for(info.path);
-  if (auto elsewhere = listener_refusal(module, info.path, info)) {
+  if (auto elsewhere = listener_refusal(module, info)) {
     out.clear();
     out.response = std::move(*elsewhere);
     info.route = kUnmatched;
@@ -237,9 +237,7 @@ bool Gateway::admin_token_matches(const WireRequest& req) const {
 }
 
 std::optional<WireResponse> Gateway::listener_refusal(const std::optional<ModuleMatch>& m,
-                                                      std::string_view path,
                                                       const RequestInfo& info) const {
-  (void)path;
   if (!cfg_.operator_listen)
     return std::nullopt;
   const Exposure exposure = m ? m->bound->module->exposure() : Exposure::api;

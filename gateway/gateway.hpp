@@ -118,7 +118,6 @@ class Gateway {
                                                            Reply& out);
   // With an operator listener, what each listener does not serve: 404 naming the other.
   [[nodiscard]] std::optional<WireResponse> listener_refusal(const std::optional<ModuleMatch>& m,
-                                                             std::string_view path,
                                                              const RequestInfo& info) const;
   // Takes a token from the caller's bucket (its subject's, else its address's): nullopt to
   // go on, or the 429 to answer.

@@ -13,19 +13,13 @@
 #include <boost/beast/http/basic_parser.hpp>
 
 #include "clients/http_read.hpp"
+#include "http/limits.hpp"
 
 namespace medgate::httpd {
 
-struct RequestReadLimits {
-  size_t max_header_bytes = 16 * 1024;               // larger -> 431
-  uint64_t max_body_bytes = 1024 * 1024;             // larger -> 413
-  std::chrono::milliseconds header_timeout{10'000};  // also the keep-alive idle limit
-  std::chrono::milliseconds body_timeout{10'000};
-};
-
 // A connection's read buffer: a header is parsed whole, so the buffer holds the largest one
 // allowed and then some, and the parser (not a full buffer) refuses an oversized one.
-[[nodiscard]] inline boost::beast::flat_buffer request_buffer(const RequestReadLimits& limits) {
+[[nodiscard]] inline boost::beast::flat_buffer request_buffer(const Limits& limits) {
   return boost::beast::flat_buffer(limits.max_header_bytes + 4096);
 }
 
@@ -46,14 +40,13 @@ struct ReadRefusal {
 template <typename Transport, typename ExpectsContinue>
 boost::asio::awaitable<boost::beast::error_code> read_request(
     Transport& transport, boost::beast::flat_buffer& buffer,
-    boost::beast::http::basic_parser<true>& parser, const RequestReadLimits& limits,
+    boost::beast::http::basic_parser<true>& parser, const Limits& limits,
     ExpectsContinue expects_continue, bool& idle) {
   parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
   parser.body_limit(limits.max_body_bytes);
   transport.expires_after(limits.header_timeout);
   idle = true;
-  boost::beast::error_code ec =
-      co_await transport.read(buffer, parser, clients::ReadUntil::header);
+  boost::beast::error_code ec = co_await transport.read(buffer, parser, clients::ReadUntil::header);
   idle = false;
   if (ec || parser.is_done())
     co_return ec;

@@ -32,7 +32,8 @@ namespace {
 // A connection's entry in its worker's session list.
 struct SessionState {
   tcp::socket* socket;
-  bool idle = false;  // waiting for the next request's header
+  bool idle = false;      // waiting for a request's header
+  bool answered = false;  // has answered a request (kept alive since)
 };
 
 // Listed for drain while the session lives, however it ends.
@@ -49,11 +50,14 @@ class SessionListed {
   std::list<SessionState*>::iterator it_;
 };
 
-// Idle keep-alive connections have no request in flight: drain closes them.
+// Idle keep-alive connections have no request in flight: drain closes them, and their
+// clients retry on a new connection. A connection still waiting for its first request is
+// left to send it (a client does not retry a request on a connection it has just opened):
+// header_timeout and drain_timeout bound that wait.
 void close_idle_sessions(const std::list<SessionState*>& sessions) {
   boost::system::error_code ignored;
   for (SessionState* s : sessions)
-    if (s->idle)
+    if (s->idle && s->answered)
       s->socket->cancel(ignored);
 }
 
@@ -250,20 +254,12 @@ asio::awaitable<void> Server::session(Worker& w, Connection c, tcp::socket socke
       co_return;  // not TLS, or not a version or cipher we accept
   }
   std::unique_ptr<Responder> responder = site_.open(c);
-  const RequestReadLimits read_limits{limits.max_header_bytes, limits.max_body_bytes,
-                                      limits.header_timeout, limits.body_timeout};
-  beast::flat_buffer buffer = request_buffer(read_limits);
+  beast::flat_buffer buffer = request_buffer(limits);
   // Kept across requests so their buffers keep their capacity.
   std::string header_scratch;
   clients::WireRequest req;
   clients::WireResponse fallback;  // a refusal or the 500 for a responder that threw
   beast::error_code ec;
-  // A drain closes idle keep-alive connections at once (after drain_idle_grace): their
-  // client retries on a new one. A connection still waiting for its first request is not
-  // idle in that sense (a client does not retry a request on a connection it has just
-  // opened): it waits for that request, within header_timeout and drain_timeout.
-  bool answered_one = false;
-  bool waiting_first = false;
   for (;;) {
     // No check of draining_ here: a connection accepted before the drain gets its request
     // answered, with Connection: close.
@@ -271,9 +267,8 @@ asio::awaitable<void> Server::session(Worker& w, Connection c, tcp::socket socke
         req, options_.whole_header ? clients::WireRequestParser::FieldsKept::all
                                    : clients::WireRequestParser::FieldsKept::end_to_end);
     ec = co_await read_request(
-        transport, buffer, parser, read_limits,
-        [&req] { return req.expect_continue && req.version == 11; },
-        answered_one ? state.idle : waiting_first);
+        transport, buffer, parser, limits,
+        [&req] { return req.expect_continue && req.version == 11; }, state.idle);
     if (ec) {
       if (const auto refusal = refusal_for(ec)) {
         refusal_response(*refusal, fallback);
@@ -317,7 +312,7 @@ asio::awaitable<void> Server::session(Worker& w, Connection c, tcp::socket socke
     if (!transport.send_now(header_scratch, body, sent, ec))
       ec = co_await transport.send_rest(header_scratch, body, sent);
     responder->sent(req, answer, seconds, !ec);
-    answered_one = true;
+    state.answered = true;
     if (answer.then == Answer::Then::reset) {
       boost::system::error_code ignored;
       transport.socket().set_option(asio::socket_base::linger(true, 0), ignored);
