@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include "db-monitors/node_role.hpp"
+#include "db-monitors/record_reader.hpp"
 #include "http/secure_equals.hpp"
 
 namespace medgate::dbmon {
@@ -175,7 +176,8 @@ std::string primary_version(const MonitorSnapshot& s) {
 
 }  // namespace
 
-MonitorRouter monitor_routes(Monitor& monitor, EventLog& events, std::string token) {
+MonitorRouter monitor_routes(Monitor& monitor, EventLog& events, std::string token,
+                             std::shared_ptr<RecordReader> records) {
   MonitorRouter r;
   auto exporter = std::make_shared<Exporter>(monitor.options().cluster);
 
@@ -262,17 +264,31 @@ MonitorRouter monitor_routes(Monitor& monitor, EventLog& events, std::string tok
   };
   // How a node may start (its start wrapper asks before the server starts): key=value lines
   // by default, for shell scripts in database images without jq; JSON with ?format=json.
+  // The record is read from the store when asked, not taken from this monitor's snapshot
+  // (db-monitors/record_reader.hpp): no answer says "primary" to a node another monitor has
+  // just replaced.
   r.add(http::verb::get, "/role/{node}",
-        [&monitor](RequestContext& ctx) -> boost::asio::awaitable<Response> {
+        [&monitor, records](RequestContext& ctx) -> boost::asio::awaitable<Response> {
           std::vector<NodeSpec> specs;
           for (const auto& n : monitor.options().nodes)
             specs.push_back(n.spec);
-          NodeRole role;
+          const std::string node = ctx.param("node");
+          if (std::none_of(specs.begin(), specs.end(),
+                           [&](const NodeSpec& s) { return s.name == node; }))
+            co_return error_reply(ctx.request, 404, "unknown_node",
+                                  "no node named '" + node + "' in the configuration");
+          std::optional<TopologyRecord> record;
+          std::string unreadable;
           try {
-            role = node_role(monitor.snapshot()->record, specs, ctx.param("node"));
-          } catch (const std::invalid_argument& e) {
-            co_return error_reply(ctx.request, 404, "unknown_node", e.what());
+            record = co_await records->read();
+          } catch (const std::exception& e) {
+            unreadable = e.what();
           }
+          if (!unreadable.empty())
+            co_return error_reply(ctx.request, 503, "record_unreadable",
+                                  "the topology record cannot be read now (" + unreadable +
+                                      "): a node must not guess its role");
+          const NodeRole role = node_role(record, specs, node);
           if (ctx.query_param("format") == std::optional<std::string>("json"))
             co_return json_reply(ctx.request, 200, json::serialize(to_json(role)));
           co_return text_reply(ctx.request, 200, to_shell(role), "text/plain; charset=utf-8");

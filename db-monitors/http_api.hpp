@@ -4,6 +4,9 @@
 //   GET  /primary/{node}         200 only on that node while it is the serving primary
 //   GET  /replica                200 + streaming replicas when there is one, else 503
 //   GET  /replica/{node}         200 only while that node streams from the primary
+//   GET  /role/{node}            how that node may start (its start wrapper asks), from the
+//                                record as stored now: key=value lines, or ?format=json;
+//                                503 while the record cannot be read
 //   GET  /events?after=SEQ&limit=N   recent events, oldest first
 //   GET  /metrics                Prometheus text format
 //   GET  /health                 the monitor process itself
@@ -23,6 +26,7 @@
 
 #include "db-monitors/event_log.hpp"
 #include "db-monitors/monitor.hpp"
+#include "db-monitors/record_reader.hpp"
 #include "http/beast_site.hpp"
 #include "http/router.hpp"
 
@@ -30,7 +34,9 @@ namespace medgate::dbmon {
 
 using MonitorRouter = httpd::Router<httpd::RequestContext>;
 
-[[nodiscard]] MonitorRouter monitor_routes(Monitor& monitor, EventLog& events, std::string token);
+// `records` answers GET /role from the store itself.
+[[nodiscard]] MonitorRouter monitor_routes(Monitor& monitor, EventLog& events, std::string token,
+                                           std::shared_ptr<RecordReader> records);
 
 // The routes as a site for httpd::Server: 404/405 for what no route answers, 500 for a
 // handler that throws, and a JSON line per request at info level in `log`.

@@ -187,7 +187,10 @@ int main(int argc, char** argv) {
     auto store = open_store(cfg, true, events, clock);
     seed_etcd_from_state_file(cfg, *store, *log);
     Monitor monitor(cfg.monitor, engine, driver, std::move(store), events, clock);
-    MonitorApi api(monitor_routes(monitor, events, cfg.api_token), http_log);
+    MonitorApi api(
+        monitor_routes(monitor, events, cfg.api_token,
+                       std::make_shared<RecordReader>(open_store(cfg, false, events, clock))),
+        http_log);
     httpd::Server http(
         {.threads = 1,
          .limits = {.max_body_bytes = 64 * 1024, .drain_timeout = std::chrono::seconds(2)},

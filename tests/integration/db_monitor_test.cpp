@@ -565,6 +565,40 @@ TEST_F(MariadbMonitorsOnEtcdIT, APausedMonitorWakesUpToFindItMayNotAct) {
   EXPECT_EQ(b_->query("SELECT @@global.read_only"), "0\n");
 }
 
+// A node's start wrapper may ask either monitor how to start. The standby's own rounds are a
+// minute apart here, so its snapshot still names the old primary after the failover; its
+// answer must come from the record as stored, or a returning old primary starts writable.
+TEST_F(MariadbMonitorsOnEtcdIT, AStandbyMonitorAnswersRoleFromTheRecordJustCommitted) {
+  etcd_ = std::make_unique<EtcdCluster>(3);
+  const std::string etcd_yaml = "etcd: { endpoints: \"" + etcd_->endpoints() +
+                                "\", lease_ttl: 3s, renew_every: 500ms, margin: 1s, member: ";
+  monitors_.push_back(
+      std::make_unique<MonitorProcess>(monitor_yaml(a_->port()) + etcd_yaml + "m1 }\n"));
+  ASSERT_TRUE(wait_for([&] {
+    const auto s = monitors_[0]->status();
+    return acting() == 0 && field(s, "serving_primary") == "a" &&
+           field(s, "replication_mode") == "sync";
+  })) << monitors_[0]->events();
+  monitors_.push_back(std::make_unique<MonitorProcess>(monitor_yaml(a_->port()) + etcd_yaml +
+                                                       "m2 }\nchecks: { interval: 60s }\n"));
+  ASSERT_TRUE(wait_for([&] { return field(monitors_[1]->status(), "state") == "standby"; }))
+      << monitors_[1]->events();
+  const auto role_of_a = [&](const MonitorProcess& m) {
+    return clients::curl_perform({.url = m.url("/role/a"), .timeout = 3s}).body;
+  };
+  EXPECT_THAT(role_of_a(*monitors_[1]), ::testing::StartsWith("role=primary\n"));
+  a_->kill();
+  ASSERT_TRUE(wait_for([&] { return monitors_[0]->serving_primary() == "b"; }))
+      << monitors_[0]->events();
+  const auto epoch = monitors_[0]->status().at("epoch").as_int64();
+  EXPECT_LT(monitors_[1]->status().at("epoch").as_int64(), epoch)
+      << "the standby's snapshot already has the new record: the test proves nothing";
+  for (const auto* m : {monitors_[1].get(), monitors_[0].get()})
+    EXPECT_EQ(role_of_a(*m), "role=standby\nepoch=" + std::to_string(epoch) +
+                                 "\nprimary_name=b\nprimary_host=127.0.0.1\nprimary_port=" +
+                                 std::to_string(b_->port()) + "\n");
+}
+
 // One etcd member of three stopped: nothing changes. Two: no monitor acts, each says why,
 // and the primary keeps taking writes. Quorum back: one acts again.
 TEST_F(MariadbMonitorsOnEtcdIT, LosingEtcdQuorumStopsTheMonitorsNotTheDatabase) {

@@ -1,0 +1,23 @@
+#include "db-monitors/record_reader.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace medgate::dbmon {
+
+RecordReader::RecordReader(std::unique_ptr<TopologyStore> store) : store_(std::move(store)) {}
+
+RecordReader::~RecordReader() {
+  thread_.join();
+}
+
+boost::asio::awaitable<std::optional<TopologyRecord>> RecordReader::read() {
+  co_return co_await boost::asio::co_spawn(
+      thread_,
+      [this]() -> boost::asio::awaitable<std::optional<TopologyRecord>> {
+        co_return store_->load();
+      },
+      boost::asio::use_awaitable);
+}
+
+}  // namespace medgate::dbmon
