@@ -9,6 +9,7 @@
 #     replica promoted, a write through the public path acknowledged and read back (the time
 #     from the stop is reported; goal 3 s, fails beyond 10 s), the old primary back as a
 #     streaming replica after `docker start`;
+#   - a PostgreSQL switchover back: the old primary's container restarts itself as a standby;
 #   - `docker stop app1`: reads through medgate keep working, p99 under 100 ms;
 #   - `docker-compose down -v`.
 # What it needs and makes: Docker (installed when missing, as scripts/run installs packages);
@@ -54,7 +55,7 @@ cleanup() {
       say "the containers' state and their last log lines, for the failure above:"
       compose ps >&2
       for c in etcd mariadb-monitor mariadb-monitor-2 postgres-monitor postgres-monitor-2 \
-        mysql-monitor mysql-monitor-2 middleware app1 app3; do
+        mysql-monitor mysql-monitor-2 middleware app1 app3 postgres_primary postgres_replica; do
         printf -- '--- %s\n' "$c" >&2
         docker logs --tail 15 "$c" 2>&1 | cut -c1-300 >&2
       done
@@ -329,6 +330,24 @@ say "docker kill $MED_DEAD: the other medical monitor acts $TAKEOVER_MS ms later
 failover medical mariadb-master medical-db-primary medical-db-replica "$MED_SURVIVOR"
 docker start "$MED_DEAD" >/dev/null
 failover admin postgres_primary admin-db-primary admin-db-standby "$(acting_port "$P_PMON" "$P_PMON2")"
+# A planned switchover back. The monitor fences the old primary read-only but cannot restart
+# its container; the node's own wrapper sees the record name another primary, stops the
+# server, and its next start rewinds it into a standby (deploy/images/postgres-node).
+PG_ACTING=$(acting_port "$P_PMON" "$P_PMON2")
+say "POST /switchover to admin-db-primary"
+t0=$(now_ms)
+curl -fsS --max-time 60 -X POST -H "Authorization: Bearer $(sed -n 's/^MEDGATE_MONITOR_TOKEN=//p' "$ENV_FILE")" \
+  -H 'Content-Type: application/json' -d '{"candidate":"admin-db-primary"}' \
+  "http://127.0.0.1:$PG_ACTING/switchover" >"$WORK/switchover.json" ||
+  fail "the switchover to admin-db-primary failed: $(cat "$WORK/switchover.json" 2>/dev/null)"
+until curl -fsS --max-time 5 "http://127.0.0.1:$PG_ACTING/replica" 2>/dev/null | grep -q '"admin-db-standby"'; do
+  [ $(( $(now_ms) - t0 )) -lt 60000 ] ||
+    fail "admin-db-standby (postgres_replica) did not become a streaming replica within 60 s of the switchover"
+  sleep 0.5
+done
+[ "$(write_admin after-switchover)" = 201 ] || fail "no admin write acknowledged after the switchover"
+read_admin after-switchover || fail "the admin write after the switchover does not read back"
+say "switchover: admin-db-primary serves, admin-db-standby restarted itself as its standby $(( $(now_ms) - t0 )) ms after the request"
 failover portal mysql_primary portal-db-primary portal-db-replica "$(acting_port "$P_YMON" "$P_YMON2")"
 for kind in medical admin portal; do
   read_"$kind" "before-$kind" || fail "the $kind write made before the faults is gone"
