@@ -110,21 +110,27 @@ asio::awaitable<GatewayAnswer> GatewayClient::get(std::string target, std::strin
   }
   boost::system::error_code ec;
   json::value body = json::parse(res.body, ec);
-  const unsigned status = res.status;
-  if (status == 200 && !ec) {
+  if (ec)
+    body = nullptr;
+  const auto age = res.fields.find(http::field::age);
+  co_return answer_from(res.status, std::move(body), res.fields.find("X-Medgate-Stale").has_value(),
+                        age ? std::atol(std::string(*age).c_str()) : 0);
+}
+
+GatewayAnswer answer_from(unsigned status, json::value body, bool stale, long age_seconds) {
+  GatewayAnswer a;
+  if (status == 200 && body.is_object()) {
     a.body = std::move(body);
-    const bool stale = res.fields.find("X-Medgate-Stale").has_value();
     a.kind = stale ? GatewayAnswer::Kind::stale : GatewayAnswer::Kind::ok;
-    if (auto age = res.fields.find(http::field::age))
-      a.stale_age_seconds = std::atol(std::string(*age).c_str());
-    co_return a;
+    a.stale_age_seconds = age_seconds;
+    return a;
   }
   if (status == 404) {
     a.kind = GatewayAnswer::Kind::not_found;
-    co_return a;
+    return a;
   }
   a.reason = "the gateway answered " + std::to_string(status);
-  if (!ec && body.is_object()) {
+  if (body.is_object()) {
     const auto& o = body.as_object();
     if (const auto* v = o.if_contains("reason"); v && v->is_string())
       a.reason = std::string(v->as_string());
@@ -133,7 +139,48 @@ asio::awaitable<GatewayAnswer> GatewayClient::get(std::string target, std::strin
     if (const auto* v = o.if_contains("retry_after_seconds"); v && v->is_int64())
       a.retry_after_seconds = static_cast<long>(v->as_int64());
   }
-  co_return a;
+  return a;
+}
+
+OverviewAnswers split_overview(const GatewayAnswer& whole) {
+  OverviewAnswers out;
+  GatewayAnswer* parts[] = {&out.patient, &out.history, &out.payments, &out.doctors};
+  const json::object* sections = nullptr;
+  if (whole.kind == GatewayAnswer::Kind::ok && whole.body.is_object())
+    if (const auto* s = whole.body.as_object().if_contains("sections"); s && s->is_object())
+      sections = &s->as_object();
+  if (!sections) {
+    // The call itself failed (or answered 404, 4xx): every section shares its answer.
+    GatewayAnswer failed = whole;
+    if (failed.kind == GatewayAnswer::Kind::ok || failed.kind == GatewayAnswer::Kind::stale) {
+      failed = GatewayAnswer{};
+      failed.reason = "the gateway answered in an unexpected shape";
+    }
+    for (auto* p : parts)
+      *p = failed;
+    return out;
+  }
+  const char* names[] = {"patient", "medical_history", "payments", "doctors"};
+  for (size_t i = 0; i < 4; ++i) {
+    const auto* section = sections->if_contains(names[i]);
+    const json::object* o = section && section->is_object() ? &section->as_object() : nullptr;
+    const auto* status = o ? o->if_contains("status") : nullptr;
+    const auto* body = o ? o->if_contains("body") : nullptr;
+    if (!status || !status->is_int64() || !body) {
+      parts[i]->reason = std::string("the gateway's answer has no section ") + names[i];
+      continue;
+    }
+    bool stale = false;
+    long age = 0;
+    if (body->is_object()) {
+      if (const auto* v = body->as_object().if_contains("stale"); v && v->is_bool())
+        stale = v->as_bool();
+      if (const auto* v = body->as_object().if_contains("stale_age_seconds"); v && v->is_int64())
+        age = static_cast<long>(v->as_int64());
+    }
+    *parts[i] = answer_from(static_cast<unsigned>(status->as_int64()), *body, stale, age);
+  }
+  return out;
 }
 
 }  // namespace medgate::service

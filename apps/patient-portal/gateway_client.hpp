@@ -48,6 +48,21 @@ struct GatewayClientOptions {
   std::chrono::milliseconds open_for{2000};
 };
 
+// What a medgate answer means for one section of a page: data (stale when `stale`), not
+// found, or unavailable with medgate's reason (its JSON error body).
+[[nodiscard]] GatewayAnswer answer_from(unsigned status, boost::json::value body, bool stale,
+                                        long age_seconds);
+
+// The four sections of GET /api/patient-overview/{rut} (docs/portal-api.md), each as if its
+// own route had answered; when the call itself failed, each carries that failure.
+struct OverviewAnswers {
+  GatewayAnswer patient;
+  GatewayAnswer history;
+  GatewayAnswer payments;
+  GatewayAnswer doctors;
+};
+[[nodiscard]] OverviewAnswers split_overview(const GatewayAnswer& whole);
+
 class GatewayClient {
  public:
   GatewayClient(std::vector<clients::HttpEndpoint> instances, GatewayClientOptions options);

@@ -241,10 +241,12 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg, const PortalPar
         const std::string id = ctx.request_id;
         const std::string token = portal->patient_token(s.rut);
         const auto& gw = *portal->gateway;
-        std::tie(page.patient, page.history, page.payments, page.doctors) = co_await (
-            gw.get("/api/patient/" + s.rut, id, token) &&
-            gw.get("/api/medical-history/" + s.rut, id, token) &&
-            gw.get("/api/payments/" + s.rut, id, token) && gw.get("/api/doctors", id, token));
+        // One medgate call for the page (one unit of the patient's rate limit).
+        auto parts = split_overview(co_await gw.get("/api/patient-overview/" + s.rut, id, token));
+        page.patient = std::move(parts.patient);
+        page.history = std::move(parts.history);
+        page.payments = std::move(parts.payments);
+        page.doctors = std::move(parts.doctors);
         try {
           page.appointments =
               co_await portal->pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {

@@ -162,6 +162,10 @@ class GatewayFixture : public ::testing::Test {
            "\n"
         << "/doctors?specialty=cardiology\t"
            R"({"doctors":[{"id":3,"name":"Dra. Soto","specialty":"cardiology","available":true}]})"
+           "\n"
+        << "/doctors\t"
+           R"({"doctors":[{"id":3,"name":"Dra. Soto","specialty":"cardiology","available":true},)"
+           R"({"id":4,"name":"Dr. Rojas","specialty":"general","available":false}]})"
            "\n";
     const std::string admin_docs = dir_ + "/admin.tsv";
     std::ofstream(admin_docs)

@@ -119,6 +119,11 @@ TEST_F(GatewayOpenApi, EveryDocumentedAnswerIsWhatMedgateAnswersAndNothingIsLeft
   portal("/api/doctors", "/api/doctors?specialty=cardiology", "medical", false, doctor);
   portal("/api/patient/{rut}", "/api/patient/11111111-1", "administrative", true, doctor);
   portal("/api/payments/{rut}", "/api/payments/11111111-1", "administrative", false, staff);
+  const std::string overview = "/api/patient-overview/11111111-1";
+  add("get", "/api/patient-overview/{rut}", 200, [=, this] { return call("GET", overview, a); });
+  add("get", "/api/patient-overview/{rut}", 401, [=, this] { return call("GET", overview, ""); });
+  add("get", "/api/patient-overview/{rut}", 403,
+      [=, this] { return call("GET", "/api/patient-overview/22222222-2", a); });
 
   const std::string consultations = "/api/medical/patients/11111111-1/consultations";
   add("get", "/api/medical/{path}", 200, [&] { return call("GET", consultations, doctor); });

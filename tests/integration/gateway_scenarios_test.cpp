@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
 #include <thread>
 
 #include "tests/integration/gateway_fixture.hpp"
@@ -222,6 +226,50 @@ TEST_F(PortalEndToEnd, UnknownPatientIs404AndMedicalDownIsAnExplicit503) {
   EXPECT_FALSE(r.header("retry-after").empty());
   // The administrative side is unaffected.
   EXPECT_EQ(get("/api/patient/11111111-1").status, 200);
+}
+
+// The page's one call: each section is exactly what its own route answers.
+TEST_F(PortalEndToEnd, TheOverviewHoldsEverySectionAsItsOwnRouteAnswersIt) {
+  start_services();
+  const auto r = get("/api/patient-overview/11.111.111-1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto o = boost::json::parse(r.body).as_object();
+  EXPECT_EQ(o.at("rut").as_string(), "11111111-1");
+  EXPECT_FALSE(o.at("degraded").as_bool()) << r.body;
+  const auto& sections = o.at("sections").as_object();
+  for (const auto& [name, route] : std::vector<std::pair<std::string, std::string>>{
+           {"patient", "/api/patient/11111111-1"},
+           {"medical_history", "/api/medical-history/11111111-1"},
+           {"payments", "/api/payments/11111111-1"},
+           {"doctors", "/api/doctors"}}) {
+    const auto own = get(route);
+    ASSERT_EQ(own.status, 200) << route << ": " << own.body;
+    EXPECT_EQ(sections.at(name).at("status").as_int64(), 200) << name;
+    EXPECT_EQ(sections.at(name).at("body"), boost::json::parse(own.body)) << name;
+  }
+  EXPECT_EQ(get("/api/patient-overview/11111111-2").status, 400);
+}
+
+TEST_F(PortalEndToEnd, TheOverviewSaysWhichSectionIsMissingAndWhy) {
+  start_services();
+  const auto unknown = get("/api/patient-overview/22222222-2");
+  ASSERT_EQ(unknown.status, 200) << unknown.body;
+  const auto u = boost::json::parse(unknown.body).as_object();
+  EXPECT_TRUE(u.at("degraded").as_bool());
+  EXPECT_EQ(u.at("sections").at("patient").at("status").as_int64(), 404);
+  primary_.reset();  // the medical service is gone
+  const auto r = get("/api/patient-overview/11111111-1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto o = boost::json::parse(r.body).as_object();
+  EXPECT_TRUE(o.at("degraded").as_bool());
+  const auto& sections = o.at("sections").as_object();
+  for (const char* medical : {"medical_history", "doctors"}) {
+    EXPECT_EQ(sections.at(medical).at("status").as_int64(), 503) << medical;
+    EXPECT_EQ(sections.at(medical).at("body").at("error").as_string(), "upstream_unavailable");
+    EXPECT_EQ(sections.at(medical).at("body").at("upstream").as_string(), "medical");
+  }
+  EXPECT_EQ(sections.at("patient").at("status").as_int64(), 200);
+  EXPECT_EQ(sections.at("payments").at("status").as_int64(), 200);
 }
 
 }  // namespace
