@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "apps/patient-portal/pages.hpp"
+#include "apps/patient-portal/patient_tokens.hpp"
 #include "apps/patient-portal/web_guard.hpp"
 #include "apps/service-kit/idempotency.hpp"
 #include "apps/service-kit/json_input.hpp"
@@ -81,6 +82,7 @@ struct Portal {
         gate(p, *settings),
         web(*settings),
         issuer(settings->token),
+        tokens(issuer, settings->token_ttl),
         sign_in_rate(settings->attempts_per_second, settings->attempts_burst, 100'000, clock) {}
 
   db::DbPool& pool;
@@ -90,12 +92,12 @@ struct Portal {
   SignInGate gate;
   WebGuard web;
   auth::TokenIssuer issuer;
+  PatientTokens tokens;
   resilience::SteadyClock clock;
   resilience::ClientRateLimiter sign_in_rate;  // attempts per client address
 
-  [[nodiscard]] std::string patient_token(const std::string& rut) const {
-    return issuer.issue(rut, {auth::Role::patient}, settings->token_ttl,
-                        std::chrono::system_clock::now());
+  [[nodiscard]] std::string patient_token(const std::string& rut) {
+    return tokens.for_patient(rut, std::chrono::system_clock::now());
   }
 };
 

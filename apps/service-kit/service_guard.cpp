@@ -26,11 +26,23 @@ std::optional<Response> ServiceGuard::check(const Request& req, std::string_view
     return std::nullopt;
   std::string problem;
   if (const auto it = req.find(http::field::authorization); it != req.end()) {
-    auto r = verifier_->verify(auth::bearer_token(it->value()), std::chrono::system_clock::now());
-    if (auto* p = std::get_if<auth::Principal>(&r))
-      ctx.principal = std::move(*p);
-    else
-      problem = std::get<auth::TokenRefusal>(r).reason;
+    const auto token = auth::bearer_token(it->value());
+    const auto now = std::chrono::system_clock::now();
+    {
+      std::lock_guard lock(cache_mu_);
+      if (const auth::Principal* known = token.empty() ? nullptr : cache_.find(token, now))
+        ctx.principal = *known;
+    }
+    if (!ctx.principal) {
+      auto r = verifier_->verify(token, now);
+      if (auto* p = std::get_if<auth::Principal>(&r)) {
+        std::lock_guard lock(cache_mu_);
+        cache_.put(token, *p, now, verifier_->options().leeway);
+        ctx.principal = std::move(*p);
+      } else {
+        problem = std::get<auth::TokenRefusal>(r).reason;
+      }
+    }
   }
   const auto d =
       policy_.decide(req.method_string(), path, ctx.principal ? &*ctx.principal : nullptr);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "auth/access_policy.hpp"
 #include "auth/audit_log.hpp"
 #include "auth/auth_config.hpp"
+#include "auth/token_cache.hpp"
 #include "auth/token_verifier.hpp"
 
 namespace medgate::service {
@@ -48,6 +50,10 @@ class ServiceGuard {
 
  private:
   std::optional<auth::TokenVerifier> verifier_;
+  // Tokens already verified (auth/token_cache.hpp): a caller's repeated token costs a lookup,
+  // not an ECDSA verification. Shared by the service's threads.
+  mutable std::mutex cache_mu_;
+  mutable auth::VerifiedTokenCache cache_;
   auth::AccessPolicy policy_;
   std::vector<std::string> open_paths_;
   std::shared_ptr<auth::AuditLog> audit_;
