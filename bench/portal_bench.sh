@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The portal's page (GET /patient: four medgate calls and one database read) side by side:
+# The portal's page (GET /patient: one medgate call and one database read) side by side:
 #   one-per-call  the portal opens a new connection to medgate for every call (max_idle: 0)
 #   pooled        keep-alive pools to two medgate instances, spread and failing over
 # On the running local stack (scripts/run): it starts its own two medgate instances (ports
@@ -7,7 +7,14 @@
 # one patient's pages) and two portals (3103, 3104) on the stack's databases and services,
 # signs a demo patient in on each, and runs wrk against both in alternation.
 # Usage: bench/portal_bench.sh [rounds=3] [seconds=10] [connections=20]
+#        bench/portal_bench.sh --patients [patients=20] [seconds=10] [connections=20] [rounds=2]
+#          many patients through the stack's own medgate instances, with the CPU per page of
+#          each component (bench/portal_patients.sh)
 set -euo pipefail
+if [ "${1:-}" = --patients ]; then
+  shift
+  exec "$(dirname "$0")/portal_patients.sh" "$@"
+fi
 source "$(dirname "$0")/../scripts/lib/common.sh"
 rounds=${1:-3}; secs=${2:-10}; conns=${3:-20}
 STACK_DIR=${MEDGATE_STACK_DIR:-/var/tmp/medgate-stack}
