@@ -4,6 +4,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "apps/patient-portal/catalogue.hpp"
 #include "text/html.hpp"
 
 namespace medgate::service {
@@ -74,12 +75,13 @@ std::string pesos(const json::value& v) {
   return (n < 0 ? "-$" : "$") + out;
 }
 
-std::string status_text(const json::value& v) {
-  if (v.is_string() && v.as_string() == "paid")
-    return "pagado";
-  if (v.is_string() && v.as_string() == "refunded")
-    return "reembolsado";
-  return text(v);
+// A code from a service, by its name in the catalogue (catalogue.hpp).
+std::string named(const json::value& v) {
+  return v.is_string() ? html_escape(display_name(v.as_string())) : text(v);
+}
+
+std::string date_text(const json::value& v) {
+  return v.is_string() ? html_escape(es_cl_date(v.as_string())) : text(v);
 }
 
 // The banner for a section whose data is missing or old; empty when all is well.
@@ -159,8 +161,8 @@ std::string render_patient(const PatientPage& p) {
           "<th scope=\"col\">Especialidad</th><th scope=\"col\">Diagnóstico</th>"
           "<th scope=\"col\">Tratamiento</th></tr></thead><tbody>";
       for (const auto& c : *items)
-        body += "<tr><td>" + text(field(c, "date")) + "</td><td>" + text(field(c, "doctor")) +
-                "</td><td>" + text(field(c, "specialty")) + "</td><td>" +
+        body += "<tr><td>" + date_text(field(c, "date")) + "</td><td>" + text(field(c, "doctor")) +
+                "</td><td>" + named(field(c, "specialty")) + "</td><td>" +
                 text(field(c, "diagnosis")) + "</td><td>" + text(field(c, "treatment")) +
                 "</td></tr>";
       body += "</tbody></table>";
@@ -176,9 +178,9 @@ std::string render_patient(const PatientPage& p) {
           "<table><thead><tr><th scope=\"col\">Fecha</th><th scope=\"col\">Concepto</th>"
           "<th scope=\"col\">Monto</th><th scope=\"col\">Estado</th></tr></thead><tbody>";
       for (const auto& x : *pays)
-        body += "<tr><td>" + text(field(x, "date")) + "</td><td>" + text(field(x, "concept")) +
-                "</td><td>" + pesos(field(x, "amount")) + "</td><td>" +
-                status_text(field(x, "status")) + "</td></tr>";
+        body += "<tr><td>" + date_text(field(x, "date")) + "</td><td>" + text(field(x, "concept")) +
+                "</td><td>" + pesos(field(x, "amount")) + "</td><td>" + named(field(x, "status")) +
+                "</td></tr>";
       body += "</tbody></table>";
     } else {
       body += "<p>Sin pagos registrados.</p>";
@@ -190,7 +192,7 @@ std::string render_patient(const PatientPage& p) {
         body += "<p>No tiene facturas pendientes.</p>";
       for (const auto& inv : *pending)
         body += "<p>Factura " + text(field(inv, "id")) + ": " + pesos(field(inv, "amount")) +
-                ", vence " + text(field(inv, "due")) + "</p>";
+                ", vence el " + date_text(field(inv, "due")) + "</p>";
       body += "<p id=\"total-debt\"><strong>Deuda total: " +
               pesos(field(p.payments.body, "total_debt")) + "</strong></p>";
     } else {
@@ -206,24 +208,57 @@ std::string render_patient(const PatientPage& p) {
     body +=
         "<div class=\"banner degraded\" role=\"alert\">Sus horas no están disponibles en "
         "este momento.</div>";
-  } else if (p.appointments.rows.empty()) {
-    body += "<p>No tiene horas reservadas.</p>";
   } else {
-    body += "<ul>";
-    for (size_t i = 0; i < p.appointments.rows.size(); ++i) {
-      const auto& r = p.appointments;
-      const std::string status = r.at(i, "status").value_or("");
-      body += "<li data-appointment=\"" + html_escape(r.at(i, "id").value_or("")) + "\">" +
-              html_escape(r.at(i, "starts_at").value_or("")) + " · " +
-              html_escape(r.at(i, "specialty").value_or("")) +
-              (r.at(i, "reason") ? " · " + html_escape(*r.at(i, "reason")) : "") +
-              (status == "cancelled"
-                   ? " · <em>anulada</em>"
-                   : " <button type=\"button\" data-cancel=\"" +
-                         html_escape(r.at(i, "id").value_or("")) + "\">Anular</button>") +
+    // Upcoming first, soonest first; then the past, latest first (the query's order).
+    const auto& r = p.appointments;
+    auto item = [&](size_t i) {
+      const std::string id = html_escape(r.at(i, "id").value_or(""));
+      const bool cancelled = r.at(i, "status").value_or("") == "cancelled";
+      std::string li = "<li data-appointment=\"" + id + "\">" +
+                       html_escape(es_cl_date(r.at(i, "starts_at").value_or(""))) + " · " +
+                       html_escape(display_name(r.at(i, "specialty").value_or("")));
+      if (const auto reason = r.at(i, "reason"))
+        li += " · " + html_escape(*reason);
+      if (cancelled)
+        li += " · <em>anulada</em>";
+      else if (r.at(i, "upcoming").value_or("0") == "1")
+        li += " <button type=\"button\" data-cancel=\"" + id + "\">Anular</button>";
+      return li + "</li>";
+    };
+    std::vector<size_t> upcoming, past;
+    for (size_t i = 0; i < r.rows.size(); ++i)
+      (r.at(i, "upcoming").value_or("0") == "1" ? upcoming : past).push_back(i);
+    std::reverse(upcoming.begin(), upcoming.end());
+    body += "<h3>Próximas horas</h3>";
+    if (upcoming.empty())
+      body += "<p>No tiene horas próximas.</p>";
+    else {
+      body += "<ul id=\"upcoming\">";
+      for (size_t i : upcoming)
+        body += item(i);
+      body += "</ul>";
+    }
+    if (!past.empty()) {
+      body += "<h3>Horas pasadas</h3><ul id=\"past\">";
+      for (size_t i : past)
+        body += item(i);
+      body += "</ul>";
+    }
+  }
+  // The doctors medgate listed, by specialty, and whether they have free hours.
+  if (const auto* doctors = has_data(p.doctors) ? list(p.doctors.body, "doctors") : nullptr;
+      doctors && !doctors->empty()) {
+    body += "<h3>Nuestros médicos</h3><ul id=\"doctors\">";
+    for (const auto& d : *doctors) {
+      const auto& available = field(d, "available");
+      body += "<li>" + text(field(d, "name")) + " · " + named(field(d, "specialty")) + " · " +
+              (available.is_bool() && available.as_bool() ? "con horas disponibles"
+                                                          : "sin horas disponibles") +
               "</li>";
     }
     body += "</ul>";
+  } else if (!has_data(p.doctors)) {
+    body += banner(p.doctors, "La lista de médicos");
   }
   body +=
       "<h3>Reservar una hora</h3><form id=\"book\">"
@@ -237,11 +272,11 @@ std::string render_patient(const PatientPage& p) {
       if (std::find(seen.begin(), seen.end(), s) != seen.end())
         continue;
       seen.push_back(s);
-      body += "<option value=\"" + s + "\">" + s + "</option>";
+      body += "<option value=\"" + s + "\">" + named(field(d, "specialty")) + "</option>";
     }
   }
   if (seen.empty())
-    body += "<option value=\"general\">general</option>";
+    body += "<option value=\"general\">" + html_escape(display_name("general")) + "</option>";
   body +=
       "</select><label for=\"starts_at\">Fecha y hora</label><input id=\"starts_at\" "
       "name=\"starts_at\" type=\"datetime-local\" required><label for=\"reason\">Motivo "

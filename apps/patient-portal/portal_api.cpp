@@ -30,7 +30,7 @@ namespace {
 
 constexpr const char* kAppointmentColumns =
     "SELECT id, specialty, DATE_FORMAT(starts_at, '%Y-%m-%d %H:%i') AS starts_at, reason, "
-    "status FROM appointments ";
+    "status, starts_at > NOW() AS upcoming FROM appointments ";
 
 json::object appointment_json(const db::SqlResult& r, size_t i) {
   auto text = [](const db::SqlValue& v) { return v ? json::value(*v) : json::value(nullptr); };

@@ -336,7 +336,10 @@ TEST_F(MedicalService, MigrationsAndSeedsAreAppliedOnce) {
   EXPECT_EQ(db_->query("SELECT COUNT(*) FROM medical.doctors"), "4\n");
   EXPECT_EQ(db_->query("SELECT GROUP_CONCAT(version ORDER BY version) FROM "
                        "medical.schema_migrations"),
-            "1,2,3,4\n");
+            "1,2,3,4,5\n");
+  // The demo history in Spanish, once (005): a restart changes nothing more.
+  EXPECT_EQ(db_->query("SELECT diagnosis FROM medical.consultations WHERE id = 3"),
+            "Hipertensión arterial controlada\n");
 }
 
 TEST_F(MedicalService, AFencedDatabaseRefusesWritesWithA503AndKeepsServingReads) {
@@ -400,7 +403,7 @@ TEST_F(MedicalService, StopFinishesTheRequestInFlightThenExits) {
   EXPECT_EQ(svc_->stop(10s), 0) << "exit status after SIGTERM";
   reader.join();
   EXPECT_EQ(in_flight.status, 200) << "the request in flight was answered";
-  EXPECT_THAT(in_flight.body, HasSubstr("Stage 1 hypertension"));
+  EXPECT_THAT(in_flight.body, HasSubstr("Hipertensión arterial etapa 1"));
   EXPECT_EQ(in_flight.header("connection"), "close");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
 }
@@ -418,7 +421,7 @@ TEST(MedicalServiceTls, ServesOverTlsRefusesPlainHttpAndOldVersions) {
                      ServiceTls{dir + "/service.crt", dir + "/service.key"});
   const auto ok = svc.get("/patients/11111111-1/consultations");
   EXPECT_EQ(ok.status, 200) << ok.error << svc.log();
-  EXPECT_THAT(ok.body, HasSubstr("Stage 1 hypertension"));
+  EXPECT_THAT(ok.body, HasSubstr("Hipertensión arterial etapa 1"));
   const auto old = clients::curl_perform(
       {.url = svc.url("/health"), .ca_file = svc.ca_file(), .tls_max = "1.1"});
   EXPECT_EQ(old.status, 0) << "TLS 1.1 is refused";

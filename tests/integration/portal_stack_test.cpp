@@ -408,7 +408,21 @@ TEST_F(PortalStack, SignInIsByPasswordAndTheSessionDecidesWhoseDataIsShown) {
   const auto page = ana.get("/patient?rut=22222222-2");
   ASSERT_EQ(page.status, 200);
   EXPECT_THAT(page.body, HasSubstr("Ana Pérez"));
-  EXPECT_THAT(page.body, HasSubstr("Stage 1 hypertension"));
+  EXPECT_THAT(page.body, HasSubstr("Hipertensión arterial etapa 1"));
+  // Spanish throughout: the page's text (outside its tags: an <option>'s value keeps the
+  // code) holds no English word of the demo data and no service code.
+  std::string shown;
+  bool in_tag = false;
+  for (const char c : page.body) {
+    in_tag = c == '<' || (in_tag && c != '>');
+    if (!in_tag && c != '>')
+      shown += c;
+  }
+  for (const char* english :
+       {"Acute", "bronchitis", "Stage 1", "hypertension", "controlled", "Continue", "daily",
+        "low-sodium", "months", "cardiology", "pediatrics", "dermatology", "paid"})
+    EXPECT_THAT(shown, Not(HasSubstr(english)));
+  EXPECT_THAT(shown, HasSubstr("Cardiología"));
   EXPECT_THAT(page.body, HasSubstr("Consulta cardiología"));
   EXPECT_THAT(page.body, HasSubstr("Deuda total: $60.000"));
   EXPECT_THAT(page.body, Not(HasSubstr("degraded-banner")));
@@ -570,7 +584,7 @@ TEST_F(PortalStack, InChromiumLostAnswersAndADoubleSubmitBookOnce) {
   // Both submissions and the retry carry one key; then the page reloads, booked.
   ASSERT_TRUE(browser.wait_for(
       "document.querySelector('#appointments') && "
-      "document.querySelector('#appointments').innerText.includes('2099-08-02 09:30')"))
+      "document.querySelector('#appointments').innerText.includes('02-08-2099 09:30')"))
       << portal.log();
   const auto list = bruno.get("/api/appointments").body;
   EXPECT_EQ(list.find("2099-08-02 09:30"), list.rfind("2099-08-02 09:30")) << "booked once";
@@ -596,7 +610,7 @@ TEST_F(PortalStack, InChromiumLostAnswersAndADoubleSubmitBookOnce) {
       "window.answersLost = false; document.getElementById('book').requestSubmit(); true");
   ASSERT_TRUE(browser.wait_for(
       "document.querySelector('#appointments') && "
-      "document.querySelector('#appointments').innerText.includes('2099-08-03 11:00')"));
+      "document.querySelector('#appointments').innerText.includes('03-08-2099 11:00')"));
   const auto after = bruno.get("/api/appointments").body;
   EXPECT_EQ(after.find("2099-08-03 11:00"), after.rfind("2099-08-03 11:00")) << "booked once";
 }
@@ -617,7 +631,7 @@ TEST_F(PortalStack, InChromiumAPatientSignsInSeesOwnHistoryBooksSeesTheDegradedB
   const auto page_text = [&] {
     return std::string(browser.eval("document.body.innerText").as_string());
   };
-  EXPECT_THAT(page_text(), HasSubstr("Stage 1 hypertension"));
+  EXPECT_THAT(page_text(), HasSubstr("Hipertensión arterial etapa 1"));
   EXPECT_THAT(page_text(), HasSubstr("Deuda total: $60.000"));
   EXPECT_THAT(page_text(), Not(HasSubstr("Parte de su información")));
   EXPECT_THAT(page_text(), Not(HasSubstr("22222222-2"))) << "only the signed-in patient's data";
@@ -629,7 +643,7 @@ TEST_F(PortalStack, InChromiumAPatientSignsInSeesOwnHistoryBooksSeesTheDegradedB
       "document.getElementById('reason').value = 'Control anual';"
       "document.getElementById('book').requestSubmit(); true");
   ASSERT_TRUE(browser.wait_for(
-      "document.querySelector('#appointments').innerText.includes('2099-07-01 10:00')"))
+      "document.querySelector('#appointments').innerText.includes('01-07-2099 10:00')"))
       << page_text();
   EXPECT_THAT(page_text(), HasSubstr("Control anual"));
   browser.screenshot(shots + "/portal-booked.png");
@@ -639,10 +653,10 @@ TEST_F(PortalStack, InChromiumAPatientSignsInSeesOwnHistoryBooksSeesTheDegradedB
   // Cancel it with its button.
   (void)browser.eval(
       "[...document.querySelectorAll('#appointments li')].find(li => "
-      "li.innerText.includes('2099-07-01 10:00')).querySelector('button').click(); true");
+      "li.innerText.includes('01-07-2099 10:00')).querySelector('button').click(); true");
   ASSERT_TRUE(browser.wait_for(
       "[...document.querySelectorAll('#appointments li')].some(li => "
-      "li.innerText.includes('2099-07-01 10:00') && li.innerText.includes('anulada'))"));
+      "li.innerText.includes('01-07-2099 10:00') && li.innerText.includes('anulada'))"));
 
   // The medical service stops: the page says so and still shows payments.
   stack_->medical.reset();
@@ -650,7 +664,7 @@ TEST_F(PortalStack, InChromiumAPatientSignsInSeesOwnHistoryBooksSeesTheDegradedB
   ASSERT_TRUE(browser.wait_for("document.getElementById('degraded-banner')"));
   EXPECT_THAT(page_text(), HasSubstr("Historial médico no disponible en este momento"));
   EXPECT_THAT(page_text(), HasSubstr("Deuda total: $60.000")) << "payments still shown";
-  EXPECT_THAT(page_text(), Not(HasSubstr("Stage 1 hypertension")));
+  EXPECT_THAT(page_text(), Not(HasSubstr("Hipertensión arterial etapa 1")));
   browser.screenshot(shots + "/portal-medical-down.png");
 
   // Sign out with the page's button: back to the sign-in form, and the page is closed.
