@@ -111,23 +111,39 @@ bool has_data(const GatewayAnswer& a) {
 
 }  // namespace
 
+// The bar at the top of every page: who runs the portal, and (signed in) the way out.
+std::string site_header(std::string_view signout_csrf = {}) {
+  std::string h =
+      "<header class=\"site\"><div class=\"wrap\"><span class=\"brand\">Hospital · "
+      "<strong>Portal de pacientes</strong></span>";
+  if (!signout_csrf.empty())
+    h += "<form class=\"signout\" action=\"/logout\" method=\"post\"><input type=\"hidden\" "
+         "name=\"csrf\" value=\"" +
+         html_escape(signout_csrf) + "\"><button type=\"submit\">Salir</button></form>";
+  return h + "</div></header>";
+}
+
 std::string render_sign_in(std::string_view error, std::string_view rut_typed) {
-  std::string body = "<main><h1>Portal de pacientes</h1>";
+  std::string body = site_header() +
+                     "<main class=\"wrap narrow\"><h1>Ingrese a su portal</h1><p class=\"lead\">"
+                     "Vea su historial médico, sus pagos y facturas pendientes, y reserve o anule "
+                     "sus horas con nuestros médicos.</p>";
   if (!error.empty())
     body += "<div class=\"banner degraded\" role=\"alert\">" + html_escape(error) + "</div>";
   body +=
-      "<form action=\"/login\" method=\"post\"><label for=\"rut\">RUT</label>"
-      "<input id=\"rut\" name=\"rut\" required autocomplete=\"username\" "
-      "maxlength=\"16\" placeholder=\"11111111-1\" value=\"" +
+      "<form action=\"/login\" method=\"post\" class=\"card\"><label for=\"rut\">RUT</label>"
+      "<p class=\"hint\" id=\"rut-hint\">Con guion y dígito verificador, por ejemplo "
+      "12345678-5.</p><input id=\"rut\" name=\"rut\" required autocomplete=\"username\" "
+      "aria-describedby=\"rut-hint\" maxlength=\"16\" inputmode=\"text\" value=\"" +
       html_escape(rut_typed) +
       "\"><label for=\"password\">Contraseña</label><input id=\"password\" name=\"password\" "
       "type=\"password\" required autocomplete=\"current-password\" maxlength=\"256\">"
-      "<button type=\"submit\">Ingresar</button></form></main>";
+      "<button type=\"submit\" class=\"primary\">Ingresar</button></form></main>";
   return page("Portal de pacientes", body);
 }
 
 std::string render_patient(const PatientPage& p) {
-  std::string body = "<main><h1>Portal de pacientes</h1>";
+  std::string body = site_header(p.csrf_token) + "<main class=\"wrap\"><h1>Mi portal</h1>";
   const bool degraded = !has_data(p.history) || !has_data(p.payments) ||
                         p.history.kind == Kind::stale || p.payments.kind == Kind::stale ||
                         !p.appointments_ok || p.patient.kind == Kind::unavailable;
@@ -137,20 +153,18 @@ std::string render_patient(const PatientPage& p) {
         "información no está disponible o no está al día en este momento. Mostramos lo "
         "que tenemos.</div>";
 
-  body += "<section id=\"patient\"><h2>Paciente</h2>" + banner(p.patient, "Sus datos");
+  body +=
+      "<section class=\"card\" id=\"patient\"><h2>Paciente</h2>" + banner(p.patient, "Sus datos");
   if (has_data(p.patient))
     body += "<p><strong>" + text(field(p.patient.body, "name")) + "</strong> · RUT " +
             html_escape(p.rut) + " · Previsión: " + text(field(p.patient.body, "insurance")) +
             "</p>";
   else if (p.patient.kind == Kind::not_found)
     body += "<p>No encontramos datos administrativos para el RUT " + html_escape(p.rut) + ".</p>";
-  body +=
-      "<form class=\"signout\" action=\"/logout\" method=\"post\"><input type=\"hidden\" "
-      "name=\"csrf\" value=\"" +
-      html_escape(p.csrf_token) + "\"><button type=\"submit\">Salir</button></form></section>";
+  body += "</section>";
 
-  body +=
-      "<section id=\"history\"><h2>Historial médico</h2>" + banner(p.history, "Historial médico");
+  body += "<section class=\"card\" id=\"history\"><h2>Historial médico</h2>" +
+          banner(p.history, "Historial médico");
   if (has_data(p.history)) {
     const auto* items = list(p.history.body, "consultations");
     if (!items || items->empty()) {
@@ -161,16 +175,17 @@ std::string render_patient(const PatientPage& p) {
           "<th scope=\"col\">Especialidad</th><th scope=\"col\">Diagnóstico</th>"
           "<th scope=\"col\">Tratamiento</th></tr></thead><tbody>";
       for (const auto& c : *items)
-        body += "<tr><td>" + date_text(field(c, "date")) + "</td><td>" + text(field(c, "doctor")) +
-                "</td><td>" + named(field(c, "specialty")) + "</td><td>" +
-                text(field(c, "diagnosis")) + "</td><td>" + text(field(c, "treatment")) +
-                "</td></tr>";
+        body += "<tr><td data-label=\"Fecha\">" + date_text(field(c, "date")) +
+                "</td><td data-label=\"Médico\">" + text(field(c, "doctor")) +
+                "</td><td data-label=\"Especialidad\">" + named(field(c, "specialty")) +
+                "</td><td data-label=\"Diagnóstico\">" + text(field(c, "diagnosis")) +
+                "</td><td data-label=\"Tratamiento\">" + text(field(c, "treatment")) + "</td></tr>";
       body += "</tbody></table>";
     }
   }
   body += "</section>";
 
-  body += "<section id=\"payments\"><h2>Pagos</h2>" + banner(p.payments, "Pagos");
+  body += "<section class=\"card\" id=\"payments\"><h2>Pagos</h2>" + banner(p.payments, "Pagos");
   if (has_data(p.payments)) {
     const auto* pays = list(p.payments.body, "payments");
     if (pays && !pays->empty()) {
@@ -178,9 +193,10 @@ std::string render_patient(const PatientPage& p) {
           "<table><thead><tr><th scope=\"col\">Fecha</th><th scope=\"col\">Concepto</th>"
           "<th scope=\"col\">Monto</th><th scope=\"col\">Estado</th></tr></thead><tbody>";
       for (const auto& x : *pays)
-        body += "<tr><td>" + date_text(field(x, "date")) + "</td><td>" + text(field(x, "concept")) +
-                "</td><td>" + pesos(field(x, "amount")) + "</td><td>" + named(field(x, "status")) +
-                "</td></tr>";
+        body += "<tr><td data-label=\"Fecha\">" + date_text(field(x, "date")) +
+                "</td><td data-label=\"Concepto\">" + text(field(x, "concept")) +
+                "</td><td data-label=\"Monto\">" + pesos(field(x, "amount")) +
+                "</td><td data-label=\"Estado\">" + named(field(x, "status")) + "</td></tr>";
       body += "</tbody></table>";
     } else {
       body += "<p>Sin pagos registrados.</p>";
@@ -203,7 +219,7 @@ std::string render_patient(const PatientPage& p) {
   }
   body += "</section>";
 
-  body += "<section id=\"appointments\"><h2>Mis horas</h2>";
+  body += "<section class=\"card\" id=\"appointments\"><h2>Mis horas</h2>";
   if (!p.appointments_ok) {
     body +=
         "<div class=\"banner degraded\" role=\"alert\">Sus horas no están disponibles en "

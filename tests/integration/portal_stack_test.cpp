@@ -615,6 +615,55 @@ TEST_F(PortalStack, InChromiumLostAnswersAndADoubleSubmitBookOnce) {
   EXPECT_EQ(after.find("2099-08-03 11:00"), after.rfind("2099-08-03 11:00")) << "booked once";
 }
 
+// axe-core (web/package.json, pinned) on the page `browser` shows: its serious and critical
+// violations, one line each; empty when there is none.
+std::string accessibility_violations(CdpBrowser& browser) {
+  static const std::string axe = [] {
+    std::ifstream in(source_dir() + "/web/node_modules/axe-core/axe.min.js");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }();
+  if (axe.empty())
+    return "axe-core is not installed in web/node_modules (npm ci --prefix web)";
+  (void)browser.eval(axe + "; true");
+  const auto found = browser.eval(
+      "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations"
+      "  .filter(v => v.impact === 'serious' || v.impact === 'critical')"
+      "  .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' (' +"
+      "        v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ') + ')')"
+      "  .join('\\n'))");
+  return found.is_string() ? std::string(found.as_string()) : "axe did not run";
+}
+
+// What a patient sees, at a phone's width and at a desktop's: the sign-in page, the patient
+// page and its booking form, each checked by axe-core with no serious or critical violation,
+// and saved as screenshots (<build>/screenshots/portal-{sign-in,patient,booking}-{390,1280}.png).
+TEST_F(PortalStack, InChromiumThePagesAreAccessibleAtAPhonesWidthAndADesktops) {
+  if (!CdpBrowser::available())
+    GTEST_SKIP() << "chromium is not installed (scripts/test installs it)";
+  const std::string shots = binary_dir() + "/screenshots";
+  fs::create_directories(shots);
+  auto& portal = *stack_->portal;
+  for (const int width : {390, 1280}) {
+    SCOPED_TRACE("width " + std::to_string(width));
+    CdpBrowser browser;
+    browser.set_viewport(width, width == 390 ? 844 : 900, width == 390);
+    const std::string suffix = "-" + std::to_string(width) + ".png";
+    browser.navigate(portal.url("/"));
+    ASSERT_TRUE(browser.wait_for("document.getElementById('password')"));
+    EXPECT_EQ(accessibility_violations(browser), "") << "sign-in page";
+    browser.screenshot(shots + "/portal-sign-in" + suffix, true);
+    ASSERT_TRUE(sign_in_in_browser(browser, portal, "11111111-1"));
+    EXPECT_EQ(accessibility_violations(browser), "") << "patient page";
+    // Nothing wider than the screen: no sideways scrolling on a phone.
+    EXPECT_LE(browser.eval("document.documentElement.scrollWidth").as_int64(), width);
+    browser.screenshot(shots + "/portal-patient" + suffix, true);
+    (void)browser.eval("document.getElementById('book').scrollIntoView(); true");
+    browser.screenshot(shots + "/portal-booking" + suffix);
+  }
+}
+
 TEST_F(PortalStack, InChromiumAPatientSignsInSeesOwnHistoryBooksSeesTheDegradedBannerAndSignsOut) {
   if (!CdpBrowser::available())
     GTEST_SKIP() << "chromium is not installed (scripts/test installs it)";

@@ -229,9 +229,15 @@ bool CdpBrowser::wait_for(const std::string& expression, std::chrono::millisecon
   return false;
 }
 
-void CdpBrowser::screenshot(const std::string& png_path) {
-  const json::value r = call("Page.captureScreenshot", {{"format", "png"}});
+void CdpBrowser::screenshot(const std::string& png_path, bool full_page) {
+  const json::value r =
+      call("Page.captureScreenshot", {{"format", "png"}, {"captureBeyondViewport", full_page}});
   std::ofstream(png_path, std::ios::binary) << base64_decode(r.at("data").as_string());
+}
+
+void CdpBrowser::set_viewport(int width, int height, bool mobile) {
+  (void)call("Emulation.setDeviceMetricsOverride",
+             {{"width", width}, {"height", height}, {"deviceScaleFactor", 1}, {"mobile", mobile}});
 }
 
 }  // namespace medgate::testing

@@ -27,8 +27,11 @@ class CdpBrowser {
   // Polls `expression` until it is true (also across page loads); false on timeout.
   bool wait_for(const std::string& expression,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
-  // Saves a PNG of the viewport.
-  void screenshot(const std::string& png_path);
+  // Saves a PNG of the viewport, or with `full_page` of the whole page.
+  void screenshot(const std::string& png_path, bool full_page = false);
+  // Lays the page out as a device `width` CSS pixels wide (a phone: 390) would, `height`
+  // tall; applies to what is loaded next and to the page now shown.
+  void set_viewport(int width, int height, bool mobile);
 
  private:
   boost::json::value call(const std::string& method, boost::json::object params,
