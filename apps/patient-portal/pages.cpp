@@ -267,10 +267,14 @@ std::string render_patient(const PatientPage& p) {
     body += "<h3>Nuestros médicos</h3><ul id=\"doctors\">";
     for (const auto& d : *doctors) {
       const auto& available = field(d, "available");
+      const bool free_hours = available.is_bool() && available.as_bool();
       body += "<li>" + text(field(d, "name")) + " · " + named(field(d, "specialty")) + " · " +
-              (available.is_bool() && available.as_bool() ? "con horas disponibles"
-                                                          : "sin horas disponibles") +
-              "</li>";
+              (free_hours ? "con horas disponibles" : "sin horas disponibles");
+      if (free_hours && field(d, "id").is_int64())
+        body += " <a href=\"/book/" + std::to_string(field(d, "id").as_int64()) +
+                "\">Ver horas libres<span class=\"visually-hidden\"> de " + text(field(d, "name")) +
+                "</span></a>";
+      body += "</li>";
     }
     body += "</ul>";
   } else if (!has_data(p.doctors)) {
@@ -301,6 +305,52 @@ std::string render_patient(const PatientPage& p) {
       "</form></section></main>";
   body += "<script src=\"/static/portal.js\"></script>";
   return page("Portal de pacientes · " + p.rut, body, p.csrf_token);
+}
+
+std::string render_booking(const BookingPage& p) {
+  std::string body = site_header(p.csrf_token) +
+                     "<main class=\"wrap\"><p><a href=\"/patient\">← Volver a mi portal</a></p>";
+  const json::value* doctor = nullptr;
+  if (const auto* docs = has_data(p.doctors) ? list(p.doctors.body, "doctors") : nullptr)
+    for (const auto& d : *docs)
+      if (field(d, "id").is_int64() && field(d, "id").as_int64() == p.doctor_id)
+        doctor = &d;
+  if (doctor)
+    body += "<h1>Reservar con " + text(field(*doctor, "name")) + "</h1><p class=\"lead\">" +
+            named(field(*doctor, "specialty")) + "</p>";
+  else
+    body += "<h1>Reservar una hora</h1>" + banner(p.doctors, "La lista de médicos");
+  body += "<section class=\"card\" id=\"slots\"><h2>Horas libres</h2>";
+  if (!has_data(p.availability)) {
+    body += p.availability.kind == Kind::not_found
+                ? "<p>No encontramos a este médico.</p>"
+                : banner(p.availability, "Las horas de este médico");
+  } else if (!p.taken_known) {
+    body +=
+        "<div class=\"banner degraded\" role=\"alert\">No podemos confirmar qué horas siguen "
+        "libres en este momento. Intente de nuevo en unos segundos.</div>";
+  } else {
+    body += banner(p.availability, "Las horas de este médico");  // stale: said so
+    std::string items;
+    if (const auto* slots = list(p.availability.body, "slots"))
+      for (const auto& slot : *slots) {
+        const auto& id = field(slot, "id");
+        const auto& booked = field(slot, "booked");
+        if (!id.is_int64() || (booked.is_bool() && booked.as_bool()) ||
+            std::find(p.taken.begin(), p.taken.end(), id.as_int64()) != p.taken.end())
+          continue;
+        const std::string sid = std::to_string(id.as_int64());
+        items += "<li>" + date_text(field(slot, "starts_at")) +
+                 " <button type=\"button\" data-slot=\"" + sid + "\" data-doctor=\"" +
+                 std::to_string(p.doctor_id) + "\">Reservar<span class=\"visually-hidden\"> " +
+                 date_text(field(slot, "starts_at")) + "</span></button></li>";
+      }
+    body += items.empty() ? "<p>Este médico no tiene horas libres por ahora.</p>"
+                          : "<ul id=\"free-slots\">" + items + "</ul>";
+  }
+  body += "<p id=\"book-result\" role=\"status\"></p></section></main>";
+  body += "<script src=\"/static/portal.js\"></script>";
+  return page("Reservar una hora · Portal de pacientes", body, p.csrf_token);
 }
 
 }  // namespace medgate::service

@@ -3,6 +3,7 @@
 // stale. No inline script or style (the CSP forbids them): /static/portal.{js,css}.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,5 +27,17 @@ struct PatientPage {
 };
 
 [[nodiscard]] std::string render_patient(const PatientPage& page);
+
+// A doctor's free slots, each booked with one click.
+struct BookingPage {
+  std::string csrf_token;
+  int64_t doctor_id = 0;
+  GatewayAnswer doctors;       // GET /api/doctors: the doctor's name and specialty
+  GatewayAnswer availability;  // GET /api/medical/doctors/{id}/availability
+  std::vector<int64_t> taken;  // slots the portal's appointments hold
+  bool taken_known = true;     // false: the portal's database did not answer
+};
+
+[[nodiscard]] std::string render_booking(const BookingPage& page);
 
 }  // namespace medgate::service

@@ -6,6 +6,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <utility>
+#include <variant>
+
 #include "apps/patient-portal/pages.hpp"
 #include "apps/patient-portal/patient_tokens.hpp"
 #include "apps/patient-portal/web_guard.hpp"
@@ -111,6 +114,49 @@ std::optional<Response> csrf_refusal(const Portal& portal, const RequestContext&
   if (given.empty() || !httpd::secure_equals(given, session.csrf_token))
     return error_reply(ctx.request, 403, "csrf_token", "missing or wrong CSRF token");
   return std::nullopt;
+}
+
+constexpr int64_t kMaxId = (int64_t{1} << 53) - 1;
+
+// Whether the medical service (through medgate, in the patient's name) offers `slot` of
+// `doctor` free and in the future: its specialty and start, or the refusal to send.
+awaitable<std::variant<std::pair<std::string, std::string>, Response>> offered_slot(
+    Portal& portal, const std::string& rut, int64_t doctor, int64_t slot,
+    const std::string& request_id) {
+  const std::string token = portal.patient_token(rut);
+  const auto& gw = *portal.gateway;
+  auto [availability, doctors] =
+      co_await (gw.get("/api/medical/doctors/" + std::to_string(doctor) + "/availability",
+                       request_id, token) &&
+                gw.get("/api/doctors", request_id, token));
+  using Kind = GatewayAnswer::Kind;
+  const Request none;
+  if (availability.kind == Kind::not_found)
+    co_return error_reply(none, 404, "not_found", "no such doctor");
+  if (availability.kind != Kind::ok || doctors.kind != Kind::ok)
+    co_return error_reply(none, 503, "slots_unavailable",
+                          "No podemos confirmar las horas libres en este momento. Intente de "
+                          "nuevo en unos segundos.");
+  std::string specialty;
+  if (const auto* list = doctors.body.as_object().if_contains("doctors"); list && list->is_array())
+    for (const auto& d : list->as_array())
+      if (const auto* id = d.as_object().if_contains("id");
+          id && id->is_int64() && id->as_int64() == doctor)
+        if (const auto* sp = d.as_object().if_contains("specialty"); sp && sp->is_string())
+          specialty = std::string(sp->as_string());
+  if (const auto* slots = availability.body.as_object().if_contains("slots");
+      slots && slots->is_array() && !specialty.empty())
+    for (const auto& x : slots->as_array()) {
+      const auto& o = x.as_object();
+      const auto* id = o.if_contains("id");
+      const auto* booked = o.if_contains("booked");
+      const auto* at = o.if_contains("starts_at");
+      if (id && id->is_int64() && id->as_int64() == slot && at && at->is_string() &&
+          !(booked && booked->is_bool() && booked->as_bool()))
+        co_return std::pair{specialty, std::string(at->as_string())};
+    }
+  co_return error_reply(none, 409, "slot_not_offered",
+                        "Esa hora ya no está libre. Elija otra, por favor.");
 }
 
 }  // namespace
@@ -262,6 +308,39 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg, const PortalPar
         co_return html_reply(ctx.request, 200, render_patient(page));
       }));
 
+  // A doctor's free slots: the medical service's availability (through medgate) less the
+  // slots the portal's appointments hold.
+  add(http::verb::get, "/book/{doctor}",
+      signed_in(true, [portal](RequestContext& ctx, const Session& s) -> awaitable<Response> {
+        const std::string& doctor = ctx.param("doctor");
+        if (doctor.empty() || doctor.size() > 15 ||
+            doctor.find_first_not_of("0123456789") != std::string::npos)
+          co_return redirect(ctx.request, "/patient");
+        BookingPage page;
+        page.csrf_token = s.csrf_token;
+        page.doctor_id = std::stoll(doctor);
+        const std::string token = portal->patient_token(s.rut);
+        const auto& gw = *portal->gateway;
+        std::tie(page.availability, page.doctors) = co_await (
+            gw.get("/api/medical/doctors/" + doctor + "/availability", ctx.request_id, token) &&
+            gw.get("/api/doctors", ctx.request_id, token));
+        try {
+          const auto taken =
+              co_await portal->pool.query(ctx.deadline, Access::read, [&](DbConnection& c) {
+                return c.execute(
+                    "SELECT slot_taken FROM appointments WHERE doctor_id = ? AND slot_taken IS "
+                    "NOT NULL",
+                    {doctor});
+              });
+          for (const auto& row : taken.rows)
+            if (row[0])
+              page.taken.push_back(std::stoll(*row[0]));
+        } catch (const db::DbError&) {
+          page.taken_known = false;
+        }
+        co_return html_reply(ctx.request, 200, render_booking(page));
+      }));
+
   add(http::verb::get, "/api/appointments",
       signed_in(false, [portal](RequestContext& ctx, const Session& s) -> awaitable<Response> {
         const auto rows =
@@ -292,20 +371,52 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg, const PortalPar
                 given && domain::normalize_rut(*given) != s.rut)
               throw InputError(403, "forbidden", "rut",
                                "an appointment is booked for yourself only");
-            const std::string specialty = in.text("specialty", 64);
-            const std::string starts_at = in.datetime("starts_at");
             const auto reason = in.optional_text("reason", 300, Lines::many);
             const std::string rut = s.rut;
+            // A doctor's free slot ({"doctor_id", "slot_id"}), or a specialty and a time.
+            std::string specialty, starts_at;
+            db::SqlValue doctor_id, slot_id;
+            if (const auto slot = in.optional_integer("slot_id", 1, kMaxId)) {
+              const int64_t doctor = in.integer("doctor_id", 1, kMaxId);
+              auto offered = co_await offered_slot(*portal, s.rut, doctor, *slot, ctx.request_id);
+              if (auto* refusal = std::get_if<Response>(&offered)) {
+                Response res = std::move(*refusal);
+                res.version(ctx.request.version());
+                res.keep_alive(ctx.request.keep_alive());
+                co_return res;
+              }
+              std::tie(specialty, starts_at) =
+                  std::get<std::pair<std::string, std::string>>(offered);
+              doctor_id = std::to_string(doctor);
+              slot_id = std::to_string(*slot);
+            } else {
+              specialty = in.text("specialty", 64);
+              starts_at = in.datetime("starts_at");
+            }
             co_return co_await idempotent_write(
                 portal->pool, dialect, ctx,
                 [&](DbConnection& c) -> Reply {
                   if (c.execute("SELECT 1 FROM DUAL WHERE ? > NOW()", {starts_at}).rows.empty())
                     throw InputError(422, "invalid_field", "starts_at",
                                      "starts_at: must be in the future");
-                  const auto ins = c.execute(
-                      "INSERT INTO appointments (patient_rut, specialty, starts_at, reason) VALUES "
-                      "(?, ?, ?, ?)",
-                      {rut, specialty, starts_at, reason});
+                  db::SqlResult ins;
+                  try {
+                    ins = c.execute(
+                        "INSERT INTO appointments (patient_rut, specialty, starts_at, reason, "
+                        "doctor_id, slot_id, slot_taken) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        {rut, specialty, starts_at, reason, doctor_id, slot_id, slot_id});
+                  } catch (const db::DbError& e) {
+                    // The slot's unique key: another patient holds it (InnoDB undoes only
+                    // the statement; the refusal is recorded under the key like an answer).
+                    if (e.kind() != db::DbErrorKind::conflict || !slot_id)
+                      throw;
+                    return {409, json::serialize(json::object{
+                                     {"error", "slot_taken"},
+                                     {"field", "slot_id"},
+                                     {"message",
+                                      "Esa hora acaba de ser reservada por otra persona. Elija "
+                                      "otra, por favor."}})};
+                  }
                   const auto row = c.execute(std::string(kAppointmentColumns) + "WHERE id = ?",
                                              {std::to_string(ins.insert_id)});
                   return {201,
@@ -325,7 +436,8 @@ Router portal_routes(db::DbPool& pool, const ServiceConfig& cfg, const PortalPar
         const auto row =
             co_await portal->pool.transaction(ctx.deadline, Access::write, [&](DbConnection& c) {
               (void)c.execute(
-                  "UPDATE appointments SET status = 'cancelled', cancelled_at = NOW() "
+                  "UPDATE appointments SET status = 'cancelled', cancelled_at = NOW(), "
+                  "slot_taken = NULL "
                   "WHERE id = ? AND patient_rut = ? AND status = 'booked'",
                   {id, s.rut});
               return c.execute(

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include <boost/json.hpp>
+
 #include "tests/integration/service_fixture.hpp"
 #include "tests/support/cdp_browser.hpp"
 #include "tests/support/shipped_config.hpp"
@@ -615,6 +617,50 @@ TEST_F(PortalStack, InChromiumLostAnswersAndADoubleSubmitBookOnce) {
   EXPECT_EQ(after.find("2099-08-03 11:00"), after.rfind("2099-08-03 11:00")) << "booked once";
 }
 
+// A doctor's free slot booked in one step: two patients racing for it get one booking and
+// one plain refusal; the slot is then offered to nobody, until the booking is cancelled.
+TEST_F(PortalStack, TwoPatientsRacingForOneFreeSlotGetOneBookingAndAPlainRefusal) {
+  auto& portal = *stack_->portal;
+  PortalUser ana(portal), tomas(portal);
+  ASSERT_EQ(ana.sign_in("11111111-1", kDemoPassword).status, 303);
+  ASSERT_EQ(tomas.sign_in("22222222-2", kDemoPassword).status, 303);
+  // Dra. Soto (doctor 1) has free slots from tomorrow (the medical seed).
+  const auto offered = ana.get("/book/1");
+  ASSERT_EQ(offered.status, 200);
+  EXPECT_THAT(offered.body, HasSubstr("Reservar con Dra. Camila Soto"));
+  const std::string mark = "data-slot=\"";
+  const size_t at = offered.body.find(mark);
+  ASSERT_NE(at, std::string::npos) << offered.body;
+  const std::string slot = offered.body.substr(
+      at + mark.size(), offered.body.find('"', at + mark.size()) - at - mark.size());
+  const std::string booking = R"({"doctor_id":1,"slot_id":)" + slot + "}";
+  clients::CurlResponse a, t;
+  std::thread first([&] { a = ana.send("POST", "/api/appointments", booking, "race-a-" + slot); });
+  std::thread second(
+      [&] { t = tomas.send("POST", "/api/appointments", booking, "race-t-" + slot); });
+  first.join();
+  second.join();
+  ASSERT_EQ((a.status == 201) + (t.status == 201), 1) << a.body << "\n" << t.body;
+  auto& winner = a.status == 201 ? ana : tomas;
+  const auto& lost = a.status == 201 ? t : a;
+  EXPECT_EQ(lost.status, 409) << lost.body;
+  EXPECT_THAT(lost.body, HasSubstr("Elija otra"));
+  const std::string id = std::to_string(
+      boost::json::parse(a.status == 201 ? a.body : t.body).at("appointment").at("id").as_int64());
+  // The winner sees it among upcoming appointments; nobody is offered the slot any more.
+  const auto page = winner.get("/patient");
+  const size_t upcoming = page.body.find("id=\"upcoming\"");
+  ASSERT_NE(upcoming, std::string::npos);
+  EXPECT_GT(page.body.find("data-appointment=\"" + id + "\""), upcoming);
+  for (auto* who : {&ana, &tomas})
+    EXPECT_THAT(who->get("/book/1").body, Not(HasSubstr(mark + slot + "\"")));
+  // Booking it again with a new key is refused too.
+  EXPECT_EQ(ana.send("POST", "/api/appointments", booking, "again-" + slot).status, 409);
+  // Cancelled, the slot is free again.
+  ASSERT_EQ(winner.send("DELETE", "/api/appointments/" + id).status, 200);
+  EXPECT_THAT(ana.get("/book/1").body, HasSubstr(mark + slot + "\""));
+}
+
 // axe-core (web/package.json, pinned) on the page `browser` shows: its serious and critical
 // violations, one line each; empty when there is none.
 std::string accessibility_violations(CdpBrowser& browser) {
@@ -637,7 +683,7 @@ std::string accessibility_violations(CdpBrowser& browser) {
 }
 
 // What a patient sees, at a phone's width and at a desktop's: the sign-in page, the patient
-// page and its booking form, each checked by axe-core with no serious or critical violation,
+// page and a doctor's booking page, each checked by axe-core with no serious or critical violation,
 // and saved as screenshots (<build>/screenshots/portal-{sign-in,patient,booking}-{390,1280}.png).
 TEST_F(PortalStack, InChromiumThePagesAreAccessibleAtAPhonesWidthAndADesktops) {
   if (!CdpBrowser::available())
@@ -659,8 +705,22 @@ TEST_F(PortalStack, InChromiumThePagesAreAccessibleAtAPhonesWidthAndADesktops) {
     // Nothing wider than the screen: no sideways scrolling on a phone.
     EXPECT_LE(browser.eval("document.documentElement.scrollWidth").as_int64(), width);
     browser.screenshot(shots + "/portal-patient" + suffix, true);
-    (void)browser.eval("document.getElementById('book').scrollIntoView(); true");
-    browser.screenshot(shots + "/portal-booking" + suffix);
+    // The booking page: a doctor's free slots, from the link on the patient page.
+    (void)browser.eval("document.querySelector('#doctors a[href=\"/book/1\"]').click(); true");
+    ASSERT_TRUE(browser.wait_for("document.querySelector('button[data-slot]')"));
+    EXPECT_EQ(accessibility_violations(browser), "") << "booking page";
+    EXPECT_LE(browser.eval("document.documentElement.scrollWidth").as_int64(), width);
+    browser.screenshot(shots + "/portal-booking" + suffix, true);
+    if (width == 1280) {
+      // One click books the slot: back on the patient page, it is among the upcoming ones.
+      (void)browser.eval("document.querySelector('button[data-slot]').click(); true");
+      ASSERT_TRUE(browser.wait_for(
+          "location.pathname === '/patient' && document.querySelector('#upcoming li')"))
+          << std::string(browser.eval("document.body.innerText").as_string());
+      EXPECT_THAT(
+          std::string(browser.eval("document.getElementById('upcoming').innerText").as_string()),
+          HasSubstr("Cardiología"));
+    }
   }
 }
 

@@ -76,3 +76,24 @@ document.querySelectorAll('button[data-cancel]').forEach((b) => b.addEventListen
     b.textContent = res.unknown ? 'Sin respuesta: pulse de nuevo'
       : 'Error: ' + (res.data.message || res.status);
   }));
+// A free slot on the booking page: one click books it (one key per slot, kept until the
+// answer is definitive, so a retry never books twice); a slot someone else took first is
+// refused plainly and the list is refreshed.
+document.querySelectorAll('button[data-slot]').forEach((b) => b.addEventListener('click',
+  async () => {
+    const msg = document.getElementById('book-result');
+    const details = {doctor_id: Number(b.dataset.doctor), slot_id: Number(b.dataset.slot)};
+    document.querySelectorAll('button[data-slot]').forEach((x) => { x.disabled = true; });
+    const res = await sendUntilKnown('POST', '/api/appointments', details, keyFor(details),
+      (n) => { msg.textContent = n === 1 ? 'Reservando…' : 'Reservando… (intento ' + n + ')'; });
+    document.querySelectorAll('button[data-slot]').forEach((x) => { x.disabled = false; });
+    if (res.unknown) {
+      msg.textContent = 'Aún no sabemos si la hora quedó reservada. Pulse «Reservar» de nuevo ' +
+        'para confirmarlo: no se reservará dos veces.';
+      return;
+    }
+    settled();
+    if (res.ok) { location.href = '/patient'; return; }
+    msg.textContent = 'No se pudo reservar: ' + (res.data.message || ('error ' + res.status));
+    if (res.status === 409) setTimeout(() => location.reload(), 3000);
+  }));
