@@ -1,13 +1,13 @@
 #include "apps/patient-portal/portal_api.hpp"
 
+#include <utility>
+#include <variant>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <utility>
-#include <variant>
 
 #include "apps/patient-portal/pages.hpp"
 #include "apps/patient-portal/patient_tokens.hpp"
