@@ -6,6 +6,7 @@
 // never on an io_context thread.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -25,11 +26,16 @@ class RecordReader {
   RecordReader& operator=(const RecordReader&) = delete;
 
   // The stored record (nullopt: none was ever written), read when called; resumes on the
-  // caller's executor. Throws what the store throws when it cannot be read.
+  // caller's executor. Throws what the store throws when it cannot be read, and
+  // std::runtime_error at once when kMaxWaiting reads already wait (a flood of callers
+  // queues no more).
   [[nodiscard]] boost::asio::awaitable<std::optional<TopologyRecord>> read();
+
+  static constexpr int kMaxWaiting = 32;
 
  private:
   std::unique_ptr<TopologyStore> store_;
+  std::atomic<int> waiting_{0};
   boost::asio::thread_pool thread_{1};  // declared last: joined before the store goes
 };
 
