@@ -156,6 +156,11 @@ class PortalApi final : public ApiModule {
  private:
   asio::awaitable<WireResponse> answer(const WireRequest& req, std::string_view path,
                                        PortalRoute route, CallEnv& env, RequestInfo& info);
+  // One GET to `up` (configured as `name`), its answer shaped by `transform`.
+  template <typename Transform>
+  asio::awaitable<Part> fetch(Upstream* up, const std::string& name, const WireRequest& req,
+                              std::string target, CallEnv& env, RequestInfo& info,
+                              Transform transform);
   asio::awaitable<Part> history(const WireRequest& req, const std::string& rut, CallEnv& env,
                                 RequestInfo& info);
   asio::awaitable<Part> doctors(const WireRequest& req, const std::string& specialty, CallEnv& env,
@@ -197,37 +202,37 @@ Part missing_upstream(std::string_view name) {
                     "no upstream named '" + std::string(name) + "'");
 }
 
+template <typename Transform>
+asio::awaitable<Part> PortalApi::fetch(Upstream* up, const std::string& name,
+                                       const WireRequest& req, std::string target, CallEnv& env,
+                                       RequestInfo& info, Transform transform) {
+  if (!up)
+    co_return missing_upstream(name);
+  const WireRequest upstream_req = upstream_get(req, std::move(target));
+  Reply reply;
+  co_await call_upstream(*up, upstream_req, upstream_req.target, env, info, reply);
+  co_return finish(reply, transform);
+}
+
 asio::awaitable<Part> PortalApi::history(const WireRequest& req, const std::string& rut,
                                          CallEnv& env, RequestInfo& info) {
-  if (!medical_)
-    co_return missing_upstream(medical_name_);
-  const WireRequest upstream_req = upstream_get(req, "/patients/" + rut + "/consultations");
-  Reply reply;
-  co_await call_upstream(*medical_, upstream_req, upstream_req.target, env, info, reply);
-  co_return finish(reply, [&](std::string_view b) { return to_medical_history(rut, b); });
+  return fetch(medical_, medical_name_, req, "/patients/" + rut + "/consultations", env, info,
+               [&rut](std::string_view b) { return to_medical_history(rut, b); });
 }
 
 asio::awaitable<Part> PortalApi::doctors(const WireRequest& req, const std::string& specialty,
                                          CallEnv& env, RequestInfo& info) {
-  if (!medical_)
-    co_return missing_upstream(medical_name_);
   std::string target = "/doctors";
   if (!specialty.empty())
     target += "?specialty=" + encode_query_value(specialty);
-  const WireRequest upstream_req = upstream_get(req, target);
-  Reply reply;
-  co_await call_upstream(*medical_, upstream_req, upstream_req.target, env, info, reply);
-  co_return finish(reply, [&](std::string_view b) { return to_doctors(specialty, b); });
+  return fetch(medical_, medical_name_, req, std::move(target), env, info,
+               [&specialty](std::string_view b) { return to_doctors(specialty, b); });
 }
 
 asio::awaitable<Part> PortalApi::patient(const WireRequest& req, const std::string& rut,
                                          CallEnv& env, RequestInfo& info) {
-  if (!admin_)
-    co_return missing_upstream(admin_name_);
-  const WireRequest upstream_req = upstream_get(req, "/patients/" + rut);
-  Reply reply;
-  co_await call_upstream(*admin_, upstream_req, upstream_req.target, env, info, reply);
-  co_return finish(reply, [&](std::string_view b) { return to_patient(b); });
+  return fetch(admin_, admin_name_, req, "/patients/" + rut, env, info,
+               [](std::string_view b) { return to_patient(b); });
 }
 
 // Payments and invoices, fetched side by side.
