@@ -142,16 +142,16 @@ GatewayAnswer answer_from(unsigned status, json::value body, bool stale, long ag
   return a;
 }
 
-OverviewAnswers split_overview(const GatewayAnswer& whole) {
+OverviewAnswers split_overview(GatewayAnswer whole) {
   OverviewAnswers out;
   GatewayAnswer* parts[] = {&out.patient, &out.history, &out.payments, &out.doctors};
-  const json::object* sections = nullptr;
+  json::object* sections = nullptr;
   if (whole.kind == GatewayAnswer::Kind::ok && whole.body.is_object())
-    if (const auto* s = whole.body.as_object().if_contains("sections"); s && s->is_object())
+    if (auto* s = whole.body.as_object().if_contains("sections"); s && s->is_object())
       sections = &s->as_object();
   if (!sections) {
     // The call itself failed (or answered 404, 4xx): every section shares its answer.
-    GatewayAnswer failed = whole;
+    GatewayAnswer failed = std::move(whole);
     if (failed.kind == GatewayAnswer::Kind::ok || failed.kind == GatewayAnswer::Kind::stale) {
       failed = GatewayAnswer{};
       failed.reason = "the gateway answered in an unexpected shape";
@@ -162,10 +162,10 @@ OverviewAnswers split_overview(const GatewayAnswer& whole) {
   }
   const char* names[] = {"patient", "medical_history", "payments", "doctors"};
   for (size_t i = 0; i < 4; ++i) {
-    const auto* section = sections->if_contains(names[i]);
-    const json::object* o = section && section->is_object() ? &section->as_object() : nullptr;
+    auto* section = sections->if_contains(names[i]);
+    json::object* o = section && section->is_object() ? &section->as_object() : nullptr;
     const auto* status = o ? o->if_contains("status") : nullptr;
-    const auto* body = o ? o->if_contains("body") : nullptr;
+    auto* body = o ? o->if_contains("body") : nullptr;
     if (!status || !status->is_int64() || !body) {
       parts[i]->reason = std::string("the gateway's answer has no section ") + names[i];
       continue;
@@ -178,7 +178,8 @@ OverviewAnswers split_overview(const GatewayAnswer& whole) {
       if (const auto* v = body->as_object().if_contains("stale_age_seconds"); v && v->is_int64())
         age = static_cast<long>(v->as_int64());
     }
-    *parts[i] = answer_from(static_cast<unsigned>(status->as_int64()), *body, stale, age);
+    *parts[i] =
+        answer_from(static_cast<unsigned>(status->as_int64()), std::move(*body), stale, age);
   }
   return out;
 }

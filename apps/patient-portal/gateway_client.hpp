@@ -61,7 +61,7 @@ struct OverviewAnswers {
   GatewayAnswer payments;
   GatewayAnswer doctors;
 };
-[[nodiscard]] OverviewAnswers split_overview(const GatewayAnswer& whole);
+[[nodiscard]] OverviewAnswers split_overview(GatewayAnswer whole);
 
 class GatewayClient {
  public:

@@ -139,18 +139,22 @@ awaitable<std::variant<std::pair<std::string, std::string>, Response>> offered_s
                           "nuevo en unos segundos.");
   std::string specialty;
   if (const auto* list = doctors.body.as_object().if_contains("doctors"); list && list->is_array())
-    for (const auto& d : list->as_array())
-      if (const auto* id = d.as_object().if_contains("id");
-          id && id->is_int64() && id->as_int64() == doctor)
-        if (const auto* sp = d.as_object().if_contains("specialty"); sp && sp->is_string())
+    for (const auto& d : list->as_array()) {
+      const auto* o = d.if_object();
+      const auto* id = o ? o->if_contains("id") : nullptr;
+      if (id && id->is_int64() && id->as_int64() == doctor)
+        if (const auto* sp = o->if_contains("specialty"); sp && sp->is_string())
           specialty = std::string(sp->as_string());
+    }
   if (const auto* slots = availability.body.as_object().if_contains("slots");
       slots && slots->is_array() && !specialty.empty())
     for (const auto& x : slots->as_array()) {
-      const auto& o = x.as_object();
-      const auto* id = o.if_contains("id");
-      const auto* booked = o.if_contains("booked");
-      const auto* at = o.if_contains("starts_at");
+      const auto* o = x.if_object();
+      if (!o)
+        continue;
+      const auto* id = o->if_contains("id");
+      const auto* booked = o->if_contains("booked");
+      const auto* at = o->if_contains("starts_at");
       if (id && id->is_int64() && id->as_int64() == slot && at && at->is_string() &&
           !(booked && booked->is_bool() && booked->as_bool()))
         co_return std::pair{specialty, std::string(at->as_string())};
